@@ -1,0 +1,20 @@
+"""Regenerate mines.csv from basins.csv and cities.csv by the documented rule.
+
+Usage: python scenarios/data/derive_mines.py
+The rule is `sim.network.derive_mines` (seeded with sim.network.DATA_SEED); a test checks that the
+committed mines.csv is what this script writes.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from sim.network import derive_mines, load_inputs, write_mines  # noqa: E402
+
+if __name__ == "__main__":
+    here = Path(__file__).resolve().parent
+    tables = load_inputs(here)
+    rows = derive_mines(tables["basins"], tables["cities"])
+    write_mines(rows, here / "mines.csv")
+    print(f"wrote {len(rows)} enterprises to {here.name}/mines.csv")

@@ -1,0 +1,37 @@
+"""The project's one error type for bad input: a message a user can act on, never a traceback."""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Bad input: a malformed scenario, unknown key, value out of range, broken data file.
+
+    Args:
+        message: what is wrong and what was expected.
+        file: the file at fault, if known.
+        key: the key (or column) at fault, if known.
+        line: the line number at fault, if known.
+    """
+
+    def __init__(
+        self, message: str, *, file: str | None = None, key: str | None = None, line: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.key = key
+        self.line = line
+
+    def in_file(self, file: str, line: int | None = None) -> InputError:
+        """Return this error with `file` (and `line`) attached, keeping any already set."""
+        return InputError(
+            self.message, file=self.file or file, key=self.key, line=self.line or line
+        )
+
+    def __str__(self) -> str:
+        where = self.file or ""
+        if self.line is not None:
+            where += f", line {self.line}"
+        if self.key is not None and f"'{self.key}'" not in self.message and self.key not in self.message:
+            where += f", key '{self.key}'"
+        return f"{where}: {self.message}" if where else self.message

@@ -1,0 +1,240 @@
+"""Dated levers and shocks, and their compilation into a day-indexed timeline.
+
+One registry `KINDS` maps a scenario's `kind = "..."` to its class. One-day events (`date`) act
+at the start of that day; intervals (`start`, `end`) are half-open `[start, end)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+import numpy as np
+
+from sim.errors import InputError
+from sim.network import REPUBLICS
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every lever: its kind's keys, dates and where it applies."""
+
+    KEYS: ClassVar[dict[str, type]] = {}
+    DATED: ClassVar[str] = "date"  # "date" (one day) or "interval"
+    kind: str = ""
+    source: str = ""
+    date: date | None = None
+    start: date | None = None
+    end: date | None = None
+    basins: tuple[str, ...] = ()  # empty = all
+    republics: tuple[str, ...] = ()  # empty = all
+
+    def basin_mask(self, basin_names: tuple[str, ...], basin_republic: np.ndarray) -> np.ndarray:
+        """Boolean mask over basins that the event targets."""
+        m = np.ones(len(basin_names), dtype=bool)
+        if self.basins:
+            m &= np.isin(np.array(basin_names), self.basins)
+        if self.republics:
+            m &= np.isin(np.array([REPUBLICS[r] for r in basin_republic]), self.republics)
+        return m
+
+
+@dataclass(frozen=True)
+class SeedStrike(Event):
+    """Enterprises of a town that go on strike on a date (the index case of a wave)."""
+
+    KEYS: ClassVar[dict[str, type]] = {"city": str, "count": int}
+    city: str = ""
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Concession(Event):
+    """The centre's deal with strikers of some basins: promise, terms of implementation."""
+
+    KEYS: ClassVar[dict[str, type]] = {"relief": float, "political": float, "impl_share": float, "impl_days": float, "deadline_days": float}
+    relief: float = 0.1  # grievance units promised (material)
+    political: float = 0.0  # political concession (self-financing, local control), in [0, 1]
+    impl_share: float | None = None  # None: the Params default
+    impl_days: float | None = None
+    deadline_days: float | None = None
+
+
+@dataclass(frozen=True)
+class Shock(Event):
+    """An exogenous shock: price rise, election, sovereignty declaration, referendum, coup."""
+
+    KEYS: ClassVar[dict[str, type]] = {"name": str, "wage": float, "trust": float, "efficacy": float, "strength": float}
+    name: str = ""
+    wage: float = 0.0
+    trust: float = 0.0
+    efficacy: float = 0.0
+    strength: float = 0.0
+
+
+@dataclass(frozen=True)
+class Repression(Event):
+    """Repression of strikes in some basins over an interval, at a level in [0, 1]."""
+
+    DATED: ClassVar[str] = "interval"
+    KEYS: ClassVar[dict[str, type]] = {"level": float}
+    level: float = 0.5
+
+
+@dataclass(frozen=True)
+class CutCommunication(Event):
+    """The centre cuts the committees' lines of communication: tie levels weakened by `share`."""
+
+    DATED: ClassVar[str] = "interval"
+    KEYS: ClassVar[dict[str, type]] = {"levels": list, "share": float}
+    levels: tuple[str, ...] = ("basin", "delegate")
+    share: float = 0.8
+
+
+@dataclass(frozen=True)
+class News(Event):
+    """National coverage multiplied by `level` over an interval (weak glasnost)."""
+
+    DATED: ClassVar[str] = "interval"
+    KEYS: ClassVar[dict[str, type]] = {"level": float}
+    level: float = 0.3
+
+
+KINDS: dict[str, type[Event]] = {
+    "seed_strike": SeedStrike,
+    "concession": Concession,
+    "shock": Shock,
+    "repression": Repression,
+    "cut_communication": CutCommunication,
+    "news": News,
+}
+"""Registry of event kinds, the one place a new lever is added."""
+
+RANGES = {
+    "count": (1, 10_000),
+    "relief": (0.0, 1.0),
+    "political": (0.0, 1.0),
+    "impl_share": (0.0, 1.0),
+    "impl_days": (1.0, 3650.0),
+    "deadline_days": (1.0, 3650.0),
+    "wage": (-1.0, 1.0),
+    "trust": (-1.0, 1.0),
+    "efficacy": (-1.0, 1.0),
+    "strength": (-1.0, 1.0),
+    "level": (0.0, 1.0),
+    "share": (0.0, 1.0),
+}
+LEVELS = ("city", "basin", "delegate")
+
+
+def parse_event(raw: dict[str, Any], where: str) -> Event:
+    """Build one event from a scenario table, checking keys, types, ranges and dates."""
+    if not isinstance(raw, dict):
+        raise InputError(f"{where} must be a table", key=where)
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise InputError(f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}", key="kind")
+    cls = KINDS[kind]
+    dated = ("date",) if cls.DATED == "date" else ("start", "end")
+    allowed = {"kind", "source", "basins", "republics", *dated, *cls.KEYS}
+    for key in raw:
+        if key not in allowed:
+            raise InputError(f"{where} ({kind}): unknown key '{key}'; allowed: {', '.join(sorted(allowed))}", key=key)
+    for key in dated:
+        if key not in raw:
+            raise InputError(f"{where} ({kind}): missing key '{key}'", key=key)
+    args: dict[str, Any] = {"kind": kind, "source": str(raw.get("source", ""))}
+    for key in dated:
+        args[key] = _date(raw[key], f"{where}.{key}")
+    if cls.DATED == "interval" and args["end"] <= args["start"]:
+        raise InputError(f"{where}: end {args['end']} must be after start {args['start']}", key="end")
+    for key in ("basins", "republics"):
+        if key in raw:
+            v = raw[key]
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise InputError(f"{where}.{key} must be a list of names", key=key)
+            if key == "republics":
+                bad = [x for x in v if x not in REPUBLICS]
+                if bad:
+                    raise InputError(f"{where}.republics: unknown republic {bad[0]!r}", key=key)
+            args[key] = tuple(v)
+    for key, typ in cls.KEYS.items():
+        if key not in raw:
+            continue
+        v = raw[key]
+        if typ is float and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        if typ is list:
+            if not isinstance(v, list) or any(x not in LEVELS for x in v):
+                raise InputError(f"{where}.{key} must be a list of {', '.join(LEVELS)}", key=key)
+            v = tuple(v)
+        elif not isinstance(v, typ) or isinstance(v, bool):
+            raise InputError(f"{where}.{key} must be {typ.__name__}, got {v!r}", key=key)
+        if key in RANGES and not (RANGES[key][0] <= v <= RANGES[key][1]):
+            raise InputError(f"{where}.{key} = {v} is out of range {list(RANGES[key])}", key=key)
+        args[key] = v
+    return cls(**args)
+
+
+def _date(v: Any, where: str) -> date:
+    if isinstance(v, date):
+        return v
+    try:
+        return date.fromisoformat(str(v))
+    except ValueError:
+        raise InputError(f"{where} must be an ISO date (YYYY-MM-DD), got {v!r}", key=where.split(".")[-1]) from None
+
+
+@dataclass
+class Timeline:
+    """Day-indexed levers for a run of `days` days over `n_basins` basins.
+
+    Attributes:
+        repression: (days, basins) repression level.
+        cut: (days, 3) share cut from each tie level (city, basin, delegate).
+        news: (days,) multiplier of national coverage.
+        movement: (days, republics) national movement strength.
+        events: day index -> one-day events acting at the start of that day.
+    """
+
+    repression: np.ndarray
+    cut: np.ndarray
+    news: np.ndarray
+    movement: np.ndarray
+    events: dict[int, list[Event]] = field(default_factory=dict)
+
+
+def compile_timeline(events: list[Event], start: date, days: int, world: Any) -> Timeline:
+    """Turn a scenario's events into day-indexed arrays (checked against the world's names)."""
+    calendar = [date.fromordinal(start.toordinal() + d) for d in range(days)]
+    tl = Timeline(
+        repression=np.zeros((days, world.n_basins)),
+        cut=np.zeros((days, 3)),
+        news=np.ones(days),
+        movement=world.movement_series(calendar),
+    )
+    for ev in events:
+        for b in ev.basins:
+            if b not in world.basin_names:
+                raise InputError(f"{ev.kind}: unknown basin {b!r}; known: {', '.join(world.basin_names)}", key="basins")
+        mask = ev.basin_mask(world.basin_names, world.basin_republic)
+        if ev.DATED == "date":
+            d = (ev.date - start).days
+            if not 0 <= d < days:
+                continue  # outside this run's horizon (files are checked against theirs on load)
+            if isinstance(ev, SeedStrike) and ev.city not in world.city_names:
+                raise InputError(f"seed_strike: unknown town {ev.city!r}", key="city")
+            tl.events.setdefault(d, []).append(ev)
+            continue
+        a, b = max((ev.start - start).days, 0), min((ev.end - start).days, days)
+        if a >= b:
+            continue
+        if isinstance(ev, Repression):
+            tl.repression[a:b, mask] = np.maximum(tl.repression[a:b, mask], ev.level)
+        elif isinstance(ev, CutCommunication):
+            for lvl in ev.levels:
+                tl.cut[a:b, LEVELS.index(lvl)] = np.maximum(tl.cut[a:b, LEVELS.index(lvl)], ev.share)
+        elif isinstance(ev, News):
+            tl.news[a:b] = np.minimum(tl.news[a:b], ev.level)
+    return tl

@@ -1,0 +1,106 @@
+"""Figures from saved results (never from the model): the only matplotlib importer.
+
+Each function takes tidy tables and returns a Figure; `scenario` and replicate count go in the
+subtitle. `save` writes PNG and SVG.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from sim.metrics import band  # noqa: E402
+
+WAVE_BASINS = ("Kuzbass", "Donbas", "Pechora", "Karaganda", "Eastern Donbas", "Lviv-Volyn")
+STAGE_COLORS = {"material": "#4c72b0", "political": "#dd8452", "sovereignty": "#c44e52"}
+
+
+def _subtitle(scenario: str, replicates: int) -> str:
+    return f"scenario: {scenario} | {replicates} replicates | median and 10-90% band"
+
+
+def plot_wave(daily: pd.DataFrame, targets: pd.DataFrame | None, scenario: str, start: str = "1989-07-05", end: str = "1989-08-10") -> Figure:
+    """Strikers and enterprises on strike by basin, July-August 1989, against the targets.
+
+    Args:
+        daily: tidy basin table (replicate, date, basin, strikers, mines_on_strike, ...).
+        targets: targets table (date, basin, place, measure, value, low, high, kind) or None.
+        scenario: scenario name for the subtitle.
+        start, end: ISO dates of the window.
+    """
+    d = daily[(daily["date"] >= start) & (daily["date"] <= end) & daily["basin"].isin(WAVE_BASINS)]
+    reps = daily["replicate"].nunique()
+    fig, axes = plt.subplots(2, 1, figsize=(11, 8.5), sharex=True, constrained_layout=True)
+    colors = dict(zip(WAVE_BASINS, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    for ax, col, label in ((axes[0], "strikers", "strikers (persons)"), (axes[1], "mines_on_strike", "enterprises on strike")):
+        b = band(d, col)
+        for basin in WAVE_BASINS:
+            g = b[b["basin"] == basin]
+            ax.plot(g["date"], g["median"], color=colors[basin], label=basin, lw=1.8)
+            ax.fill_between(g["date"], g["lo"], g["hi"], color=colors[basin], alpha=0.18, lw=0)
+        if targets is not None:
+            t = targets[(targets["measure"] == col) & (targets["place"].fillna("") == "")]
+            for _, row in t.iterrows():
+                c = colors.get(row["basin"], "black")
+                x = pd.Timestamp(row["date"])
+                lo, hi = row.get("low"), row.get("high")
+                ax.errorbar([x], [row["value"]], yerr=[[row["value"] - lo], [hi - row["value"]]] if pd.notna(lo) else None, fmt="D", color=c, mec="black", ms=7, capsize=4, zorder=5)
+            ax.plot([], [], "D", color="grey", mec="black", label="historical figure (interval)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(ncol=4, fontsize=9, loc="upper right")
+    axes[1].xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    axes[1].set_xlabel("date (1989)")
+    fig.suptitle(f"The July 1989 strike wave by basin\n{_subtitle(scenario, reps)}", fontsize=12)
+    return fig
+
+
+def plot_stages(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str) -> Figure:
+    """Committees by demand stage, 1989-1991, and the separatism index by republic."""
+    reps = daily["replicate"].nunique()
+    fig, axes = plt.subplots(3, 1, figsize=(11, 10), sharex=True, constrained_layout=True)
+    total = daily.groupby(["replicate", "date"], as_index=False)[["committees_material", "committees_political", "committees_sovereignty", "strikers"]].sum()
+    total["basin"] = "all"
+    for stage, color in STAGE_COLORS.items():
+        b = band(total, f"committees_{stage}")
+        axes[0].plot(b["date"], b["median"], color=color, label=stage, lw=1.8)
+        axes[0].fill_between(b["date"], b["lo"], b["hi"], color=color, alpha=0.2, lw=0)
+    axes[0].set_ylabel("active committees")
+    axes[0].legend(title="demand stage", loc="upper left")
+    b = band(total, "strikers")
+    axes[1].plot(b["date"], b["median"], color="black", lw=1.2, label="all basins")
+    axes[1].fill_between(b["date"], b["lo"], b["hi"], color="grey", alpha=0.3, lw=0)
+    axes[1].set_ylabel("strikers (persons)")
+    axes[1].legend(loc="upper left")
+    rep = republic[republic["republic"].isin(["RSFSR", "Ukrainian SSR", "Kazakh SSR"])].rename(columns={"republic": "basin"})
+    rb = band(rep, "separatism_index")
+    for name, g in rb.groupby("basin"):
+        line = axes[2].plot(g["date"], g["median"], lw=1.8, label=name)[0]
+        axes[2].fill_between(g["date"], g["lo"], g["hi"], color=line.get_color(), alpha=0.2, lw=0)
+    axes[2].set_ylabel("separatism index\n(share of mining workforce)")
+    axes[2].set_ylim(0, 1)
+    axes[2].legend(loc="upper left")
+    axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    axes[2].set_xlabel("date")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Strike committees by demand stage and separatism, 1989-1991\n{_subtitle(scenario, reps)}", fontsize=12)
+    return fig
+
+
+def save(fig: Figure, folder: Path, name: str) -> list[Path]:
+    """Write `fig` as PNG and SVG into `folder`; returns the paths."""
+    paths = []
+    for ext in ("png", "svg"):
+        path = folder / f"{name}.{ext}"
+        fig.savefig(path, dpi=130)
+        paths.append(path)
+    plt.close(fig)
+    return paths

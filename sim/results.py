@@ -1,0 +1,95 @@
+"""Reading and writing results folders: the only module that writes files.
+
+A results folder `results/<experiment>/<UTC timestamp>_<hash>/` holds `manifest.json` (resolved
+scenario, seeds, git commit, package versions, command line, input file hashes), tidy Parquet
+tables and `figures/`. The folder is assembled under a temporary name and renamed when complete,
+so an interrupted run never leaves a half-written result.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+PACKAGES = ("mesa", "numpy", "pandas", "scipy", "networkx", "pyarrow", "matplotlib")
+
+
+def git_commit(root: Path) -> str:
+    """The repository's HEAD commit (with '-dirty' if there are uncommitted changes), or 'unknown'."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def versions() -> dict[str, str]:
+    """Python and package versions."""
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def new_folder(root: Path, experiment: str, digest: str) -> tuple[Path, Path]:
+    """(temporary folder to fill, final folder name) for a new result."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    final = root / experiment / f"{stamp}_{digest}"
+    tmp = root / experiment / f".partial_{stamp}_{digest}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    (tmp / "figures").mkdir(parents=True)
+    return tmp, final
+
+
+def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Write each table as Parquet (atomically: temporary file, then rename)."""
+    for name, df in tables.items():
+        tmp = folder / f".{name}.parquet.tmp"
+        df.to_parquet(tmp, index=False)
+        tmp.replace(folder / f"{name}.parquet")
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Write manifest.json."""
+    tmp = folder / ".manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+    tmp.replace(folder / "manifest.json")
+
+
+def finish(tmp: Path, final: Path) -> Path:
+    """Publish a completed result folder by renaming it into place."""
+    tmp.rename(final)
+    return final
+
+
+def discard(tmp: Path) -> None:
+    """Remove an unfinished result folder."""
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def command_line() -> str:
+    """The command that produced this result."""
+    return " ".join(["python"] + [Path(sys.argv[0]).name] + sys.argv[1:])
+
+
+def read_results(folder: str | Path) -> dict[str, Any]:
+    """Read a results folder: its manifest and tables."""
+    folder = Path(folder)
+    out: dict[str, Any] = {"manifest": json.loads((folder / "manifest.json").read_text(encoding="utf-8"))}
+    for f in sorted(folder.glob("*.parquet")):
+        out[f.stem] = pd.read_parquet(f)
+    return out

@@ -1,0 +1,392 @@
+"""The daily rules as pure functions over arrays with a leading replicate axis.
+
+Shapes: R replicates, n enterprises, K committees (one per town, then one per basin), B basins.
+No Mesa, no files, no global randomness: uniform draws come in as arguments. `StrikeModel` runs
+these with R = 1; the ensemble runner with R > 1. Equations are in docs/model.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.interventions import Concession, Event, SeedStrike, Shock
+from sim.network import World
+from sim.params import Mechanisms, Params
+
+
+@dataclass
+class State:
+    """Mutable state of R replicates (structure of arrays)."""
+
+    striking: np.ndarray  # (R, n) bool
+    days_on: np.ndarray  # (R, n) days in the current spell
+    ever: np.ndarray  # (R, n) bool, ever struck
+    out_share: np.ndarray  # (R, n) share of workforce out when striking
+    griev: np.ndarray  # (R, n, 3) wage, ecology, privilege
+    eff: np.ndarray  # (R, n) efficacy
+    trust: np.ndarray  # (R, n) trust in the centre
+    stage: np.ndarray  # (R, n) demand stage of the workforce (0, 1, 2)
+    c_active: np.ndarray  # (R, K) bool
+    c_auth: np.ndarray  # (R, K) authority
+    c_stage: np.ndarray  # (R, K) demand stage
+    c_won: np.ndarray  # (R, K) bool
+    c_allied: np.ndarray  # (R, K) bool
+    promised: np.ndarray  # (R, B) material relief promised
+    implemented: np.ndarray  # (R, B) relief carried out
+    impl_cap: np.ndarray  # (R, B) relief that will eventually be carried out
+    impl_rate: np.ndarray  # (R, B) 1/days
+    deadline: np.ndarray  # (R, B) day after which unkept promises count as broken
+    deal_day: np.ndarray  # (R, B) day of the last deal, -10**6 if none
+    concessions: np.ndarray  # (R, B) number of concessions made
+    run_days: np.ndarray  # (R, B) consecutive days of a large strike (reactive centre)
+    strength: np.ndarray  # (R,) perceived strength of the centre
+
+    def copy(self) -> State:
+        """Deep copy."""
+        return State(**{k: v.copy() for k, v in self.__dict__.items()})
+
+
+NO_DEAL = -(10**6)
+
+
+def committee_index(world: World) -> tuple[np.ndarray, np.ndarray]:
+    """Committee of each enterprise: (town committee index, basin committee index) into K."""
+    return world.city, world.n_cities + world.basin
+
+
+def init_state(world: World, params: Params, u_init: np.ndarray) -> State:
+    """Initial state from uniform draws `u_init` (R, n, 5) of the `init` stream.
+
+    Draws: three for grievance jitter, one for trust, one for the share out.
+    """
+    r = u_init.shape[0]
+    n, k, b = world.n, world.n_cities + world.n_basins, world.n_basins
+    z = _probit(u_init)
+    griev = np.clip(world.grievance[None] + params.griev_sd * z[..., :3], 0.0, 1.0)
+    trust = np.clip(params.trust0 + params.trust_sd * z[..., 3], 0.0, 1.0)
+    out = np.clip(params.out_share + 0.08 * z[..., 4], 0.1, 1.0)
+    return State(
+        striking=np.zeros((r, n), bool),
+        days_on=np.zeros((r, n)),
+        ever=np.zeros((r, n), bool),
+        out_share=out,
+        griev=griev,
+        eff=np.full((r, n), params.eff0),
+        trust=trust,
+        stage=np.zeros((r, n), np.int8),
+        c_active=np.zeros((r, k), bool),
+        c_auth=np.zeros((r, k)),
+        c_stage=np.zeros((r, k), np.int8),
+        c_won=np.zeros((r, k), bool),
+        c_allied=np.zeros((r, k), bool),
+        promised=np.zeros((r, b)),
+        implemented=np.zeros((r, b)),
+        impl_cap=np.zeros((r, b)),
+        impl_rate=np.zeros((r, b)),
+        deadline=np.full((r, b), np.inf),
+        deal_day=np.full((r, b), NO_DEAL),
+        concessions=np.zeros((r, b)),
+        run_days=np.zeros((r, b)),
+        strength=np.ones(r),
+    )
+
+
+def _probit(u: np.ndarray) -> np.ndarray:
+    """Standard normal quantile (Acklam's rational approximation is not needed: scipy is exact)."""
+    from scipy.special import ndtri
+
+    return ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function."""
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def weighted_grievance(griev: np.ndarray, p: Params) -> np.ndarray:
+    """G in [0, 1]: the weighted mean of the three grievances."""
+    w = np.array([p.w_wage, p.w_ecology, p.w_privilege])
+    return griev @ (w / w.sum())
+
+
+def readiness(
+    s: State, world: World, p: Params, repression: np.ndarray
+) -> np.ndarray:
+    """Susceptibility in (0, 1) of each enterprise to strike (mechanisms 1, 6, 7).
+
+    z = b_griev (G_eff - g_ref) - b_pat pat - b_rep (strength fear0 + repression)
+        + b_eff (eff - eff0) - b_trust (trust - trust0),
+    with G_eff = G - implemented - expect * trust * (promised - implemented) of the basin.
+    """
+    b = world.basin
+    pending = np.maximum(s.promised - s.implemented, 0.0)[:, b]
+    g_eff = weighted_grievance(s.griev, p) - s.implemented[:, b] - p.expect * s.trust * pending
+    fear = s.strength[:, None] * p.fear0 + repression[b][None, :]
+    z = (
+        p.b_griev * (g_eff - p.g_ref)
+        - p.b_pat * world.paternalism[None, :]
+        - p.b_rep * fear
+        + p.b_eff * (s.eff - p.eff0)
+        - p.b_trust * (s.trust - p.trust0)
+    )
+    return sigmoid(z)
+
+
+def exposure(striking: np.ndarray, world: World, p: Params, cut: np.ndarray) -> np.ndarray:
+    """Network contagion pressure (mechanism 2): weighted shares of tied enterprises on strike."""
+    x = striking.T.astype(float)  # (n, R)
+    out = (
+        p.w_city * (1 - cut[0]) * (world.a_city @ x)
+        + p.w_basin * (1 - cut[1]) * (world.a_basin @ x)
+        + p.w_delegate * (1 - cut[2]) * (world.a_deleg @ x)
+    )
+    return out.T
+
+
+def in_truce(s: State, day: int, p: Params) -> np.ndarray:
+    """(R, B) True while a basin is within `deal_truce` days of its last deal."""
+    return (day >= s.deal_day) & (day < s.deal_day + p.deal_truce)
+
+
+def ordered_back(s: State, day: int, p: Params) -> np.ndarray:
+    """(R, B) True where the committees have ordered a return under a deal."""
+    return in_truce(s, day, p) & (day >= s.deal_day + p.order_lag)
+
+
+def onset_prob(
+    ready: np.ndarray, expo: np.ndarray, news: np.ndarray, push: np.ndarray, p: Params, m: Mechanisms
+) -> np.ndarray:
+    """Daily probability that a working enterprise strikes (Hedström-style hazard).
+
+    hazard = readiness * (spark + contagion + w_news * news + committee push), each term
+    present only if its mechanism is on; probability = 1 - exp(-hazard).
+    """
+    lam = np.zeros_like(ready)
+    if m.onset:
+        lam = lam + p.spark
+    if m.contagion:
+        lam = lam + expo
+    if m.news:
+        lam = lam + p.w_news * news[:, None]
+    if m.committees:
+        lam = lam + push
+    return 1.0 - np.exp(-ready * lam)
+
+
+def return_prob(
+    s: State, world: World, p: Params, m: Mechanisms, ordered: np.ndarray, c_city_auth: np.ndarray
+) -> np.ndarray:
+    """Daily probability that a striking enterprise returns to work (mechanisms 5 and 10).
+
+    Under a return order: r_obey if its trust is at least trust_hold (hold-outs ignore the order)
+    plus r_peer times the share of its town back at work. Fatigue: fat_rate per day past the
+    grace period, less with committee authority (strike funds, supplies).
+    """
+    lam = np.zeros(s.striking.shape)
+    if m.settlement:
+        working = 1.0 - (world.a_city @ s.striking.T.astype(float)).T
+        working[:, world.alone] = 1.0
+        obey = (s.trust >= p.trust_hold).astype(float)
+        lam = lam + ordered[:, world.basin] * (p.r_obey * obey + p.r_peer * working)
+    if m.fatigue:
+        over = np.maximum(s.days_on - p.fat_grace, 0.0)
+        lam = lam + p.fat_rate * over * (1 - p.fund_auth * c_city_auth)
+    return 1.0 - np.exp(-lam)
+
+
+def concede(s: State, world: World, p: Params, m: Mechanisms, ev: Concession, basins: np.ndarray, rows: np.ndarray, day: int) -> None:
+    """Apply a concession to `basins` (B bool) in replicate rows `rows` (R bool), in place."""
+    if not m.settlement or not basins.any() or not rows.any():
+        return
+    rb = rows[:, None] & basins[None, :]
+    share = p.impl_share if ev.impl_share is None else ev.impl_share
+    days = p.impl_days if ev.impl_days is None else ev.impl_days
+    dl = p.deadline_days if ev.deadline_days is None else ev.deadline_days
+    s.promised = np.where(rb, s.promised + ev.relief, s.promised)
+    s.impl_cap = np.where(rb, s.impl_cap + share * ev.relief, s.impl_cap)
+    s.impl_rate = np.where(rb, 1.0 / days, s.impl_rate)
+    s.deadline = np.where(rb, day + dl, s.deadline)
+    s.deal_day = np.where(rb, day, s.deal_day)
+    s.concessions = s.concessions + rb
+    inb = basins[world.basin][None, :] & rows[:, None]  # (R, n)
+    if m.efficacy:
+        rep = np.isin(world.republic, world.basin_republic[basins])
+        k = np.where(basins[world.basin], 1.0, np.where(rep, p.eta_rep, p.eta_far))
+        s.eff = np.where(rows[:, None], s.eff + p.eta_win * k[None, :] * (1 - s.eff), s.eff)
+    if m.trust:
+        s.trust = np.where(inb, np.clip(s.trust + p.tau_concede, 0, 1), s.trust)
+        s.strength = np.where(rows, np.clip(s.strength - p.strength_concede, 0, 1), s.strength)
+    kb = basins[world.k_basin]
+    won = rows[:, None] & kb[None, :] & s.c_active
+    s.c_won |= won
+    s.c_auth = np.where(won, np.clip(s.c_auth + 0.5 * ev.political, 0, 1), s.c_auth)
+
+
+def apply_events(s: State, world: World, p: Params, m: Mechanisms, events: list[Event], day: int) -> None:
+    """Apply the one-day events of `day` to every replicate, in place."""
+    rows = np.ones(s.striking.shape[0], bool)
+    for ev in events:
+        mask = ev.basin_mask(world.basin_names, world.basin_republic)
+        if isinstance(ev, SeedStrike):
+            idx = np.flatnonzero(np.array(world.city_names)[world.city] == ev.city)[: ev.count]
+            s.striking[:, idx] = True
+            s.ever[:, idx] = True
+        elif isinstance(ev, Concession):
+            concede(s, world, p, m, ev, mask, rows, day)
+        elif isinstance(ev, Shock) and m.shocks:
+            inb = mask[world.basin][None, :]
+            s.griev[..., 0] = np.where(inb, np.clip(s.griev[..., 0] + ev.wage, 0, 1), s.griev[..., 0])
+            if m.trust:
+                s.trust = np.where(inb, np.clip(s.trust + ev.trust, 0, 1), s.trust)
+                s.strength = np.clip(s.strength + ev.strength, 0, 1)
+            if m.efficacy:
+                s.eff = np.where(inb, np.clip(s.eff + ev.efficacy, 0, 1), s.eff)
+
+
+def area_mean(values: np.ndarray, world: World, weights: np.ndarray | None = None) -> np.ndarray:
+    """(R, K) mean of an enterprise quantity over each committee's area (town, then basin)."""
+    w = np.ones(world.n) if weights is None else weights
+    return world.agg(values * w, world.onehot_k) / np.maximum(world.agg(w[None, :], world.onehot_k), 1e-12)
+
+
+def step(
+    s: State,
+    world: World,
+    p: Params,
+    m: Mechanisms,
+    day: int,
+    repression: np.ndarray,
+    cut: np.ndarray,
+    news_level: float,
+    movement: np.ndarray,
+    u_onset: np.ndarray,
+    u_ret: np.ndarray,
+    u_comm: np.ndarray,
+    u_stage: np.ndarray,
+    u_ally: np.ndarray,
+) -> None:
+    """Advance every replicate by one day, in place (events of the day already applied).
+
+    Args:
+        s: state after the previous day and today's events.
+        world: the static world.
+        p: parameters; m: mechanism switches.
+        day: day index from the scenario start.
+        repression: (B,) repression level today.
+        cut: (3,) share cut from each tie level today.
+        news_level: multiplier of national coverage today (glasnost lever).
+        movement: (republics,) national movement strength today.
+        u_onset, u_ret: (R, n) uniform draws; u_comm, u_stage, u_ally: (R, K) uniform draws.
+    """
+    nc = world.n_cities
+    ci, bi = committee_index(world)
+    truce = in_truce(s, day, p)
+    ordered = ordered_back(s, day, p)
+    strikers = (s.striking * s.out_share) @ world.workforce
+    news = p.glasnost * news_level * np.minimum(1.0, strikers / p.news_scale)
+
+    # decisions (simultaneous, from yesterday's state)
+    ready = readiness(s, world, p, repression)
+    expo = exposure(s.striking, world, p, cut)
+    callout = s.c_active & ~np.concatenate([truce[:, world.city_basin], truce], axis=1)
+    push = p.k_city * callout[:, ci] + p.k_basin * callout[:, bi]
+    p_on = onset_prob(ready, expo, news, push, p, m)
+    if m.settlement:
+        # under a return order only hold-outs (trust below trust_hold) may walk out
+        p_on = np.where(ordered[:, world.basin] & (s.trust >= p.trust_hold), 0.0, p_on)
+    auth_city = s.c_auth[:, ci] * s.c_active[:, ci]
+    p_ret = return_prob(s, world, p, m, ordered, auth_city)
+    start = ~s.striking & (u_onset < p_on)
+    stop = s.striking & (u_ret < p_ret)
+    failed = stop & ~ordered[:, world.basin]
+    s.striking = (s.striking | start) & ~stop
+    s.ever |= start
+    s.days_on = np.where(s.striking, s.days_on + 1, 0.0)
+    if m.efficacy:
+        s.eff = np.where(failed, np.maximum(s.eff - p.eta_fail, 0.0), s.eff)
+        s.eff = s.eff + p.eff_decay * (p.eff0 - s.eff)
+
+    # committees (mechanisms 3, 8, 9)
+    if m.committees:
+        city_share = area_mean(s.striking.astype(float), world)[:, :nc]
+        city_count = world.agg(s.striking, world.onehot_k)[:, :nc]
+        form_city = (city_share >= p.form_share) | (city_count >= p.form_count)
+        for_b = (s.c_active[:, :nc] | form_city).astype(float)
+        n_city = world.agg(for_b, world.onehot_cb)
+        form = np.concatenate([form_city, n_city >= p.form_cities], axis=1)
+        busy = area_mean(s.striking.astype(float), world) > 0
+        idle = s.c_active & ~busy
+        if m.persistence:
+            haz = p.dissolve * (1 - s.c_auth) * (1 - p.persist_won * s.c_won)
+            gone = idle & (u_comm < 1 - np.exp(-haz))
+        else:
+            gone = idle
+        new = form & ~s.c_active
+        s.c_active = (s.c_active & ~gone) | new
+        s.c_won &= s.c_active
+        s.c_allied &= s.c_active
+        s.c_stage = np.where(new | ~s.c_active, np.where(new, s.c_stage, 0), s.c_stage).astype(np.int8)
+        s.c_auth = np.where(s.c_active, s.c_auth, 0.0)
+        if m.persistence:
+            grow = s.c_active & s.c_won
+            s.c_auth = np.where(grow, s.c_auth + p.auth_gain * (1 - s.c_auth), s.c_auth)
+        if m.escalation:
+            _escalate(s, world, p, day, movement, u_stage, u_ally)
+        kstage = np.maximum(
+            np.where(s.c_active[:, ci], s.c_stage[:, ci], -1), np.where(s.c_active[:, bi], s.c_stage[:, bi], -1)
+        )
+        s.stage = np.where(kstage >= 0, np.maximum(s.stage, kstage), s.stage).astype(np.int8)
+
+    # slow dynamics: prices, promises, repression
+    s.griev[..., 0] = np.minimum(s.griev[..., 0] + p.wage_drift / 365.0, 1.0)
+    if m.settlement:
+        target = s.impl_cap
+        gain = np.maximum(target - s.implemented, 0.0) * s.impl_rate
+        s.implemented = s.implemented + gain
+        if m.trust:
+            broken = np.where(day > s.deadline, np.maximum(s.promised - s.implemented, 0.0), 0.0)
+            dt = p.tau_kept * gain - p.tau_broken * broken
+            s.trust = np.clip(s.trust + dt[:, world.basin], 0, 1)
+    if m.trust:
+        s.trust = np.clip(s.trust - p.tau_rep * repression[world.basin][None, :], 0, 1)
+        s.strength = np.clip(s.strength + p.strength_rep * repression.max(), 0, 1)
+
+    # reactive centre: concede to a long, large strike outside any truce
+    if m.settlement and p.centre_reactive >= 0.5:
+        share = world.agg(s.striking, world.onehot_b) / world.agg(np.ones((1, world.n)), world.onehot_b)
+        s.run_days = np.where(share >= p.react_share, s.run_days + 1, 0)
+        due = (s.run_days >= p.react_days) & ~in_truce(s, day, p)
+        if due.any():
+            ev = Concession(kind="concession", relief=p.react_relief)
+            for b in np.flatnonzero(due.any(axis=0)):
+                mask = np.zeros(world.n_basins, bool)
+                mask[b] = True
+                concede(s, world, p, m, ev, mask, due[:, b], day)
+            s.run_days = np.where(due, 0, s.run_days)
+
+
+def _escalate(s: State, world: World, p: Params, day: int, movement: np.ndarray, u_stage: np.ndarray, u_ally: np.ndarray) -> None:
+    """Demand-stage moves and alliances of active committees (mechanism 9)."""
+    trust = area_mean(s.trust, world, world.workforce)
+    eff = area_mean(s.eff, world, world.workforce)
+    kb = world.k_basin
+    broken_b = np.where(day > s.deadline, np.maximum(s.promised - s.implemented, 0.0), 0.0)
+    rep_of_k = world.basin_republic[kb]
+    move = movement[rep_of_k][None, :]
+    eth = world.basin_ethnic[kb]
+    lam_up = p.esc0 * np.exp(
+        p.g_distrust * (1 - trust)
+        + p.g_eff * eff
+        + p.g_broken * broken_b[:, kb]
+        + p.g_auth * s.c_auth
+        + p.g_move * s.c_allied * move
+        + p.g_ethnic * eth[None, :] * (s.c_stage == 1)
+    )
+    lam_dn = p.de_esc * trust
+    up = s.c_active & (s.c_stage < 2) & (u_stage < 1 - np.exp(-lam_up))
+    dn = s.c_active & (s.c_stage > 0) & ~up & (u_stage > np.exp(-lam_dn))
+    s.c_stage = (s.c_stage + up - dn).astype(np.int8)
+    ally = s.c_active & ~s.c_allied & (s.c_stage >= 1) & (u_ally < 1 - np.exp(-p.ally_rate * move))
+    s.c_allied |= ally

@@ -1,0 +1,115 @@
+"""Runs: one replicate, and ensembles of replicates (batched, over local processes).
+
+The unit of work is `run_one(scenario, seed) -> tables`; ensembles split replicates into chunks,
+each chunk advanced together by the batched engine, in a `concurrent.futures` process pool.
+Every replicate has its own seed and streams, so the tables do not depend on chunking or workers.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.model import Engine, simulate
+from sim.network import REPUBLICS, World, load_world
+from sim.params import Params
+from sim.rng import replicate_seeds
+from sim.scenario import Scenario
+
+
+@dataclass
+class Tables:
+    """Tidy daily outputs: by basin and by republic (one row per replicate, date and area)."""
+
+    basin: pd.DataFrame
+    republic: pd.DataFrame
+
+    @staticmethod
+    def concat(parts: list[Tables]) -> Tables:
+        """Concatenate chunks in replicate order."""
+        return Tables(
+            basin=pd.concat([p.basin for p in parts], ignore_index=True),
+            republic=pd.concat([p.republic for p in parts], ignore_index=True),
+        )
+
+
+def tidy(engine: Engine, replicates: list[int]) -> Tables:
+    """Turn an engine's recorded arrays into tidy tables."""
+    sc, w = engine.scenario, engine.world
+    dates = pd.date_range(sc.start, periods=engine.days, freq="D")
+    r = len(replicates)
+
+    def frame(out: dict[str, np.ndarray], names: tuple[str, ...], col: str) -> pd.DataFrame:
+        d, a = len(dates), len(names)
+        idx = {
+            "replicate": np.repeat(np.asarray(replicates), d * a),
+            "date": np.tile(np.repeat(dates.values, a), r),
+            col: np.tile(np.asarray(names, dtype=object), r * d),
+        }
+        cols = {k: v.transpose(1, 0, 2).reshape(-1) for k, v in out.items()}
+        return pd.DataFrame({**idx, **cols})
+
+    basin = frame(engine.basin_out, w.basin_names, "basin")
+    rep_of_basin = {b: REPUBLICS[w.basin_republic[i]] for i, b in enumerate(w.basin_names)}
+    basin.insert(3, "republic", basin["basin"].map(rep_of_basin))
+    for c in ("strikers", "mines_on_strike", "committees_city", "committees_basin", "committees_material", "committees_political", "committees_sovereignty", "concessions"):
+        basin[c] = np.rint(basin[c]).astype(np.int64)
+    republic = frame(engine.rep_out, REPUBLICS, "republic")
+    republic["strikers"] = np.rint(republic["strikers"]).astype(np.int64)
+    return Tables(basin=basin, republic=republic)
+
+
+def run_one(scenario: Scenario, seed: int, params: Params | None = None, world: World | None = None, replicate: int = 0) -> Tables:
+    """Run one replicate and return its tidy tables."""
+    world = world or load_world(scenario.data)
+    return tidy(simulate(world, scenario, [seed], params), [replicate])
+
+
+def _chunk(args: tuple) -> Tables:
+    scenario, seeds, first, params = args
+    world = _world_cache(scenario.data)
+    return tidy(simulate(world, scenario, seeds, params), list(range(first, first + len(seeds))))
+
+
+_WORLDS: dict[str, World] = {}
+
+
+def _world_cache(folder) -> World:
+    key = str(folder)
+    if key not in _WORLDS:
+        _WORLDS[key] = load_world(folder)
+    return _WORLDS[key]
+
+
+def run_ensemble(
+    scenario: Scenario,
+    replicates: int,
+    seed: int,
+    workers: int | None = None,
+    chunk: int = 25,
+    params: Params | None = None,
+) -> tuple[Tables, list[int]]:
+    """Run `replicates` replicates from root `seed`; returns the tables and the replicate seeds.
+
+    Args:
+        scenario: the resolved scenario.
+        replicates: number of replicates.
+        seed: root seed; replicate seeds are spawned from it.
+        workers: processes (default: all cores; 1 runs serially in this process).
+        chunk: replicates advanced together per task.
+        params: parameters overriding the scenario's.
+    """
+    seeds = replicate_seeds(seed, replicates)
+    tasks = [(scenario, seeds[i : i + chunk], i, params) for i in range(0, replicates, chunk)]
+    workers = workers or os.cpu_count() or 1
+    _world_cache(scenario.data)  # load (and check) the data once, here, before any process starts
+    if workers == 1 or len(tasks) == 1:
+        parts = [_chunk(t) for t in tasks]
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as ex:
+            parts = list(ex.map(_chunk, tasks))
+    return Tables.concat(parts), seeds

@@ -1,0 +1,199 @@
+"""Scenario files: the only TOML reader. Validated, with one level of `base = "..."` inheritance.
+
+A scenario is data: a horizon, a data folder, parameter overrides, mechanism switches and a list of
+dated events (see `sim.interventions.KINDS`). `tomllib` parses without executing anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sim.errors import InputError
+from sim.interventions import Event, parse_event
+from sim.params import Mechanisms, Params
+
+TOP_KEYS = {"name", "description", "claim", "base", "start", "end", "data", "replicates", "seed", "params", "mechanisms", "events", "events_replace"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A resolved scenario (inheritance applied, everything checked)."""
+
+    name: str
+    path: str
+    description: str
+    claim: str
+    start: date
+    end: date
+    data: Path
+    replicates: int
+    seed: int
+    params: Params
+    mechanisms: Mechanisms
+    events: tuple[Event, ...] = field(default=())
+
+    @property
+    def days(self) -> int:
+        """Number of simulated days, start and end inclusive."""
+        return (self.end - self.start).days + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved scenario as plain JSON-able data (for the manifest)."""
+        d = asdict(self)
+        d["data"] = str(self.data)
+        return json.loads(json.dumps(d, default=str))
+
+    def digest(self) -> str:
+        """Short hash of the resolved scenario (names results folders)."""
+        s = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(s).hexdigest()[:8]
+
+    def with_changes(self, params: dict[str, Any] | None = None, mechanisms: dict[str, Any] | None = None, **top: Any) -> Scenario:
+        """A copy with parameter, switch or top-level changes (checked)."""
+        import dataclasses
+
+        try:
+            p = self.params.replace(**(params or {}))
+            m = self.mechanisms.replace(**(mechanisms or {}))
+        except InputError as exc:
+            raise exc.in_file(self.path) from None
+        return dataclasses.replace(self, params=p, mechanisms=m, **top)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise InputError("scenario file not found", file=str(path))
+    try:
+        return tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", file=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"malformed TOML: {exc}", file=str(path)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, merge with its base (one level) and validate a scenario file.
+
+    Args:
+        path: a .toml scenario file.
+
+    Raises:
+        InputError: naming the file and key for anything malformed.
+    """
+    path = Path(path)
+    raw = _read_toml(path)
+    try:
+        _check_top(raw)
+        if "base" in raw:
+            base_path = (path.parent / str(raw["base"])).resolve()
+            if base_path == path.resolve():
+                raise InputError("base refers to the file itself", key="base")
+            try:
+                base = _read_toml(base_path)
+                _check_top(base)
+                if "base" in base:
+                    raise InputError("only one level of base inheritance is allowed", file=str(base_path), key="base")
+            except InputError as exc:
+                raise exc.in_file(str(base_path)) from None
+            raw = _merge(base, raw, base_path.parent, path.parent)
+        else:
+            raw = dict(raw)
+            raw["_data_dir"] = path.parent
+        return _build(raw, path)
+    except InputError as exc:
+        raise exc.in_file(str(path)) from None
+
+
+def _check_top(raw: dict[str, Any]) -> None:
+    for key in raw:
+        if key not in TOP_KEYS:
+            raise InputError(f"unknown key '{key}'; allowed: {', '.join(sorted(TOP_KEYS))}", key=key)
+
+
+def _merge(base: dict, child: dict, base_dir: Path, child_dir: Path) -> dict:
+    out = {k: v for k, v in base.items()}
+    out["_data_dir"] = base_dir
+    for k, v in child.items():
+        if k in ("params", "mechanisms"):
+            if not isinstance(v, dict):
+                raise InputError(f"[{k}] must be a table", key=k)
+            out[k] = {**base.get(k, {}), **v}
+        elif k == "events":
+            out["events"] = list(base.get("events", [])) + list(v) if not child.get("events_replace") else list(v)
+        elif k == "data":
+            out["data"] = v
+            out["_data_dir"] = child_dir
+        elif k != "base":
+            out[k] = v
+    return out
+
+
+def _build(raw: dict, path: Path) -> Scenario:
+    def get(key: str, typ: type, default: Any = None) -> Any:
+        v = raw.get(key, default)
+        if v is None:
+            raise InputError(f"missing key '{key}'", key=key)
+        if typ is int and (isinstance(v, bool) or not isinstance(v, int)):
+            raise InputError(f"{key} must be an integer, got {v!r}", key=key)
+        if typ is str and not isinstance(v, str):
+            raise InputError(f"{key} must be a string, got {v!r}", key=key)
+        return v
+
+    name = get("name", str, path.stem)
+    start = _as_date(raw.get("start", "1989-07-01"), "start")
+    end = _as_date(raw.get("end", "1991-12-31"), "end")
+    if end <= start:
+        raise InputError(f"end {end} must be after start {start}", key="end")
+    if (end - start).days > 366 * 20:
+        raise InputError("horizon longer than 20 years", key="end")
+    replicates = get("replicates", int, 50)
+    if not 1 <= replicates <= 1_000_000:
+        raise InputError(f"replicates = {replicates} is out of range [1, 1000000]", key="replicates")
+    seed = get("seed", int, 1989)
+    if not 0 <= seed < 2**63:
+        raise InputError(f"seed = {seed} must be a non-negative 63-bit integer", key="seed")
+    data = raw["_data_dir"] / get("data", str, "data")
+    for key in ("params", "mechanisms"):
+        if not isinstance(raw.get(key, {}), dict):
+            raise InputError(f"[{key}] must be a table", key=key)
+    params = Params().replace(**raw.get("params", {}))
+    mechanisms = Mechanisms().replace(**raw.get("mechanisms", {}))
+    evs = raw.get("events", [])
+    if not isinstance(evs, list):
+        raise InputError("events must be an array of tables ([[events]])", key="events")
+    events = []
+    for i, e in enumerate(evs):
+        ev = parse_event(e, f"events[{i}]")
+        for d in (ev.date, ev.start):
+            if d is not None and not start <= d <= end:
+                raise InputError(f"events[{i}] ({ev.kind}): date {d} is outside the horizon {start} to {end}", key="date" if ev.date else "start")
+        events.append(ev)
+    return Scenario(
+        name=name,
+        path=str(path),
+        description=str(raw.get("description", "")),
+        claim=str(raw.get("claim", "")),
+        start=start,
+        end=end,
+        data=data,
+        replicates=replicates,
+        seed=seed,
+        params=params,
+        mechanisms=mechanisms,
+        events=tuple(events),
+    )
+
+
+def _as_date(v: Any, key: str) -> date:
+    if isinstance(v, date):
+        return v
+    try:
+        return date.fromisoformat(str(v))
+    except ValueError:
+        raise InputError(f"{key} must be an ISO date (YYYY-MM-DD), got {v!r}", key=key) from None
