@@ -1,9 +1,9 @@
 """Command line of the 1989 miners' strike simulator: thin glue over `sim/`.
 
-    python run.py                      # the historical baseline ensemble, results and figures
-    python run.py run SCENARIO [--replicates N] [--seed S] [--workers W]
-    python run.py params               # the parameter table (markdown)
-    python run.py COMMAND --help
+python run.py                      # the historical baseline ensemble, results and figures
+python run.py run SCENARIO [--replicates N] [--seed S] [--workers W]
+python run.py params               # the parameter table (markdown)
+python run.py COMMAND --help
 """
 
 from __future__ import annotations
@@ -65,15 +65,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         }
         if not args.no_figures:
             targets = pd.read_csv(TARGETS) if TARGETS.is_file() else None
-            plots.save(plots.plot_wave(tables.basin, targets, sc.name), tmp / "figures", "wave_july1989")
-            plots.save(plots.plot_stages(tables.basin, tables.republic, sc.name), tmp / "figures", "committees_1989_1991")
+            for name, fig in (
+                ("wave_july1989", plots.plot_wave(tables.basin, targets, sc.name)),
+                ("committees_1989_1991", plots.plot_stages(tables.basin, tables.republic, sc.name)),
+            ):
+                results.save_figure(fig, tmp / "figures", name)
+                plots.close(fig)
         results.write_manifest(tmp, manifest)
         final = results.finish(tmp, final)
     except BaseException:
         results.discard(tmp)
         raise
     if not args.quiet:
-        print(f"{reps} replicates of '{sc.name}' in {elapsed:.1f} s -> {final.relative_to(Path.cwd()) if final.is_relative_to(Path.cwd()) else final}")
+        print(
+            f"{reps} replicates of '{sc.name}' in {elapsed:.1f} s -> {final.relative_to(Path.cwd()) if final.is_relative_to(Path.cwd()) else final}"
+        )
         _summary(tables.basin)
     return 0
 
@@ -114,7 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Agent-based simulation of the 1989-1991 Soviet miners' strikes. With no command, runs the historical baseline ensemble.",
     )
     sub = parser.add_subparsers(dest="command")
-    p = sub.add_parser("run", help="run a scenario ensemble; write results and figures", description="Run SCENARIO as an ensemble of replicates and write results/<name>/<UTC time>_<hash>/ with manifest.json, Parquet tables and figures/.")
+    p = sub.add_parser(
+        "run",
+        help="run a scenario ensemble; write results and figures",
+        description="Run SCENARIO as an ensemble of replicates and write results/<name>/<UTC time>_<hash>/ with manifest.json, Parquet tables and figures/.",
+    )
     p.add_argument("scenario", nargs="?", default=str(BASELINE), help="scenario .toml file (default: scenarios/baseline.toml)")
     p.add_argument("--replicates", "-n", type=int, default=None, help="number of replicates (default: the scenario's)")
     p.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the scenario's)")
@@ -123,7 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     p.set_defaults(func=cmd_run)
-    q = sub.add_parser("params", help="print the parameter table (markdown)", description="Print every model parameter with unit, mechanism, range, meaning and source.")
+    q = sub.add_parser(
+        "params",
+        help="print the parameter table (markdown)",
+        description="Print every model parameter with unit, mechanism, range, meaning and source.",
+    )
     q.set_defaults(func=cmd_params)
     return parser
 

@@ -13,9 +13,7 @@ class InputError(Exception):
         line: the line number at fault, if known.
     """
 
-    def __init__(
-        self, message: str, *, file: str | None = None, key: str | None = None, line: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None, line: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.file = file
@@ -24,9 +22,7 @@ class InputError(Exception):
 
     def in_file(self, file: str, line: int | None = None) -> InputError:
         """Return this error with `file` (and `line`) attached, keeping any already set."""
-        return InputError(
-            self.message, file=self.file or file, key=self.key, line=self.line or line
-        )
+        return InputError(self.message, file=self.file or file, key=self.key, line=self.line or line)
 
     def __str__(self) -> str:
         where = self.file or ""

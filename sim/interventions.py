@@ -12,8 +12,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sim import rules
 from sim.errors import InputError
-from sim.network import REPUBLICS
+from sim.network import REPUBLICS, World
+from sim.params import Mechanisms, Params
 
 
 @dataclass(frozen=True)
@@ -238,3 +240,37 @@ def compile_timeline(events: list[Event], start: date, days: int, world: Any) ->
         elif isinstance(ev, News):
             tl.news[a:b] = np.minimum(tl.news[a:b], ev.level)
     return tl
+
+
+def apply_events(s: rules.State, world: World, p: Params, m: Mechanisms, events: list[Event], day: int) -> None:
+    """Apply the one-day events of `day` to every replicate, in place."""
+    rows = np.ones(s.striking.shape[0], bool)
+    for ev in events:
+        mask = ev.basin_mask(world.basin_names, world.basin_republic)
+        if isinstance(ev, SeedStrike):
+            idx = np.flatnonzero(np.array(world.city_names)[world.city] == ev.city)[: ev.count]
+            s.striking[:, idx] = True
+            s.ever[:, idx] = True
+        elif isinstance(ev, Concession):
+            rules.concede(
+                s,
+                world,
+                p,
+                m,
+                mask,
+                rows,
+                day,
+                ev.relief,
+                ev.political,
+                p.impl_share if ev.impl_share is None else ev.impl_share,
+                p.impl_days if ev.impl_days is None else ev.impl_days,
+                p.deadline_days if ev.deadline_days is None else ev.deadline_days,
+            )
+        elif isinstance(ev, Shock) and m.shocks:
+            inb = mask[world.basin][None, :]
+            s.griev[..., 0] = np.where(inb, np.clip(s.griev[..., 0] + ev.wage, 0, 1), s.griev[..., 0])
+            if m.trust:
+                s.trust = np.where(inb, np.clip(s.trust + ev.trust, 0, 1), s.trust)
+                s.strength = np.clip(s.strength + ev.strength, 0, 1)
+            if m.efficacy:
+                s.eff = np.where(inb, np.clip(s.eff + ev.efficacy, 0, 1), s.eff)

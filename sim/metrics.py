@@ -150,7 +150,8 @@ def first_and_last(daily: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
 
     Args:
         daily: the tidy basin table (replicate, date, basin, mines_on_strike, ...).
-        start, end: ISO dates of the window.
+        start: ISO date opening the window.
+        end: ISO date closing the window.
     """
     win = daily[(daily["date"] >= start) & (daily["date"] <= end)]
     out = []

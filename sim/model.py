@@ -19,7 +19,7 @@ from mesa.time import Priority
 
 from sim import rules
 from sim.agents import Centre, Committee, Mine
-from sim.interventions import compile_timeline
+from sim.interventions import apply_events, compile_timeline
 from sim.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES
 from sim.network import REPUBLICS, World, load_world
 from sim.params import Params
@@ -62,7 +62,7 @@ class Engine:
         """Apply the dated events of the current day (before its step)."""
         evs = self.timeline.events.get(self.day, [])
         if evs:
-            rules.apply_events(self.state, self.world, self.params, self.mech, evs, self.day)
+            apply_events(self.state, self.world, self.params, self.mech, evs, self.day)
 
     def advance(self) -> None:
         """Simulate the current day and record its observables."""

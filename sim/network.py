@@ -20,8 +20,8 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -291,10 +291,32 @@ def _apportion(total: int, weights: np.ndarray) -> np.ndarray:
 
 
 BASIN_COLS = {"basin": str, "republic": str, "mines_underground": int, "open_pits": int, "plants": int, "workforce": int, "source": str}
-CITY_COLS = {"basin": str, "city": str, "republic": str, "lat": float, "lon": float, "population_1989": float, "mines_known": float, "pits_known": float, "is_hub": int, "source": str}
+CITY_COLS = {
+    "basin": str,
+    "city": str,
+    "republic": str,
+    "lat": float,
+    "lon": float,
+    "population_1989": float,
+    "mines_known": float,
+    "pits_known": float,
+    "is_hub": int,
+    "source": str,
+}
 GRIEV_COLS = {"basin": str, "wage": float, "ecology": float, "privilege": float, "ethnic_gap": float, "paternalism": float}
 MOVE_COLS = {"date": date, "republic": str, "strength": float, "source": str}
-MINE_COLS = {"id": int, "name": str, "basin": str, "city": str, "republic": str, "kind": str, "workforce": int, "lat": float, "lon": float, "source": str}
+MINE_COLS = {
+    "id": int,
+    "name": str,
+    "basin": str,
+    "city": str,
+    "republic": str,
+    "kind": str,
+    "workforce": int,
+    "lat": float,
+    "lon": float,
+    "source": str,
+}
 
 
 def load_inputs(folder: Path) -> dict[str, list[dict]]:
@@ -321,7 +343,9 @@ def load_inputs(folder: Path) -> dict[str, list[dict]]:
         if r["republic"] not in REPUBLICS:
             raise InputError(f"unknown republic '{r['republic']}'", file=str(folder / "movements.csv"), line=r["_line"], key="republic")
         if not 0 <= r["strength"] <= 1:
-            raise InputError(f"strength = {r['strength']} must be in [0, 1]", file=str(folder / "movements.csv"), line=r["_line"], key="strength")
+            raise InputError(
+                f"strength = {r['strength']} must be in [0, 1]", file=str(folder / "movements.csv"), line=r["_line"], key="strength"
+            )
     for b in basins:
         for col in ("mines_underground", "open_pits", "plants", "workforce"):
             if b[col] < 0:
@@ -360,7 +384,9 @@ def load_world(folder: str | Path) -> World:
         if (m["basin"], m["city"]) not in city_key:
             raise InputError(f"town '{m['city']}' not in cities.csv", file=str(folder / "mines.csv"), line=m["_line"], key="city")
         if m["kind"] not in KIND_WEIGHT:
-            raise InputError(f"kind '{m['kind']}' is not one of {', '.join(KIND_WEIGHT)}", file=str(folder / "mines.csv"), line=m["_line"], key="kind")
+            raise InputError(
+                f"kind '{m['kind']}' is not one of {', '.join(KIND_WEIGHT)}", file=str(folder / "mines.csv"), line=m["_line"], key="kind"
+            )
         if m["workforce"] < 0:
             raise InputError("workforce must not be negative", file=str(folder / "mines.csv"), line=m["_line"], key="workforce")
     basin = np.array([basin_names.index(m["basin"]) for m in mines])
@@ -462,14 +488,3 @@ def _km(lat1, lon1, lat2, lon2):
     dl = np.radians(lon2 - lon1)
     c = np.sin(p1) * np.sin(p2) + np.cos(p1) * np.cos(p2) * np.cos(dl)
     return 6371.0 * np.arccos(np.clip(c, -1, 1))
-
-
-def write_mines(rows: list[dict], path: Path) -> None:
-    """Write derived enterprise rows to mines.csv (atomically)."""
-    cols = ["id", "name", "basin", "city", "republic", "kind", "workforce", "lat", "lon", "source"]
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(path)

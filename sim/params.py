@@ -52,55 +52,213 @@ class Params:
     """Numerical parameters of the daily rules (see docs/model.md for the equations)."""
 
     # --- 1. grievance-driven onset: readiness z = b_griev*(G - g_ref) - b_pat*pat - ... ---
-    w_wage: float = p(0.45, "weight", "onset", 0, 1, f"{A}: wages led the Kuzbass demand list (essay, seed 000)", "weight of the wage grievance in the weighted grievance G")
-    w_ecology: float = p(0.30, "weight", "onset", 0, 1, f"{A}: ecology and supplies second on the demand lists (essay)", "weight of the ecology grievance in G")
-    w_privilege: float = p(0.25, "weight", "onset", 0, 1, f"{A}: privileges prominent in Donbas demands (essay)", "weight of the privilege grievance in G")
-    g_ref: float = p(0.52, "grievance", "onset", 0, 1, "calibrated (hand-set, issue 2)", "grievance at which readiness is one half, all else neutral")
+    w_wage: float = p(
+        0.45,
+        "weight",
+        "onset",
+        0,
+        1,
+        f"{A}: wages led the Kuzbass demand list (essay, seed 000)",
+        "weight of the wage grievance in the weighted grievance G",
+    )
+    w_ecology: float = p(
+        0.30,
+        "weight",
+        "onset",
+        0,
+        1,
+        f"{A}: ecology and supplies second on the demand lists (essay)",
+        "weight of the ecology grievance in G",
+    )
+    w_privilege: float = p(
+        0.25, "weight", "onset", 0, 1, f"{A}: privileges prominent in Donbas demands (essay)", "weight of the privilege grievance in G"
+    )
+    g_ref: float = p(
+        0.52, "grievance", "onset", 0, 1, "calibrated (hand-set, issue 2)", "grievance at which readiness is one half, all else neutral"
+    )
     b_griev: float = p(20, "1/grievance", "onset", 0, 40, "calibrated (hand-set)", "slope of readiness in the weighted grievance")
-    b_pat: float = p(2, "1/unit", "onset", 0, 20, f"{A}: 82% would yield to the administration (Izvestiya 1988 survey, essay)", "how much paternalism lowers readiness")
+    b_pat: float = p(
+        2,
+        "1/unit",
+        "onset",
+        0,
+        20,
+        f"{A}: 82% would yield to the administration (Izvestiya 1988 survey, essay)",
+        "how much paternalism lowers readiness",
+    )
     b_rep: float = p(2, "1/unit", "onset", 0, 20, A, "how much expected repression lowers readiness")
     b_eff: float = p(3.0, "1/unit", "onset", 0, 20, A, "how much efficacy (belief that striking works) raises readiness")
     b_trust: float = p(2.0, "1/unit", "onset", 0, 20, A, "how much trust in the centre lowers readiness")
-    spark: float = p(2e-5, "1/day", "onset", 0, 0.01, f"{A}: isolated strikes before July 1989 (Osinniki, Feb 1989; encyclopedia extract) were rare", "spontaneous daily onset rate of a fully ready mine")
+    spark: float = p(
+        2e-5,
+        "1/day",
+        "onset",
+        0,
+        0.01,
+        f"{A}: isolated strikes before July 1989 (Osinniki, Feb 1989; encyclopedia extract) were rare",
+        "spontaneous daily onset rate of a fully ready mine",
+    )
     fear0: float = p(0.3, "unit", "onset", 0, 1, A, "expected repression when the centre is at full perceived strength and not repressing")
     # --- 2. contagion over the network ---
     w_city: float = p(1.6, "1/day", "contagion", 0, 10, "calibrated (hand-set)", "hazard from the share of same-city enterprises on strike")
-    w_basin: float = p(0.8, "1/day", "contagion", 0, 10, "calibrated (hand-set)", "hazard from the share of linked enterprises elsewhere in the basin on strike")
-    w_delegate: float = p(0.3, "1/day", "contagion", 0, 10, f"{A}: travelling delegates linked basin hubs", "hazard from the share of linked enterprises in other basins on strike")
+    w_basin: float = p(
+        0.8,
+        "1/day",
+        "contagion",
+        0,
+        10,
+        "calibrated (hand-set)",
+        "hazard from the share of linked enterprises elsewhere in the basin on strike",
+    )
+    w_delegate: float = p(
+        0.3,
+        "1/day",
+        "contagion",
+        0,
+        10,
+        f"{A}: travelling delegates linked basin hubs",
+        "hazard from the share of linked enterprises in other basins on strike",
+    )
     # --- 3. committee mobilisation ---
-    form_share: float = p(0.25, "share", "committees", 0, 1, f"{A}: Mezhdurechensk elected its committee once its five mines were out (essay)", "share of a town's enterprises on strike at which its committee forms")
-    form_count: float = p(3.0, "enterprises", "committees", 1, 100, f"{A}: a large town elected its committee once a few enterprises were out", "enterprises on strike at which a town committee forms, whatever the share")
-    form_cities: float = p(2.0, "towns", "committees", 1, 20, f"{A}: the Kuzbass regional committee united town committees (essay)", "number of active town committees that forms a basin committee")
-    k_city: float = p(1.0, "1/day", "committees", 0, 10, "calibrated (hand-set)", "hazard from an active town committee calling its enterprises out")
-    k_basin: float = p(0.5, "1/day", "committees", 0, 10, "calibrated (hand-set)", "hazard from an active basin committee calling a general strike")
+    form_share: float = p(
+        0.25,
+        "share",
+        "committees",
+        0,
+        1,
+        f"{A}: Mezhdurechensk elected its committee once its five mines were out (essay)",
+        "share of a town's enterprises on strike at which its committee forms",
+    )
+    form_count: float = p(
+        3.0,
+        "enterprises",
+        "committees",
+        1,
+        100,
+        f"{A}: a large town elected its committee once a few enterprises were out",
+        "enterprises on strike at which a town committee forms, whatever the share",
+    )
+    form_towns: float = p(
+        0.3,
+        "share",
+        "committees",
+        0,
+        1,
+        f"{A}: the Kuzbass regional committee united town committees (essay)",
+        "share of a basin's towns with an active committee at which the basin committee forms",
+    )
+    k_city: float = p(
+        1.0, "1/day", "committees", 0, 10, "calibrated (hand-set)", "hazard from an active town committee calling its enterprises out"
+    )
+    k_basin: float = p(
+        0.5, "1/day", "committees", 0, 10, "calibrated (hand-set)", "hazard from an active basin committee calling a general strike"
+    )
     # --- 4. news channel ---
     w_news: float = p(0.002, "1/day", "news", 0, 5, "calibrated (hand-set)", "hazard from national coverage at full saturation")
-    news_scale: float = p(150000.0, "strikers", "news", 1000, 1e6, f"{A}: coverage saturates at a wave of Kuzbass size", "strikers union-wide at which coverage saturates")
-    glasnost: float = p(1.0, "unit", "news", 0, 1, "source: glasnost in force since 1986 (essay); a scenario can weaken it", "openness of national coverage")
+    news_scale: float = p(
+        150000.0,
+        "strikers",
+        "news",
+        1000,
+        1e6,
+        f"{A}: coverage saturates at a wave of Kuzbass size",
+        "strikers union-wide at which coverage saturates",
+    )
+    glasnost: float = p(
+        1.0, "unit", "news", 0, 1, "source: glasnost in force since 1986 (essay); a scenario can weaken it", "openness of national coverage"
+    )
     # --- 5. negotiation and settlement ---
-    order_lag: float = p(1.0, "days", "settlement", 0, 30, "source: deal of 17 July, return recommended on the 18th (essay)", "days between a deal and the committee's order to return")
-    r_obey: float = p(0.12, "1/day", "settlement", 0, 5, "calibrated (hand-set): 91 of 158 still out two days after the order (essay)", "daily return hazard of a trusting enterprise under a return order")
-    r_peer: float = p(2.2, "1/day", "settlement", 0, 10, "calibrated (hand-set)", "return hazard from the share of same-town enterprises back at work")
-    trust_hold: float = p(0.6, "trust", "settlement", 0, 1, f"{A}: hold-outs waited for guarantees (essay)", "trust below which an enterprise ignores a return order")
-    deal_truce: float = p(60.0, "days", "settlement", 0, 720, f"{A}", "days after a deal during which its basin committee calls no new strike")
-    centre_reactive: float = p(1.0, "switch", "settlement", 0, 1, f"{A}: the centre met demands in most later strikes (essay)", "1 if the centre concedes by itself to long strikes not in the timeline")
+    order_lag: float = p(
+        1.0,
+        "days",
+        "settlement",
+        0,
+        30,
+        "source: deal of 17 July, return recommended on the 18th (essay)",
+        "days between a deal and the committee's order to return",
+    )
+    r_obey: float = p(
+        0.12,
+        "1/day",
+        "settlement",
+        0,
+        5,
+        "calibrated (hand-set): 91 of 158 still out two days after the order (essay)",
+        "daily return hazard of a trusting enterprise under a return order",
+    )
+    r_peer: float = p(
+        2.2, "1/day", "settlement", 0, 10, "calibrated (hand-set)", "return hazard from the share of same-town enterprises back at work"
+    )
+    trust_hold: float = p(
+        0.6,
+        "trust",
+        "settlement",
+        0,
+        1,
+        f"{A}: hold-outs waited for guarantees (essay)",
+        "trust below which an enterprise ignores a return order",
+    )
+    deal_truce: float = p(
+        30.0,
+        "days",
+        "settlement",
+        0,
+        720,
+        f"{A}: the return after a deal took days, not months",
+        "days after a deal during which its return order stands",
+    )
+    centre_reactive: float = p(
+        1.0,
+        "switch",
+        "settlement",
+        0,
+        1,
+        f"{A}: the centre met demands in most later strikes (essay)",
+        "1 if the centre concedes by itself to long strikes not in the timeline",
+    )
     react_days: float = p(14.0, "days", "settlement", 1, 365, f"{A}", "days a basin strike lasts before the reactive centre concedes")
     react_share: float = p(0.2, "share", "settlement", 0, 1, A, "share of a basin's enterprises on strike that the reactive centre answers")
     react_relief: float = p(0.05, "grievance", "settlement", 0, 1, A, "material relief promised by a reactive concession")
-    impl_share: float = p(0.4, "share", "settlement", 0, 1, "source: Resolution 608 was implemented slowly and in part (essay; MODEL.md)", "share of a promise the centre eventually carries out (default for concessions)")
+    impl_share: float = p(
+        0.4,
+        "share",
+        "settlement",
+        0,
+        1,
+        "source: Resolution 608 was implemented slowly and in part (essay; MODEL.md)",
+        "share of a promise the centre eventually carries out (default for concessions)",
+    )
     impl_days: float = p(365.0, "days", "settlement", 1, 3650, A, "time scale on which a promise is carried out (default)")
     deadline_days: float = p(150.0, "days", "settlement", 1, 3650, A, "days after a concession when unkept parts count as broken (default)")
     # --- 6. efficacy feedback ---
-    eff0: float = p(0.2, "unit", "efficacy", 0, 1, f"{A}: few strikes had won before July 1989", "initial efficacy (belief that striking works)")
+    eff0: float = p(
+        0.2, "unit", "efficacy", 0, 1, f"{A}: few strikes had won before July 1989", "initial efficacy (belief that striking works)"
+    )
     eta_win: float = p(0.5, "unit", "efficacy", 0, 1, A, "efficacy gain in the basin that wins a concession (share of the gap to 1)")
     eta_rep: float = p(0.5, "ratio", "efficacy", 0, 1, A, "gain elsewhere in the same republic, relative to the winner's basin")
     eta_far: float = p(0.3, "ratio", "efficacy", 0, 1, A, "gain in other republics, relative to the winner's basin")
     eta_fail: float = p(0.1, "unit", "efficacy", 0, 1, A, "efficacy lost when a strike ends without a deal")
-    eff_decay: float = p(1.0 / 720, "1/day", "efficacy", 0, 0.1, f"{A}: memories of a win fade over about two years", "daily relaxation of efficacy towards eff0")
+    eff_decay: float = p(
+        1.0 / 720,
+        "1/day",
+        "efficacy",
+        0,
+        0.1,
+        f"{A}: memories of a win fade over about two years",
+        "daily relaxation of efficacy towards eff0",
+    )
     # --- 7. legitimacy and trust ---
     trust0: float = p(0.5, "unit", "trust", 0, 1, A, "initial trust in the centre")
     trust_sd: float = p(0.12, "unit", "trust", 0, 0.5, A, "spread of initial trust across enterprises")
-    tau_concede: float = p(0.05, "unit", "trust", -1, 1, f"{A}: sign left free for calibration (MODEL.md)", "trust change in a basin that receives a concession")
+    tau_concede: float = p(
+        0.05,
+        "unit",
+        "trust",
+        -1,
+        1,
+        f"{A}: sign left free for calibration (MODEL.md)",
+        "trust change in a basin that receives a concession",
+    )
     tau_broken: float = p(0.004, "1/day", "trust", 0, 0.1, A, "daily trust loss per unit of promise unkept after its deadline")
     tau_kept: float = p(0.3, "unit", "trust", 0, 1, A, "trust gain per unit of relief actually implemented")
     tau_rep: float = p(0.02, "1/day", "trust", 0, 0.5, A, "daily trust loss under full repression")
@@ -108,27 +266,99 @@ class Params:
     strength_rep: float = p(0.005, "1/day", "trust", 0, 0.1, A, "daily gain in perceived strength under full repression")
     expect: float = p(0.8, "ratio", "trust", 0, 1, A, "share of a promised relief that a fully trusting workforce counts as already won")
     # --- 8. committee persistence and authority ---
-    dissolve: float = p(0.02, "1/day", "persistence", 0, 1, f"{A}: many committees lasted into 1990-91 (essay)", "daily dissolution hazard of an idle committee without authority")
+    dissolve: float = p(
+        0.02,
+        "1/day",
+        "persistence",
+        0,
+        1,
+        f"{A}: many committees lasted into 1990-91 (essay)",
+        "daily dissolution hazard of an idle committee without authority",
+    )
     persist_won: float = p(0.6, "ratio", "persistence", 0, 1, A, "reduction of that hazard for committees that won")
-    auth_gain: float = p(0.003, "1/day", "persistence", 0, 1, "source: committees took over supply and distribution (essay, Mandel)", "daily authority gain of an active committee that won")
+    auth_gain: float = p(
+        0.003,
+        "1/day",
+        "persistence",
+        0,
+        1,
+        "source: committees took over supply and distribution (essay, Mandel)",
+        "daily authority gain of an active committee that won",
+    )
     # --- 9. demand escalation ---
-    esc0: float = p(0.0002, "1/day", "escalation", 0, 0.1, "calibrated (hand-set): Donbas political by autumn 1989, sovereignty demands 1990-91 (essay)", "base daily rate at which an active committee moves up a demand stage")
+    esc0: float = p(
+        0.0002,
+        "1/day",
+        "escalation",
+        0,
+        0.1,
+        "calibrated (hand-set): Donbas political by autumn 1989, sovereignty demands 1990-91 (essay)",
+        "base daily rate at which an active committee moves up a demand stage",
+    )
     g_distrust: float = p(2.0, "1/unit", "escalation", 0, 10, A, "log-rate effect of distrust of the centre")
     g_eff: float = p(1.0, "1/unit", "escalation", 0, 10, A, "log-rate effect of efficacy")
     g_broken: float = p(3.0, "1/unit", "escalation", 0, 20, A, "log-rate effect of unkept promises")
     g_auth: float = p(1.5, "1/unit", "escalation", 0, 10, A, "log-rate effect of committee authority")
     g_move: float = p(2.0, "1/unit", "escalation", 0, 10, A, "log-rate effect of an alliance with a national movement")
-    g_ethnic: float = p(3.0, "1/unit", "escalation", 0, 10, "source: ethnic gap in Donbas management fed sovereignty demands (essay)", "log-rate effect of the management's ethnic gap on the step to sovereignty")
+    g_ethnic: float = p(
+        3.0,
+        "1/unit",
+        "escalation",
+        0,
+        10,
+        "source: ethnic gap in Donbas management fed sovereignty demands (essay)",
+        "log-rate effect of the management's ethnic gap on the step to sovereignty",
+    )
     de_esc: float = p(0.001, "1/day", "escalation", 0, 0.1, A, "daily rate at which a trusting committee steps back a stage")
     ally_rate: float = p(0.01, "1/day", "escalation", 0, 1, A, "daily rate of alliance with a movement of strength 1")
     # --- 10. fatigue and resources ---
-    fat_grace: float = p(10.0, "days", "fatigue", 0, 120, f"{A}: strike funds were small; most 1989 strikes lasted under two weeks", "days on strike before fatigue starts")
+    fat_grace: float = p(
+        10.0,
+        "days",
+        "fatigue",
+        0,
+        120,
+        f"{A}: strike funds were small; most 1989 strikes lasted under two weeks",
+        "days on strike before fatigue starts",
+    )
     fat_rate: float = p(0.05, "1/day^2", "fatigue", 0, 1, A, "growth of the return hazard per day past the grace period")
-    fund_auth: float = p(0.5, "ratio", "fatigue", 0, 1, "source: committees organised supplies during strikes (essay)", "fatigue reduction from full committee authority")
-    wage_drift: float = p(0.08, "1/year", "onset", 0, 1, "source: coal pay rose at half the national rate 1986-90 (Mandel, in the essay)", "yearly growth of the wage grievance as prices outran pay")
+    fund_auth: float = p(
+        0.5,
+        "ratio",
+        "fatigue",
+        0,
+        1,
+        "source: committees organised supplies during strikes (essay)",
+        "fatigue reduction from full committee authority",
+    )
+    wage_drift: float = p(
+        0.08,
+        "1/year",
+        "onset",
+        0,
+        1,
+        "source: coal pay rose at half the national rate 1986-90 (Mandel, in the essay)",
+        "yearly growth of the wage grievance as prices outran pay",
+    )
     # --- output ---
-    griev_sd: float = p(0.1, "grievance", "onset", 0, 0.5, f"{A}: enterprises of one basin differ (pay, pits vs mines)", "spread of enterprise grievances around their basin's level")
-    out_share: float = p(0.84, "share", "onset", 0.1, 1, "source: 177,000 strikers of a workforce of ~220,000 with almost every enterprise out (targets, basins_1989.csv)", "mean share of an enterprise's workforce out when it strikes")
+    griev_sd: float = p(
+        0.1,
+        "grievance",
+        "onset",
+        0,
+        0.5,
+        f"{A}: enterprises of one basin differ (pay, pits vs mines)",
+        "spread of enterprise grievances around their basin's level",
+    )
+    out_share: float = p(
+        0.84,
+        "share",
+        "onset",
+        0.1,
+        1,
+        "source: 177,000 strikers of a workforce of ~220,000 with almost every enterprise out (targets, basins_1989.csv)",
+        "mean share of an enterprise's workforce out when it strikes",
+    )
 
     def replace(self, **changes: Any) -> Params:
         """Return a copy with `changes`, checked for unknown keys and ranges."""

@@ -1,22 +1,20 @@
 """Figures from saved results (never from the model): the only matplotlib importer.
 
 Each function takes tidy tables and returns a Figure; `scenario` and replicate count go in the
-subtitle. `save` writes PNG and SVG.
+subtitle. `sim.results.save_figure` writes them as PNG and SVG.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
 
-from sim.metrics import band  # noqa: E402
+from sim.metrics import band
 
 WAVE_BASINS = ("Kuzbass", "Donbas", "Pechora", "Karaganda", "Eastern Donbas", "Lviv-Volyn")
 STAGE_COLORS = {"material": "#4c72b0", "political": "#dd8452", "sovereignty": "#c44e52"}
@@ -26,14 +24,17 @@ def _subtitle(scenario: str, replicates: int) -> str:
     return f"scenario: {scenario} | {replicates} replicates | median and 10-90% band"
 
 
-def plot_wave(daily: pd.DataFrame, targets: pd.DataFrame | None, scenario: str, start: str = "1989-07-05", end: str = "1989-08-10") -> Figure:
+def plot_wave(
+    daily: pd.DataFrame, targets: pd.DataFrame | None, scenario: str, start: str = "1989-07-05", end: str = "1989-08-10"
+) -> Figure:
     """Strikers and enterprises on strike by basin, July-August 1989, against the targets.
 
     Args:
         daily: tidy basin table (replicate, date, basin, strikers, mines_on_strike, ...).
         targets: targets table (date, basin, place, measure, value, low, high, kind) or None.
         scenario: scenario name for the subtitle.
-        start, end: ISO dates of the window.
+        start: ISO date opening the window.
+        end: ISO date closing the window.
     """
     d = daily[(daily["date"] >= start) & (daily["date"] <= end) & daily["basin"].isin(WAVE_BASINS)]
     reps = daily["replicate"].nunique()
@@ -51,7 +52,17 @@ def plot_wave(daily: pd.DataFrame, targets: pd.DataFrame | None, scenario: str, 
                 c = colors.get(row["basin"], "black")
                 x = pd.Timestamp(row["date"])
                 lo, hi = row.get("low"), row.get("high")
-                ax.errorbar([x], [row["value"]], yerr=[[row["value"] - lo], [hi - row["value"]]] if pd.notna(lo) else None, fmt="D", color=c, mec="black", ms=7, capsize=4, zorder=5)
+                ax.errorbar(
+                    [x],
+                    [row["value"]],
+                    yerr=[[row["value"] - lo], [hi - row["value"]]] if pd.notna(lo) else None,
+                    fmt="D",
+                    color=c,
+                    mec="black",
+                    ms=7,
+                    capsize=4,
+                    zorder=5,
+                )
             ax.plot([], [], "D", color="grey", mec="black", label="historical figure (interval)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
@@ -66,7 +77,9 @@ def plot_stages(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str) -> F
     """Committees by demand stage, 1989-1991, and the separatism index by republic."""
     reps = daily["replicate"].nunique()
     fig, axes = plt.subplots(3, 1, figsize=(11, 10), sharex=True, constrained_layout=True)
-    total = daily.groupby(["replicate", "date"], as_index=False)[["committees_material", "committees_political", "committees_sovereignty", "strikers"]].sum()
+    total = daily.groupby(["replicate", "date"], as_index=False)[
+        ["committees_material", "committees_political", "committees_sovereignty", "strikers"]
+    ].sum()
     total["basin"] = "all"
     for stage, color in STAGE_COLORS.items():
         b = band(total, f"committees_{stage}")
@@ -95,12 +108,6 @@ def plot_stages(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str) -> F
     return fig
 
 
-def save(fig: Figure, folder: Path, name: str) -> list[Path]:
-    """Write `fig` as PNG and SVG into `folder`; returns the paths."""
-    paths = []
-    for ext in ("png", "svg"):
-        path = folder / f"{name}.{ext}"
-        fig.savefig(path, dpi=130)
-        paths.append(path)
+def close(fig: Figure) -> None:
+    """Release a figure's memory after it has been saved."""
     plt.close(fig)
-    return paths

@@ -27,7 +27,9 @@ def git_commit(root: Path) -> str:
     """The repository's HEAD commit (with '-dirty' if there are uncommitted changes), or 'unknown'."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
         return head + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -83,7 +85,7 @@ def discard(tmp: Path) -> None:
 
 def command_line() -> str:
     """The command that produced this result."""
-    return " ".join(["python"] + [Path(sys.argv[0]).name] + sys.argv[1:])
+    return " ".join(["python", Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
 def read_results(folder: str | Path) -> dict[str, Any]:
@@ -93,3 +95,26 @@ def read_results(folder: str | Path) -> dict[str, Any]:
     for f in sorted(folder.glob("*.parquet")):
         out[f.stem] = pd.read_parquet(f)
     return out
+
+
+def write_mines(rows: list[dict], path: Path) -> None:
+    """Write derived enterprise rows to mines.csv (atomically)."""
+    import csv
+
+    cols = ["id", "name", "basin", "city", "republic", "kind", "workforce", "lat", "lon", "source"]
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)
+
+
+def save_figure(fig: Any, folder: Path, name: str) -> list[Path]:
+    """Write a Figure as PNG and SVG into `folder`; returns the paths."""
+    paths = []
+    for ext in ("png", "svg"):
+        path = folder / f"{name}.{ext}"
+        fig.savefig(path, dpi=130)
+        paths.append(path)
+    return paths

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.interventions import Concession, Event, SeedStrike, Shock
 from sim.network import World
 from sim.params import Mechanisms, Params
 
@@ -111,9 +110,7 @@ def weighted_grievance(griev: np.ndarray, p: Params) -> np.ndarray:
     return griev @ (w / w.sum())
 
 
-def readiness(
-    s: State, world: World, p: Params, repression: np.ndarray
-) -> np.ndarray:
+def readiness(s: State, world: World, p: Params, repression: np.ndarray) -> np.ndarray:
     """Susceptibility in (0, 1) of each enterprise to strike (mechanisms 1, 6, 7).
 
     z = b_griev (G_eff - g_ref) - b_pat pat - b_rep (strength fear0 + repression)
@@ -155,9 +152,7 @@ def ordered_back(s: State, day: int, p: Params) -> np.ndarray:
     return in_truce(s, day, p) & (day >= s.deal_day + p.order_lag)
 
 
-def onset_prob(
-    ready: np.ndarray, expo: np.ndarray, news: np.ndarray, push: np.ndarray, p: Params, m: Mechanisms
-) -> np.ndarray:
+def onset_prob(ready: np.ndarray, expo: np.ndarray, news: np.ndarray, push: np.ndarray, p: Params, m: Mechanisms) -> np.ndarray:
     """Daily probability that a working enterprise strikes (Hedström-style hazard).
 
     hazard = readiness * (spark + contagion + w_news * news + committee push), each term
@@ -175,9 +170,7 @@ def onset_prob(
     return 1.0 - np.exp(-ready * lam)
 
 
-def return_prob(
-    s: State, world: World, p: Params, m: Mechanisms, ordered: np.ndarray, c_city_auth: np.ndarray
-) -> np.ndarray:
+def return_prob(s: State, world: World, p: Params, m: Mechanisms, ordered: np.ndarray, c_city_auth: np.ndarray) -> np.ndarray:
     """Daily probability that a striking enterprise returns to work (mechanisms 5 and 10).
 
     Under a return order: r_obey if its trust is at least trust_hold (hold-outs ignore the order)
@@ -196,16 +189,42 @@ def return_prob(
     return 1.0 - np.exp(-lam)
 
 
-def concede(s: State, world: World, p: Params, m: Mechanisms, ev: Concession, basins: np.ndarray, rows: np.ndarray, day: int) -> None:
-    """Apply a concession to `basins` (B bool) in replicate rows `rows` (R bool), in place."""
+def concede(
+    s: State,
+    world: World,
+    p: Params,
+    m: Mechanisms,
+    basins: np.ndarray,
+    rows: np.ndarray,
+    day: int,
+    relief: float,
+    political: float,
+    share: float,
+    days: float,
+    deadline: float,
+) -> None:
+    """Apply a concession to some basins in some replicate rows, in place.
+
+    Args:
+        s: the state.
+        world: the world.
+        p: parameters.
+        m: mechanism switches.
+        basins: (B,) bool, the basins conceded to.
+        rows: (R,) bool, the replicates in which the concession happens.
+        day: day index of the concession.
+        relief: material relief promised (grievance units).
+        political: political concession (self-financing, local control) in [0, 1].
+        share: share of the promise that will be carried out.
+        days: time scale of carrying it out (days).
+        deadline: days after which unkept parts count as broken.
+    """
     if not m.settlement or not basins.any() or not rows.any():
         return
     rb = rows[:, None] & basins[None, :]
-    share = p.impl_share if ev.impl_share is None else ev.impl_share
-    days = p.impl_days if ev.impl_days is None else ev.impl_days
-    dl = p.deadline_days if ev.deadline_days is None else ev.deadline_days
-    s.promised = np.where(rb, s.promised + ev.relief, s.promised)
-    s.impl_cap = np.where(rb, s.impl_cap + share * ev.relief, s.impl_cap)
+    dl = deadline
+    s.promised = np.where(rb, s.promised + relief, s.promised)
+    s.impl_cap = np.where(rb, s.impl_cap + share * relief, s.impl_cap)
     s.impl_rate = np.where(rb, 1.0 / days, s.impl_rate)
     s.deadline = np.where(rb, day + dl, s.deadline)
     s.deal_day = np.where(rb, day, s.deal_day)
@@ -221,28 +240,7 @@ def concede(s: State, world: World, p: Params, m: Mechanisms, ev: Concession, ba
     kb = basins[world.k_basin]
     won = rows[:, None] & kb[None, :] & s.c_active
     s.c_won |= won
-    s.c_auth = np.where(won, np.clip(s.c_auth + 0.5 * ev.political, 0, 1), s.c_auth)
-
-
-def apply_events(s: State, world: World, p: Params, m: Mechanisms, events: list[Event], day: int) -> None:
-    """Apply the one-day events of `day` to every replicate, in place."""
-    rows = np.ones(s.striking.shape[0], bool)
-    for ev in events:
-        mask = ev.basin_mask(world.basin_names, world.basin_republic)
-        if isinstance(ev, SeedStrike):
-            idx = np.flatnonzero(np.array(world.city_names)[world.city] == ev.city)[: ev.count]
-            s.striking[:, idx] = True
-            s.ever[:, idx] = True
-        elif isinstance(ev, Concession):
-            concede(s, world, p, m, ev, mask, rows, day)
-        elif isinstance(ev, Shock) and m.shocks:
-            inb = mask[world.basin][None, :]
-            s.griev[..., 0] = np.where(inb, np.clip(s.griev[..., 0] + ev.wage, 0, 1), s.griev[..., 0])
-            if m.trust:
-                s.trust = np.where(inb, np.clip(s.trust + ev.trust, 0, 1), s.trust)
-                s.strength = np.clip(s.strength + ev.strength, 0, 1)
-            if m.efficacy:
-                s.eff = np.where(inb, np.clip(s.eff + ev.efficacy, 0, 1), s.eff)
+    s.c_auth = np.where(won, np.clip(s.c_auth + 0.5 * political, 0, 1), s.c_auth)
 
 
 def area_mean(values: np.ndarray, world: World, weights: np.ndarray | None = None) -> np.ndarray:
@@ -272,13 +270,18 @@ def step(
     Args:
         s: state after the previous day and today's events.
         world: the static world.
-        p: parameters; m: mechanism switches.
+        p: parameters.
+        m: mechanism switches.
         day: day index from the scenario start.
         repression: (B,) repression level today.
         cut: (3,) share cut from each tie level today.
         news_level: multiplier of national coverage today (glasnost lever).
         movement: (republics,) national movement strength today.
-        u_onset, u_ret: (R, n) uniform draws; u_comm, u_stage, u_ally: (R, K) uniform draws.
+        u_onset: (R, n) draws of the onset stream.
+        u_ret: (R, n) draws of the return stream.
+        u_comm: (R, K) draws of the committee stream (dissolution).
+        u_stage: (R, K) draws of the stage stream (escalation).
+        u_ally: (R, K) draws of the alliance stream.
     """
     nc = world.n_cities
     ci, bi = committee_index(world)
@@ -290,7 +293,9 @@ def step(
     # decisions (simultaneous, from yesterday's state)
     ready = readiness(s, world, p, repression)
     expo = exposure(s.striking, world, p, cut)
-    callout = s.c_active & ~np.concatenate([truce[:, world.city_basin], truce], axis=1)
+    busy = world.agg(s.striking, world.onehot_k) > 0
+    # a committee calls its area out while a strike is on there, unless a return order stands
+    callout = s.c_active & busy & ~np.concatenate([truce[:, world.city_basin], truce], axis=1)
     push = p.k_city * callout[:, ci] + p.k_basin * callout[:, bi]
     p_on = onset_prob(ready, expo, news, push, p, m)
     if m.settlement:
@@ -314,10 +319,9 @@ def step(
         city_count = world.agg(s.striking, world.onehot_k)[:, :nc]
         form_city = (city_share >= p.form_share) | (city_count >= p.form_count)
         for_b = (s.c_active[:, :nc] | form_city).astype(float)
-        n_city = world.agg(for_b, world.onehot_cb)
-        form = np.concatenate([form_city, n_city >= p.form_cities], axis=1)
-        busy = area_mean(s.striking.astype(float), world) > 0
-        idle = s.c_active & ~busy
+        town_share = world.agg(for_b, world.onehot_cb) / world.agg(np.ones((1, nc)), world.onehot_cb)
+        form = np.concatenate([form_city, town_share >= p.form_towns], axis=1)
+        idle = s.c_active & (world.agg(s.striking, world.onehot_k) == 0)
         if m.persistence:
             haz = p.dissolve * (1 - s.c_auth) * (1 - p.persist_won * s.c_won)
             gone = idle & (u_comm < 1 - np.exp(-haz))
@@ -327,16 +331,14 @@ def step(
         s.c_active = (s.c_active & ~gone) | new
         s.c_won &= s.c_active
         s.c_allied &= s.c_active
-        s.c_stage = np.where(new | ~s.c_active, np.where(new, s.c_stage, 0), s.c_stage).astype(np.int8)
+        s.c_stage = np.where(s.c_active, s.c_stage, 0).astype(np.int8)  # a dissolved committee's stage is gone
         s.c_auth = np.where(s.c_active, s.c_auth, 0.0)
         if m.persistence:
             grow = s.c_active & s.c_won
             s.c_auth = np.where(grow, s.c_auth + p.auth_gain * (1 - s.c_auth), s.c_auth)
         if m.escalation:
             _escalate(s, world, p, day, movement, u_stage, u_ally)
-        kstage = np.maximum(
-            np.where(s.c_active[:, ci], s.c_stage[:, ci], -1), np.where(s.c_active[:, bi], s.c_stage[:, bi], -1)
-        )
+        kstage = np.maximum(np.where(s.c_active[:, ci], s.c_stage[:, ci], -1), np.where(s.c_active[:, bi], s.c_stage[:, bi], -1))
         s.stage = np.where(kstage >= 0, np.maximum(s.stage, kstage), s.stage).astype(np.int8)
 
     # slow dynamics: prices, promises, repression
@@ -359,11 +361,10 @@ def step(
         s.run_days = np.where(share >= p.react_share, s.run_days + 1, 0)
         due = (s.run_days >= p.react_days) & ~in_truce(s, day, p)
         if due.any():
-            ev = Concession(kind="concession", relief=p.react_relief)
             for b in np.flatnonzero(due.any(axis=0)):
                 mask = np.zeros(world.n_basins, bool)
                 mask[b] = True
-                concede(s, world, p, m, ev, mask, due[:, b], day)
+                concede(s, world, p, m, mask, due[:, b], day, p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days)
             s.run_days = np.where(due, 0, s.run_days)
 
 

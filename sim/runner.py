@@ -56,7 +56,16 @@ def tidy(engine: Engine, replicates: list[int]) -> Tables:
     basin = frame(engine.basin_out, w.basin_names, "basin")
     rep_of_basin = {b: REPUBLICS[w.basin_republic[i]] for i, b in enumerate(w.basin_names)}
     basin.insert(3, "republic", basin["basin"].map(rep_of_basin))
-    for c in ("strikers", "mines_on_strike", "committees_city", "committees_basin", "committees_material", "committees_political", "committees_sovereignty", "concessions"):
+    for c in (
+        "strikers",
+        "mines_on_strike",
+        "committees_city",
+        "committees_basin",
+        "committees_material",
+        "committees_political",
+        "committees_sovereignty",
+        "concessions",
+    ):
         basin[c] = np.rint(basin[c]).astype(np.int64)
     republic = frame(engine.rep_out, REPUBLICS, "republic")
     republic["strikers"] = np.rint(republic["strikers"]).astype(np.int64)

@@ -18,7 +18,21 @@ from sim.errors import InputError
 from sim.interventions import Event, parse_event
 from sim.params import Mechanisms, Params
 
-TOP_KEYS = {"name", "description", "claim", "base", "start", "end", "data", "replicates", "seed", "params", "mechanisms", "events", "events_replace"}
+TOP_KEYS = {
+    "name",
+    "description",
+    "claim",
+    "base",
+    "start",
+    "end",
+    "data",
+    "replicates",
+    "seed",
+    "params",
+    "mechanisms",
+    "events",
+    "events_replace",
+}
 
 
 @dataclass(frozen=True)
@@ -172,7 +186,9 @@ def _build(raw: dict, path: Path) -> Scenario:
         ev = parse_event(e, f"events[{i}]")
         for d in (ev.date, ev.start):
             if d is not None and not start <= d <= end:
-                raise InputError(f"events[{i}] ({ev.kind}): date {d} is outside the horizon {start} to {end}", key="date" if ev.date else "start")
+                raise InputError(
+                    f"events[{i}] ({ev.kind}): date {d} is outside the horizon {start} to {end}", key="date" if ev.date else "start"
+                )
         events.append(ev)
     return Scenario(
         name=name,

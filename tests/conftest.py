@@ -1,0 +1,172 @@
+"""Shared fixtures: a small synthetic world (fast, exact tests) and the real baseline."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sim.network import derive_mines, load_inputs, load_world  # noqa: E402
+from sim.results import write_mines  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def make_small_data(folder: Path) -> Path:
+    """Write a small three-basin data folder (about 40 enterprises) and derive its mines."""
+    folder.mkdir(parents=True, exist_ok=True)
+    basins = [
+        {
+            "basin": "Kuzbass",
+            "republic": "RSFSR",
+            "mines_underground": 10,
+            "open_pits": 2,
+            "plants": 4,
+            "workforce": 30000,
+            "source": "test",
+        },
+        {
+            "basin": "Donbas",
+            "republic": "Ukrainian SSR",
+            "mines_underground": 12,
+            "open_pits": 0,
+            "plants": 4,
+            "workforce": 30000,
+            "source": "test",
+        },
+        {
+            "basin": "Karaganda",
+            "republic": "Kazakh SSR",
+            "mines_underground": 6,
+            "open_pits": 1,
+            "plants": 2,
+            "workforce": 12000,
+            "source": "test",
+        },
+    ]
+    cities = []
+    for b, towns in (
+        ("Kuzbass", [("Mezhdurechensk", 53.7, 88.0), ("Novokuznetsk", 53.8, 87.1), ("Prokopyevsk", 53.9, 86.7)]),
+        ("Donbas", [("Donetsk", 48.0, 37.8), ("Makiivka", 48.0, 38.0), ("Horlivka", 48.3, 38.1)]),
+        ("Karaganda", [("Karaganda", 49.8, 73.1), ("Saran", 49.8, 72.8)]),
+    ):
+        rep = next(x["republic"] for x in basins if x["basin"] == b)
+        for k, (name, lat, lon) in enumerate(towns):
+            cities.append(
+                {
+                    "basin": b,
+                    "city": name,
+                    "republic": rep,
+                    "lat": lat,
+                    "lon": lon,
+                    "population_1989": 100000 * (k + 1),
+                    "mines_known": "",
+                    "pits_known": "",
+                    "is_hub": int(k == 0),
+                    "source": "test",
+                }
+            )
+    griev = [
+        {"basin": "Kuzbass", "wage": 0.7, "ecology": 0.75, "privilege": 0.55, "ethnic_gap": 0.0, "paternalism": 0.82},
+        {"basin": "Donbas", "wage": 0.6, "ecology": 0.75, "privilege": 0.65, "ethnic_gap": 0.9, "paternalism": 0.82},
+        {"basin": "Karaganda", "wage": 0.5, "ecology": 0.65, "privilege": 0.5, "ethnic_gap": 0.1, "paternalism": 0.82},
+    ]
+    moves = [
+        {"date": "1989-07-01", "republic": r, "strength": s, "source": "test"}
+        for r, s in (("RSFSR", 0.1), ("Ukrainian SSR", 0.1), ("Kazakh SSR", 0.05))
+    ] + [{"date": "1990-03-04", "republic": "Ukrainian SSR", "strength": 0.3, "source": "test"}]
+    _write(folder / "basins.csv", basins)
+    _write(folder / "cities.csv", cities)
+    _write(folder / "grievances.csv", griev)
+    _write(folder / "movements.csv", moves)
+    t = load_inputs(folder)
+    write_mines(derive_mines(t["basins"], t["cities"]), folder / "mines.csv")
+    return folder
+
+
+SMALL_SCENARIO = """
+name = "small"
+start = "1989-07-01"
+end = "1990-06-30"
+data = "data"
+replicates = 4
+seed = 11
+
+[[events]]
+kind = "seed_strike"
+date = "1989-07-10"
+city = "Mezhdurechensk"
+count = 1
+
+[[events]]
+kind = "concession"
+date = "1989-07-20"
+basins = ["Kuzbass"]
+relief = 0.15
+political = 0.3
+
+[[events]]
+kind = "concession"
+date = "1989-08-03"
+relief = 0.1
+
+[[events]]
+kind = "shock"
+date = "1990-01-10"
+name = "price rise"
+wage = 0.2
+trust = -0.1
+
+[[events]]
+kind = "repression"
+start = "1989-09-01"
+end = "1989-10-01"
+basins = ["Donbas"]
+level = 0.5
+
+[[events]]
+kind = "cut_communication"
+start = "1989-11-01"
+end = "1989-12-01"
+levels = ["delegate"]
+share = 0.9
+
+[[events]]
+kind = "news"
+start = "1990-02-01"
+end = "1990-03-01"
+level = 0.5
+"""
+
+
+@pytest.fixture(scope="session")
+def small_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("small")
+    make_small_data(root / "data")
+    (root / "small.toml").write_text(SMALL_SCENARIO, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="session")
+def small(small_dir):
+    sc = load_scenario(small_dir / "small.toml")
+    return sc, load_world(sc.data)
+
+
+@pytest.fixture(scope="session")
+def baseline():
+    sc = load_scenario(BASELINE)
+    return sc, load_world(sc.data)

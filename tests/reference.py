@@ -1,0 +1,359 @@
+"""A slow, idiomatic per-agent Mesa implementation of the same daily rules as `sim.rules`.
+
+One Mesa agent steps at a time, reading its neighbours through the Mesa network and Python
+floats, with no arrays. It exists to prove the array engine right (same seeds, same draws:
+`tests/unit/test_reference.py` checks identical trajectories) and as the yardstick of the speed
+goal (`benchmarks/bench_engine.py`). It takes the same `World`, `Scenario` and seed.
+
+Draws: every stream gives a vector for all enterprises (or committees) each day, exactly as in the
+engine, and agent i uses element i, so both implementations consume the same random numbers.
+Sums run over neighbours in ascending index with the same weights, so floating point agrees.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+
+from sim.interventions import Concession, SeedStrike, Shock, compile_timeline
+from sim.network import World
+from sim.rng import Streams
+from sim.scenario import Scenario
+
+NO_DEAL = -(10**6)
+
+
+def _probit(u: float) -> float:
+    from scipy.special import ndtri
+
+    return float(ndtri(min(max(u, 1e-12), 1 - 1e-12)))
+
+
+def _clip(x: float, lo: float = 0.0, hi: float = 1.0) -> float:
+    return min(max(x, lo), hi)
+
+
+def _row(a, i: int) -> list[tuple[int, float]]:
+    lo, hi = a.indptr[i], a.indptr[i + 1]
+    return [(int(j), float(w)) for j, w in zip(a.indices[lo:hi], a.data[lo:hi], strict=True)]
+
+
+class RefMine(mesa.Agent):
+    """One enterprise with its own state, deciding from its neighbours' states."""
+
+    def __init__(self, model: ReferenceModel, i: int, u: list[float]) -> None:
+        super().__init__(model)
+        w, p = model.world, model.p
+        self.i = i
+        self.basin = int(w.basin[i])
+        self.city = int(w.city[i])
+        self.republic = int(w.republic[i])
+        self.workforce = float(w.workforce[i])
+        self.paternalism = float(w.paternalism[i])
+        self.griev = [_clip(float(w.grievance[i, k]) + p.griev_sd * _probit(u[k])) for k in range(3)]
+        self.trust = _clip(p.trust0 + p.trust_sd * _probit(u[3]))
+        self.out_share = _clip(p.out_share + 0.08 * _probit(u[4]), 0.1, 1.0)
+        self.eff = p.eff0
+        self.striking = False
+        self.days_on = 0.0
+        self.stage = 0
+        self.nbrs = {lvl: _row(a, i) for lvl, a in (("city", w.a_city), ("basin", w.a_basin), ("delegate", w.a_deleg))}
+        self.next_striking = False
+
+    def readiness(self) -> float:
+        m, p = self.model, self.model.p
+        b = self.basin
+        wsum = p.w_wage + p.w_ecology + p.w_privilege
+        ws = (p.w_wage / wsum, p.w_ecology / wsum, p.w_privilege / wsum)
+        g = self.griev[0] * ws[0] + self.griev[1] * ws[1] + self.griev[2] * ws[2]
+        pending = max(m.promised[b] - m.implemented[b], 0.0)
+        g_eff = g - m.implemented[b] - p.expect * self.trust * pending
+        fear = m.strength * p.fear0 + m.repression[b]
+        z = (
+            p.b_griev * (g_eff - p.g_ref)
+            - p.b_pat * self.paternalism
+            - p.b_rep * fear
+            + p.b_eff * (self.eff - p.eff0)
+            - p.b_trust * (self.trust - p.trust0)
+        )
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def _share(self, level: str) -> float:
+        mines = self.model.mines
+        total = 0.0
+        for j, w in self.nbrs[level]:
+            total += w * float(mines[j].striking)
+        return total
+
+    def decide(self, u_on: float, u_ret: float) -> None:
+        """Choose tomorrow's state from today's (all agents decide before any commits)."""
+        m, p, mech = self.model, self.model.p, self.model.mech
+        ordered = m.ordered[self.basin]
+        if not self.striking:
+            expo = (
+                p.w_city * (1 - m.cut[0]) * self._share("city")
+                + p.w_basin * (1 - m.cut[1]) * self._share("basin")
+                + p.w_delegate * (1 - m.cut[2]) * self._share("delegate")
+            )
+            push = p.k_city * m.callout[self.city] + p.k_basin * m.callout[m.world.n_cities + self.basin]
+            lam = 0.0
+            if mech.onset:
+                lam = lam + p.spark
+            if mech.contagion:
+                lam = lam + expo
+            if mech.news:
+                lam = lam + p.w_news * m.news
+            if mech.committees:
+                lam = lam + push
+            p_on = 1.0 - math.exp(-self.readiness() * lam)
+            if mech.settlement and ordered and self.trust >= p.trust_hold:
+                p_on = 0.0
+            self.next_striking = u_on < p_on
+            self.returned = False
+        else:
+            lam = 0.0
+            if mech.settlement:
+                working = 1.0 - self._share("city") if self.nbrs["city"] else 1.0
+                obey = 1.0 if self.trust >= p.trust_hold else 0.0
+                lam = lam + float(ordered) * (p.r_obey * obey + p.r_peer * working)
+            if mech.fatigue:
+                c = m.committees[self.city]
+                auth = c.auth * float(c.active)
+                over = max(self.days_on - p.fat_grace, 0.0)
+                lam = lam + p.fat_rate * over * (1 - p.fund_auth * auth)
+            stop = u_ret < 1.0 - math.exp(-lam)
+            self.next_striking = not stop
+            self.returned = stop
+
+    def commit(self) -> None:
+        """Take the decided state; a strike that ends without a deal lowers efficacy."""
+        m, p = self.model, self.model.p
+        failed = self.returned and not m.ordered[self.basin]
+        self.striking = self.next_striking
+        self.days_on = self.days_on + 1 if self.striking else 0.0
+        if m.mech.efficacy:
+            if failed:
+                self.eff = max(self.eff - p.eta_fail, 0.0)
+            self.eff = self.eff + p.eff_decay * (p.eff0 - self.eff)
+
+
+class RefCommittee(mesa.Agent):
+    """A town or basin strike committee."""
+
+    def __init__(self, model: ReferenceModel, k: int, members: list[RefMine], basin: int) -> None:
+        super().__init__(model)
+        self.k = k
+        self.members = members
+        self.basin = basin
+        self.active = False
+        self.auth = 0.0
+        self.stage = 0
+        self.won = False
+        self.allied = False
+
+    def striking(self) -> int:
+        return sum(1 for mine in self.members if mine.striking)
+
+    def mean(self, attr: str) -> float:
+        num = 0.0
+        den = 0.0
+        for mine in self.members:
+            num += getattr(mine, attr) * mine.workforce
+            den += mine.workforce
+        return num / max(den, 1e-12)
+
+
+class ReferenceModel(mesa.Model):
+    """The per-agent reference model (one replicate)."""
+
+    def __init__(self, world: World, scenario: Scenario, seed: int) -> None:
+        super().__init__(rng=seed)
+        self.world, self.sc = world, scenario
+        self.p, self.mech = scenario.params, scenario.mechanisms
+        self.tl = compile_timeline(list(scenario.events), scenario.start, scenario.days, world)
+        self.streams = Streams(seed)
+        u = self.streams.gen["init"].random((world.n, 5))
+        self.mines = [RefMine(self, i, [float(x) for x in u[i]]) for i in range(world.n)]
+        nc, nb = world.n_cities, world.n_basins
+        self.committees = [RefCommittee(self, c, [mi for mi in self.mines if mi.city == c], int(world.city_basin[c])) for c in range(nc)]
+        self.committees += [RefCommittee(self, nc + b, [mi for mi in self.mines if mi.basin == b], b) for b in range(nb)]
+        self.promised = [0.0] * nb
+        self.implemented = [0.0] * nb
+        self.cap = [0.0] * nb
+        self.rate = [0.0] * nb
+        self.deadline = [math.inf] * nb
+        self.deal_day = [NO_DEAL] * nb
+        self.concessions = [0] * nb
+        self.run_days = [0] * nb
+        self.strength = 1.0
+        self.day = 0
+
+    # ---- centre -------------------------------------------------------------------------
+    def truce(self, b: int) -> bool:
+        return self.deal_day[b] <= self.day < self.deal_day[b] + self.p.deal_truce
+
+    def concede(self, ev: Concession, basins: set[int]) -> None:
+        p, w = self.p, self.world
+        if not self.mech.settlement or not basins:
+            return
+        share = p.impl_share if ev.impl_share is None else ev.impl_share
+        days = p.impl_days if ev.impl_days is None else ev.impl_days
+        dl = p.deadline_days if ev.deadline_days is None else ev.deadline_days
+        for b in basins:
+            self.promised[b] += ev.relief
+            self.cap[b] += share * ev.relief
+            self.rate[b] = 1.0 / days
+            self.deadline[b] = self.day + dl
+            self.deal_day[b] = self.day
+            self.concessions[b] += 1
+        reps = {int(w.basin_republic[b]) for b in basins}
+        for mine in self.mines:
+            if self.mech.efficacy:
+                k = 1.0 if mine.basin in basins else (p.eta_rep if mine.republic in reps else p.eta_far)
+                mine.eff = mine.eff + p.eta_win * k * (1 - mine.eff)
+            if self.mech.trust and mine.basin in basins:
+                mine.trust = _clip(mine.trust + p.tau_concede)
+        if self.mech.trust:
+            self.strength = _clip(self.strength - p.strength_concede)
+        for c in self.committees:
+            if c.active and c.basin in basins:
+                c.won = True
+                c.auth = _clip(c.auth + 0.5 * ev.political)
+
+    def apply_events(self) -> None:
+        w = self.world
+        for ev in self.tl.events.get(self.day, []):
+            mask = ev.basin_mask(w.basin_names, w.basin_republic)
+            targets = {b for b in range(w.n_basins) if mask[b]}
+            if isinstance(ev, SeedStrike):
+                chosen = [mi for mi in self.mines if w.city_names[mi.city] == ev.city][: ev.count]
+                for mi in chosen:
+                    mi.striking = True
+            elif isinstance(ev, Concession):
+                self.concede(ev, targets)
+            elif isinstance(ev, Shock) and self.mech.shocks:
+                for mi in self.mines:
+                    if mi.basin in targets:
+                        mi.griev[0] = _clip(mi.griev[0] + ev.wage)
+                        if self.mech.trust:
+                            mi.trust = _clip(mi.trust + ev.trust)
+                        if self.mech.efficacy:
+                            mi.eff = _clip(mi.eff + ev.efficacy)
+                if self.mech.trust:
+                    self.strength = _clip(self.strength + ev.strength)
+
+    # ---- one day --------------------------------------------------------------------------
+    def step(self) -> None:
+        """Events of the day, then every agent in turn."""
+        p, mech, w, d = self.p, self.mech, self.world, self.day
+        self.apply_events()
+        self.repression = [float(x) for x in self.tl.repression[d]]
+        self.cut = [float(x) for x in self.tl.cut[d]]
+        movement = [float(x) for x in self.tl.movement[d]]
+        self.ordered = [self.truce(b) and d >= self.deal_day[b] + p.order_lag for b in range(w.n_basins)]
+        strikers = 0.0
+        for mi in self.mines:
+            strikers += float(mi.striking) * mi.out_share * mi.workforce
+        self.news = p.glasnost * float(self.tl.news[d]) * min(1.0, strikers / p.news_scale)
+        self.callout = [c.active and c.striking() > 0 and not self.truce(c.basin) for c in self.committees]
+        n, k = w.n, len(self.committees)
+        u_on, u_ret = self.streams.daily("onset", d, n), self.streams.daily("ret", d, n)
+        u_comm, u_stage, u_ally = (self.streams.daily(s, d, k) for s in ("committee", "stage", "ally"))
+        for mi in self.mines:
+            mi.decide(float(u_on[mi.i]), float(u_ret[mi.i]))
+        for mi in self.mines:
+            mi.commit()
+        if mech.committees:
+            self.step_committees(d, movement, u_comm, u_stage, u_ally)
+        for mi in self.mines:
+            mi.griev[0] = min(mi.griev[0] + p.wage_drift / 365.0, 1.0)
+        if mech.settlement:
+            for b in range(w.n_basins):
+                gain = max(self.cap[b] - self.implemented[b], 0.0) * self.rate[b]
+                self.implemented[b] += gain
+                if mech.trust:
+                    broken = max(self.promised[b] - self.implemented[b], 0.0) if d > self.deadline[b] else 0.0
+                    dt = p.tau_kept * gain - p.tau_broken * broken
+                    for mi in self.mines:
+                        if mi.basin == b:
+                            mi.trust = _clip(mi.trust + dt)
+        if mech.trust:
+            for mi in self.mines:
+                mi.trust = _clip(mi.trust - p.tau_rep * self.repression[mi.basin])
+            self.strength = _clip(self.strength + p.strength_rep * max(self.repression))
+        if mech.settlement and p.centre_reactive >= 0.5:
+            due = []
+            for b in range(w.n_basins):
+                members = self.committees[w.n_cities + b].members
+                share = sum(1 for mi in members if mi.striking) / len(members)
+                self.run_days[b] = self.run_days[b] + 1 if share >= p.react_share else 0
+                if self.run_days[b] >= p.react_days and not self.truce(b):
+                    due.append(b)
+            for b in due:
+                self.concede(Concession(kind="concession", relief=p.react_relief), {b})
+                self.run_days[b] = 0
+        self.day += 1
+
+    def step_committees(self, d: int, movement: list[float], u_comm, u_stage, u_ally) -> None:
+        p, mech, w = self.p, self.mech, self.world
+        nc = w.n_cities
+        towns = self.committees[:nc]
+        forming = []
+        for c in towns:
+            count = c.striking()
+            forming.append(count / len(c.members) >= p.form_share or count >= p.form_count)
+        for b in range(w.n_basins):
+            mine_towns = [c for c in towns if c.basin == b]
+            n_on = sum(1 for c in mine_towns if c.active or forming[c.k])
+            forming.append(n_on / len(mine_towns) >= p.form_towns)
+        for c in self.committees:
+            idle = c.active and c.striking() == 0
+            if mech.persistence:
+                haz = p.dissolve * (1 - c.auth) * (1 - p.persist_won * float(c.won))
+                gone = idle and u_comm[c.k] < 1 - math.exp(-haz)
+            else:
+                gone = idle
+            new = forming[c.k] and not c.active
+            c.active = (c.active and not gone) or new
+            if not c.active:
+                c.won = c.allied = False
+                c.stage = 0
+                c.auth = 0.0
+            elif mech.persistence and c.won:
+                c.auth = c.auth + p.auth_gain * (1 - c.auth)
+        if mech.escalation:
+            for c in self.committees:
+                if not c.active:
+                    continue
+                trust, eff = c.mean("trust"), c.mean("eff")
+                b = c.basin
+                broken = max(self.promised[b] - self.implemented[b], 0.0) if d > self.deadline[b] else 0.0
+                move = movement[int(w.basin_republic[b])]
+                eth = float(w.basin_ethnic[b])
+                lam_up = p.esc0 * math.exp(
+                    p.g_distrust * (1 - trust)
+                    + p.g_eff * eff
+                    + p.g_broken * broken
+                    + p.g_auth * c.auth
+                    + p.g_move * float(c.allied) * move
+                    + p.g_ethnic * eth * float(c.stage == 1)
+                )
+                lam_dn = p.de_esc * trust
+                u = float(u_stage[c.k])
+                up = c.stage < 2 and u < 1 - math.exp(-lam_up)
+                dn = c.stage > 0 and not up and u > math.exp(-lam_dn)
+                c.stage += int(up) - int(dn)
+                if not c.allied and c.stage >= 1 and float(u_ally[c.k]) < 1 - math.exp(-p.ally_rate * move):
+                    c.allied = True
+        for mi in self.mines:
+            tc, bc = self.committees[mi.city], self.committees[nc + mi.basin]
+            ks = max(tc.stage if tc.active else -1, bc.stage if bc.active else -1)
+            if ks >= 0:
+                mi.stage = max(mi.stage, ks)
+
+    def run(self) -> ReferenceModel:
+        """Run to the horizon."""
+        while self.day < self.sc.days:
+            self.step()
+        return self

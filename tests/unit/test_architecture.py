@@ -1,0 +1,55 @@
+"""The layer table of DESIGN.md holds: a module of sim/ imports only from layers above it."""
+
+import ast
+from pathlib import Path
+
+SIM = Path(__file__).resolve().parents[2] / "sim"
+# DESIGN.md's layers; within a layer, a fixed order keeps the import graph acyclic
+LAYER = {
+    "errors": 0.0,
+    "params": 0.1,
+    "rng": 0.1,
+    "network": 0.2,
+    "rules": 0.3,
+    "metrics": 0.4,
+    "interventions": 1.0,
+    "scenario": 1.1,
+    "agents": 2,
+    "model": 3,
+    "runner": 4,
+    "plots": 5,
+    "results": 5,
+}
+
+
+def imports(path: Path) -> set[str]:
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sim"):
+            out.add(node.module.split(".")[1] if "." in node.module else node.names[0].name)
+        elif isinstance(node, ast.Import):
+            out.update(a.name.split(".")[1] for a in node.names if a.name.startswith("sim."))
+    return out
+
+
+def test_every_module_has_a_layer():
+    mods = {p.stem for p in SIM.glob("*.py") if p.stem != "__init__"}
+    assert mods == set(LAYER)
+
+
+def test_imports_follow_layers():
+    for path in SIM.glob("*.py"):
+        if path.stem == "__init__":
+            continue
+        for dep in imports(path):
+            assert LAYER[dep] < LAYER[path.stem], f"{path.stem} (layer {LAYER[path.stem]}) imports {dep} (layer {LAYER[dep]})"
+
+
+def test_only_plots_imports_matplotlib_and_only_results_writes():
+    writes = (".write_text(", ".write_bytes(", "to_parquet(", ".savefig(", 'open("w"', '.open("w"')
+    for path in SIM.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if path.stem != "plots":
+            assert "import matplotlib" not in text and "from matplotlib" not in text, path.stem
+        if path.stem != "results":
+            assert not any(w in text for w in writes), path.stem

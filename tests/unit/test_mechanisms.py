@@ -1,0 +1,121 @@
+"""Mechanism switches: exact degenerate cases and the directions MODEL.md implies."""
+
+import numpy as np
+import pytest
+
+from sim.model import simulate
+from sim.rng import replicate_seeds
+
+SEEDS = replicate_seeds(2024, 8)
+
+
+def run(sc, world, mechanisms=None, params=None, seeds=SEEDS):
+    return simulate(world, sc.with_changes(mechanisms=mechanisms or {}, params=params or {}), seeds)
+
+
+def test_no_spread_mechanisms_means_only_seeded_strikes(baseline):
+    sc, world = baseline
+    eng = run(sc, world, {"onset": False, "contagion": False, "committees": False, "news": False})
+    ever = eng.state.ever
+    seeded = np.array(world.city_names)[world.city] == "Mezhdurechensk"
+    first = np.flatnonzero(seeded)[:1]
+    assert ever[:, first].all()
+    assert ever.sum(axis=1).tolist() == [1] * len(SEEDS)
+
+
+def test_no_settlement_no_fatigue_means_no_strike_ends(small):
+    sc, world = small
+    eng = run(sc, world, {"settlement": False, "fatigue": False})
+    m = eng.basin_out["mines_on_strike"].sum(axis=2)
+    assert (np.diff(m, axis=0) >= 0).all()  # never decreases
+    assert m[-1].min() > 0
+
+
+def test_onset_alone_gives_spontaneous_strikes_at_the_spark_rate(small):
+    sc, world = small
+    eng = run(
+        sc,
+        world,
+        {"contagion": False, "committees": False, "news": False, "settlement": False, "fatigue": False},
+        {"spark": 0.01},
+        replicate_seeds(5, 40),
+    )
+    # expected spontaneous onsets: sum over days of readiness * spark; readiness < 1 so fewer than spark * n * days
+    starts = eng.state.ever.sum(axis=1) - 1
+    assert starts.mean() > 1
+    assert starts.mean() < 0.01 * world.n * sc.days
+
+
+def peak(eng, basin):
+    return eng.basin_out["mines_on_strike"][:, :, basin].max(axis=0)
+
+
+def july(eng, basin, day):
+    return eng.basin_out["mines_on_strike"][day, :, basin]
+
+
+@pytest.mark.parametrize("switch", ["contagion", "committees", "news"])
+def test_turning_off_a_spreading_mechanism_shrinks_the_july_wave(baseline, switch):
+    sc, world = baseline
+    short = sc.with_changes(end=sc.start.replace(month=8, day=15))
+    on = run(short, world)
+    off = run(short, world, {switch: False})
+    total_on = on.basin_out["strikers"].sum(axis=(0, 2))
+    total_off = off.basin_out["strikers"].sum(axis=(0, 2))
+    assert np.median(total_off) < np.median(total_on)
+
+
+def test_no_concessions_keeps_kuzbass_out_longer(baseline):
+    sc, world = baseline
+    short = sc.with_changes(end=sc.start.replace(month=8, day=31))
+    k = world.basin_names.index("Kuzbass")
+    on = run(short, world)
+    off = run(short, world, {"settlement": False})
+    d22 = (sc.start.replace(day=22) - sc.start).days
+    assert np.median(july(off, k, d22)) > np.median(july(on, k, d22))
+    assert on.basin_out["concessions"][-1, :, k].min() >= 2 and off.basin_out["concessions"][-1].sum() == 0
+
+
+def test_efficacy_feedback_raises_later_strikes(baseline):
+    sc, world = baseline
+    on = run(sc, world)
+    off = run(sc, world, {"efficacy": False})
+    after = (sc.start.replace(year=1989, month=10, day=1) - sc.start).days
+    s_on = on.basin_out["strikers"][after:].sum(axis=(0, 2))
+    s_off = off.basin_out["strikers"][after:].sum(axis=(0, 2))
+    assert np.median(s_off) < np.median(s_on)
+
+
+def test_escalation_off_keeps_committees_material(small):
+    sc, world = small
+    eng = run(sc, world, {"escalation": False})
+    assert eng.basin_out["committees_political"].max() == 0
+    assert eng.basin_out["committees_sovereignty"].max() == 0
+    assert eng.rep_out["separatism_index"].max() == 0
+
+
+def test_ethnic_gap_speeds_sovereignty(small):
+    sc, world = small
+    hi = run(sc, world, params={"g_ethnic": 6.0, "esc0": 0.001})
+    lo = run(sc, world, params={"g_ethnic": 0.0, "esc0": 0.001})
+    d = world.basin_names.index("Donbas")
+    assert hi.basin_out["share_sovereignty"][:, :, d].mean() > lo.basin_out["share_sovereignty"][:, :, d].mean()
+
+
+def test_persistence_off_dissolves_idle_committees(small):
+    sc, world = small
+    eng = run(sc, world, {"persistence": False})
+    on = eng.basin_out["mines_on_strike"].sum(axis=2)
+    comm = eng.basin_out["committees_city"].sum(axis=2) + eng.basin_out["committees_basin"].sum(axis=2)
+    assert (comm[on == 0] == 0).all()
+    assert comm.max() > 0
+
+
+def test_repression_lowers_trust(small):
+    sc, world = small
+    calm = run(sc, world, {"shocks": False})
+    d = world.basin_names.index("Donbas")
+    # the small scenario represses Donbas in September 1989; trust there falls during it
+    sep1, oct1 = 62, 92
+    change = calm.basin_out["trust"][oct1, :, d] - calm.basin_out["trust"][sep1, :, d]
+    assert (change < 0).all()
