@@ -6,140 +6,111 @@ republic. Derived outcomes take the tidy daily tables written to results.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 
-from sim.network import REPUBLICS, World
+from sim.network import STAGES, World
 from sim.rules import State
+
+BASIN_OBSERVABLES: dict[str, str] = {
+    "strikers": "workers on strike (persons)",
+    "mines_on_strike": "enterprises (mines, pits, plants) on strike",
+    "committees_city": "active town strike committees",
+    "committees_basin": "active basin (regional) strike committee (0 or 1)",
+    "committees_material": "active committees (town and basin) at the material stage",
+    "committees_political": "active committees at the political stage",
+    "committees_sovereignty": "active committees at the sovereignty stage",
+    "share_material": "share of the workforce whose demands are at the material stage (or none)",
+    "share_political": "share of the workforce at the political stage",
+    "share_sovereignty": "share of the workforce at the sovereignty stage",
+    "efficacy": "workforce-weighted mean efficacy",
+    "trust": "workforce-weighted mean trust in the centre",
+    "promised": "relief promised by the centre (grievance units, cumulative)",
+    "implemented": "relief carried out (grievance units, cumulative)",
+    "concessions": "concessions made so far",
+}
+"""Daily observables by basin: name -> meaning (all computed together by `observe_basins`)."""
+
+REPUBLIC_OBSERVABLES: dict[str, str] = {
+    "separatism_index": "share of the republic's mining workforce whose active committee is at the sovereignty stage",
+    "strikers": "workers on strike (persons)",
+}
+"""Daily observables by republic: name -> meaning (computed by `observe_republics`)."""
+
+
+def _sovereign(s: State, w: World) -> np.ndarray:
+    """(R, n) True where the town or basin committee of an enterprise is active at stage 2."""
+    sov = s.c_active & (s.c_stage == 2)
+    return sov[:, w.city] | sov[:, w.n_cities + w.basin]
+
+
+def observe_basins(s: State, w: World) -> dict[str, np.ndarray]:
+    """All basin observables of R replicates at once: name -> (R, B).
+
+    Enterprise quantities are summed by basin in one matrix product, committee counts in another.
+    """
+    wf = w.workforce
+    cols = np.stack(
+        [s.striking * s.out_share * wf, s.striking, (s.stage == 0) * wf, (s.stage == 1) * wf, (s.stage == 2) * wf, s.eff * wf, s.trust * wf]
+    ).astype(float)
+    v, r, n = cols.shape
+    mb = (cols.reshape(v * r, n) @ w.mine_to_basin).reshape(v, r, -1)
+    act = s.c_active
+    town = np.zeros(act.shape, bool)
+    town[:, : w.n_cities] = True
+    ccols = np.stack([act & town, act & ~town, act & (s.c_stage == 0), act & (s.c_stage == 1), act & (s.c_stage == 2)]).astype(float)
+    cv = ccols.shape[0]
+    cb = (ccols.reshape(cv * r, -1) @ w.area_to_basin).reshape(cv, r, -1)
+    wfb = w.workforce_by_basin
+    return {
+        "strikers": mb[0],
+        "mines_on_strike": mb[1],
+        "committees_city": cb[0],
+        "committees_basin": cb[1],
+        "committees_material": cb[2],
+        "committees_political": cb[3],
+        "committees_sovereignty": cb[4],
+        "share_material": mb[2] / wfb,
+        "share_political": mb[3] / wfb,
+        "share_sovereignty": mb[4] / wfb,
+        "efficacy": mb[5] / wfb,
+        "trust": mb[6] / wfb,
+        "promised": s.promised.copy(),
+        "implemented": s.implemented.copy(),
+        "concessions": s.concessions.copy(),
+    }
+
+
+def observe_republics(s: State, w: World) -> dict[str, np.ndarray]:
+    """All republic observables of R replicates at once: name -> (R, P)."""
+    wf = w.workforce
+    cols = np.stack([s.striking * s.out_share * wf, _sovereign(s, w) * wf]).astype(float)
+    v, r, n = cols.shape
+    out = (cols.reshape(v * r, n) @ w.mine_to_republic).reshape(v, r, -1)
+    den = w.workforce_by_republic
+    sep = np.divide(out[1], den, out=np.zeros_like(out[1]), where=den > 0)
+    return {"separatism_index": sep, "strikers": out[0]}
 
 
 def strikers(s: State, w: World) -> np.ndarray:
     """Workers on strike, by basin (persons)."""
-    return w.agg(s.striking * s.out_share * w.workforce, w.onehot_b)
+    return observe_basins(s, w)["strikers"]
 
 
 def mines_on_strike(s: State, w: World) -> np.ndarray:
     """Enterprises (mines, pits, plants) on strike, by basin."""
-    return w.agg(s.striking, w.onehot_b)
+    return observe_basins(s, w)["mines_on_strike"]
 
 
-def committees_city(s: State, w: World) -> np.ndarray:
-    """Active town strike committees, by basin."""
-    return w.agg(s.c_active[:, : w.n_cities], w.onehot_cb)
-
-
-def committees_basin(s: State, w: World) -> np.ndarray:
-    """Active basin (regional) strike committees, by basin (0 or 1)."""
-    return s.c_active[:, w.n_cities :].astype(float)
-
-
-def _committees_at(stage: int) -> Callable[[State, World], np.ndarray]:
-    def f(s: State, w: World) -> np.ndarray:
-        on = (s.c_active & (s.c_stage == stage)).astype(float)
-        return w.agg(on[:, : w.n_cities], w.onehot_cb) + on[:, w.n_cities :]
-
-    return f
-
-
-committees_material = _committees_at(0)
-committees_material.__doc__ = "Active committees (town and basin) at the material stage, by basin."
-committees_political = _committees_at(1)
-committees_political.__doc__ = "Active committees at the political stage, by basin."
-committees_sovereignty = _committees_at(2)
-committees_sovereignty.__doc__ = "Active committees at the sovereignty stage, by basin."
-
-
-def _share_at(stage: int) -> Callable[[State, World], np.ndarray]:
-    def f(s: State, w: World) -> np.ndarray:
-        return w.agg((s.stage == stage) * w.workforce, w.onehot_b) / w.agg(w.workforce[None, :], w.onehot_b)
-
-    return f
-
-
-share_material = _share_at(0)
-share_material.__doc__ = "Share of the basin's workforce whose demands are at the material stage (or none)."
-share_political = _share_at(1)
-share_political.__doc__ = "Share of the basin's workforce at the political stage."
-share_sovereignty = _share_at(2)
-share_sovereignty.__doc__ = "Share of the basin's workforce at the sovereignty stage."
-
-
-def efficacy(s: State, w: World) -> np.ndarray:
-    """Workforce-weighted mean efficacy by basin."""
-    return w.agg(s.eff * w.workforce, w.onehot_b) / w.agg(w.workforce[None, :], w.onehot_b)
-
-
-def trust(s: State, w: World) -> np.ndarray:
-    """Workforce-weighted mean trust in the centre by basin."""
-    return w.agg(s.trust * w.workforce, w.onehot_b) / w.agg(w.workforce[None, :], w.onehot_b)
-
-
-def promised(s: State, w: World) -> np.ndarray:
-    """Relief promised by the centre to the basin (grievance units, cumulative)."""
-    return s.promised.copy()
-
-
-def implemented(s: State, w: World) -> np.ndarray:
-    """Relief carried out (grievance units, cumulative)."""
-    return s.implemented.copy()
-
-
-def concessions(s: State, w: World) -> np.ndarray:
-    """Number of concessions made to the basin so far."""
-    return s.concessions.copy()
-
-
-BASIN_OBSERVABLES: dict[str, Callable[[State, World], np.ndarray]] = {
-    "strikers": strikers,
-    "mines_on_strike": mines_on_strike,
-    "committees_city": committees_city,
-    "committees_basin": committees_basin,
-    "committees_material": committees_material,
-    "committees_political": committees_political,
-    "committees_sovereignty": committees_sovereignty,
-    "share_material": share_material,
-    "share_political": share_political,
-    "share_sovereignty": share_sovereignty,
-    "efficacy": efficacy,
-    "trust": trust,
-    "promised": promised,
-    "implemented": implemented,
-    "concessions": concessions,
-}
-"""Daily observables by basin: name -> function(state, world) -> (R, B)."""
-
-
-def _republic_onehot(w: World) -> np.ndarray:
-    oh = np.zeros((w.n, len(REPUBLICS)))
-    oh[np.arange(w.n), w.republic] = 1
-    return oh
+def committees_by_stage(s: State, w: World) -> np.ndarray:
+    """Active committees by demand stage (material, political, sovereignty), summed over basins: (R, 3)."""
+    o = observe_basins(s, w)
+    return np.stack([o[f"committees_{st}"].sum(axis=1) for st in STAGES], axis=1)
 
 
 def separatism_index(s: State, w: World) -> np.ndarray:
-    """Share of each republic's mining workforce whose active committee is at the sovereignty stage.
-
-    A worker counts when the town or basin committee of the enterprise is active at stage 2.
-    """
-    nc = w.n_cities
-    sov = (s.c_active & (s.c_stage == 2)).astype(float)
-    at = np.maximum(sov[:, w.city], sov[:, nc + w.basin])
-    oh = _republic_onehot(w)
-    den = w.workforce @ oh
-    return np.divide((at * w.workforce) @ oh, den, out=np.zeros((s.striking.shape[0], den.size)), where=den > 0)
-
-
-def strikers_republic(s: State, w: World) -> np.ndarray:
-    """Workers on strike by republic (persons)."""
-    return (s.striking * s.out_share * w.workforce) @ _republic_onehot(w)
-
-
-REPUBLIC_OBSERVABLES: dict[str, Callable[[State, World], np.ndarray]] = {
-    "separatism_index": separatism_index,
-    "strikers": strikers_republic,
-}
-"""Daily observables by republic: name -> function(state, world) -> (R, P)."""
+    """Share of each republic's mining workforce whose active committee is at the sovereignty stage."""
+    return observe_republics(s, w)["separatism_index"]
 
 
 # ---- derived outcomes on tidy tables -------------------------------------------------------

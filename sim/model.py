@@ -17,10 +17,10 @@ import numpy as np
 from mesa.discrete_space import Network
 from mesa.time import Priority
 
-from sim import rules
+from sim import metrics, rules
 from sim.agents import Centre, Committee, Mine
 from sim.interventions import apply_events, compile_timeline
-from sim.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES
+from sim.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES, observe_basins, observe_republics
 from sim.network import REPUBLICS, World, load_world
 from sim.params import Params
 from sim.rng import Streams
@@ -88,10 +88,10 @@ class Engine:
             draws("stage", k),
             draws("ally", k),
         )
-        for name, f in BASIN_OBSERVABLES.items():
-            self.basin_out[name][d] = f(self.state, w)
-        for name, f in REPUBLIC_OBSERVABLES.items():
-            self.rep_out[name][d] = f(self.state, w)
+        for name, v in observe_basins(self.state, w).items():
+            self.basin_out[name][d] = v
+        for name, v in observe_republics(self.state, w).items():
+            self.rep_out[name][d] = v
         self.day += 1
 
     def run(self) -> Engine:
@@ -109,17 +109,27 @@ def simulate(world: World, scenario: Scenario, seeds: list[int], params: Params 
 
 def strikers_total(model: StrikeModel) -> float:
     """Union-wide strikers today (model reporter)."""
-    return float(model.engine.basin_out["strikers"][max(model.engine.day - 1, 0), 0].sum())
+    return float(metrics.strikers(model.state, model.world).sum())
 
 
 def mines_on_strike_total(model: StrikeModel) -> float:
     """Union-wide enterprises on strike today (model reporter)."""
-    return float(model.engine.basin_out["mines_on_strike"][max(model.engine.day - 1, 0), 0].sum())
+    return float(metrics.mines_on_strike(model.state, model.world).sum())
 
 
-def committees_active(model: StrikeModel) -> int:
-    """Active strike committees today (model reporter)."""
-    return int(model.state.c_active[0].sum())
+def committees_material(model: StrikeModel) -> float:
+    """Active committees at the material stage (model reporter)."""
+    return float(metrics.committees_by_stage(model.state, model.world)[0, 0])
+
+
+def committees_political(model: StrikeModel) -> float:
+    """Active committees at the political stage (model reporter)."""
+    return float(metrics.committees_by_stage(model.state, model.world)[0, 1])
+
+
+def committees_sovereignty(model: StrikeModel) -> float:
+    """Active committees at the sovereignty stage (model reporter)."""
+    return float(metrics.committees_by_stage(model.state, model.world)[0, 2])
 
 
 class StrikeModel(mesa.Model):
@@ -153,7 +163,9 @@ class StrikeModel(mesa.Model):
             model_reporters={
                 "strikers": strikers_total,
                 "mines_on_strike": mines_on_strike_total,
-                "committees": committees_active,
+                "committees_material": committees_material,
+                "committees_political": committees_political,
+                "committees_sovereignty": committees_sovereignty,
             }
         )
 

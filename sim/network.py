@@ -132,24 +132,97 @@ class World:
     movements: list[dict] = field(repr=False)  # rows of movements.csv
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256, for the manifest
 
-    @cached_property
-    def onehot_k(self) -> sp.csr_matrix:
-        """(n, K) sparse membership of enterprises in committee areas (towns, then basins)."""
-        k = self.n_cities + self.n_basins
-        rows = np.concatenate([np.arange(self.n), np.arange(self.n)])
-        cols = np.concatenate([self.city, self.n_cities + self.basin])
-        return sp.csr_matrix((np.ones(2 * self.n), (rows, cols)), shape=(self.n, k))
+    @staticmethod
+    def _group_sum(values: np.ndarray, index: np.ndarray, groups: int) -> np.ndarray:
+        """Sum (R, m) values into (R, groups) by `index` (m,), in ascending element order."""
+        v = np.asarray(values, dtype=float)
+        v = v.reshape(-1, v.shape[-1])
+        r = v.shape[0]
+        flat = (np.arange(r)[:, None] * groups + index[None, :]).ravel()
+        return np.bincount(flat, weights=v.ravel(), minlength=r * groups).reshape(r, groups)
+
+    def by_basin(self, values: np.ndarray) -> np.ndarray:
+        """(R, n) enterprise values summed by basin: (R, B)."""
+        return self._group_sum(values, self.basin, self.n_basins)
+
+    def by_city(self, values: np.ndarray) -> np.ndarray:
+        """(R, n) enterprise values summed by town: (R, C)."""
+        return self._group_sum(values, self.city, self.n_cities)
+
+    def by_area(self, values: np.ndarray) -> np.ndarray:
+        """(R, n) enterprise values summed by committee area (towns, then basins): (R, K)."""
+        return np.concatenate([self.by_city(values), self.by_basin(values)], axis=1)
+
+    def by_republic(self, values: np.ndarray) -> np.ndarray:
+        """(R, n) enterprise values summed by republic: (R, len(REPUBLICS))."""
+        return self._group_sum(values, self.republic, len(REPUBLICS))
+
+    def towns_by_basin(self, values: np.ndarray) -> np.ndarray:
+        """(R, C) town values summed by basin: (R, B)."""
+        return self._group_sum(values, self.city_basin, self.n_basins)
 
     @cached_property
-    def onehot_b(self) -> sp.csr_matrix:
-        """(n, B) sparse membership of enterprises in basins."""
-        return sp.csr_matrix((np.ones(self.n), (np.arange(self.n), self.basin)), shape=(self.n, self.n_basins))
+    def mine_to_basin(self) -> np.ndarray:
+        """(n, B) dense membership of enterprises in basins (for one matrix product per day)."""
+        out = np.zeros((self.n, self.n_basins))
+        out[np.arange(self.n), self.basin] = 1.0
+        return out
 
     @cached_property
-    def onehot_cb(self) -> sp.csr_matrix:
-        """(C, B) sparse membership of towns in basins."""
-        c = self.n_cities
-        return sp.csr_matrix((np.ones(c), (np.arange(c), self.city_basin)), shape=(c, self.n_basins))
+    def mine_to_republic(self) -> np.ndarray:
+        """(n, P) dense membership of enterprises in republics."""
+        out = np.zeros((self.n, len(REPUBLICS)))
+        out[np.arange(self.n), self.republic] = 1.0
+        return out
+
+    @cached_property
+    def area_to_basin(self) -> np.ndarray:
+        """(K, B) basin of each committee area (towns, then basins)."""
+        out = np.zeros((self.n_cities + self.n_basins, self.n_basins))
+        out[np.arange(self.n_cities + self.n_basins), self.k_basin] = 1.0
+        return out
+
+    @cached_property
+    def basin_to_republic(self) -> np.ndarray:
+        """(B, P) republic of each basin (of its hub town)."""
+        out = np.zeros((self.n_basins, len(REPUBLICS)))
+        out[np.arange(self.n_basins), self.basin_republic] = 1.0
+        return out
+
+    @cached_property
+    def a_levels(self) -> sp.csr_matrix:
+        """(3n, n) the town, basin and delegate tie matrices stacked, for one product a day."""
+        return sp.vstack([self.a_city, self.a_basin, self.a_deleg]).tocsr()
+
+    @cached_property
+    def n_by_basin(self) -> np.ndarray:
+        """(B,) enterprises per basin."""
+        return np.bincount(self.basin, minlength=self.n_basins).astype(float)
+
+    @cached_property
+    def n_by_area(self) -> np.ndarray:
+        """(K,) enterprises per committee area."""
+        return self.by_area(np.ones((1, self.n)))[0]
+
+    @cached_property
+    def towns_per_basin(self) -> np.ndarray:
+        """(B,) towns per basin."""
+        return np.bincount(self.city_basin, minlength=self.n_basins).astype(float)
+
+    @cached_property
+    def workforce_by_basin(self) -> np.ndarray:
+        """(B,) workforce per basin."""
+        return self.by_basin(self.workforce[None, :])[0]
+
+    @cached_property
+    def workforce_by_area(self) -> np.ndarray:
+        """(K,) workforce per committee area."""
+        return self.by_area(self.workforce[None, :])[0]
+
+    @cached_property
+    def workforce_by_republic(self) -> np.ndarray:
+        """(P,) workforce per republic."""
+        return self.by_republic(self.workforce[None, :])[0]
 
     @cached_property
     def basin_ethnic(self) -> np.ndarray:
@@ -195,10 +268,6 @@ class World:
             r = REPUBLICS.index(row["republic"])
             out[ordinals >= row["date"].toordinal(), r] = row["strength"]
         return out
-
-    def agg(self, values: np.ndarray, onehot: sp.csr_matrix) -> np.ndarray:
-        """Sum (R, rows) values into (R, groups) through a sparse membership matrix."""
-        return np.asarray(onehot.T @ np.asarray(values, dtype=float).T).T
 
     def edges(self) -> list[tuple[int, int, str]]:
         """Undirected ties (i, j, level) with i < j, for the Mesa network and drawings."""

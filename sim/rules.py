@@ -131,15 +131,18 @@ def readiness(s: State, world: World, p: Params, repression: np.ndarray) -> np.n
     return sigmoid(z)
 
 
-def exposure(striking: np.ndarray, world: World, p: Params, cut: np.ndarray) -> np.ndarray:
-    """Network contagion pressure (mechanism 2): weighted shares of tied enterprises on strike."""
-    x = striking.T.astype(float)  # (n, R)
-    out = (
-        p.w_city * (1 - cut[0]) * (world.a_city @ x)
-        + p.w_basin * (1 - cut[1]) * (world.a_basin @ x)
-        + p.w_delegate * (1 - cut[2]) * (world.a_deleg @ x)
-    )
-    return out.T
+def tie_shares(striking: np.ndarray, world: World) -> np.ndarray:
+    """(3, R, n) share of each enterprise's town, basin and delegate ties that are on strike."""
+    r, n = striking.shape
+    if not striking.any():
+        return np.zeros((3, r, n))
+    y = world.a_levels @ striking.T.astype(float)  # (3n, R): one sparse product for the three levels
+    return y.reshape(3, n, r).transpose(0, 2, 1)
+
+
+def exposure(shares: np.ndarray, p: Params, cut: np.ndarray) -> np.ndarray:
+    """Network contagion pressure (mechanism 2): level weights times the shares of ties on strike."""
+    return p.w_city * (1 - cut[0]) * shares[0] + p.w_basin * (1 - cut[1]) * shares[1] + p.w_delegate * (1 - cut[2]) * shares[2]
 
 
 def in_truce(s: State, day: int, p: Params) -> np.ndarray:
@@ -170,7 +173,9 @@ def onset_prob(ready: np.ndarray, expo: np.ndarray, news: np.ndarray, push: np.n
     return 1.0 - np.exp(-ready * lam)
 
 
-def return_prob(s: State, world: World, p: Params, m: Mechanisms, ordered: np.ndarray, c_city_auth: np.ndarray) -> np.ndarray:
+def return_prob(
+    s: State, world: World, p: Params, m: Mechanisms, ordered: np.ndarray, c_city_auth: np.ndarray, city_share: np.ndarray
+) -> np.ndarray:
     """Daily probability that a striking enterprise returns to work (mechanisms 5 and 10).
 
     Under a return order: r_obey if its trust is at least trust_hold (hold-outs ignore the order)
@@ -179,7 +184,7 @@ def return_prob(s: State, world: World, p: Params, m: Mechanisms, ordered: np.nd
     """
     lam = np.zeros(s.striking.shape)
     if m.settlement:
-        working = 1.0 - (world.a_city @ s.striking.T.astype(float)).T
+        working = 1.0 - city_share
         working[:, world.alone] = 1.0
         obey = (s.trust >= p.trust_hold).astype(float)
         lam = lam + ordered[:, world.basin] * (p.r_obey * obey + p.r_peer * working)
@@ -194,8 +199,7 @@ def concede(
     world: World,
     p: Params,
     m: Mechanisms,
-    basins: np.ndarray,
-    rows: np.ndarray,
+    rb: np.ndarray,
     day: int,
     relief: float,
     political: float,
@@ -203,15 +207,14 @@ def concede(
     days: float,
     deadline: float,
 ) -> None:
-    """Apply a concession to some basins in some replicate rows, in place.
+    """Apply one concession of the centre, in place, to the basins marked in each replicate.
 
     Args:
         s: the state.
         world: the world.
         p: parameters.
         m: mechanism switches.
-        basins: (B,) bool, the basins conceded to.
-        rows: (R,) bool, the replicates in which the concession happens.
+        rb: (R, B) bool, the basins conceded to in each replicate (one decision per replicate).
         day: day index of the concession.
         relief: material relief promised (grievance units).
         political: political concession (self-financing, local control) in [0, 1].
@@ -219,34 +222,31 @@ def concede(
         days: time scale of carrying it out (days).
         deadline: days after which unkept parts count as broken.
     """
-    if not m.settlement or not basins.any() or not rows.any():
+    if not m.settlement or not rb.any():
         return
-    rb = rows[:, None] & basins[None, :]
-    dl = deadline
+    rows = rb.any(axis=1)
     s.promised = np.where(rb, s.promised + relief, s.promised)
     s.impl_cap = np.where(rb, s.impl_cap + share * relief, s.impl_cap)
     s.impl_rate = np.where(rb, 1.0 / days, s.impl_rate)
-    s.deadline = np.where(rb, day + dl, s.deadline)
+    s.deadline = np.where(rb, day + deadline, s.deadline)
     s.deal_day = np.where(rb, day, s.deal_day)
     s.concessions = s.concessions + rb
-    inb = basins[world.basin][None, :] & rows[:, None]  # (R, n)
+    inb = rb[:, world.basin]  # (R, n) enterprises of the basins conceded to
     if m.efficacy:
-        rep = np.isin(world.republic, world.basin_republic[basins])
-        k = np.where(basins[world.basin], 1.0, np.where(rep, p.eta_rep, p.eta_far))
-        s.eff = np.where(rows[:, None], s.eff + p.eta_win * k[None, :] * (1 - s.eff), s.eff)
+        reps = (rb.astype(float) @ world.basin_to_republic) > 0  # (R, P) republics of those basins
+        k = np.where(inb, 1.0, np.where(reps[:, world.republic], p.eta_rep, p.eta_far))
+        s.eff = np.where(rows[:, None], s.eff + p.eta_win * k * (1 - s.eff), s.eff)
     if m.trust:
         s.trust = np.where(inb, np.clip(s.trust + p.tau_concede, 0, 1), s.trust)
         s.strength = np.where(rows, np.clip(s.strength - p.strength_concede, 0, 1), s.strength)
-    kb = basins[world.k_basin]
-    won = rows[:, None] & kb[None, :] & s.c_active
+    won = rb[:, world.k_basin] & s.c_active
     s.c_won |= won
     s.c_auth = np.where(won, np.clip(s.c_auth + 0.5 * political, 0, 1), s.c_auth)
 
 
-def area_mean(values: np.ndarray, world: World, weights: np.ndarray | None = None) -> np.ndarray:
-    """(R, K) mean of an enterprise quantity over each committee's area (town, then basin)."""
-    w = np.ones(world.n) if weights is None else weights
-    return world.agg(values * w, world.onehot_k) / np.maximum(world.agg(w[None, :], world.onehot_k), 1e-12)
+def area_mean(values: np.ndarray, world: World) -> np.ndarray:
+    """(R, K) workforce-weighted mean of an enterprise quantity over each committee's area."""
+    return world.by_area(values * world.workforce) / np.maximum(world.workforce_by_area, 1e-12)
 
 
 def step(
@@ -292,8 +292,9 @@ def step(
 
     # decisions (simultaneous, from yesterday's state)
     ready = readiness(s, world, p, repression)
-    expo = exposure(s.striking, world, p, cut)
-    busy = world.agg(s.striking, world.onehot_k) > 0
+    shares = tie_shares(s.striking, world)
+    expo = exposure(shares, p, cut)
+    busy = world.by_area(s.striking) > 0  # areas with a strike on, before today's decisions
     # a committee calls its area out while a strike is on there, unless a return order stands
     callout = s.c_active & busy & ~np.concatenate([truce[:, world.city_basin], truce], axis=1)
     push = p.k_city * callout[:, ci] + p.k_basin * callout[:, bi]
@@ -302,7 +303,7 @@ def step(
         # under a return order only hold-outs (trust below trust_hold) may walk out
         p_on = np.where(ordered[:, world.basin] & (s.trust >= p.trust_hold), 0.0, p_on)
     auth_city = s.c_auth[:, ci] * s.c_active[:, ci]
-    p_ret = return_prob(s, world, p, m, ordered, auth_city)
+    p_ret = return_prob(s, world, p, m, ordered, auth_city, shares[0])
     start = ~s.striking & (u_onset < p_on)
     stop = s.striking & (u_ret < p_ret)
     failed = stop & ~ordered[:, world.basin]
@@ -314,14 +315,15 @@ def step(
         s.eff = s.eff + p.eff_decay * (p.eff0 - s.eff)
 
     # committees (mechanisms 3, 8, 9)
+    counts = world.by_area(s.striking)  # enterprises on strike by area, after today's decisions
     if m.committees:
-        city_share = area_mean(s.striking.astype(float), world)[:, :nc]
-        city_count = world.agg(s.striking, world.onehot_k)[:, :nc]
+        city_count = counts[:, :nc]
+        city_share = city_count / np.maximum(world.n_by_area[:nc], 1e-12)
         form_city = (city_share >= p.form_share) | (city_count >= p.form_count)
         for_b = (s.c_active[:, :nc] | form_city).astype(float)
-        town_share = world.agg(for_b, world.onehot_cb) / world.agg(np.ones((1, nc)), world.onehot_cb)
+        town_share = world.towns_by_basin(for_b) / world.towns_per_basin
         form = np.concatenate([form_city, town_share >= p.form_towns], axis=1)
-        idle = s.c_active & (world.agg(s.striking, world.onehot_k) == 0)
+        idle = s.c_active & (counts == 0)
         if m.persistence:
             haz = p.dissolve * (1 - s.c_auth) * (1 - p.persist_won * s.c_won)
             gone = idle & (u_comm < 1 - np.exp(-haz))
@@ -357,21 +359,19 @@ def step(
 
     # reactive centre: concede to a long, large strike outside any truce
     if m.settlement and p.centre_reactive >= 0.5:
-        share = world.agg(s.striking, world.onehot_b) / world.agg(np.ones((1, world.n)), world.onehot_b)
+        share = counts[:, nc:] / world.n_by_basin
         s.run_days = np.where(share >= p.react_share, s.run_days + 1, 0)
         due = (s.run_days >= p.react_days) & ~in_truce(s, day, p)
         if due.any():
-            for b in np.flatnonzero(due.any(axis=0)):
-                mask = np.zeros(world.n_basins, bool)
-                mask[b] = True
-                concede(s, world, p, m, mask, due[:, b], day, p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days)
+            # one decision a day: the centre answers every long strike of the day together
+            concede(s, world, p, m, due, day, p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days)
             s.run_days = np.where(due, 0, s.run_days)
 
 
 def _escalate(s: State, world: World, p: Params, day: int, movement: np.ndarray, u_stage: np.ndarray, u_ally: np.ndarray) -> None:
     """Demand-stage moves and alliances of active committees (mechanism 9)."""
-    trust = area_mean(s.trust, world, world.workforce)
-    eff = area_mean(s.eff, world, world.workforce)
+    trust = area_mean(s.trust, world)
+    eff = area_mean(s.eff, world)
     kb = world.k_basin
     broken_b = np.where(day > s.deadline, np.maximum(s.promised - s.implemented, 0.0), 0.0)
     rep_of_k = world.basin_republic[kb]

@@ -290,8 +290,9 @@ class ReferenceModel(mesa.Model):
                 self.run_days[b] = self.run_days[b] + 1 if share >= p.react_share else 0
                 if self.run_days[b] >= p.react_days and not self.truce(b):
                     due.append(b)
+            if due:
+                self.concede(Concession(kind="concession", relief=p.react_relief), set(due))
             for b in due:
-                self.concede(Concession(kind="concession", relief=p.react_relief), {b})
                 self.run_days[b] = 0
         self.day += 1
 
@@ -302,7 +303,8 @@ class ReferenceModel(mesa.Model):
         forming = []
         for c in towns:
             count = c.striking()
-            forming.append(count / len(c.members) >= p.form_share or count >= p.form_count)
+            share = count / len(c.members) if c.members else 0.0
+            forming.append(share >= p.form_share or count >= p.form_count)
         for b in range(w.n_basins):
             mine_towns = [c for c in towns if c.basin == b]
             n_on = sum(1 for c in mine_towns if c.active or forming[c.k])

@@ -71,7 +71,7 @@ def test_invariants_over_random_parameters(small):
         }
         eng = Engine(world, sc.with_changes(params=over), replicate_seeds(int(rng.integers(1000)), 3)).run()
         s, out = eng.state, eng.basin_out
-        wf = world.agg(world.workforce[None, :], world.onehot_b)[0]
+        wf = world.workforce_by_basin
         assert (out["strikers"] <= wf + 1e-6).all()
         assert (out["mines_on_strike"] <= np.bincount(world.basin)).all()
         for k in ("share_material", "share_political", "share_sovereignty", "efficacy", "trust"):
