@@ -27,8 +27,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.network import load_world
     from sim.runner import run_ensemble
     from sim.scenario import load_scenario
+    from sim.targets import load_targets, score, series
 
     sc = load_scenario(args.scenario)
+    targets = load_targets(args.targets) if args.targets else []
     reps = args.replicates or sc.replicates
     seed = sc.seed if args.seed is None else args.seed
     if reps < 1:
@@ -43,7 +45,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     tmp, final = results.new_folder(out_root, sc.name, sc.digest())
     try:
         events = first_and_last(tables.basin, str(sc.start), str(sc.end))
-        results.write_tables(tmp, {"daily_basin": tables.basin, "daily_republic": tables.republic, "basin_events": events})
+        scores = score(targets, tables.basin, tables.town) if targets else pd.DataFrame()
+        out_tables = {"daily_basin": tables.basin, "daily_republic": tables.republic, "daily_town": tables.town, "basin_events": events}
+        if targets:
+            out_tables["targets_check"] = scores
+        results.write_tables(tmp, out_tables)
         manifest = {
             "experiment": sc.name,
             "scenario_file": str(Path(args.scenario)),
@@ -60,15 +66,22 @@ def cmd_run(args: argparse.Namespace) -> int:
             "tables": {
                 "daily_basin": "one row per replicate, date and basin: strikers, enterprises on strike, committees by level and stage, workforce shares by stage, efficacy, trust, relief promised and carried out, concessions",
                 "daily_republic": "one row per replicate, date and republic: separatism index, strikers",
+                "daily_town": "one row per replicate, date and town, over the calibration window (first 62 days): strikers, enterprises on strike",
                 "basin_events": "per replicate and basin: date of the first strike and of the first day back to no strike",
+                "targets_check": "each row of the targets file against the ensemble: simulated quantiles on its date, inside the 50% and 90% bands",
             },
+            "targets_file": str(args.targets) if args.targets else None,
         }
         if not args.no_figures:
-            targets = pd.read_csv(TARGETS) if TARGETS.is_file() else None
-            for name, fig in (
-                ("wave_july1989", plots.plot_wave(tables.basin, targets, sc.name)),
+            tdf = pd.DataFrame([t.__dict__ for t in targets]) if targets else None
+            figs = [
+                ("wave_july1989", plots.plot_wave(tables.basin, tdf, sc.name)),
                 ("committees_1989_1991", plots.plot_stages(tables.basin, tables.republic, sc.name)),
-            ):
+            ]
+            if targets:
+                ser = {t.line: series(t, tables.basin, tables.town)[0] for t in targets}
+                figs.append(("targets_july1989", plots.plot_targets(scores, ser, sc.name, reps)))
+            for name, fig in figs:
                 results.save_figure(fig, tmp / "figures", name)
                 plots.close(fig)
         results.write_manifest(tmp, manifest)
@@ -80,18 +93,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(
             f"{reps} replicates of '{sc.name}' in {elapsed:.1f} s -> {final.relative_to(Path.cwd()) if final.is_relative_to(Path.cwd()) else final}"
         )
-        _summary(tables.basin)
+        if targets:
+            _summary(scores)
     return 0
 
 
-def _summary(daily) -> None:
-    """Print the Kuzbass July 1989 figures against the historical ones."""
-    k = daily[daily["basin"] == "Kuzbass"]
-    rows = [("1989-07-15", "mines_on_strike", "158"), ("1989-07-15", "strikers", "177,000"), ("1989-07-20", "mines_on_strike", "91")]
-    print("Kuzbass, July 1989          median [10%-90%]      historical")
-    for date, col, hist in rows:
-        v = k[k["date"] == date][col]
-        print(f"  {date} {col:16s} {v.median():>9,.0f} [{v.quantile(0.1):,.0f}-{v.quantile(0.9):,.0f}]   {hist}")
+def _summary(scores) -> None:
+    """Print each target against the ensemble's median and 10-90% band."""
+    print(f"{'target':64s} {'historical':>18s} {'model median [10%-90%]':>30s}  in 90% band")
+    for _, r in scores.iterrows():
+        where = f"{r['date']} {r['basin']}{', ' + r['place'] if r['place'] else ''} {r['measure']}"[:62]
+        hist = f"{r['value']:,.0f}" if r["kind"] != "interval" else f"{r['low']:,.0f}-{r['high']:,.0f}"
+        if r["measure"] in ("first_strike", "last_day"):
+            hist = "on the day"
+        if not r["scored"]:
+            print(f"{where:64s} {hist:>18s} {'not scored: ' + r['reason']}"[:140])
+            continue
+        unit = " days" if r["measure"] in ("first_strike", "last_day") else ""
+        sim = f"{r['sim_median']:,.0f}{unit} [{r['sim_p10']:,.0f}-{r['sim_p90']:,.0f}]"
+        print(f"{where:64s} {hist:>18s} {sim:>30s}  {'yes' if r['inside_90'] else 'NO'}")
+    s = scores[scores["scored"]]
+    print(f"{int(s['inside_90'].sum())} of {len(s)} scored targets inside the 90% band, {int(s['inside_50'].sum())} inside the 50% band")
 
 
 def cmd_params(args: argparse.Namespace) -> int:
@@ -130,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the scenario's)")
     p.add_argument("--workers", "-j", type=int, default=None, help="processes (default: all cores; 1 = serial)")
     p.add_argument("--out", default=str(ROOT / "results"), help="results root folder (default: results/)")
+    p.add_argument("--targets", default=str(TARGETS), help="targets file to score the run against (default: calibration/targets/july1989.csv; '' for none)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     p.set_defaults(func=cmd_run)

@@ -37,7 +37,7 @@ class Engine:
         params: parameters to use instead of the scenario's (e.g. a posterior draw).
     """
 
-    def __init__(self, world: World, scenario: Scenario, seeds: list[int], params: Params | None = None) -> None:
+    def __init__(self, world: World, scenario: Scenario, seeds: list[int], params: Params | None = None, town_days: int = 62) -> None:
         self.world = world
         self.scenario = scenario
         self.params = params or scenario.params
@@ -52,6 +52,9 @@ class Engine:
         r = len(self.seeds)
         self.basin_out = {k: np.zeros((self.days, r, world.n_basins)) for k in BASIN_OBSERVABLES}
         self.rep_out = {k: np.zeros((self.days, r, len(REPUBLICS))) for k in REPUBLIC_OBSERVABLES}
+        # by town, only over the first `town_days` days (the calibration window: July-August 1989)
+        self.town_days = min(town_days, self.days)
+        self.town_out = {k: np.zeros((self.town_days, r, world.n_cities)) for k in ("strikers", "mines_on_strike")}
 
     @property
     def date(self) -> date:
@@ -92,6 +95,9 @@ class Engine:
             self.basin_out[name][d] = v
         for name, v in observe_republics(self.state, w).items():
             self.rep_out[name][d] = v
+        if d < self.town_days:
+            self.town_out["strikers"][d] = w.by_city(self.state.striking * self.state.out_share * w.workforce)
+            self.town_out["mines_on_strike"][d] = w.by_city(self.state.striking)
         self.day += 1
 
     def run(self) -> Engine:

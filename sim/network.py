@@ -124,6 +124,7 @@ class World:
     basin_names: tuple[str, ...]
     city_names: tuple[str, ...]
     city_basin: np.ndarray  # basin index of each town
+    city_oblast: tuple[str, ...]  # oblast (krai, ASSR) of each town
     basin_republic: np.ndarray  # republic index of each basin (of its first town for mixed rows)
     hub_city: np.ndarray  # town index of each basin's hub
     a_city: sp.csr_matrix  # row-normalised same-town ties
@@ -492,6 +493,7 @@ def load_world(folder: str | Path) -> World:
         basin_names=basin_names,
         city_names=tuple(c["city"] for c in towns),
         city_basin=city_basin,
+        city_oblast=tuple(c["oblast"] for c in towns),
         basin_republic=basin_republic,
         hub_city=hub_city,
         a_city=a_city,

@@ -67,6 +67,7 @@ def plot_wave(
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     axes[0].legend(ncol=4, fontsize=9, loc="upper right")
+    axes[1].xaxis.set_major_locator(mdates.DayLocator(bymonthday=(1, 5, 10, 15, 20, 25)))
     axes[1].xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     axes[1].set_xlabel("date (1989)")
     fig.suptitle(f"The July 1989 strike wave by basin\n{_subtitle(scenario, reps)}", fontsize=12)
@@ -111,3 +112,43 @@ def plot_stages(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str) -> F
 def close(fig: Figure) -> None:
     """Release a figure's memory after it has been saved."""
     plt.close(fig)
+
+
+def plot_targets(scores: pd.DataFrame, series: dict[int, pd.DataFrame], scenario: str, replicates: int) -> Figure:
+    """One panel per scored count target: the simulated band over July-August 1989 and the target.
+
+    Args:
+        scores: the table of `sim.targets.score`.
+        series: target line -> simulated (replicate, date, mines_on_strike, strikers) for its area.
+        scenario: scenario name for the subtitle.
+        replicates: replicate count for the subtitle.
+    """
+    rows = scores[scores["scored"] & scores["measure"].isin(["mines_on_strike", "strikers"])]
+    n = max(len(rows), 1)
+    ncol = 3
+    nrow = (n + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(13, 3.3 * nrow), constrained_layout=True, squeeze=False)
+    for ax, (_, r) in zip(axes.flat, rows.iterrows(), strict=False):
+        s = series[r["line"]]
+        s = s[(s["date"] >= "1989-07-05") & (s["date"] <= "1989-08-05")].assign(basin="x")
+        b = band(s, r["measure"])
+        ax.plot(b["date"], b["median"], color="#4c72b0", lw=1.6, label="model median")
+        ax.fill_between(b["date"], b["lo"], b["hi"], color="#4c72b0", alpha=0.25, lw=0, label="model 10-90%")
+        x = pd.Timestamp(r["date"])
+        if r["kind"] == "interval":
+            ax.errorbar([x], [r["value"]], yerr=[[r["value"] - r["low"]], [r["high"] - r["value"]]], fmt="D", color="#c44e52", mec="black", capsize=4, label="historical (interval)")
+        else:
+            ax.plot([x], [r["value"]], "D", color="#c44e52", mec="black", label="historical")
+        where = r["basin"] + (f", {r['place']}" if r["place"] else "")
+        verdict = "inside the 90% band" if r["inside_90"] else "OUTSIDE the 90% band"
+        ax.set_title(f"{where}\n{r['measure'].replace('_', ' ')} on {r['date']}: {verdict}", fontsize=9)
+        ax.set_ylabel("enterprises" if r["measure"] == "mines_on_strike" else "strikers (persons)", fontsize=8)
+        ax.xaxis.set_major_locator(mdates.DayLocator(bymonthday=(1, 8, 15, 22, 29)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7, loc="upper right")
+    fig.suptitle(f"July 1989 targets against the model\n{_subtitle(scenario, replicates)}", fontsize=12)
+    return fig

@@ -179,7 +179,7 @@ def return_prob(
     """Daily probability that a striking enterprise returns to work (mechanisms 5 and 10).
 
     Under a return order: r_obey if its trust is at least trust_hold (hold-outs ignore the order)
-    plus r_peer times the share of its town back at work. Fatigue: fat_rate per day past the
+    plus r_peer times the squared share of its town back at work. Fatigue: fat_rate per day past the
     grace period, less with committee authority (strike funds, supplies).
     """
     lam = np.zeros(s.striking.shape)
@@ -187,7 +187,7 @@ def return_prob(
         working = 1.0 - city_share
         working[:, world.alone] = 1.0
         obey = (s.trust >= p.trust_hold).astype(float)
-        lam = lam + ordered[:, world.basin] * (p.r_obey * obey + p.r_peer * working)
+        lam = lam + ordered[:, world.basin] * (p.r_obey * obey + p.r_peer * working**2)
     if m.fatigue:
         over = np.maximum(s.days_on - p.fat_grace, 0.0)
         lam = lam + p.fat_rate * over * (1 - p.fund_auth * c_city_auth)

@@ -23,10 +23,11 @@ from sim.scenario import Scenario
 
 @dataclass
 class Tables:
-    """Tidy daily outputs: by basin and by republic (one row per replicate, date and area)."""
+    """Tidy daily outputs: by basin, by republic, and by town over the calibration window."""
 
     basin: pd.DataFrame
     republic: pd.DataFrame
+    town: pd.DataFrame
 
     @staticmethod
     def concat(parts: list[Tables]) -> Tables:
@@ -34,6 +35,7 @@ class Tables:
         return Tables(
             basin=pd.concat([p.basin for p in parts], ignore_index=True),
             republic=pd.concat([p.republic for p in parts], ignore_index=True),
+            town=pd.concat([p.town for p in parts], ignore_index=True),
         )
 
 
@@ -44,10 +46,10 @@ def tidy(engine: Engine, replicates: list[int]) -> Tables:
     r = len(replicates)
 
     def frame(out: dict[str, np.ndarray], names: tuple[str, ...], col: str) -> pd.DataFrame:
-        d, a = len(dates), len(names)
+        d, a = next(iter(out.values())).shape[0], len(names)
         idx = {
             "replicate": np.repeat(np.asarray(replicates), d * a),
-            "date": np.tile(np.repeat(dates.values, a), r),
+            "date": np.tile(np.repeat(dates.values[:d], a), r),
             col: np.tile(np.asarray(names, dtype=object), r * d),
         }
         cols = {k: v.transpose(1, 0, 2).reshape(-1) for k, v in out.items()}
@@ -69,7 +71,12 @@ def tidy(engine: Engine, replicates: list[int]) -> Tables:
         basin[c] = np.rint(basin[c]).astype(np.int64)
     republic = frame(engine.rep_out, REPUBLICS, "republic")
     republic["strikers"] = np.rint(republic["strikers"]).astype(np.int64)
-    return Tables(basin=basin, republic=republic)
+    town = frame(engine.town_out, w.city_names, "town")
+    town.insert(3, "basin", np.tile(np.asarray(w.basin_names, dtype=object)[w.city_basin], len(town) // w.n_cities))
+    town.insert(4, "oblast", np.tile(np.asarray(w.city_oblast, dtype=object), len(town) // w.n_cities))
+    for c in ("strikers", "mines_on_strike"):
+        town[c] = np.rint(town[c]).astype(np.int64)
+    return Tables(basin=basin, republic=republic, town=town)
 
 
 def run_one(scenario: Scenario, seed: int, params: Params | None = None, world: World | None = None, replicate: int = 0) -> Tables:

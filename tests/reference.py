@@ -116,7 +116,7 @@ class RefMine(mesa.Agent):
             if mech.settlement:
                 working = 1.0 - self._share("city") if self.nbrs["city"] else 1.0
                 obey = 1.0 if self.trust >= p.trust_hold else 0.0
-                lam = lam + float(ordered) * (p.r_obey * obey + p.r_peer * working)
+                lam = lam + float(ordered) * (p.r_obey * obey + p.r_peer * working**2)
             if mech.fatigue:
                 c = m.committees[self.city]
                 auth = c.auth * float(c.active)

@@ -1,0 +1,212 @@
+"""Historical targets files: dated observations to score the model against (read and checked).
+
+Format (see `calibration/targets/README.md`): UTF-8 CSV with columns
+`date,basin,place,measure,value,low,high,kind,source,confidence`. `kind` is `point` (value
+required), `interval` (low and high required; a bound may be left empty for "over N" or "under N")
+or `event` (a dated happening). A row the loader cannot read is an error naming the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError
+
+COLUMNS = ("date", "basin", "place", "measure", "value", "low", "high", "kind", "source", "confidence")
+KINDS = ("point", "interval", "event")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One historical observation."""
+
+    line: int
+    date: date
+    basin: str
+    place: str
+    measure: str
+    value: float
+    low: float
+    high: float
+    kind: str
+    source: str
+    confidence: str
+
+
+def _num(raw: str, col: str, file: str, line: int) -> float:
+    raw = raw.strip().replace(",", "") if raw else ""
+    if not raw:
+        return math.nan
+    try:
+        v = float(raw)
+    except ValueError:
+        raise InputError(f"column '{col}' must be a number, got {raw!r}", file=file, line=line, key=col) from None
+    if not math.isfinite(v):
+        raise InputError(f"column '{col}' must be finite, got {raw!r}", file=file, line=line, key=col)
+    return v
+
+
+def load_targets(path: str | Path) -> list[Target]:
+    """Read and check a targets file.
+
+    Raises:
+        InputError: naming the file and line for a missing column, a bad date, text in a number,
+            an unknown kind, or a point/interval without its value/bounds.
+    """
+    path = Path(path)
+    name = str(path)
+    if not path.is_file():
+        raise InputError("targets file not found", file=name)
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(f"missing column(s) {', '.join(missing)}", file=name, line=1, key=missing[0])
+            out = []
+            for row in reader:
+                line = reader.line_num
+                if None in row:
+                    raise InputError("more fields than the header", file=name, line=line)
+                try:
+                    d = date.fromisoformat((row["date"] or "").strip())
+                except ValueError:
+                    raise InputError(f"date must be ISO (YYYY-MM-DD), got {row['date']!r}", file=name, line=line, key="date") from None
+                kind = (row["kind"] or "").strip()
+                if kind not in KINDS:
+                    raise InputError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", file=name, line=line, key="kind")
+                t = Target(
+                    line=line,
+                    date=d,
+                    basin=(row["basin"] or "").strip(),
+                    place=(row["place"] or "").strip(),
+                    measure=(row["measure"] or "").strip(),
+                    value=_num(row["value"], "value", name, line),
+                    low=_num(row["low"], "low", name, line),
+                    high=_num(row["high"], "high", name, line),
+                    kind=kind,
+                    source=(row["source"] or "").strip(),
+                    confidence=(row["confidence"] or "").strip(),
+                )
+                if not t.basin or not t.measure:
+                    raise InputError("basin and measure are required", file=name, line=line, key="basin" if not t.basin else "measure")
+                if kind == "point" and math.isnan(t.value):
+                    raise InputError("a point target needs a value", file=name, line=line, key="value")
+                if kind == "interval" and math.isnan(t.low) and math.isnan(t.high):
+                    raise InputError("an interval target needs low, high or both", file=name, line=line, key="low")
+                if kind == "interval" and t.low > t.high:
+                    raise InputError(f"low {t.low:g} is above high {t.high:g}", file=name, line=line, key="low")
+                out.append(t)
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", file=name) from None
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV ({exc})", file=name) from None
+    if not out:
+        raise InputError("no data rows", file=name)
+    return out
+
+
+REPUBLIC_NAMES = ("RSFSR", "Ukrainian SSR", "Kazakh SSR", "USSR")
+MEASURES = ("mines_on_strike", "strikers", "first_strike", "last_day")
+
+
+def series(t: Target, basin: pd.DataFrame, town: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
+    """The simulated daily series (replicate, date, mines_on_strike, strikers) that a target refers to.
+
+    Resolution: a basin (or republic, or USSR) with an empty place is a basin-level sum; a place
+    that names a town of the basin, or an oblast of its towns, is summed over those towns (town
+    tables cover the calibration window only). Returns (None, reason) when the model cannot resolve it.
+    """
+    cols = ["mines_on_strike", "strikers"]
+    if t.measure not in MEASURES:
+        return None, f"measure '{t.measure}' is not a model output"
+    if t.basin in REPUBLIC_NAMES:
+        rows = basin if t.basin == "USSR" else basin[basin["republic"] == t.basin]
+        if t.place:
+            return None, f"place '{t.place}' is finer than a republic-level target can be resolved"
+    elif t.basin in set(basin["basin"]):
+        rows = basin[basin["basin"] == t.basin]
+        if t.place:
+            tw = town[town["basin"] == t.basin]
+            names = [n for n in tw["town"].unique() if t.place.lower() == str(n).lower() or t.place.lower().startswith(f"{str(n).lower()} (")]
+            if t.place in set(tw["oblast"]):
+                rows = tw[tw["oblast"] == t.place]
+            elif names:
+                rows = tw[tw["town"].isin(names)]
+            else:
+                return None, f"place '{t.place}' is finer than the model or not one of its towns or oblasts"
+            if rows.empty:
+                return None, "date outside the town tables' window"
+    else:
+        return None, f"unknown basin or republic '{t.basin}'"
+    return rows.groupby(["replicate", "date"], as_index=False)[cols].sum(), ""
+
+
+def score(targets: list[Target], basin: pd.DataFrame, town: pd.DataFrame) -> pd.DataFrame:
+    """Score every target row against the simulated ensemble.
+
+    For counts: the simulated median and 10%, 25%, 75%, 90% quantiles across replicates on the
+    target's date. For `first_strike` and `last_day`: the same for the date, as days after the
+    target date (0 means on the day). `inside_90` / `inside_50`: the target (its value, or any part of
+    its interval) lies inside the 10-90% / 25-75% band. `within_1.5x`: the value (or the interval's
+    nearest bound) is within a factor 1.5 of the median. Unresolvable rows are kept with the reason.
+    """
+    out = []
+    for t in targets:
+        rec = {"line": t.line, "date": t.date.isoformat(), "basin": t.basin, "place": t.place, "measure": t.measure, "kind": t.kind, "value": t.value, "low": t.low, "high": t.high}
+        s, why = series(t, basin, town)
+        if s is None:
+            out.append({**rec, "scored": False, "reason": why})
+            continue
+        ts = pd.Timestamp(t.date)
+        if t.measure in ("mines_on_strike", "strikers"):
+            vals = s[s["date"] == ts][t.measure].to_numpy(dtype=float)
+            lo_t, hi_t = (t.value, t.value) if t.kind != "interval" else (t.low if np.isfinite(t.low) else -np.inf, t.high if np.isfinite(t.high) else np.inf)
+        else:
+            vals = np.array([_event_day(g, t.measure, ts) for _, g in s.groupby("replicate")], dtype=float)
+            lo_t = hi_t = 0.0
+        if vals.size == 0:
+            out.append({**rec, "scored": False, "reason": "date outside the simulated horizon"})
+            continue
+        q = np.nanquantile(vals, [0.1, 0.25, 0.5, 0.75, 0.9]) if np.isfinite(vals).any() else np.full(5, np.nan)
+        med = q[2]
+        near = min(max(med, lo_t), hi_t)  # the target point nearest the median
+        ratio = max(med, near) / max(min(med, near), 1e-9) if med > 0 and near > 0 else (1.0 if med == near else np.inf)
+        out.append(
+            {
+                **rec,
+                "scored": True,
+                "reason": "",
+                "sim_p10": q[0],
+                "sim_p25": q[1],
+                "sim_median": med,
+                "sim_p75": q[3],
+                "sim_p90": q[4],
+                "inside_90": bool(hi_t >= q[0] and lo_t <= q[4]),
+                "inside_50": bool(hi_t >= q[1] and lo_t <= q[3]),
+                "within_1.5x": bool(ratio <= 1.5),
+                "replicates": int(vals.size),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def _event_day(g: pd.DataFrame, measure: str, target: pd.Timestamp) -> float:
+    """Days from the target date to the simulated event (first strike, or end of the wave)."""
+    on = g.sort_values("date")
+    active = on["mines_on_strike"].to_numpy() > 0
+    dates = on["date"].to_numpy()
+    if not active.any():
+        return np.nan
+    first = int(active.argmax())
+    if measure == "first_strike":
+        return float((pd.Timestamp(dates[first]) - target).days)
+    after = np.flatnonzero(~active[first:])
+    return float((pd.Timestamp(dates[first + after[0]]) - target).days) if after.size else np.nan
