@@ -152,7 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the scenario's)")
     p.add_argument("--workers", "-j", type=int, default=None, help="processes (default: all cores; 1 = serial)")
     p.add_argument("--out", default=str(ROOT / "results"), help="results root folder (default: results/)")
-    p.add_argument("--targets", default=str(TARGETS), help="targets file to score the run against (default: calibration/targets/july1989.csv; '' for none)")
+    p.add_argument(
+        "--targets",
+        default=str(TARGETS),
+        help="targets file to score the run against (default: calibration/targets/july1989.csv; '' for none)",
+    )
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     p.set_defaults(func=cmd_run)

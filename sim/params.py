@@ -177,7 +177,8 @@ class Params:
         "source: deal of 17 July, return recommended on the 18th (essay)",
         "days between a deal and the committee's order to return",
     )
-    r_obey: float = p(0.15,
+    r_obey: float = p(
+        0.15,
         "1/day",
         "settlement",
         0,
@@ -185,9 +186,17 @@ class Params:
         "calibrated (hand-set): 91 of 158 still out two days after the order (essay)",
         "daily return hazard of a trusting enterprise under a return order",
     )
-    r_peer: float = p(8.0, "1/day", "settlement", 0, 20, "calibrated (hand-set)", "return hazard from the squared share of same-town enterprises back at work (conformity: a return spreads once most are back; assumption)"
+    r_peer: float = p(
+        8.0,
+        "1/day",
+        "settlement",
+        0,
+        20,
+        "calibrated (hand-set)",
+        "return hazard from the squared share of same-town enterprises back at work (conformity: a return spreads once most are back; assumption)",
     )
-    trust_hold: float = p(0.55,
+    trust_hold: float = p(
+        0.55,
         "trust",
         "settlement",
         0,

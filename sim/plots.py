@@ -136,7 +136,16 @@ def plot_targets(scores: pd.DataFrame, series: dict[int, pd.DataFrame], scenario
         ax.fill_between(b["date"], b["lo"], b["hi"], color="#4c72b0", alpha=0.25, lw=0, label="model 10-90%")
         x = pd.Timestamp(r["date"])
         if r["kind"] == "interval":
-            ax.errorbar([x], [r["value"]], yerr=[[r["value"] - r["low"]], [r["high"] - r["value"]]], fmt="D", color="#c44e52", mec="black", capsize=4, label="historical (interval)")
+            ax.errorbar(
+                [x],
+                [r["value"]],
+                yerr=[[r["value"] - r["low"]], [r["high"] - r["value"]]],
+                fmt="D",
+                color="#c44e52",
+                mec="black",
+                capsize=4,
+                label="historical (interval)",
+            )
         else:
             ax.plot([x], [r["value"]], "D", color="#c44e52", mec="black", label="historical")
         where = r["basin"] + (f", {r['place']}" if r["place"] else "")

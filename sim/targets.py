@@ -135,7 +135,9 @@ def series(t: Target, basin: pd.DataFrame, town: pd.DataFrame) -> tuple[pd.DataF
         rows = basin[basin["basin"] == t.basin]
         if t.place:
             tw = town[town["basin"] == t.basin]
-            names = [n for n in tw["town"].unique() if t.place.lower() == str(n).lower() or t.place.lower().startswith(f"{str(n).lower()} (")]
+            names = [
+                n for n in tw["town"].unique() if t.place.lower() == str(n).lower() or t.place.lower().startswith(f"{str(n).lower()} (")
+            ]
             if t.place in set(tw["oblast"]):
                 rows = tw[tw["oblast"] == t.place]
             elif names:
@@ -160,7 +162,17 @@ def score(targets: list[Target], basin: pd.DataFrame, town: pd.DataFrame) -> pd.
     """
     out = []
     for t in targets:
-        rec = {"line": t.line, "date": t.date.isoformat(), "basin": t.basin, "place": t.place, "measure": t.measure, "kind": t.kind, "value": t.value, "low": t.low, "high": t.high}
+        rec = {
+            "line": t.line,
+            "date": t.date.isoformat(),
+            "basin": t.basin,
+            "place": t.place,
+            "measure": t.measure,
+            "kind": t.kind,
+            "value": t.value,
+            "low": t.low,
+            "high": t.high,
+        }
         s, why = series(t, basin, town)
         if s is None:
             out.append({**rec, "scored": False, "reason": why})
@@ -168,7 +180,11 @@ def score(targets: list[Target], basin: pd.DataFrame, town: pd.DataFrame) -> pd.
         ts = pd.Timestamp(t.date)
         if t.measure in ("mines_on_strike", "strikers"):
             vals = s[s["date"] == ts][t.measure].to_numpy(dtype=float)
-            lo_t, hi_t = (t.value, t.value) if t.kind != "interval" else (t.low if np.isfinite(t.low) else -np.inf, t.high if np.isfinite(t.high) else np.inf)
+            lo_t, hi_t = (
+                (t.value, t.value)
+                if t.kind != "interval"
+                else (t.low if np.isfinite(t.low) else -np.inf, t.high if np.isfinite(t.high) else np.inf)
+            )
         else:
             vals = np.array([_event_day(g, t.measure, ts) for _, g in s.groupby("replicate")], dtype=float)
             lo_t = hi_t = 0.0

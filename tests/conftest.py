@@ -70,6 +70,7 @@ def make_small_data(folder: Path) -> Path:
                     "basin": b,
                     "city": name,
                     "republic": rep,
+                    "oblast": f"{b} oblast",
                     "lat": lat,
                     "lon": lon,
                     "population_1989": 100000 * (k + 1),

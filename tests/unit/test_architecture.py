@@ -14,6 +14,7 @@ LAYER = {
     "metrics": 0.4,
     "interventions": 1.0,
     "scenario": 1.1,
+    "targets": 1.2,
     "agents": 2,
     "model": 3,
     "runner": 4,
