@@ -110,20 +110,41 @@ def _summary(scores) -> None:
             print(f"{where:64s} {hist:>18s} {'not scored: ' + r['reason']}"[:140])
             continue
         unit = " days" if r["measure"] in ("first_strike", "last_day") else ""
-        sim = f"{r['sim_median']:,.0f}{unit} [{r['sim_p10']:,.0f}-{r['sim_p90']:,.0f}]"
+        q = {k: round(float(r[k])) + 0 for k in ("sim_median", "sim_p10", "sim_p90")}  # + 0 turns -0 into 0
+        sim = f"{q['sim_median']:,}{unit} [{q['sim_p10']:,} to {q['sim_p90']:,}]"
         print(f"{where:64s} {hist:>18s} {sim:>30s}  {'yes' if r['inside_90'] else 'NO'}")
     s = scores[scores["scored"]]
     print(f"{int(s['inside_90'].sum())} of {len(s)} scored targets inside the 90% band, {int(s['inside_50'].sum())} inside the 50% band")
 
 
-def cmd_params(args: argparse.Namespace) -> int:
-    """Print the parameter table as markdown."""
+def param_markdown() -> str:
+    """The parameter table as markdown."""
     from sim.params import param_table
 
-    print("| name | default | unit | mechanism | range | meaning | source |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    lines = ["| name | default | unit | mechanism | range | meaning | source |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in param_table():
-        print(f"| `{r['name']}` | {r['default']:g} | {r['unit']} | {r['mechanism']} | {r['range']} | {r['meaning']} | {r['source']} |")
+        lines.append(
+            f"| `{r['name']}` | {r['default']:g} | {r['unit']} | {r['mechanism']} | {r['range']} | {r['meaning']} | {r['source']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """Print the parameter table as markdown (or write it into the README)."""
+    table = param_markdown()
+    if not args.readme:
+        print(table, end="")
+        return 0
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- params:start -->", "<!-- params:end -->"
+    if start not in text or end not in text:
+        raise UsageError(f"{readme}: markers {start} and {end} not found")
+    a, b = text.index(start) + len(start), text.index(end)
+    tmp = readme.with_suffix(".md.tmp")
+    tmp.write_text(text[:a] + "\n" + table + text[b:], encoding="utf-8")
+    tmp.replace(readme)
+    print(f"updated the parameter table in {readme.name}")
     return 0
 
 
@@ -165,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the parameter table (markdown)",
         description="Print every model parameter with unit, mechanism, range, meaning and source.",
     )
+    q.add_argument("--readme", action="store_true", help="write the table into README.md between its markers instead of printing it")
     q.set_defaults(func=cmd_params)
     return parser
 
@@ -188,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: no result written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -63,3 +63,15 @@ def test_apportion_is_exact_and_proportional():
     out = _apportion(10, np.array([1.0, 1.0, 2.0]))
     assert out.sum() == 10 and out.tolist() in ([3, 2, 5], [2, 3, 5])
     assert _apportion(0, np.array([1.0, 2.0])).tolist() == [0, 0]
+
+
+def test_readme_parameter_table_is_current():
+    import subprocess
+    import sys
+
+    root = DATA.parents[1]
+    table = subprocess.run([sys.executable, str(root / "run.py"), "params"], capture_output=True, text=True, check=True).stdout
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- params:start -->") + len("<!-- params:start -->")
+    end = readme.index("<!-- params:end -->")
+    assert readme[start:end].strip() == table.strip(), "README parameter table is stale: run `python run.py params --readme`"
