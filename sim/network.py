@@ -139,6 +139,8 @@ class World:
         v = np.asarray(values, dtype=float)
         v = v.reshape(-1, v.shape[-1])
         r = v.shape[0]
+        if r == 1:
+            return np.bincount(index, weights=v[0], minlength=groups)[None, :]
         flat = (np.arange(r)[:, None] * groups + index[None, :]).ravel()
         return np.bincount(flat, weights=v.ravel(), minlength=r * groups).reshape(r, groups)
 

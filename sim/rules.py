@@ -338,7 +338,7 @@ def step(
         if m.persistence:
             grow = s.c_active & s.c_won
             s.c_auth = np.where(grow, s.c_auth + p.auth_gain * (1 - s.c_auth), s.c_auth)
-        if m.escalation:
+        if m.escalation and s.c_active.any():
             _escalate(s, world, p, day, movement, u_stage, u_ally)
         kstage = np.maximum(np.where(s.c_active[:, ci], s.c_stage[:, ci], -1), np.where(s.c_active[:, bi], s.c_stage[:, bi], -1))
         s.stage = np.where(kstage >= 0, np.maximum(s.stage, kstage), s.stage).astype(np.int8)

@@ -1,0 +1,53 @@
+"""A fixed-seed summary of the baseline, and the script that refreshes its stored copy.
+
+    python tests/regression/summary.py     # rewrite baseline_summary.json after an intended change
+
+The regression test compares a fresh summary with the stored one, so any change in the model's
+output is noticed; refreshing is a deliberate act recorded in the commit that does it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STORED = Path(__file__).with_name("baseline_summary.json")
+REPLICATES, SEED = 8, 20240
+
+
+def summary() -> dict:
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    from sim.model import simulate
+    from sim.network import load_world
+    from sim.rng import replicate_seeds
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    world = load_world(sc.data)
+    eng = simulate(world, sc, replicate_seeds(SEED, REPLICATES))
+    k, d = world.basin_names.index("Kuzbass"), world.basin_names.index("Donbas")
+
+    def day(s: str) -> int:
+        from datetime import date
+
+        return (date.fromisoformat(s) - sc.start).days
+
+    m, st = eng.basin_out["mines_on_strike"], eng.basin_out["strikers"]
+    return {
+        "kuzbass_mines_1989-07-15": m[day("1989-07-15"), :, k].tolist(),
+        "kuzbass_mines_1989-07-20": m[day("1989-07-20"), :, k].tolist(),
+        "kuzbass_strikers_1989-07-15": np.round(st[day("1989-07-15"), :, k]).tolist(),
+        "donbas_peak_mines": m[:, :, d].max(axis=0).tolist(),
+        "union_striker_days": np.round(st.sum(axis=(0, 2))).tolist(),
+        "separatism_1991-12-31": np.round(eng.rep_out["separatism_index"][-1], 6).tolist(),
+        "committees_sovereignty_end": eng.basin_out["committees_sovereignty"][-1].sum(axis=1).tolist(),
+    }
+
+
+if __name__ == "__main__":
+    STORED.write_text(json.dumps(summary(), indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {STORED.relative_to(ROOT)}")
