@@ -11,12 +11,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.metrics import band
 
 WAVE_BASINS = ("Kuzbass", "Donbas", "Pechora", "Karaganda", "Eastern Donbas", "Lviv-Volyn")
+THOUSANDS = mticker.StrMethodFormatter("{x:,.0f}")
 STAGE_COLORS = {"material": "#4c72b0", "political": "#dd8452", "sovereignty": "#c44e52"}
 
 
@@ -65,8 +67,16 @@ def plot_wave(
                 )
             ax.plot([], [], "D", color="grey", mec="black", label="historical figure (interval)")
         ax.set_ylabel(label)
+        ax.yaxis.set_major_formatter(THOUSANDS)
         ax.grid(alpha=0.3)
-    axes[0].legend(ncol=4, fontsize=9, loc="upper right")
+    axes[0].legend(ncol=2, fontsize=9, loc="upper left")
+    axes[1].annotate(
+        "Figures for a town or oblast (Mezhdurechensk, Donetsk oblast) are in targets_july1989.png.",
+        xy=(0.0, -0.16),
+        xycoords="axes fraction",
+        fontsize=8,
+        color="dimgrey",
+    )
     axes[1].xaxis.set_major_locator(mdates.DayLocator(bymonthday=(1, 5, 10, 15, 20, 25)))
     axes[1].xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     axes[1].set_xlabel("date (1989)")
@@ -92,6 +102,7 @@ def plot_stages(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str) -> F
     axes[1].plot(b["date"], b["median"], color="black", lw=1.2, label="all basins")
     axes[1].fill_between(b["date"], b["lo"], b["hi"], color="grey", alpha=0.3, lw=0)
     axes[1].set_ylabel("strikers (persons)")
+    axes[1].yaxis.set_major_formatter(THOUSANDS)
     axes[1].legend(loc="upper left")
     rep = republic[republic["republic"].isin(["RSFSR", "Ukrainian SSR", "Kazakh SSR"])].rename(columns={"republic": "basin"})
     rb = band(rep, "separatism_index")
@@ -152,6 +163,7 @@ def plot_targets(scores: pd.DataFrame, series: dict[int, pd.DataFrame], scenario
         verdict = "inside the 90% band" if r["inside_90"] else "OUTSIDE the 90% band"
         ax.set_title(f"{where}\n{r['measure'].replace('_', ' ')} on {r['date']}: {verdict}", fontsize=9)
         ax.set_ylabel("enterprises" if r["measure"] == "mines_on_strike" else "strikers (persons)", fontsize=8)
+        ax.yaxis.set_major_formatter(THOUSANDS)
         ax.xaxis.set_major_locator(mdates.DayLocator(bymonthday=(1, 8, 15, 22, 29)))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
         ax.tick_params(labelsize=8)
