@@ -31,7 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     sc = load_scenario(args.scenario)
     targets = load_targets(args.targets) if args.targets else []
-    reps = args.replicates or sc.replicates
+    reps = sc.replicates if args.replicates is None else args.replicates
     seed = sc.seed if args.seed is None else args.seed
     if reps < 1:
         raise _usage("--replicates must be at least 1")
@@ -213,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OSError as exc:  # e.g. a read-only or full results folder: nothing half-written is left
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -158,3 +158,17 @@ def test_cli_help_on_every_command():
     for args in ([], ["run"], ["params"]):
         r = cli(*args, "--help")
         assert r.returncode == 0 and "usage" in r.stdout
+
+
+def test_cli_unwritable_results_folder_one_line(tmp_path, small_dir):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("x")
+    r = cli("run", str(small_dir / "small.toml"), "-n", "2", "--out", str(blocker / "results"), "--no-figures")
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_cli_bad_counts(tmp_path, small_dir):
+    for args in (["-n", "0"], ["--seed", "-1"]):
+        r = cli("run", str(small_dir / "small.toml"), *args, "--out", str(tmp_path / "res"), "--no-figures")
+        assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert not (tmp_path / "res").exists() or not any((tmp_path / "res").rglob("*.parquet"))
