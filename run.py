@@ -65,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "run_seconds": round(elapsed, 2),
             "tables": {
                 "daily_basin": "one row per replicate, date and basin: strikers, enterprises on strike, committees by level and stage, workforce shares by stage, efficacy, trust, relief promised and carried out, concessions",
-                "daily_republic": "one row per replicate, date and republic: separatism index, strikers",
+                "daily_republic": "one row per replicate, date and republic: separatism index, strikers, workforce shares by demand stage",
                 "daily_town": "one row per replicate, date and town, over the calibration window (first 62 days): strikers, enterprises on strike",
                 "basin_events": "per replicate and basin: date of the first strike and of the first day back to no strike",
                 "targets_check": "each row of the targets file against the ensemble: simulated quantiles on its date, inside the 50% and 90% bands",

@@ -34,6 +34,9 @@ BASIN_OBSERVABLES: dict[str, str] = {
 REPUBLIC_OBSERVABLES: dict[str, str] = {
     "separatism_index": "share of the republic's mining workforce whose active committee is at the sovereignty stage",
     "strikers": "workers on strike (persons)",
+    "share_material": "share of the republic's mining workforce at the material stage (or none)",
+    "share_political": "share at the political stage",
+    "share_sovereignty": "share at the sovereignty stage (the workforce's own stage, kept after its committee is gone)",
 }
 """Daily observables by republic: name -> meaning (computed by `observe_republics`)."""
 
@@ -84,12 +87,23 @@ def observe_basins(s: State, w: World) -> dict[str, np.ndarray]:
 def observe_republics(s: State, w: World) -> dict[str, np.ndarray]:
     """All republic observables of R replicates at once: name -> (R, P)."""
     wf = w.workforce
-    cols = np.stack([s.striking * s.out_share * wf, _sovereign(s, w) * wf]).astype(float)
+    cols = np.stack(
+        [s.striking * s.out_share * wf, _sovereign(s, w) * wf, (s.stage == 0) * wf, (s.stage == 1) * wf, (s.stage == 2) * wf]
+    ).astype(float)
     v, r, n = cols.shape
     out = (cols.reshape(v * r, n) @ w.mine_to_republic).reshape(v, r, -1)
     den = w.workforce_by_republic
-    sep = np.divide(out[1], den, out=np.zeros_like(out[1]), where=den > 0)
-    return {"separatism_index": sep, "strikers": out[0]}
+
+    def share(x: np.ndarray) -> np.ndarray:
+        return np.divide(x, den, out=np.zeros_like(x), where=den > 0)
+
+    return {
+        "separatism_index": share(out[1]),
+        "strikers": out[0],
+        "share_material": share(out[2]),
+        "share_political": share(out[3]),
+        "share_sovereignty": share(out[4]),
+    }
 
 
 def strikers(s: State, w: World) -> np.ndarray:
