@@ -26,7 +26,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.metrics import first_and_last
     from sim.network import load_world
     from sim.runner import run_ensemble
-    from sim.scenario import load_scenario
+    from sim.scenario import check_against, load_scenario
     from sim.targets import load_targets, score, series
 
     sc = load_scenario(args.scenario)
@@ -38,6 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if seed < 0:
         raise _usage("--seed must be non-negative")
     world = load_world(sc.data)  # checks the data files before any work
+    check_against(sc, world)
     t0 = time.perf_counter()
     tables, seeds = run_ensemble(sc, reps, seed, workers=args.workers)
     elapsed = time.perf_counter() - t0

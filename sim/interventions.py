@@ -216,17 +216,17 @@ def compile_timeline(events: list[Event], start: date, days: int, world: Any) ->
         news=np.ones(days),
         movement=world.movement_series(calendar),
     )
-    for ev in events:
+    for n, ev in enumerate(events):
         for b in ev.basins:
             if b not in world.basin_names:
-                raise InputError(f"{ev.kind}: unknown basin {b!r}; known: {', '.join(world.basin_names)}", key="basins")
+                raise InputError(f"events[{n}] ({ev.kind}): unknown basin {b!r}; known: {', '.join(world.basin_names)}", key="basins")
         mask = ev.basin_mask(world.basin_names, world.basin_republic)
         if ev.DATED == "date":
             d = (ev.date - start).days
             if not 0 <= d < days:
                 continue  # outside this run's horizon (files are checked against theirs on load)
             if isinstance(ev, SeedStrike) and ev.city not in world.city_names:
-                raise InputError(f"seed_strike: unknown town {ev.city!r}", key="city")
+                raise InputError(f"events[{n}] (seed_strike): unknown town {ev.city!r}", key="city")
             tl.events.setdefault(d, []).append(ev)
             continue
         a, b = max((ev.start - start).days, 0), min((ev.end - start).days, days)

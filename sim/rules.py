@@ -93,7 +93,7 @@ def init_state(world: World, params: Params, u_init: np.ndarray) -> State:
 
 
 def _probit(u: np.ndarray) -> np.ndarray:
-    """Standard normal quantile (Acklam's rational approximation is not needed: scipy is exact)."""
+    """Standard normal quantiles of uniform draws (clipped away from 0 and 1)."""
     from scipy.special import ndtri
 
     return ndtri(np.clip(u, 1e-12, 1 - 1e-12))

@@ -80,6 +80,16 @@ class Scenario:
         return dataclasses.replace(self, params=p, mechanisms=m, **top)
 
 
+def check_against(scenario: Scenario, world: Any) -> None:
+    """Check the scenario's events against a world's names (basins, towns), naming the file."""
+    from sim.interventions import compile_timeline
+
+    try:
+        compile_timeline(list(scenario.events), scenario.start, scenario.days, world)
+    except InputError as exc:
+        raise exc.in_file(scenario.path) from None
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError("scenario file not found", file=str(path))

@@ -146,6 +146,17 @@ def test_cli_bad_scenario_one_line_no_traceback_no_results(tmp_path):
     assert not out.exists() or not any(out.rglob("*"))
 
 
+def test_cli_unknown_basin_or_town_in_events(tmp_path):
+    for body in (
+        '[[events]]\nkind = "concession"\ndate = "1989-08-01"\nbasins = ["Kuzbas"]\n',
+        '[[events]]\nkind = "seed_strike"\ndate = "1989-08-01"\ncity = "Atlantis"\n',
+    ):
+        path = scenario(tmp_path, BASE + body)
+        r = cli("run", str(path), "--replicates", "2", "--out", str(tmp_path / "res"))
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode != 0 and len(lines) == 1 and str(path) in lines[0] and "events[" in lines[0]
+
+
 def test_cli_missing_data_file(tmp_path):
     d = copy_data(tmp_path)
     (d / "cities.csv").unlink()
