@@ -81,3 +81,16 @@ def test_invariants_over_random_parameters(small):
             assert np.isfinite(arr).all()
         assert ((s.c_stage >= 0) & (s.c_stage <= 2)).all()
         assert (s.implemented <= s.promised + 1e-12).all()
+
+
+def test_mesa_clock_run_for_equals_stepping(small):
+    sc, world = small
+    a = StrikeModel(sc, 5, world=world)
+    a.run_for(40)  # Mesa's clock: dated events fire as Mesa events between steps
+    b = StrikeModel(sc, 5, world=world)
+    for _ in range(40):
+        b.step()
+    assert a.steps == b.steps == 40 and str(a.date) == "1989-08-09"
+    np.testing.assert_array_equal(a.state.striking, b.state.striking)
+    np.testing.assert_array_equal(a.engine.basin_out["concessions"], b.engine.basin_out["concessions"])
+    assert a.engine.basin_out["concessions"][-1].sum() > 0
