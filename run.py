@@ -37,6 +37,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise _usage("--replicates must be at least 1")
     if seed < 0:
         raise _usage("--seed must be non-negative")
+    if args.workers is not None and args.workers < 1:
+        raise _usage("--workers must be at least 1")
+    sc = sc.with_changes(replicates=reps, seed=seed)  # the manifest records what actually ran
     world = load_world(sc.data)  # checks the data files before any work
     check_against(sc, world)
     t0 = time.perf_counter()
@@ -161,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (every command has --help)."""
     parser = argparse.ArgumentParser(
         prog="run.py",
-        description="Agent-based simulation of the 1989-1991 Soviet miners' strikes. With no command, runs the historical baseline ensemble.",
+        description="Agent-based simulation of the 1989-1991 Soviet miners' strikes. With no command, runs the historical baseline ensemble; options given without a command are those of `run` (see `run.py run --help`).",
     )
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser(
@@ -197,9 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     from sim.errors import InputError
 
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] not in ("run", "params", "-h", "--help"):
+        argv = ["run", *argv]  # options without a command belong to `run`
     args = parser.parse_args(argv)
     if args.command is None:
-        args = parser.parse_args(["run", *(argv or [])])
+        args = parser.parse_args(["run", *argv])
     try:
         return args.func(args)
     except InputError as exc:

@@ -25,9 +25,9 @@ class InputError(Exception):
         return InputError(self.message, file=self.file or file, key=self.key, line=self.line or line)
 
     def __str__(self) -> str:
-        where = self.file or ""
+        parts = [self.file] if self.file else []
         if self.line is not None:
-            where += f", line {self.line}"
-        if self.key is not None and f"'{self.key}'" not in self.message and self.key not in self.message:
-            where += f", key '{self.key}'"
-        return f"{where}: {self.message}" if where else self.message
+            parts.append(f"line {self.line}")
+        if self.key is not None and self.key not in self.message:
+            parts.append(f"key '{self.key}'")
+        return f"{', '.join(parts)}: {self.message}" if parts else self.message

@@ -133,7 +133,7 @@ LEVELS = ("city", "basin", "delegate")
 def parse_event(raw: dict[str, Any], where: str) -> Event:
     """Build one event from a scenario table, checking keys, types, ranges and dates."""
     if not isinstance(raw, dict):
-        raise InputError(f"{where} must be a table", key=where)
+        raise InputError(f"{where} must be a table", key="events")
     kind = raw.get("kind")
     if kind not in KINDS:
         raise InputError(f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}", key="kind")
@@ -219,14 +219,16 @@ def compile_timeline(events: list[Event], start: date, days: int, world: Any) ->
     for n, ev in enumerate(events):
         for b in ev.basins:
             if b not in world.basin_names:
-                raise InputError(f"events[{n}] ({ev.kind}): unknown basin {b!r}; known: {', '.join(world.basin_names)}", key="basins")
+                raise InputError(
+                    f"[[events]] #{n + 1} ({ev.kind}): unknown basin {b!r}; known: {', '.join(world.basin_names)}", key="basins"
+                )
         mask = ev.basin_mask(world.basin_names, world.basin_republic)
         if ev.DATED == "date":
             d = (ev.date - start).days
             if not 0 <= d < days:
                 continue  # outside this run's horizon (files are checked against theirs on load)
             if isinstance(ev, SeedStrike) and ev.city not in world.city_names:
-                raise InputError(f"events[{n}] (seed_strike): unknown town {ev.city!r}", key="city")
+                raise InputError(f"[[events]] #{n + 1} (seed_strike): unknown town {ev.city!r}", key="city")
             tl.events.setdefault(d, []).append(ev)
             continue
         a, b = max((ev.start - start).days, 0), min((ev.end - start).days, days)

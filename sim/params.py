@@ -9,6 +9,7 @@ Unknown keys and out-of-range values are errors (`replace_checked`).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -368,7 +369,7 @@ class Params:
 
     def replace(self, **changes: Any) -> Params:
         """Return a copy with `changes`, checked for unknown keys and ranges."""
-        return replace_checked(self, changes, "parameters")
+        return replace_checked(self, changes, "params")
 
 
 @dataclass(frozen=True)
@@ -398,7 +399,13 @@ def replace_checked(obj: Any, changes: dict[str, Any], where: str) -> Any:
     clean = {}
     for key, value in changes.items():
         if key not in fields:
-            raise InputError(f"unknown key '{key}' in [{where}]; known: {', '.join(fields)}", key=key)
+            close = difflib.get_close_matches(key, list(fields), n=3)
+            hint = (
+                f"; did you mean {' or '.join(repr(c) for c in close)}?"
+                if close
+                else f"; see `python run.py params` for the {len(fields)} names"
+            )
+            raise InputError(f"unknown key '{key}' in [{where}]{hint}", key=key)
         f = fields[key]
         if f.type in ("bool", bool):
             if not isinstance(value, bool):

@@ -19,6 +19,7 @@ from sim.metrics import band
 
 WAVE_BASINS = ("Kuzbass", "Donbas", "Pechora", "Karaganda", "Eastern Donbas", "Lviv-Volyn")
 THOUSANDS = mticker.StrMethodFormatter("{x:,.0f}")
+WEEKLY = mdates.WeekdayLocator(byweekday=mdates.MO)  # Mondays: 10 July 1989 was one
 STAGE_COLORS = {"material": "#4c72b0", "political": "#dd8452", "sovereignty": "#c44e52"}
 
 
@@ -69,15 +70,18 @@ def plot_wave(
         ax.set_ylabel(label)
         ax.yaxis.set_major_formatter(THOUSANDS)
         ax.grid(alpha=0.3)
+    axes[0].fill_between([], [], [], color="grey", alpha=0.25, lw=0, label="10-90% of replicates")
     axes[0].legend(ncol=2, fontsize=9, loc="upper left")
+    others = sorted(set(daily["basin"]) - set(WAVE_BASINS))
     axes[1].annotate(
+        f"Not drawn (smaller July waves; in daily_basin.parquet): {', '.join(others)}.\n"
         "Figures for a town or oblast (Mezhdurechensk, Donetsk oblast) are in targets_july1989.png.",
-        xy=(0.0, -0.16),
+        xy=(0.0, -0.2),
         xycoords="axes fraction",
         fontsize=8,
         color="dimgrey",
     )
-    axes[1].xaxis.set_major_locator(mdates.DayLocator(bymonthday=(1, 5, 10, 15, 20, 25)))
+    axes[1].xaxis.set_major_locator(WEEKLY)
     axes[1].xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     axes[1].set_xlabel("date (1989)")
     fig.suptitle(f"The July 1989 strike wave by basin\n{_subtitle(scenario, reps)}", fontsize=12)
@@ -87,7 +91,7 @@ def plot_wave(
 def plot_stages(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str) -> Figure:
     """Committees by demand stage, 1989-1991, and the separatism index by republic."""
     reps = daily["replicate"].nunique()
-    fig, axes = plt.subplots(3, 1, figsize=(11, 10), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(3, 1, figsize=(12.5, 10), sharex=True, constrained_layout=True)
     total = daily.groupby(["replicate", "date"], as_index=False)[
         ["committees_material", "committees_political", "committees_sovereignty", "strikers"]
     ].sum()
@@ -97,13 +101,18 @@ def plot_stages(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str) -> F
         axes[0].plot(b["date"], b["median"], color=color, label=stage, lw=1.8)
         axes[0].fill_between(b["date"], b["lo"], b["hi"], color=color, alpha=0.2, lw=0)
     axes[0].set_ylabel("active committees")
-    axes[0].legend(title="demand stage", loc="upper left")
+    axes[0].legend(title="demand stage", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     b = band(total, "strikers")
-    axes[1].plot(b["date"], b["median"], color="black", lw=1.2, label="all basins")
-    axes[1].fill_between(b["date"], b["lo"], b["hi"], color="grey", alpha=0.3, lw=0)
+    mean = total.groupby("date")["strikers"].mean()
+    axes[1].plot(b["date"], b["median"], color="black", lw=1.2, label="median of replicates")
+    axes[1].plot(mean.index, mean.to_numpy(), color="black", lw=0.9, ls="--", label="mean of replicates")
+    axes[1].fill_between(b["date"], b["lo"], b["hi"], color="grey", alpha=0.3, lw=0, label="10-90% of replicates")
+    axes[1].set_title(
+        "strikers, all basins: after 1989 waves come at different dates in different replicates, so the median stays low", fontsize=9
+    )
     axes[1].set_ylabel("strikers (persons)")
     axes[1].yaxis.set_major_formatter(THOUSANDS)
-    axes[1].legend(loc="upper left")
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     rep = republic[republic["republic"].isin(["RSFSR", "Ukrainian SSR", "Kazakh SSR"])].rename(columns={"republic": "basin"})
     rb = band(rep, "separatism_index")
     for name, g in rb.groupby("basin"):
@@ -111,7 +120,7 @@ def plot_stages(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str) -> F
         axes[2].fill_between(g["date"], g["lo"], g["hi"], color=line.get_color(), alpha=0.2, lw=0)
     axes[2].set_ylabel("separatism index\n(share of mining workforce)")
     axes[2].set_ylim(0, 1)
-    axes[2].legend(loc="upper left")
+    axes[2].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     axes[2].set_xlabel("date")
     for ax in axes:
@@ -126,7 +135,11 @@ def close(fig: Figure) -> None:
 
 
 def plot_targets(scores: pd.DataFrame, series: dict[int, pd.DataFrame], scenario: str, replicates: int) -> Figure:
-    """One panel per scored count target: the simulated band over July-August 1989 and the target.
+    """One panel per scored target: the simulated band in its place over July-August 1989, and the figure.
+
+    Count targets show the model's median and 10-90% band over time with the historical value (or
+    interval); event targets (a first strike, the end of a wave) show the spread of the simulated
+    dates across replicates with the historical date.
 
     Args:
         scores: the table of `sim.targets.score`.
@@ -134,42 +147,61 @@ def plot_targets(scores: pd.DataFrame, series: dict[int, pd.DataFrame], scenario
         scenario: scenario name for the subtitle.
         replicates: replicate count for the subtitle.
     """
-    rows = scores[scores["scored"] & scores["measure"].isin(["mines_on_strike", "strikers"])]
+    rows = scores[scores["scored"]]
     n = max(len(rows), 1)
     ncol = 3
     nrow = (n + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrow, ncol, figsize=(13, 3.3 * nrow), constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(13, 3.4 * nrow + 0.6), constrained_layout=True, squeeze=False)
+    blue, red = "#4c72b0", "#c44e52"
     for ax, (_, r) in zip(axes.flat, rows.iterrows(), strict=False):
         s = series[r["line"]]
-        s = s[(s["date"] >= "1989-07-05") & (s["date"] <= "1989-08-05")].assign(basin="x")
-        b = band(s, r["measure"])
-        ax.plot(b["date"], b["median"], color="#4c72b0", lw=1.6, label="model median")
-        ax.fill_between(b["date"], b["lo"], b["hi"], color="#4c72b0", alpha=0.25, lw=0, label="model 10-90%")
         x = pd.Timestamp(r["date"])
-        if r["kind"] == "interval":
-            ax.errorbar(
-                [x],
-                [r["value"]],
-                yerr=[[r["value"] - r["low"]], [r["high"] - r["value"]]],
-                fmt="D",
-                color="#c44e52",
-                mec="black",
-                capsize=4,
-                label="historical (interval)",
-            )
-        else:
-            ax.plot([x], [r["value"]], "D", color="#c44e52", mec="black", label="historical")
         where = r["basin"] + (f", {r['place']}" if r["place"] else "")
         verdict = "inside the 90% band" if r["inside_90"] else "OUTSIDE the 90% band"
-        ax.set_title(f"{where}\n{r['measure'].replace('_', ' ')} on {r['date']}: {verdict}", fontsize=9)
-        ax.set_ylabel("enterprises" if r["measure"] == "mines_on_strike" else "strikers (persons)", fontsize=8)
-        ax.yaxis.set_major_formatter(THOUSANDS)
-        ax.xaxis.set_major_locator(mdates.DayLocator(bymonthday=(1, 8, 15, 22, 29)))
+        if r["measure"] in ("first_strike", "last_day"):
+            days = x + pd.to_timedelta([r["sim_p10"], r["sim_median"], r["sim_p90"]], unit="D")
+            ax.axvspan(days[0], days[2], color=blue, alpha=0.25, lw=0)
+            ax.axvline(days[1], color=blue, lw=1.6)
+            ax.axvline(x, color=red, lw=2, ls="--")
+            ax.set_yticks([])
+            ax.set_ylabel("date of the event", fontsize=8)
+            what = "first strike" if r["measure"] == "first_strike" else "end of the wave"
+            ax.set_title(f"{where}\n{what} on {r['date']}: {verdict}", fontsize=9)
+            ax.set_xlim(pd.Timestamp("1989-07-05"), pd.Timestamp("1989-08-05"))
+        else:
+            s = s[(s["date"] >= "1989-07-05") & (s["date"] <= "1989-08-05")].assign(basin="x")
+            b = band(s, r["measure"])
+            ax.plot(b["date"], b["median"], color=blue, lw=1.6)
+            ax.fill_between(b["date"], b["lo"], b["hi"], color=blue, alpha=0.25, lw=0)
+            if r["kind"] == "interval":
+                lo, hi = r["low"], r["high"]
+                v = r["value"] if pd.notna(r["value"]) else (lo + hi) / 2
+                ax.errorbar([x], [v], yerr=[[v - lo], [hi - v]], fmt="D", color=red, mec="black", capsize=4)
+            else:
+                ax.plot([x], [r["value"]], "D", color=red, mec="black")
+            ax.set_ylabel("enterprises on strike" if r["measure"] == "mines_on_strike" else "strikers (persons)", fontsize=8)
+            ax.yaxis.set_major_formatter(THOUSANDS)
+            ax.set_title(f"{where}\n{r['measure'].replace('_', ' ')} on {r['date']}: {verdict}", fontsize=9)
+        ax.xaxis.set_major_locator(WEEKLY)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[n:]:
+    spare = list(axes.flat)[n:]
+    for ax in spare:
         ax.set_visible(False)
-    axes.flat[0].legend(fontsize=7, loc="upper right")
-    fig.suptitle(f"July 1989 targets against the model\n{_subtitle(scenario, replicates)}", fontsize=12)
+    handles = [
+        plt.Line2D([], [], color=blue, lw=1.6, label="model median"),
+        plt.Rectangle((0, 0), 1, 1, color=blue, alpha=0.25, label="model 10-90% of replicates"),
+        plt.Line2D([], [], marker="D", color=red, mec="black", ls="", label="historical figure (bar: its interval)"),
+        plt.Line2D([], [], color=red, ls="--", lw=2, label="historical date"),
+    ]
+    if spare:  # the legend takes the first empty panel
+        spare[0].set_visible(True)
+        spare[0].axis("off")
+        spare[0].legend(handles=handles, loc="center", fontsize=9, frameon=False)
+    else:
+        fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=9)
+    fig.suptitle(
+        f"July 1989 targets against the model (a place in brackets is resolved to its town)\n{_subtitle(scenario, replicates)}", fontsize=12
+    )
     return fig

@@ -64,9 +64,13 @@ class Scenario:
         return json.loads(json.dumps(d, default=str))
 
     def digest(self) -> str:
-        """Short hash of the resolved scenario (names results folders)."""
-        s = json.dumps(self.to_dict(), sort_keys=True).encode()
-        return hashlib.sha256(s).hexdigest()[:8]
+        """Short hash of the resolved scenario's content, seed and replicates (names results folders).
+
+        The file's path is left out, so the same scenario gives the same hash however it is named.
+        """
+        d = self.to_dict()
+        d.pop("path")
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
 
     def with_changes(self, params: dict[str, Any] | None = None, mechanisms: dict[str, Any] | None = None, **top: Any) -> Scenario:
         """A copy with parameter, switch or top-level changes (checked)."""
@@ -91,6 +95,8 @@ def check_against(scenario: Scenario, world: Any) -> None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise InputError("is a folder, not a scenario file (.toml)", file=str(path))
     if not path.is_file():
         raise InputError("scenario file not found", file=str(path))
     try:
@@ -193,7 +199,7 @@ def _build(raw: dict, path: Path) -> Scenario:
         raise InputError("events must be an array of tables ([[events]])", key="events")
     events = []
     for i, e in enumerate(evs):
-        ev = parse_event(e, f"events[{i}]")
+        ev = parse_event(e, f"[[events]] #{i + 1}")
         for d in (ev.date, ev.start):
             if d is not None and not start <= d <= end:
                 raise InputError(

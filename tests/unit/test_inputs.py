@@ -154,7 +154,7 @@ def test_cli_unknown_basin_or_town_in_events(tmp_path):
         path = scenario(tmp_path, BASE + body)
         r = cli("run", str(path), "--replicates", "2", "--out", str(tmp_path / "res"))
         lines = r.stderr.strip().splitlines()
-        assert r.returncode != 0 and len(lines) == 1 and str(path) in lines[0] and "events[" in lines[0]
+        assert r.returncode != 0 and len(lines) == 1 and str(path) in lines[0] and "[[events]] #" in lines[0]
 
 
 def test_cli_missing_data_file(tmp_path):
