@@ -104,21 +104,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _summary(scores) -> None:
     """Print each target against the ensemble's median and 10-90% band."""
-    print(f"{'target':64s} {'historical':>18s} {'model median [10%-90%]':>30s}  in 90% band")
+    print(f"{'target (date, basin, place, measure)':76s} {'historical':>15s} {'model median [10% to 90%]':>30s}  in 90% band")
     for _, r in scores.iterrows():
-        where = f"{r['date']} {r['basin']}{', ' + r['place'] if r['place'] else ''} {r['measure']}"[:62]
+        where = f"{r['date']} {r['basin']}{', ' + r['place'] if r['place'] else ''} {r['measure']}"
         hist = f"{r['value']:,.0f}" if r["kind"] != "interval" else f"{r['low']:,.0f}-{r['high']:,.0f}"
         if r["measure"] in ("first_strike", "last_day"):
             hist = "on the day"
         if not r["scored"]:
-            print(f"{where:64s} {hist:>18s} {'not scored: ' + r['reason']}"[:140])
+            print(f"{where:76s} {hist:>15s}   not scored: {r['reason']}")
             continue
-        unit = " days" if r["measure"] in ("first_strike", "last_day") else ""
         q = {k: round(float(r[k])) + 0 for k in ("sim_median", "sim_p10", "sim_p90")}  # + 0 turns -0 into 0
-        sim = f"{q['sim_median']:,}{unit} [{q['sim_p10']:,} to {q['sim_p90']:,}]"
-        print(f"{where:64s} {hist:>18s} {sim:>30s}  {'yes' if r['inside_90'] else 'NO'}")
+        if r["measure"] in ("first_strike", "last_day"):  # days after the historical date
+            sim = f"{q['sim_median']:+} days [{q['sim_p10']:+} to {q['sim_p90']:+}]"
+        else:
+            sim = f"{q['sim_median']:,} [{q['sim_p10']:,} to {q['sim_p90']:,}]"
+        print(f"{where:76s} {hist:>15s} {sim:>30s}  {'yes' if r['inside_90'] else 'NO'}")
     s = scores[scores["scored"]]
     print(f"{int(s['inside_90'].sum())} of {len(s)} scored targets inside the 90% band, {int(s['inside_50'].sum())} inside the 50% band")
+    print("(dated events: days after the historical date, negative = earlier; bands are across replicates)")
 
 
 def param_markdown() -> str:
