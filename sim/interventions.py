@@ -148,7 +148,7 @@ def parse_event(raw: dict[str, Any], where: str) -> Event:
             raise InputError(f"{where} ({kind}): missing key '{key}'", key=key)
     args: dict[str, Any] = {"kind": kind, "source": str(raw.get("source", ""))}
     for key in dated:
-        args[key] = _date(raw[key], f"{where}.{key}")
+        args[key] = as_date(raw[key], f"{where}.{key}")
     if cls.DATED == "interval" and args["end"] <= args["start"]:
         raise InputError(f"{where}: end {args['end']} must be after start {args['start']}", key="end")
     for key in ("basins", "republics"):
@@ -179,7 +179,8 @@ def parse_event(raw: dict[str, Any], where: str) -> Event:
     return cls(**args)
 
 
-def _date(v: Any, where: str) -> date:
+def as_date(v: Any, where: str) -> date:
+    """A date from TOML (a date or an ISO string); `where` names the key in the error."""
     if isinstance(v, date):
         return v
     try:

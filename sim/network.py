@@ -43,19 +43,20 @@ REPUBLICS = ("RSFSR", "Ukrainian SSR", "Kazakh SSR", "Georgian SSR", "Uzbek SSR"
 STAGES = ("material", "political", "sovereignty")
 
 
-def read_csv(path: Path, required: dict[str, type]) -> list[dict]:
+def read_csv(path: Path, required: dict[str, type], what: str = "data file") -> list[dict]:
     """Read a UTF-8 CSV, check its columns and convert types, naming the file and line on error.
 
     Args:
         path: the file.
         required: column name -> type (`str`, `int`, `float`, `date`; `float` allows blanks as NaN).
+        what: what the file is, for the not-found message.
 
     Returns:
         one dict per data row, with `_line` holding its line number.
     """
     name = str(path)
     if not path.is_file():
-        raise InputError("data file not found", file=name)
+        raise InputError(f"{what} not found", file=name)
     try:
         with path.open(encoding="utf-8", newline="") as fh:
             reader = csv.DictReader(fh)

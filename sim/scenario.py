@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
-from sim.interventions import Event, parse_event
+from sim.interventions import Event, as_date, parse_event
 from sim.params import Mechanisms, Params
 
 TOP_KEYS = {
@@ -176,8 +176,8 @@ def _build(raw: dict, path: Path) -> Scenario:
         return v
 
     name = get("name", str, path.stem)
-    start = _as_date(raw.get("start", "1989-07-01"), "start")
-    end = _as_date(raw.get("end", "1991-12-31"), "end")
+    start = as_date(raw.get("start", "1989-07-01"), "start")
+    end = as_date(raw.get("end", "1991-12-31"), "end")
     if end <= start:
         raise InputError(f"end {end} must be after start {start}", key="end")
     if (end - start).days > 366 * 20:
@@ -220,12 +220,3 @@ def _build(raw: dict, path: Path) -> Scenario:
         mechanisms=mechanisms,
         events=tuple(events),
     )
-
-
-def _as_date(v: Any, key: str) -> date:
-    if isinstance(v, date):
-        return v
-    try:
-        return date.fromisoformat(str(v))
-    except ValueError:
-        raise InputError(f"{key} must be an ISO date (YYYY-MM-DD), got {v!r}", key=key) from None

@@ -8,7 +8,6 @@ or `event` (a dated happening). A row the loader cannot read is an error naming 
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.network import read_csv
 
 COLUMNS = ("date", "basin", "place", "measure", "value", "low", "high", "kind", "source", "confidence")
 KINDS = ("point", "interval", "event")
@@ -62,54 +62,35 @@ def load_targets(path: str | Path) -> list[Target]:
     """
     path = Path(path)
     name = str(path)
-    if not path.is_file():
-        raise InputError("targets file not found", file=name)
-    try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise InputError(f"missing column(s) {', '.join(missing)}", file=name, line=1, key=missing[0])
-            out = []
-            for row in reader:
-                line = reader.line_num
-                if None in row:
-                    raise InputError("more fields than the header", file=name, line=line)
-                try:
-                    d = date.fromisoformat((row["date"] or "").strip())
-                except ValueError:
-                    raise InputError(f"date must be ISO (YYYY-MM-DD), got {row['date']!r}", file=name, line=line, key="date") from None
-                kind = (row["kind"] or "").strip()
-                if kind not in KINDS:
-                    raise InputError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", file=name, line=line, key="kind")
-                t = Target(
-                    line=line,
-                    date=d,
-                    basin=(row["basin"] or "").strip(),
-                    place=(row["place"] or "").strip(),
-                    measure=(row["measure"] or "").strip(),
-                    value=_num(row["value"], "value", name, line),
-                    low=_num(row["low"], "low", name, line),
-                    high=_num(row["high"], "high", name, line),
-                    kind=kind,
-                    source=(row["source"] or "").strip(),
-                    confidence=(row["confidence"] or "").strip(),
-                )
-                if not t.basin or not t.measure:
-                    raise InputError("basin and measure are required", file=name, line=line, key="basin" if not t.basin else "measure")
-                if kind == "point" and math.isnan(t.value):
-                    raise InputError("a point target needs a value", file=name, line=line, key="value")
-                if kind == "interval" and math.isnan(t.low) and math.isnan(t.high):
-                    raise InputError("an interval target needs low, high or both", file=name, line=line, key="low")
-                if kind == "interval" and t.low > t.high:
-                    raise InputError(f"low {t.low:g} is above high {t.high:g}", file=name, line=line, key="low")
-                out.append(t)
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", file=name) from None
-    except csv.Error as exc:
-        raise InputError(f"malformed CSV ({exc})", file=name) from None
-    if not out:
-        raise InputError("no data rows", file=name)
+    types = {"date": date, **{c: str for c in COLUMNS if c != "date"}}
+    out = []
+    for row in read_csv(path, types, what="targets file"):
+        line = row["_line"]
+        kind = row["kind"]
+        if kind not in KINDS:
+            raise InputError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", file=name, line=line, key="kind")
+        t = Target(
+            line=line,
+            date=row["date"],
+            basin=row["basin"],
+            place=row["place"],
+            measure=row["measure"],
+            value=_num(row["value"], "value", name, line),
+            low=_num(row["low"], "low", name, line),
+            high=_num(row["high"], "high", name, line),
+            kind=kind,
+            source=row["source"],
+            confidence=row["confidence"],
+        )
+        if not t.basin or not t.measure:
+            raise InputError("basin and measure are required", file=name, line=line, key="basin" if not t.basin else "measure")
+        if kind == "point" and math.isnan(t.value):
+            raise InputError("a point target needs a value", file=name, line=line, key="value")
+        if kind == "interval" and math.isnan(t.low) and math.isnan(t.high):
+            raise InputError("an interval target needs low, high or both", file=name, line=line, key="low")
+        if kind == "interval" and t.low > t.high:
+            raise InputError(f"low {t.low:g} is above high {t.high:g}", file=name, line=line, key="low")
+        out.append(t)
     return out
 
 

@@ -119,3 +119,36 @@ def test_repression_lowers_trust(small):
     sep1, oct1 = 62, 92
     change = calm.basin_out["trust"][oct1, :, d] - calm.basin_out["trust"][sep1, :, d]
     assert (change < 0).all()
+
+
+def test_fatigue_off_keeps_undealt_strikes_going(small):
+    sc, world = small
+    on = run(sc, world, {"settlement": False})
+    off = run(sc, world, {"settlement": False, "fatigue": False})
+    d = on.basin_out["mines_on_strike"].sum(axis=2)
+    d_off = off.basin_out["mines_on_strike"].sum(axis=2)
+    assert (d_off[-1] >= d[-1]).all() and d_off[-1].sum() > d[-1].sum()
+
+
+def test_shocks_off_ignores_the_price_rise(small):
+    sc, world = small
+    on = run(sc, world, {"contagion": False, "committees": False, "news": False, "onset": False})
+    off = run(sc, world, {"contagion": False, "committees": False, "news": False, "onset": False, "shocks": False})
+    day = (sc.start.replace(year=1990, month=1, day=10) - sc.start).days
+    # the small scenario's shock of 10 January 1990 lowers trust by 0.1 everywhere
+    drop_on = on.basin_out["trust"][day - 1] - on.basin_out["trust"][day]
+    drop_off = off.basin_out["trust"][day - 1] - off.basin_out["trust"][day]
+    assert np.all(drop_on > 0.05) and np.all(np.abs(drop_off) < 0.05)
+
+
+def test_engine_equals_reference_on_the_real_network(baseline):
+    from tests.reference import ReferenceModel
+
+    sc, world = baseline
+    sc = sc.with_changes(end=sc.start.replace(month=8, day=4))
+    eng = simulate(world, sc, [31])
+    ref = ReferenceModel(world, sc, 31).run()
+    assert np.array_equal(eng.state.striking[0], [m.striking for m in ref.mines])
+    assert np.array_equal(eng.state.c_active[0], [c.active for c in ref.committees])
+    np.testing.assert_allclose(eng.state.trust[0], [m.trust for m in ref.mines], atol=1e-12, rtol=0)
+    assert eng.state.ever.sum() > 300  # the July wave happened
