@@ -149,13 +149,22 @@ def _check_top(raw: dict[str, Any]) -> None:
 def _merge(base: dict, child: dict, base_dir: Path, child_dir: Path) -> dict:
     out = {k: v for k, v in base.items()}
     out["_data_dir"] = base_dir
+    out["_base_events"] = len(base.get("events", []))
     for k, v in child.items():
         if k in ("params", "mechanisms"):
             if not isinstance(v, dict):
                 raise InputError(f"[{k}] must be a table", key=k)
             out[k] = {**base.get(k, {}), **v}
         elif k == "events":
-            out["events"] = list(base.get("events", [])) + list(v) if not child.get("events_replace") else list(v)
+            if not isinstance(v, list):
+                raise InputError("events must be an array of tables ([[events]])", key="events")
+            if child.get("events_replace") is True:
+                out["events"], out["_base_events"] = list(v), 0
+            else:
+                out["events"] = list(base.get("events", [])) + list(v)
+        elif k == "events_replace":
+            if not isinstance(v, bool):
+                raise InputError(f"events_replace must be true or false, got {v!r}", key=k)
         elif k == "data":
             out["data"] = v
             out["_data_dir"] = child_dir
@@ -198,13 +207,18 @@ def _build(raw: dict, path: Path) -> Scenario:
     if not isinstance(evs, list):
         raise InputError("events must be an array of tables ([[events]])", key="events")
     events = []
+    n_base = raw.get("_base_events", 0)
     for i, e in enumerate(evs):
-        ev = parse_event(e, f"[[events]] #{i + 1}")
-        for d in (ev.date, ev.start):
-            if d is not None and not start <= d <= end:
-                raise InputError(
-                    f"events[{i}] ({ev.kind}): date {d} is outside the horizon {start} to {end}", key="date" if ev.date else "start"
-                )
+        inherited = i < n_base
+        label = f"[[events]] #{i + 1} of the base file" if inherited else f"[[events]] #{i - n_base + 1}"
+        ev = parse_event(e, label)
+        outside = [d for d in (ev.date, ev.start) if d is not None and not start <= d <= end]
+        if outside and inherited:
+            continue  # an inherited event after a shortened horizon simply never happens
+        if outside:
+            raise InputError(
+                f"{label} ({ev.kind}): date {outside[0]} is outside the horizon {start} to {end}", key="date" if ev.date else "start"
+            )
         events.append(ev)
     return Scenario(
         name=name,

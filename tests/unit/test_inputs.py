@@ -83,6 +83,17 @@ def test_inheritance_merges_params_and_events(tmp_path):
     assert len(sc.events) == len(base.events) + 1
 
 
+def test_child_with_shorter_horizon_drops_inherited_later_events(tmp_path):
+    sc = load_scenario(scenario(tmp_path, BASE + 'end = "1989-08-31"\n'))
+    assert sc.end.isoformat() == "1989-08-31" and all((e.date or e.start).isoformat() <= "1989-08-31" for e in sc.events)
+    assert any(e.kind == "seed_strike" for e in sc.events)
+    path = scenario(
+        tmp_path, BASE + 'end = "1989-08-31"\n[[events]]\nkind = "news"\nstart = "1990-01-01"\nend = "1990-02-01"\n', "late.toml"
+    )
+    with pytest.raises(InputError, match=r"\[\[events\]\] #1 \(news\)"):
+        load_scenario(path)
+
+
 def test_params_reject_unknown_and_out_of_range():
     with pytest.raises(InputError, match="unknown key"):
         Params().replace(nope=1.0)
