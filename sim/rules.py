@@ -150,6 +150,11 @@ def in_truce(s: State, day: int, p: Params) -> np.ndarray:
     return (day >= s.deal_day) & (day < s.deal_day + p.deal_truce)
 
 
+def unkept(s: State, day: int) -> np.ndarray:
+    """(R, B) relief promised but not carried out, counted only once its deadline has passed."""
+    return np.where(day > s.deadline, np.maximum(s.promised - s.implemented, 0.0), 0.0)
+
+
 def ordered_back(s: State, day: int, p: Params) -> np.ndarray:
     """(R, B) True where the committees have ordered a return under a deal."""
     return in_truce(s, day, p) & (day >= s.deal_day + p.order_lag)
@@ -296,7 +301,7 @@ def step(
     expo = exposure(shares, p, cut)
     busy = world.by_area(s.striking) > 0  # areas with a strike on, before today's decisions
     # a committee calls its area out while a strike is on there, unless a return order stands
-    callout = s.c_active & busy & ~np.concatenate([truce[:, world.city_basin], truce], axis=1)
+    callout = s.c_active & busy & ~truce[:, world.k_basin]
     push = p.k_city * callout[:, ci] + p.k_basin * callout[:, bi]
     p_on = onset_prob(ready, expo, news, push, p, m)
     if m.settlement:
@@ -346,12 +351,10 @@ def step(
     # slow dynamics: prices, promises, repression
     s.griev[..., 0] = np.minimum(s.griev[..., 0] + p.wage_drift / 365.0, 1.0)
     if m.settlement:
-        target = s.impl_cap
-        gain = np.maximum(target - s.implemented, 0.0) * s.impl_rate
+        gain = np.maximum(s.impl_cap - s.implemented, 0.0) * s.impl_rate
         s.implemented = s.implemented + gain
         if m.trust:
-            broken = np.where(day > s.deadline, np.maximum(s.promised - s.implemented, 0.0), 0.0)
-            dt = p.tau_kept * gain - p.tau_broken * broken
+            dt = p.tau_kept * gain - p.tau_broken * unkept(s, day)
             s.trust = np.clip(s.trust + dt[:, world.basin], 0, 1)
     if m.trust:
         s.trust = np.clip(s.trust - p.tau_rep * repression[world.basin][None, :], 0, 1)
@@ -361,7 +364,7 @@ def step(
     if m.settlement and p.centre_reactive >= 0.5:
         share = counts[:, nc:] / world.n_by_basin
         s.run_days = np.where(share >= p.react_share, s.run_days + 1, 0)
-        due = (s.run_days >= p.react_days) & ~in_truce(s, day, p)
+        due = (s.run_days >= p.react_days) & ~truce  # deals are only made here, so today's truce still holds
         if due.any():
             # one decision a day: the centre answers every long strike of the day together
             concede(s, world, p, m, due, day, p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days)
@@ -373,7 +376,7 @@ def _escalate(s: State, world: World, p: Params, day: int, movement: np.ndarray,
     trust = area_mean(s.trust, world)
     eff = area_mean(s.eff, world)
     kb = world.k_basin
-    broken_b = np.where(day > s.deadline, np.maximum(s.promised - s.implemented, 0.0), 0.0)
+    broken_b = unkept(s, day)
     rep_of_k = world.basin_republic[kb]
     move = movement[rep_of_k][None, :]
     eth = world.basin_ethnic[kb]
