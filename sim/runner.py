@@ -106,7 +106,7 @@ def run_ensemble(
     replicates: int,
     seed: int,
     workers: int | None = None,
-    chunk: int = 25,
+    chunk: int | None = None,
     params: Params | None = None,
 ) -> tuple[Tables, list[int]]:
     """Run `replicates` replicates from root `seed`; returns the tables and the replicate seeds.
@@ -116,12 +116,14 @@ def run_ensemble(
         replicates: number of replicates.
         seed: root seed; replicate seeds are spawned from it.
         workers: processes (default: all cores; 1 runs serially in this process).
-        chunk: replicates advanced together per task.
+        chunk: replicates advanced together per task (default: spread over the workers, at most 50,
+            beyond which batching gains nothing here).
         params: parameters overriding the scenario's.
     """
     seeds = replicate_seeds(seed, replicates)
-    tasks = [(scenario, seeds[i : i + chunk], i, params) for i in range(0, replicates, chunk)]
     workers = workers or os.cpu_count() or 1
+    chunk = chunk or max(1, min(50, -(-replicates // workers)))
+    tasks = [(scenario, seeds[i : i + chunk], i, params) for i in range(0, replicates, chunk)]
     _world_cache(scenario.data)  # load (and check) the data once, here, before any process starts
     if workers == 1 or len(tasks) == 1:
         parts = [_chunk(t) for t in tasks]
