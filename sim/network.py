@@ -134,16 +134,25 @@ class World:
     movements: list[dict] = field(repr=False)  # rows of movements.csv
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256, for the manifest
 
-    @staticmethod
-    def _group_sum(values: np.ndarray, index: np.ndarray, groups: int) -> np.ndarray:
-        """Sum (R, m) values into (R, groups) by `index` (m,), in ascending element order."""
+    _group_matrices: dict = field(default_factory=dict, repr=False)
+
+    def _group_sum(self, values: np.ndarray, index: np.ndarray, groups: int) -> np.ndarray:
+        """Sum (R, m) values into (R, groups) by `index` (m,), in ascending element order.
+
+        One replicate: `np.bincount`; several: one sparse product with a cached (groups, m)
+        membership matrix (summing each group in the same ascending order).
+        """
         v = np.asarray(values, dtype=float)
         v = v.reshape(-1, v.shape[-1])
-        r = v.shape[0]
-        if r == 1:
+        if v.shape[0] == 1:
             return np.bincount(index, weights=v[0], minlength=groups)[None, :]
-        flat = (np.arange(r)[:, None] * groups + index[None, :]).ravel()
-        return np.bincount(flat, weights=v.ravel(), minlength=r * groups).reshape(r, groups)
+        key = (id(index), groups)
+        g = self._group_matrices.get(key)
+        if g is None:
+            m = index.size
+            g = sp.csr_matrix((np.ones(m), (index, np.arange(m))), shape=(groups, m))
+            self._group_matrices[key] = g
+        return np.asarray(g @ v.T).T
 
     def by_basin(self, values: np.ndarray) -> np.ndarray:
         """(R, n) enterprise values summed by basin: (R, B)."""
