@@ -63,10 +63,10 @@ def main() -> None:
 
     print(f"baseline {sc.start} to {sc.end} ({sc.days} days), {world.n} enterprises, {world.n_cities + world.n_basins} committees")
     print(f"final states identical: {same}")
-    print(f"{'implementation':38s} {'seconds/run':>12s} {'speed-up':>9s}")
-    print(f"{'per-agent Mesa reference':38s} {t_ref:12.3f} {1:9.1f}x")
-    print(f"{'engine, one replicate (StrikeModel path)':38s} {t_engine:12.3f} {t_ref / t_engine:9.1f}x")
-    print(f"{f'engine, batch of {args.replicates} (per replicate)':38s} {t_batch:12.3f} {t_ref / t_batch:9.1f}x")
+    print(f"{'implementation':44s} {'seconds/run':>12s} {'speed-up':>9s}")
+    print(f"{'per-agent Mesa reference':44s} {t_ref:12.3f} {1:9.1f}x")
+    print(f"{'engine, one replicate (StrikeModel path)':44s} {t_engine:12.3f} {t_ref / t_engine:9.1f}x")
+    print(f"{f'engine, batch of {args.replicates} (per replicate)':44s} {t_batch:12.3f} {t_ref / t_batch:9.1f}x")
 
 
 if __name__ == "__main__":
