@@ -177,30 +177,22 @@ class World:
     @cached_property
     def mine_to_basin(self) -> np.ndarray:
         """(n, B) dense membership of enterprises in basins (for one matrix product per day)."""
-        out = np.zeros((self.n, self.n_basins))
-        out[np.arange(self.n), self.basin] = 1.0
-        return out
+        return _onehot(self.basin, self.n_basins)
 
     @cached_property
     def mine_to_republic(self) -> np.ndarray:
         """(n, P) dense membership of enterprises in republics."""
-        out = np.zeros((self.n, len(REPUBLICS)))
-        out[np.arange(self.n), self.republic] = 1.0
-        return out
+        return _onehot(self.republic, len(REPUBLICS))
 
     @cached_property
     def area_to_basin(self) -> np.ndarray:
         """(K, B) basin of each committee area (towns, then basins)."""
-        out = np.zeros((self.n_cities + self.n_basins, self.n_basins))
-        out[np.arange(self.n_cities + self.n_basins), self.k_basin] = 1.0
-        return out
+        return _onehot(self.k_basin, self.n_basins)
 
     @cached_property
     def basin_to_republic(self) -> np.ndarray:
         """(B, P) republic of each basin (of its hub town)."""
-        out = np.zeros((self.n_basins, len(REPUBLICS)))
-        out[np.arange(self.n_basins), self.basin_republic] = 1.0
-        return out
+        return _onehot(self.basin_republic, len(REPUBLICS))
 
     @cached_property
     def a_levels(self) -> sp.csr_matrix:
@@ -289,6 +281,13 @@ class World:
             coo = sp.triu(a + a.T, k=1).tocoo()
             out.extend((int(i), int(j), level) for i, j in zip(coo.row, coo.col, strict=True))
         return out
+
+
+def _onehot(index: np.ndarray, groups: int) -> np.ndarray:
+    """(len(index), groups) dense membership matrix: row i has a 1 in column index[i]."""
+    out = np.zeros((index.size, groups))
+    out[np.arange(index.size), index] = 1.0
+    return out
 
 
 def derive_mines(basins: list[dict], cities: list[dict], seed: int = DATA_SEED) -> list[dict]:
