@@ -54,10 +54,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if targets:
             out_tables["targets_check"] = scores
         results.write_tables(tmp, out_tables)
+        scenario_dict = sc.to_dict()
+        scenario_dict["path"], scenario_dict["data"] = _rel(sc.path), _rel(sc.data)
         manifest = {
             "experiment": sc.name,
-            "scenario_file": str(Path(args.scenario)),
-            "scenario": sc.to_dict(),
+            "scenario_file": _rel(args.scenario),
+            "scenario": scenario_dict,
             "root_seed": seed,
             "replicates": reps,
             "replicate_seeds": seeds,
@@ -74,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "basin_events": "per replicate and basin: date of the first strike and of the first day back to no strike",
                 "targets_check": "each row of the targets file against the ensemble: simulated quantiles on its date, inside the 50% and 90% bands",
             },
-            "targets_file": str(args.targets) if args.targets else None,
+            "targets_file": _rel(args.targets) if args.targets else None,
         }
         if not args.no_figures:
             tdf = pd.DataFrame([t.__dict__ for t in targets]) if targets else None
@@ -100,6 +102,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if targets:
             _summary(scores)
     return 0
+
+
+def _rel(path: str | Path) -> str:
+    """A path relative to the repository when it lies inside it (manifests carry no machine paths)."""
+    p = Path(path).resolve()
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(path)
 
 
 def _summary(scores) -> None:

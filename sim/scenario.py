@@ -66,10 +66,12 @@ class Scenario:
     def digest(self) -> str:
         """Short hash of the resolved scenario's content, seed and replicates (names results folders).
 
-        The file's path is left out, so the same scenario gives the same hash however it is named.
+        The file's path is left out (and the data folder enters by name), so the same scenario gives
+        the same hash however it is named and wherever the repository lies.
         """
         d = self.to_dict()
         d.pop("path")
+        d["data"] = self.data.name  # not the machine's absolute path
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
 
     def with_changes(self, params: dict[str, Any] | None = None, mechanisms: dict[str, Any] | None = None, **top: Any) -> Scenario:
