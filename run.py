@@ -24,8 +24,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from sim import plots, results
     from sim.metrics import first_and_last
-    from sim.network import load_world
-    from sim.runner import run_ensemble
+    from sim.runner import run_ensemble, world_for
     from sim.scenario import check_against, load_scenario
     from sim.targets import load_targets, score, series
 
@@ -40,7 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise _usage("--workers must be at least 1")
     sc = sc.with_changes(replicates=reps, seed=seed)  # the manifest records what actually ran
-    world = load_world(sc.data)  # checks the data files before any work
+    world = world_for(sc.data)  # checks the data files before any work (run_ensemble reuses it)
     check_against(sc, world)
     t0 = time.perf_counter()
     tables, seeds = run_ensemble(sc, reps, seed, workers=args.workers)

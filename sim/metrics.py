@@ -130,6 +130,15 @@ def separatism_index(s: State, w: World) -> np.ndarray:
 # ---- derived outcomes on tidy tables -------------------------------------------------------
 
 
+def wave_bounds(active: np.ndarray) -> tuple[int | None, int | None]:
+    """Index of the first active day, and of the first inactive day after it (None if absent)."""
+    if not active.any():
+        return None, None
+    first = int(active.argmax())
+    back = np.flatnonzero(~active[first:])
+    return first, (first + int(back[0]) if back.size else None)
+
+
 def first_and_last(daily: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
     """Each basin's first day with an enterprise on strike and first day back to none, per replicate.
 
@@ -141,13 +150,10 @@ def first_and_last(daily: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
     win = daily[(daily["date"] >= start) & (daily["date"] <= end)]
     out = []
     for (rep, basin), g in win.groupby(["replicate", "basin"], sort=True):
-        on = g["mines_on_strike"].to_numpy() > 0
         dates = g["date"].to_numpy()
-        first = dates[on.argmax()] if on.any() else pd.NaT
-        last = pd.NaT
-        if on.any():
-            after = np.flatnonzero(~on & (np.arange(on.size) > on.argmax()))
-            last = dates[after[0]] if after.size else pd.NaT
+        i, j = wave_bounds(g["mines_on_strike"].to_numpy() > 0)
+        first = dates[i] if i is not None else pd.NaT
+        last = dates[j] if j is not None else pd.NaT
         out.append({"replicate": rep, "basin": basin, "first_strike": first, "return": last})
     return pd.DataFrame(out)
 

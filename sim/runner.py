@@ -87,14 +87,15 @@ def run_one(scenario: Scenario, seed: int, params: Params | None = None, world: 
 
 def _chunk(args: tuple) -> Tables:
     scenario, seeds, first, params = args
-    world = _world_cache(scenario.data)
+    world = world_for(scenario.data)
     return tidy(simulate(world, scenario, seeds, params), list(range(first, first + len(seeds))))
 
 
 _WORLDS: dict[str, World] = {}
 
 
-def _world_cache(folder) -> World:
+def world_for(folder) -> World:
+    """The World of a data folder, loaded (and checked) once per process."""
     key = str(folder)
     if key not in _WORLDS:
         _WORLDS[key] = load_world(folder)
@@ -124,7 +125,7 @@ def run_ensemble(
     workers = workers or os.cpu_count() or 1
     chunk = chunk or max(1, min(50, -(-replicates // workers)))
     tasks = [(scenario, seeds[i : i + chunk], i, params) for i in range(0, replicates, chunk)]
-    _world_cache(scenario.data)  # load (and check) the data once, here, before any process starts
+    world_for(scenario.data)  # load (and check) the data once, here, before any process starts
     if workers == 1 or len(tasks) == 1:
         parts = [_chunk(t) for t in tasks]
     else:

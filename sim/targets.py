@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.metrics import wave_bounds
 from sim.network import read_csv
 
 COLUMNS = ("date", "basin", "place", "measure", "value", "low", "high", "kind", "source", "confidence")
@@ -198,12 +199,6 @@ def score(targets: list[Target], basin: pd.DataFrame, town: pd.DataFrame) -> pd.
 def _event_day(g: pd.DataFrame, measure: str, target: pd.Timestamp) -> float:
     """Days from the target date to the simulated event (first strike, or end of the wave)."""
     on = g.sort_values("date")
-    active = on["mines_on_strike"].to_numpy() > 0
-    dates = on["date"].to_numpy()
-    if not active.any():
-        return np.nan
-    first = int(active.argmax())
-    if measure == "first_strike":
-        return float((pd.Timestamp(dates[first]) - target).days)
-    after = np.flatnonzero(~active[first:])
-    return float((pd.Timestamp(dates[first + after[0]]) - target).days) if after.size else np.nan
+    first, back = wave_bounds(on["mines_on_strike"].to_numpy() > 0)
+    i = first if measure == "first_strike" else back
+    return np.nan if i is None else float((pd.Timestamp(on["date"].to_numpy()[i]) - target).days)
