@@ -2,6 +2,8 @@
 
 python run.py                      # the historical baseline ensemble, results and figures
 python run.py run SCENARIO [--replicates N] [--seed S] [--workers W]
+python run.py calibrate [--budget small|full] [--install]   # ABC-SMC on the July 1989 targets
+python run.py validate --targets FILE                       # score the calibrated model on any figures
 python run.py params               # the parameter table (markdown)
 python run.py COMMAND --help
 """
@@ -16,6 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 TARGETS = ROOT / "calibration" / "targets" / "july1989.csv"
+PRIORS = ROOT / "calibration" / "priors.toml"
+FITTED = ROOT / "calibration" / "fitted"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -24,7 +28,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from sim import plots, results
     from sim.metrics import first_and_last
-    from sim.runner import run_ensemble, world_for
+    from sim.runner import draws_table, run_ensemble, world_for
     from sim.scenario import check_against, load_scenario
     from sim.targets import load_targets, score, series
 
@@ -32,26 +36,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     targets = load_targets(args.targets) if args.targets else []
     reps = sc.replicates if args.replicates is None else args.replicates
     seed = sc.seed if args.seed is None else args.seed
-    if reps < 1:
-        raise _usage("--replicates must be at least 1")
-    if seed < 0:
-        raise _usage("--seed must be non-negative")
-    if args.workers is not None and args.workers < 1:
-        raise _usage("--workers must be at least 1")
+    _check_counts(reps, seed, args.workers)
     sc = sc.with_changes(replicates=reps, seed=seed)  # the manifest records what actually ran
     world = world_for(sc.data)  # checks the data files before any work (run_ensemble reuses it)
     check_against(sc, world)
     t0 = time.perf_counter()
     tables, seeds = run_ensemble(sc, reps, seed, workers=args.workers)
     elapsed = time.perf_counter() - t0
+    draws = draws_table(sc, seeds)
     out_root = Path(args.out)
     tmp, final = results.new_folder(out_root, sc.name, sc.digest())
-    try:
+    with results.assembling(tmp):
         events = first_and_last(tables.basin, str(sc.start), str(sc.end))
         scores = score(targets, tables.basin, tables.town) if targets else pd.DataFrame()
         out_tables = {"daily_basin": tables.basin, "daily_republic": tables.republic, "daily_town": tables.town, "basin_events": events}
         if targets:
             out_tables["targets_check"] = scores
+        if draws is not None:
+            out_tables["parameter_draws"] = draws
         results.write_tables(tmp, out_tables)
         scenario_dict = sc.to_dict()
         scenario_dict["path"], scenario_dict["data"] = _rel(sc.path), _rel(sc.data)
@@ -68,12 +70,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             "data_files_sha256": world.files,
             "enterprises": world.n,
             "run_seconds": round(elapsed, 2),
+            **_parameters_entry(sc),
             "tables": {
                 "daily_basin": "one row per replicate, date and basin: strikers, enterprises on strike, committees by level and stage, workforce shares by stage, efficacy, trust, relief promised and carried out, concessions",
                 "daily_republic": "one row per replicate, date and republic: separatism index, strikers, workforce shares by demand stage",
                 "daily_town": "one row per replicate, date and town, over the calibration window (first 62 days): strikers, enterprises on strike",
                 "basin_events": "per replicate and basin: date of the first strike and of the first day back to no strike",
                 "targets_check": "each row of the targets file against the ensemble: simulated quantiles on its date, inside the 50% and 90% bands",
+                "parameter_draws": "per replicate: its seed, the posterior row drawn for it and the parameter values it ran with",
             },
             "targets_file": _rel(args.targets) if args.targets else None,
         }
@@ -90,16 +94,338 @@ def cmd_run(args: argparse.Namespace) -> int:
                 results.save_figure(fig, tmp / "figures", name)
                 plots.close(fig)
         results.write_manifest(tmp, manifest)
-        final = results.finish(tmp, final)
-    except BaseException:
-        results.discard(tmp)
-        raise
+    final = results.finish(tmp, final)
     if not args.quiet:
         print(
             f"{reps} replicates of '{sc.name}' in {elapsed:.1f} s -> {final.relative_to(Path.cwd()) if final.is_relative_to(Path.cwd()) else final}"
         )
         if targets:
             _summary(scores)
+    return 0
+
+
+def _parameters_entry(sc) -> dict:
+    """Manifest entries saying where the replicates' parameters came from."""
+    return {
+        "parameters": sc.parameters if sc.posterior else "defaults",
+        "posterior_file": _rel(sc.posterior) if sc.posterior else None,
+        "posterior_sha256": sc.posterior_sha256(),
+    }
+
+
+def _check_counts(reps: int, seed: int, workers: int | None) -> None:
+    if reps < 1:
+        raise _usage("--replicates must be at least 1")
+    if seed < 0:
+        raise _usage("--seed must be non-negative")
+    if workers is not None and workers < 1:
+        raise _usage("--workers must be at least 1")
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """ABC-SMC on the targets of a priors file; posterior, posterior predictive and figures."""
+    import dataclasses
+    import hashlib
+    import json
+
+    from sim import calibration as cal
+    from sim import plots, results
+    from sim.runner import executor_map, run_ensemble, world_for
+    from sim.scenario import check_against, load_scenario
+    from sim.targets import load_targets, score, series
+
+    setup = cal.load_priors(args.priors)
+    targets = load_targets(setup.targets)
+    budget = cal.Budget.named(args.budget)
+    if args.population is not None:
+        budget.population = args.population
+    if args.generations is not None:
+        budget.generations = args.generations
+    if budget.population < 2 or budget.generations < 1:
+        raise _usage("--population must be at least 2 and --generations at least 1")
+    _check_counts(args.predictive, args.seed, args.workers)
+    sc = load_scenario(setup.scenario, require_posterior=False)
+    if not sc.start < setup.end <= sc.end:
+        raise _usage(f"{setup.path}: [setup] end {setup.end} must lie after the scenario's start {sc.start} and by its end {sc.end}")
+    # calibration runs: the scenario cut to the window, with its own (prior-replaced) parameters
+    sc = dataclasses.replace(sc.with_changes(end=setup.end), posterior=None, parameters="defaults")
+    world = world_for(sc.data)
+    check_against(sc, world)
+    config = {
+        "priors": hashlib.sha256(setup.path.read_bytes()).hexdigest(),
+        "targets": hashlib.sha256(setup.targets.read_bytes()).hexdigest(),
+        "scenario": sc.digest(),
+        "seed": args.seed,
+        "budget": dataclasses.asdict(budget),
+    }
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
+    out_root = Path(args.out)
+    resume = None
+    if args.resume:
+        found = [f for f in results.partial_folders(out_root, "calibration", digest) if (f / "abc.db").is_file()]
+        if not found:
+            raise _usage(
+                "--resume: no unfinished calibration with these priors, targets, seed and budget under " + _rel(out_root / "calibration")
+            )
+        resume = found[-1]
+    tmp, final = results.new_folder(out_root, "calibration", digest, resume=resume)
+    t0 = time.perf_counter()
+    try:
+        with executor_map(args.workers, chunksize=4) as map_:
+            history = cal.run_abc(
+                setup, sc, targets, budget, args.seed, tmp / "abc.db", map_=map_, resume=resume is not None, verbose=not args.quiet
+            )
+    except BaseException:
+        print(
+            f"calibration stopped; its populations so far are kept in {_rel(tmp)} (rerun the same command with --resume)", file=sys.stderr
+        )
+        raise
+    abc_seconds = time.perf_counter() - t0
+    try:
+        post = cal.posterior_table(history, setup)
+        pops = cal.populations_table(history)
+        summ = cal.summary(post, setup)
+        results.write_tables(tmp, {"posterior": post})
+        # posterior predictive: new replicates, each with a posterior draw, scored on every target
+        pred_sc = dataclasses.replace(sc, posterior=tmp / "posterior.parquet", parameters="posterior")
+        t1 = time.perf_counter()
+        tables, seeds = run_ensemble(pred_sc, args.predictive, args.seed, workers=args.workers)
+        pred_seconds = time.perf_counter() - t1
+        scores = score(targets, tables.basin, tables.town)
+        results.write_tables(
+            tmp,
+            {
+                "populations": pops,
+                "posterior_summary": summ,
+                "targets_check": scores,
+                "daily_basin": tables.basin,
+                "daily_town": tables.town,
+            },
+        )
+        label = f"{len(post)} particles, {len(pops)} populations, final epsilon {pops['epsilon'].iloc[-1]:.3g}"
+        if not args.no_figures:
+            ser = {t.line: series(t, tables.basin, tables.town)[0] for t in targets}
+            figs = [
+                (
+                    "posterior_predictive",
+                    plots.plot_targets(
+                        scores,
+                        ser,
+                        "calibration (posterior predictive)",
+                        args.predictive,
+                        "Posterior predictive check on the July 1989 targets",
+                    ),
+                ),
+                ("marginal_posteriors", plots.plot_marginals(post, [dataclasses.asdict(p) for p in setup.priors], label, len(pops))),
+            ]
+            for name, fig in figs:
+                results.save_figure(fig, tmp / "figures", name)
+                plots.close(fig)
+        manifest = {
+            "experiment": "calibration",
+            "priors_file": _rel(setup.path),
+            "targets_file": _rel(setup.targets),
+            "scenario_file": _rel(setup.scenario),
+            "calibration_window": [str(sc.start), str(sc.end)],
+            "config": config,
+            "root_seed": args.seed,
+            "budget": dataclasses.asdict(budget),
+            "resumed": resume is not None,
+            "abc_seconds": round(abc_seconds, 1),
+            "predictive_replicates": args.predictive,
+            "predictive_seeds": seeds,
+            "predictive_seconds": round(pred_seconds, 1),
+            "simulations": int(pops["simulations"].sum()),
+            "git_commit": results.git_commit(ROOT),
+            "versions": results.versions(),
+            "command": results.command_line(),
+            "data_files_sha256": world.files,
+            "tables": {
+                "posterior": "the last ABC-SMC population: one row per particle, the calibrated parameters and its importance weight",
+                "populations": "one row per population: epsilon, simulations, accepted particles, acceptance rate, seconds",
+                "posterior_summary": "per parameter: weighted median and 5-95% interval, prior range",
+                "targets_check": "posterior predictive: every target against new replicates with posterior draws",
+                "daily_basin": "posterior predictive daily basin table (calibration window)",
+                "daily_town": "posterior predictive daily town table (calibration window)",
+            },
+            "abc_database": "abc.db (pyabc's SQLite store of every population)",
+        }
+        results.write_manifest(tmp, manifest)
+        final = results.finish(tmp, final)
+    except BaseException:
+        print(f"calibration finished but its report failed; the populations are kept in {_rel(tmp)}", file=sys.stderr)
+        raise
+    if args.install:
+        results.install_file(final / "posterior.parquet", FITTED / "posterior.parquet")
+        results.write_text(FITTED / "README.md", _fitted_readme(manifest, pops, summ, scores, _rel(final)))
+    if not args.quiet:
+        print(f"ABC-SMC: {label}, {int(pops['simulations'].sum()):,} simulations in {abc_seconds:.0f} s -> {_rel(final)}")
+        print(summ.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(f"posterior predictive ({args.predictive} replicates):")
+        _summary(scores)
+        if args.install:
+            print(f"installed {_rel(FITTED / 'posterior.parquet')} and {_rel(FITTED / 'README.md')}")
+    return 0
+
+
+def _fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:
+    """calibration/fitted/README.md: how the committed posterior was made (generated, so it cannot drift)."""
+    sc = scores[scores["scored"]]
+    lines = [
+        "# The fitted posterior",
+        "",
+        "`posterior.parquet`: the last population of an ABC-SMC calibration (pyabc) on the July 1989 targets:",
+        "one row per particle, one column per calibrated parameter (natural units) and `weight`.",
+        'Scenarios with `parameters = "posterior"` draw one row per replicate, by weight, from the',
+        "replicate's seed. This file is generated by `--install`; do not edit it by hand.",
+        "",
+        "## How it was made",
+        "",
+        f"- Command: `{manifest['command']}` (commit `{manifest['git_commit']}`)",
+        f"- Priors: `{manifest['priors_file']}`; targets: `{manifest['targets_file']}`; scenario `{manifest['scenario_file']}` cut to "
+        f"{manifest['calibration_window'][0]} to {manifest['calibration_window'][1]}",
+        f"- Root seed {manifest['root_seed']}; population {manifest['budget']['population']}; "
+        f"{len(pops)} populations; {manifest['simulations']:,} simulations; {manifest['abc_seconds']:.0f} s of ABC on this machine's cores",
+        f"- Results folder (not committed): `{folder}`",
+        "",
+        *_md_table(
+            ["population", "epsilon", "simulations", "accepted", "acceptance", "effective sample size", "seconds"],
+            [
+                [
+                    r["population"],
+                    f"{r['epsilon']:.3g}",
+                    f"{r['simulations']:,}",
+                    r["accepted"],
+                    f"{r['acceptance']:.3f}",
+                    f"{r['ess']:.0f}",
+                    f"{r['seconds']:.0f}",
+                ]
+                for _, r in pops.iterrows()
+            ],
+        ),
+        "",
+        "## Posterior (weighted median and 5-95% interval)",
+        "",
+        *_md_table(
+            ["parameter", "median", "5%", "95%", "prior range"],
+            [
+                [
+                    f"`{r['parameter']}`",
+                    f"{r['median']:.4g}",
+                    f"{r['p05']:.4g}",
+                    f"{r['p95']:.4g}",
+                    f"{r['prior_lo']:g} to {r['prior_hi']:g} ({r['scale']})",
+                ]
+                for _, r in summ.iterrows()
+            ],
+        ),
+    ]
+    lines += [
+        "",
+        f"## Posterior predictive check ({manifest['predictive_replicates']} new replicates, one posterior draw each)",
+        "",
+        f"{int(sc['inside_90'].sum())} of {len(sc)} scored targets inside the 90% band, {int(sc['inside_50'].sum())} inside the 50% band.",
+        "",
+        "| date | basin | place | measure | historical | median [10% to 90%] | band |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for _, r in scores.iterrows():
+        hist = f"{r['value']:,.0f}" if r["kind"] != "interval" else f"{r['low']:,.0f} to {r['high']:,.0f}"
+        if not r["scored"]:
+            lines.append(f"| {r['date']} | {r['basin']} | {r['place']} | {r['measure']} | {hist} | not scored: {r['reason']} | |")
+            continue
+        unit = " days" if r["measure"] in ("first_strike", "last_day") else ""
+        if unit:
+            hist = "the date"
+        band = "50%" if r["inside_50"] else "90%" if r["inside_90"] else "outside"
+        lines.append(
+            f"| {r['date']} | {r['basin']} | {r['place']} | {r['measure']} | {hist} | "
+            f"{r['sim_median']:,.0f} [{r['sim_p10']:,.0f} to {r['sim_p90']:,.0f}]{unit} | {band} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _md_table(header: list[str], rows: list[list]) -> list[str]:
+    """Lines of a markdown table."""
+    return ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)] + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Score the calibrated model on every row of a targets file (no refitting)."""
+    from datetime import timedelta
+
+    import pandas as pd
+
+    from sim import plots, results
+    from sim.runner import run_ensemble, world_for
+    from sim.scenario import check_against, load_scenario
+    from sim.targets import load_targets, score, series
+
+    targets = load_targets(args.targets)
+    if not targets:
+        raise _usage(f"{args.targets}: no target rows")
+    sc = load_scenario(args.scenario)
+    reps = args.replicates
+    seed = sc.seed if args.seed is None else args.seed
+    _check_counts(reps, seed, args.workers)
+    # the run stops two months after the last target (later days cannot change a score)
+    last = max(t.date for t in targets) + timedelta(days=62)
+    end = min(sc.end, max(last, sc.start + timedelta(days=61)))
+    sc = sc.with_changes(replicates=reps, seed=seed, end=end)
+    world = world_for(sc.data)
+    check_against(sc, world)
+    t0 = time.perf_counter()
+    tables, seeds = run_ensemble(sc, reps, seed, workers=args.workers)
+    elapsed = time.perf_counter() - t0
+    scores = score(targets, tables.basin, tables.town)
+    scores.insert(
+        0,
+        "verdict",
+        [
+            "not scored" if not r["scored"] else "inside 50%" if r["inside_50"] else "inside 90%" if r["inside_90"] else "outside"
+            for _, r in scores.iterrows()
+        ],
+    )
+    tmp, final = results.new_folder(Path(args.out), "validate", sc.digest())
+    with results.assembling(tmp):
+        results.write_tables(tmp, {"targets_check": scores, "daily_basin": tables.basin, "daily_town": tables.town})
+        if not args.no_figures and scores["scored"].any():
+            ser = {t.line: series(t, tables.basin, tables.town)[0] for t in targets}
+            fig = plots.plot_targets(scores, ser, sc.name, reps, f"Validation on {Path(args.targets).name}")
+            results.save_figure(fig, tmp / "figures", "validation")
+            plots.close(fig)
+        results.write_manifest(
+            tmp,
+            {
+                "experiment": "validate",
+                "targets_file": _rel(args.targets),
+                "targets_sha256": __import__("hashlib").sha256(Path(args.targets).read_bytes()).hexdigest(),
+                "scenario_file": _rel(args.scenario),
+                "window": [str(sc.start), str(sc.end)],
+                "root_seed": seed,
+                "replicates": reps,
+                "replicate_seeds": seeds,
+                **_parameters_entry(sc),
+                "run_seconds": round(elapsed, 2),
+                "git_commit": results.git_commit(ROOT),
+                "versions": results.versions(),
+                "command": results.command_line(),
+                "data_files_sha256": world.files,
+                "tables": {
+                    "targets_check": "every row of the targets file: verdict (inside 50%, inside 90%, outside, not scored), simulated quantiles, distance",
+                    "daily_basin": "the daily basin table of the run scored",
+                    "daily_town": "the daily town table (first 62 days)",
+                },
+            },
+        )
+    final = results.finish(tmp, final)
+    if not args.quiet:
+        print(
+            f"validation of '{sc.name}' ({reps} replicates, {_parameters_entry(sc)['parameters']} parameters) on {Path(args.targets).name} in {elapsed:.1f} s -> {_rel(final)}"
+        )
+        _summary(scores)
+        counts = pd.Series(scores["verdict"]).value_counts()
+        print(", ".join(f"{k}: {v}" for k, v in counts.items()))
     return 0
 
 
@@ -170,6 +496,14 @@ def _usage(msg: str) -> UsageError:
     return UsageError(msg)
 
 
+def _common(p: argparse.ArgumentParser) -> None:
+    """Options every command that runs the model shares."""
+    p.add_argument("--workers", "-j", type=int, default=None, help="processes (default: all cores; 1 = serial)")
+    p.add_argument("--out", default=str(ROOT / "results"), help="results root folder (default: results/)")
+    p.add_argument("--no-figures", action="store_true", help="skip the figures")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (every command has --help)."""
     parser = argparse.ArgumentParser(
@@ -185,16 +519,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", default=str(BASELINE), help="scenario .toml file (default: scenarios/baseline.toml)")
     p.add_argument("--replicates", "-n", type=int, default=None, help="number of replicates (default: the scenario's)")
     p.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the scenario's)")
-    p.add_argument("--workers", "-j", type=int, default=None, help="processes (default: all cores; 1 = serial)")
-    p.add_argument("--out", default=str(ROOT / "results"), help="results root folder (default: results/)")
+    _common(p)
     p.add_argument(
         "--targets",
         default=str(TARGETS),
         help="targets file to score the run against (default: calibration/targets/july1989.csv; '' for none)",
     )
-    p.add_argument("--no-figures", action="store_true", help="skip the figures")
-    p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     p.set_defaults(func=cmd_run)
+    c = sub.add_parser(
+        "calibrate",
+        help="fit the model to the July 1989 targets by ABC-SMC (pyabc); posterior and fit figures",
+        description="ABC-SMC over the priors of calibration/priors.toml on its targets file. Writes results/calibration/<UTC time>_<hash>/ "
+        "(posterior.parquet, populations, posterior predictive check, figures, pyabc's abc.db). --install also copies the posterior "
+        "to calibration/fitted/ with a generated README. A stopped run continues with the same command and --resume.",
+    )
+    c.add_argument("--priors", default=str(PRIORS), help="priors file (default: calibration/priors.toml)")
+    c.add_argument("--budget", default="small", help="small (CI, a few minutes) or full (the committed posterior); default small")
+    c.add_argument("--population", type=int, default=None, help="particles per population (overrides the budget's)")
+    c.add_argument("--generations", type=int, default=None, help="maximum populations (overrides the budget's)")
+    c.add_argument("--predictive", type=int, default=200, help="replicates of the posterior predictive check (default 200)")
+    c.add_argument("--seed", "-s", type=int, default=1989, help="root seed (default 1989)")
+    _common(c)
+    c.add_argument("--resume", action="store_true", help="continue the newest unfinished run of the same configuration")
+    c.add_argument("--install", action="store_true", help="copy the posterior to calibration/fitted/ (what scenarios use)")
+    c.set_defaults(func=cmd_calibrate)
+    v = sub.add_parser(
+        "validate",
+        help="score the calibrated model on every row of a targets file (no refitting)",
+        description='Run the calibrated model (a scenario with parameters = "posterior", by default the baseline) and score it '
+        "on every row of TARGETS: inside the 50% band, inside the 90% band, outside, or not scored with the reason. Prints the "
+        "table; writes results/validate/<UTC time>_<hash>/ with targets_check.parquet and figures/validation.png.",
+    )
+    v.add_argument("--targets", required=True, help="targets file (format: calibration/targets/README.md)")
+    v.add_argument("--scenario", default=str(BASELINE), help="scenario to run (default: scenarios/baseline.toml)")
+    v.add_argument("--replicates", "-n", type=int, default=200, help="replicates (default 200)")
+    v.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the scenario's)")
+    _common(v)
+    v.set_defaults(func=cmd_validate)
     q = sub.add_parser(
         "params",
         help="print the parameter table (markdown)",
@@ -211,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] not in ("run", "params", "-h", "--help"):
+    if argv and argv[0] not in ("run", "calibrate", "validate", "params", "-h", "--help"):
         argv = ["run", *argv]  # options without a command belong to `run`
     args = parser.parse_args(argv)
     if args.command is None:

@@ -9,6 +9,7 @@ give identical trajectories for the same seed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import mesa
@@ -22,7 +23,8 @@ from sim.agents import Centre, Committee, Mine
 from sim.interventions import apply_events, compile_timeline
 from sim.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES, observe_basins, observe_republics
 from sim.network import REPUBLICS, World, load_world
-from sim.params import Params
+from sim.params import Params, stack_params
+from sim.posterior import draws_for
 from sim.rng import Streams
 from sim.scenario import Scenario
 
@@ -34,12 +36,27 @@ class Engine:
         world: the static world.
         scenario: the resolved scenario (its events, switches and default parameters).
         seeds: one replicate seed per row.
-        params: parameters to use instead of the scenario's (e.g. a posterior draw).
+        params: parameters to use instead of the scenario's: one set for every replicate, or a
+            sequence with one set per replicate, advanced together. By default the scenario's own,
+            or, for a scenario with `parameters = "posterior"`, one posterior draw per replicate.
     """
 
-    def __init__(self, world: World, scenario: Scenario, seeds: list[int], params: Params | None = None, town_days: int = 62) -> None:
+    def __init__(
+        self,
+        world: World,
+        scenario: Scenario,
+        seeds: list[int],
+        params: Params | Sequence[Params] | None = None,
+        town_days: int = 62,
+    ) -> None:
         self.world = world
         self.scenario = scenario
+        if params is None and scenario.posterior is not None:
+            params, _ = draws_for(scenario, list(seeds))  # one posterior draw per replicate, by its seed
+        if params is not None and not isinstance(params, Params):
+            if len(params) != len(seeds):
+                raise ValueError(f"{len(params)} parameter sets for {len(seeds)} replicates")
+            params = stack_params(params)
         self.params = params or scenario.params
         self.mech = scenario.mechanisms
         self.days = scenario.days
@@ -108,7 +125,7 @@ class Engine:
         return self
 
 
-def simulate(world: World, scenario: Scenario, seeds: list[int], params: Params | None = None) -> Engine:
+def simulate(world: World, scenario: Scenario, seeds: list[int], params: Params | Sequence[Params] | None = None) -> Engine:
     """Run R = len(seeds) replicates together to the horizon and return the finished engine."""
     return Engine(world, scenario, seeds, params).run()
 

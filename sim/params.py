@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,10 @@ def p(
 
 
 A = "assumption"
+CAL = (
+    "calibrated: ABC-SMC posterior in calibration/fitted/ (prior range and reason in calibration/priors.toml); "
+    'scenarios with parameters = "posterior" draw it per replicate, this hand-set default is used otherwise'
+)
 
 
 @dataclass(frozen=True)
@@ -74,10 +79,8 @@ class Params:
     w_privilege: float = p(
         0.25, "weight", "onset", 0, 1, f"{A}: privileges prominent in Donbas demands (essay)", "weight of the privilege grievance in G"
     )
-    g_ref: float = p(
-        0.52, "grievance", "onset", 0, 1, "calibrated (hand-set, issue 2)", "grievance at which readiness is one half, all else neutral"
-    )
-    b_griev: float = p(20, "1/grievance", "onset", 0, 40, "calibrated (hand-set)", "slope of readiness in the weighted grievance")
+    g_ref: float = p(0.52, "grievance", "onset", 0, 1, CAL, "grievance at which readiness is one half, all else neutral")
+    b_griev: float = p(20, "1/grievance", "onset", 0, 40, CAL, "slope of readiness in the weighted grievance")
     b_pat: float = p(
         2,
         "1/unit",
@@ -101,25 +104,11 @@ class Params:
     )
     fear0: float = p(0.3, "unit", "onset", 0, 1, A, "expected repression when the centre is at full perceived strength and not repressing")
     # --- 2. contagion over the network ---
-    w_city: float = p(1.6, "1/day", "contagion", 0, 10, "calibrated (hand-set)", "hazard from the share of same-city enterprises on strike")
+    w_city: float = p(1.6, "1/day", "contagion", 0, 10, CAL, "hazard from the share of same-city enterprises on strike")
     w_basin: float = p(
-        0.8,
-        "1/day",
-        "contagion",
-        0,
-        10,
-        "calibrated (hand-set)",
-        "hazard from the share of linked enterprises elsewhere in the basin on strike",
+        0.8, "1/day", "contagion", 0, 10, CAL, "hazard from the share of linked enterprises elsewhere in the basin on strike"
     )
-    w_delegate: float = p(
-        0.3,
-        "1/day",
-        "contagion",
-        0,
-        10,
-        f"{A}: travelling delegates linked basin hubs",
-        "hazard from the share of linked enterprises in other basins on strike",
-    )
+    w_delegate: float = p(0.3, "1/day", "contagion", 0, 10, CAL, "hazard from the share of linked enterprises in other basins on strike")
     # --- 3. committee mobilisation ---
     form_share: float = p(
         0.25,
@@ -148,14 +137,10 @@ class Params:
         f"{A}: the Kuzbass regional committee united town committees (essay)",
         "share of a basin's towns with an active committee at which the basin committee forms",
     )
-    k_city: float = p(
-        1.0, "1/day", "committees", 0, 10, "calibrated (hand-set)", "hazard from an active town committee calling its enterprises out"
-    )
-    k_basin: float = p(
-        0.5, "1/day", "committees", 0, 10, "calibrated (hand-set)", "hazard from an active basin committee calling a general strike"
-    )
+    k_city: float = p(1.0, "1/day", "committees", 0, 10, CAL, "hazard from an active town committee calling its enterprises out")
+    k_basin: float = p(0.5, "1/day", "committees", 0, 10, CAL, "hazard from an active basin committee calling a general strike")
     # --- 4. news channel ---
-    w_news: float = p(0.002, "1/day", "news", 0, 5, "calibrated (hand-set)", "hazard from national coverage at full saturation")
+    w_news: float = p(0.002, "1/day", "news", 0, 5, CAL, "hazard from national coverage at full saturation")
     news_scale: float = p(
         150000.0,
         "strikers",
@@ -178,33 +163,17 @@ class Params:
         "source: deal of 17 July, return recommended on the 18th (essay)",
         "days between a deal and the committee's order to return",
     )
-    r_obey: float = p(
-        0.15,
-        "1/day",
-        "settlement",
-        0,
-        5,
-        "calibrated (hand-set): 91 of 158 still out two days after the order (essay)",
-        "daily return hazard of a trusting enterprise under a return order",
-    )
+    r_obey: float = p(0.15, "1/day", "settlement", 0, 5, CAL, "daily return hazard of a trusting enterprise under a return order")
     r_peer: float = p(
         8.0,
         "1/day",
         "settlement",
         0,
         20,
-        "calibrated (hand-set)",
+        CAL,
         "return hazard from the squared share of same-town enterprises back at work (conformity: a return spreads once most are back; assumption)",
     )
-    trust_hold: float = p(
-        0.55,
-        "trust",
-        "settlement",
-        0,
-        1,
-        f"{A}: hold-outs waited for guarantees (essay)",
-        "trust below which an enterprise ignores a return order",
-    )
+    trust_hold: float = p(0.55, "trust", "settlement", 0, 1, CAL, "trust below which an enterprise ignores a return order")
     deal_truce: float = p(
         30.0,
         "days",
@@ -299,7 +268,7 @@ class Params:
         "escalation",
         0,
         0.1,
-        "calibrated (hand-set): Donbas political by autumn 1989, sovereignty demands 1990-91 (essay)",
+        f"{A}: hand-set so that Donbas committees turn political by autumn 1989 and sovereignty demands come in 1990-91 (essay); not fitted",
         "base daily rate at which an active committee moves up a demand stage",
     )
     g_distrust: float = p(2.0, "1/unit", "escalation", 0, 10, A, "log-rate effect of distrust of the centre")
@@ -391,6 +360,35 @@ class Mechanisms:
     def replace(self, **changes: Any) -> Mechanisms:
         """Return a copy with `changes`, checked for unknown keys and types."""
         return replace_checked(self, changes, "mechanisms")
+
+
+SCALAR_ONLY = ("centre_reactive",)
+"""Parameters that act as switches and so cannot differ between the replicates of one batch."""
+
+
+def stack_params(draws: Sequence[Params]) -> Params:
+    """One `Params` for a batch of replicates, each with its own parameter set.
+
+    Fields equal in every draw stay scalars; a field that differs becomes an (R, 1) array (one row
+    per replicate), which the rules broadcast against their (R, n) state arrays. So R draws advance
+    together exactly as R single runs would.
+
+    Raises:
+        ValueError: if a switch-like field (`SCALAR_ONLY`) differs between draws.
+    """
+    import numpy as np
+
+    if len(draws) == 1:
+        return draws[0]
+    changes = {}
+    for f in dataclasses.fields(Params):
+        col = np.array([getattr(d, f.name) for d in draws], dtype=float)
+        if np.all(col == col[0]):
+            continue
+        if f.name in SCALAR_ONLY:
+            raise ValueError(f"parameter {f.name} cannot differ between the replicates of one batch")
+        changes[f.name] = col[:, None]
+    return dataclasses.replace(draws[0], **changes)
 
 
 def replace_checked(obj: Any, changes: dict[str, Any], where: str) -> Any:

@@ -134,7 +134,13 @@ def close(fig: Figure) -> None:
     plt.close(fig)
 
 
-def plot_targets(scores: pd.DataFrame, series: dict[int, pd.DataFrame], scenario: str, replicates: int) -> Figure:
+def plot_targets(
+    scores: pd.DataFrame,
+    series: dict[int, pd.DataFrame],
+    scenario: str,
+    replicates: int,
+    title: str = "July 1989 targets against the model",
+) -> Figure:
     """One panel per scored target: the simulated band in its place over July-August 1989, and the figure.
 
     Count targets show the model's median and 10-90% band over time with the historical value (or
@@ -146,6 +152,7 @@ def plot_targets(scores: pd.DataFrame, series: dict[int, pd.DataFrame], scenario
         series: target line -> simulated (replicate, date, mines_on_strike, strikers) for its area.
         scenario: scenario name for the subtitle.
         replicates: replicate count for the subtitle.
+        title: the figure's title.
     """
     rows = scores[scores["scored"]]
     n = max(len(rows), 1)
@@ -156,8 +163,9 @@ def plot_targets(scores: pd.DataFrame, series: dict[int, pd.DataFrame], scenario
     for ax, (_, r) in zip(axes.flat, rows.iterrows(), strict=False):
         s = series[r["line"]]
         x = pd.Timestamp(r["date"])
+        x0, x1 = x - pd.Timedelta(days=14), x + pd.Timedelta(days=14)  # four weeks around the target
         where = r["basin"] + (f", {r['place']}" if r["place"] else "")
-        verdict = "inside the 90% band" if r["inside_90"] else "OUTSIDE the 90% band"
+        verdict = "inside the 50% band" if r["inside_50"] else "inside the 90% band" if r["inside_90"] else "OUTSIDE the 90% band"
         if r["measure"] in ("first_strike", "last_day"):
             days = x + pd.to_timedelta([r["sim_p10"], r["sim_median"], r["sim_p90"]], unit="D")
             ax.axvspan(days[0], days[2], color=blue, alpha=0.25, lw=0)
@@ -167,12 +175,14 @@ def plot_targets(scores: pd.DataFrame, series: dict[int, pd.DataFrame], scenario
             ax.set_ylabel("date of the event", fontsize=8)
             what = "first strike" if r["measure"] == "first_strike" else "end of the wave"
             ax.set_title(f"{where}\n{what} on {r['date']}: {verdict}", fontsize=9)
-            ax.set_xlim(pd.Timestamp("1989-07-05"), pd.Timestamp("1989-08-05"))
+            ax.set_xlim(x0, x1)
         else:
-            s = s[(s["date"] >= "1989-07-05") & (s["date"] <= "1989-08-05")].assign(basin="x")
+            s = s[(s["date"] >= x0) & (s["date"] <= x1)].assign(basin="x")
             b = band(s, r["measure"])
+            b50 = band(s, r["measure"], 0.25, 0.75)
             ax.plot(b["date"], b["median"], color=blue, lw=1.6)
-            ax.fill_between(b["date"], b["lo"], b["hi"], color=blue, alpha=0.25, lw=0)
+            ax.fill_between(b["date"], b["lo"], b["hi"], color=blue, alpha=0.2, lw=0)
+            ax.fill_between(b50["date"], b50["lo"], b50["hi"], color=blue, alpha=0.3, lw=0)
             if r["kind"] == "interval":
                 lo, hi = r["low"], r["high"]
                 v = r["value"] if pd.notna(r["value"]) else (lo + hi) / 2
@@ -191,7 +201,8 @@ def plot_targets(scores: pd.DataFrame, series: dict[int, pd.DataFrame], scenario
         ax.set_visible(False)
     handles = [
         plt.Line2D([], [], color=blue, lw=1.6, label="model median"),
-        plt.Rectangle((0, 0), 1, 1, color=blue, alpha=0.25, label="model 10-90% of replicates"),
+        plt.Rectangle((0, 0), 1, 1, color=blue, alpha=0.5, label="model 25-75% of replicates"),
+        plt.Rectangle((0, 0), 1, 1, color=blue, alpha=0.2, label="model 10-90% of replicates"),
         plt.Line2D([], [], marker="D", color=red, mec="black", ls="", label="historical figure (bar: its interval)"),
         plt.Line2D([], [], color=red, ls="--", lw=2, label="historical date"),
     ]
@@ -201,7 +212,54 @@ def plot_targets(scores: pd.DataFrame, series: dict[int, pd.DataFrame], scenario
         spare[0].legend(handles=handles, loc="center", fontsize=9, frameon=False)
     else:
         fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=9)
+    fig.suptitle(f"{title} (a place in brackets is resolved to its town)\n{_subtitle(scenario, replicates)}", fontsize=12)
+    return fig
+
+
+def plot_marginals(post: pd.DataFrame, priors: list[dict], title: str, populations: int) -> Figure:
+    """Marginal posteriors: weighted histogram of each calibrated parameter over its prior range.
+
+    Args:
+        post: posterior draws (one column per parameter, and `weight`).
+        priors: one dict per parameter: name, lo, hi, scale ("linear" or "log").
+        title: subtitle text (how the posterior was made).
+        populations: ABC-SMC populations run (for the subtitle).
+    """
+    import numpy as np
+
+    n = len(priors)
+    ncol = 4
+    nrow = (n + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(13, 2.6 * nrow + 0.9), constrained_layout=True, squeeze=False)
+    w = post["weight"].to_numpy()
+    for ax, pr in zip(axes.flat, priors, strict=False):
+        v = post[pr["name"]].to_numpy()
+        log = pr["scale"] == "log"
+        edges = np.geomspace(pr["lo"], pr["hi"], 21) if log else np.linspace(pr["lo"], pr["hi"], 21)
+        ax.hist(v, bins=edges, weights=w, color="#4c72b0", alpha=0.8, label="posterior (weighted)")
+        ax.axhline(1 / 20, color="grey", ls="--", lw=1, label="prior (flat on this scale)")
+        order = np.argsort(v)
+        cdf = np.cumsum(w[order]) / w.sum()
+        med = v[order][np.searchsorted(cdf, 0.5)]
+        ax.axvline(med, color="#c44e52", lw=1.5, label="posterior median")
+        if log:
+            ax.set_xscale("log")
+        ax.set_xlim(pr["lo"], pr["hi"])
+        ax.set_title(f"{pr['name']} (median {med:.3g})", fontsize=9)
+        ax.set_xlabel(f"{pr['name']} ({pr.get('unit', '')}, {'log' if log else 'linear'} scale)", fontsize=8)
+        ax.set_ylabel("posterior mass per bin", fontsize=8)
+        ax.tick_params(labelsize=7)
+    spare = list(axes.flat)[n:]
+    for ax in spare:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    if spare:
+        spare[0].set_visible(True)
+        spare[0].axis("off")
+        spare[0].legend(handles, labels, loc="center", fontsize=9, frameon=False)
+    else:
+        fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=9)
     fig.suptitle(
-        f"July 1989 targets against the model (a place in brackets is resolved to its town)\n{_subtitle(scenario, replicates)}", fontsize=12
+        f"Marginal posteriors of the calibrated parameters (ABC-SMC, July 1989 targets)\n{title} | {populations} populations", fontsize=12
     )
     return fig

@@ -13,6 +13,8 @@ import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-PACKAGES = ("mesa", "numpy", "pandas", "scipy", "networkx", "pyarrow", "matplotlib")
+PACKAGES = ("mesa", "numpy", "pandas", "scipy", "networkx", "pyarrow", "matplotlib", "pyabc")
 
 
 def git_commit(root: Path) -> str:
@@ -46,8 +48,11 @@ def versions() -> dict[str, str]:
     return out
 
 
-def new_folder(root: Path, experiment: str, digest: str) -> tuple[Path, Path]:
-    """(temporary folder to fill, final folder name) for a new result."""
+def new_folder(root: Path, experiment: str, digest: str, resume: Path | None = None) -> tuple[Path, Path]:
+    """(temporary folder to fill, final folder name) for a new result, or for resuming `resume`."""
+    if resume is not None:
+        stamp = resume.name.split("_")[1]
+        return resume, root / experiment / f"{stamp}_{digest}"
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     final = root / experiment / f"{stamp}_{digest}"
     tmp = root / experiment / f".partial_{stamp}_{digest}"
@@ -72,10 +77,40 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     tmp.replace(folder / "manifest.json")
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a text file atomically (temporary file, then rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def install_file(src: Path, dst: Path) -> None:
+    """Copy a finished file into the repository (e.g. a posterior into calibration/fitted/), atomically."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    shutil.copyfile(src, tmp)
+    tmp.replace(dst)
+
+
+def partial_folders(root: Path, experiment: str, digest: str) -> list[Path]:
+    """Unfinished result folders of an experiment with this digest, newest last (to resume)."""
+    return sorted((root / experiment).glob(f".partial_*_{digest}"))
+
+
 def finish(tmp: Path, final: Path) -> Path:
     """Publish a completed result folder by renaming it into place."""
     tmp.rename(final)
     return final
+
+
+@contextmanager
+def assembling(tmp: Path) -> Iterator[Path]:
+    """Fill a temporary result folder; on any error (or Ctrl-C) remove it, so nothing half-written is left."""
+    try:
+        yield tmp
+    except BaseException:
+        discard(tmp)
+        raise
 
 
 def discard(tmp: Path) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-STREAMS = ("init", "onset", "ret", "committee", "stage", "ally")
-"""Named streams, one per decision process; the order is part of the seed contract."""
+STREAMS = ("init", "onset", "ret", "committee", "stage", "ally", "params")
+"""Named streams, one per decision process (and `params`: which posterior draw a replicate uses).
+
+The order is part of the seed contract; a stream added at the end leaves the others unchanged."""
 
 BLOCK = 64
 """Days drawn at once per stream."""

@@ -63,7 +63,7 @@ def init_state(world: World, params: Params, u_init: np.ndarray) -> State:
     r = u_init.shape[0]
     n, k, b = world.n, world.n_cities + world.n_basins, world.n_basins
     z = _probit(u_init)
-    griev = np.clip(world.grievance[None] + params.griev_sd * z[..., :3], 0.0, 1.0)
+    griev = np.clip(world.grievance[None] + np.reshape(params.griev_sd, (-1, 1, 1)) * z[..., :3], 0.0, 1.0)
     trust = np.clip(params.trust0 + params.trust_sd * z[..., 3], 0.0, 1.0)
     out = np.clip(params.out_share + 0.08 * z[..., 4], 0.1, 1.0)
     return State(
@@ -72,7 +72,7 @@ def init_state(world: World, params: Params, u_init: np.ndarray) -> State:
         ever=np.zeros((r, n), bool),
         out_share=out,
         griev=griev,
-        eff=np.full((r, n), params.eff0),
+        eff=np.broadcast_to(params.eff0, (r, n)).astype(float),
         trust=trust,
         stage=np.zeros((r, n), np.int8),
         c_active=np.zeros((r, k), bool),
@@ -99,15 +99,24 @@ def _probit(u: np.ndarray) -> np.ndarray:
     return ndtri(np.clip(u, 1e-12, 1 - 1e-12))
 
 
+def per_replicate(x: float | np.ndarray) -> float | np.ndarray:
+    """A parameter as a scalar or an (R,) vector, for terms with one value per replicate.
+
+    Parameters that differ between the replicates of a batch are (R, 1) columns (see
+    `sim.params.stack_params`); against (R,) quantities they must be flattened first.
+    """
+    return x.reshape(-1) if isinstance(x, np.ndarray) else x
+
+
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """Logistic function."""
     return 1.0 / (1.0 + np.exp(-z))
 
 
 def weighted_grievance(griev: np.ndarray, p: Params) -> np.ndarray:
-    """G in [0, 1]: the weighted mean of the three grievances."""
-    w = np.array([p.w_wage, p.w_ecology, p.w_privilege])
-    return griev @ (w / w.sum())
+    """G in [0, 1]: the weighted mean of the three grievances (weights may differ by replicate)."""
+    total = p.w_wage + p.w_ecology + p.w_privilege
+    return griev[..., 0] * (p.w_wage / total) + griev[..., 1] * (p.w_ecology / total) + griev[..., 2] * (p.w_privilege / total)
 
 
 def readiness(s: State, world: World, p: Params, repression: np.ndarray) -> np.ndarray:
@@ -243,7 +252,7 @@ def concede(
         s.eff = np.where(rows[:, None], s.eff + p.eta_win * k * (1 - s.eff), s.eff)
     if m.trust:
         s.trust = np.where(inb, np.clip(s.trust + p.tau_concede, 0, 1), s.trust)
-        s.strength = np.where(rows, np.clip(s.strength - p.strength_concede, 0, 1), s.strength)
+        s.strength = np.where(rows, np.clip(s.strength - per_replicate(p.strength_concede), 0, 1), s.strength)
     won = rb[:, world.k_basin] & s.c_active
     s.c_won |= won
     s.c_auth = np.where(won, np.clip(s.c_auth + 0.5 * political, 0, 1), s.c_auth)
@@ -293,7 +302,7 @@ def step(
     truce = in_truce(s, day, p)
     ordered = ordered_back(s, day, p)
     strikers = (s.striking * s.out_share) @ world.workforce
-    news = p.glasnost * news_level * np.minimum(1.0, strikers / p.news_scale)
+    news = per_replicate(p.glasnost) * news_level * np.minimum(1.0, strikers / per_replicate(p.news_scale))
 
     # decisions (simultaneous, from yesterday's state)
     ready = readiness(s, world, p, repression)
@@ -358,7 +367,7 @@ def step(
             s.trust = np.clip(s.trust + dt[:, world.basin], 0, 1)
     if m.trust:
         s.trust = np.clip(s.trust - p.tau_rep * repression[world.basin][None, :], 0, 1)
-        s.strength = np.clip(s.strength + p.strength_rep * repression.max(), 0, 1)
+        s.strength = np.clip(s.strength + per_replicate(p.strength_rep) * repression.max(), 0, 1)
 
     # reactive centre: concede to a long, large strike outside any truce
     if m.settlement and p.centre_reactive >= 0.5:

@@ -7,8 +7,12 @@ Every replicate has its own seed and streams, so the tables do not depend on chu
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
 import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +21,7 @@ import pandas as pd
 from sim.model import Engine, simulate
 from sim.network import REPUBLICS, World, load_world
 from sim.params import Params
+from sim.posterior import draws_for, posterior_for
 from sim.rng import replicate_seeds
 from sim.scenario import Scenario
 
@@ -91,7 +96,50 @@ def _chunk(args: tuple) -> Tables:
     return tidy(simulate(world, scenario, seeds, params), list(range(first, first + len(seeds))))
 
 
+MP = multiprocessing.get_context("forkserver")
+"""Worker processes start from a clean server process, not by forking this one: a fork of a process
+that has threads (pyabc's database, BLAS) can deadlock, and Python warns about it."""
+
+
+@contextmanager
+def executor_map(workers: int | None = None, chunksize: int = 1) -> Iterator[Callable]:
+    """A `map` over local processes (or the builtin map for one worker), for the length of a block.
+
+    Args:
+        workers: processes (default: all cores; 1 runs in this process).
+        chunksize: items sent to a process at a time.
+    """
+    workers = workers or os.cpu_count() or 1
+    if workers == 1:
+        yield map
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=MP) as ex:
+        yield functools.partial(ex.map, chunksize=chunksize)
+
+
 _WORLDS: dict[str, World] = {}
+
+
+def param_draws(scenario: Scenario, seeds: list[int]) -> tuple[list[Params] | None, np.ndarray | None]:
+    """Each replicate's parameters: a posterior draw chosen by its seed, or None for the scenario's own.
+
+    Parameters set explicitly in the scenario file keep the file's value (a counterfactual lever
+    is not overwritten by the posterior).
+    """
+    return draws_for(scenario, seeds)
+
+
+def draws_table(scenario: Scenario, seeds: list[int]) -> pd.DataFrame | None:
+    """The parameter draw of every replicate (replicate, seed, posterior row, values), for results."""
+    params, idx = param_draws(scenario, seeds)
+    if params is None:
+        return None
+    post = posterior_for(scenario.posterior)
+    names = [n for n in post.names if n not in scenario.set_params]
+    df = pd.DataFrame({"replicate": np.arange(len(seeds)), "seed": np.asarray(seeds, dtype=np.uint64), "posterior_row": idx})
+    for n in names:
+        df[n] = [getattr(p, n) for p in params]
+    return df
 
 
 def world_for(folder) -> World:
@@ -119,16 +167,18 @@ def run_ensemble(
         workers: processes (default: all cores; 1 runs serially in this process).
         chunk: replicates advanced together per task (default: spread over the workers, at most 50,
             beyond which batching gains nothing here).
-        params: parameters overriding the scenario's.
+        params: parameters overriding the scenario's (and its posterior draws).
     """
     seeds = replicate_seeds(seed, replicates)
     workers = workers or os.cpu_count() or 1
     chunk = chunk or max(1, min(50, -(-replicates // workers)))
     tasks = [(scenario, seeds[i : i + chunk], i, params) for i in range(0, replicates, chunk)]
     world_for(scenario.data)  # load (and check) the data once, here, before any process starts
+    if scenario.posterior is not None:
+        posterior_for(scenario.posterior)  # likewise the posterior
     if workers == 1 or len(tasks) == 1:
         parts = [_chunk(t) for t in tasks]
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as ex:
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=MP) as ex:
             parts = list(ex.map(_chunk, tasks))
     return Tables.concat(parts), seeds

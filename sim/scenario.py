@@ -17,6 +17,7 @@ from typing import Any
 from sim.errors import InputError
 from sim.interventions import Event, as_date, parse_event
 from sim.params import Mechanisms, Params
+from sim.posterior import FITTED
 
 TOP_KEYS = {
     "name",
@@ -29,6 +30,7 @@ TOP_KEYS = {
     "replicates",
     "seed",
     "params",
+    "parameters",
     "mechanisms",
     "events",
     "events_replace",
@@ -51,6 +53,13 @@ class Scenario:
     params: Params
     mechanisms: Mechanisms
     events: tuple[Event, ...] = field(default=())
+    parameters: str = "defaults"
+    posterior: Path | None = None
+    set_params: tuple[str, ...] = ()
+
+    def posterior_sha256(self) -> str | None:
+        """Hash of the posterior file the replicates draw their parameters from (None: defaults)."""
+        return hashlib.sha256(self.posterior.read_bytes()).hexdigest() if self.posterior else None
 
     @property
     def days(self) -> int:
@@ -72,6 +81,7 @@ class Scenario:
         d = self.to_dict()
         d.pop("path")
         d["data"] = self.data.name  # not the machine's absolute path
+        d["posterior"] = self.posterior_sha256()  # the draws' content, not where the file lies
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
 
     def with_changes(self, params: dict[str, Any] | None = None, mechanisms: dict[str, Any] | None = None, **top: Any) -> Scenario:
@@ -83,7 +93,8 @@ class Scenario:
             m = self.mechanisms.replace(**(mechanisms or {}))
         except InputError as exc:
             raise exc.in_file(self.path) from None
-        return dataclasses.replace(self, params=p, mechanisms=m, **top)
+        keys = tuple(sorted(set(self.set_params) | set(params or {})))
+        return dataclasses.replace(self, params=p, mechanisms=m, set_params=keys, **top)
 
 
 def check_against(scenario: Scenario, world: Any) -> None:
@@ -96,11 +107,17 @@ def check_against(scenario: Scenario, world: Any) -> None:
         raise exc.in_file(scenario.path) from None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, what: str = "scenario file") -> dict[str, Any]:
+    """Parse a TOML file (the project's only TOML reader; `tomllib` executes nothing).
+
+    Raises:
+        InputError: naming the file if it is missing, a folder, not UTF-8 or malformed.
+    """
+    path = Path(path)
     if path.is_dir():
-        raise InputError("is a folder, not a scenario file (.toml)", file=str(path))
+        raise InputError(f"is a folder, not a {what} (.toml)", file=str(path))
     if not path.is_file():
-        raise InputError("scenario file not found", file=str(path))
+        raise InputError(f"{what} not found", file=str(path))
     try:
         return tomllib.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError:
@@ -109,17 +126,19 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputError(f"malformed TOML: {exc}", file=str(path)) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, require_posterior: bool = True) -> Scenario:
     """Read, merge with its base (one level) and validate a scenario file.
 
     Args:
         path: a .toml scenario file.
+        require_posterior: if False, `parameters = "posterior"` with no posterior file yet gives
+            the scenario's own parameters (calibration itself, which makes that file, needs this).
 
     Raises:
         InputError: naming the file and key for anything malformed.
     """
     path = Path(path)
-    raw = _read_toml(path)
+    raw = read_toml(path)
     try:
         _check_top(raw)
         if "base" in raw:
@@ -127,7 +146,7 @@ def load_scenario(path: str | Path) -> Scenario:
             if base_path == path.resolve():
                 raise InputError("base refers to the file itself", key="base")
             try:
-                base = _read_toml(base_path)
+                base = read_toml(base_path)
                 _check_top(base)
                 if "base" in base:
                     raise InputError("only one level of base inheritance is allowed", file=str(base_path), key="base")
@@ -136,8 +155,8 @@ def load_scenario(path: str | Path) -> Scenario:
             raw = _merge(base, raw, base_path.parent, path.parent)
         else:
             raw = dict(raw)
-            raw["_data_dir"] = path.parent
-        return _build(raw, path)
+            raw["_data_dir"] = raw["_param_dir"] = path.parent
+        return _build(raw, path, require_posterior)
     except InputError as exc:
         raise exc.in_file(str(path)) from None
 
@@ -150,7 +169,7 @@ def _check_top(raw: dict[str, Any]) -> None:
 
 def _merge(base: dict, child: dict, base_dir: Path, child_dir: Path) -> dict:
     out = {k: v for k, v in base.items()}
-    out["_data_dir"] = base_dir
+    out["_data_dir"] = out["_param_dir"] = base_dir
     out["_base_events"] = len(base.get("events", []))
     for k, v in child.items():
         if k in ("params", "mechanisms"):
@@ -170,12 +189,15 @@ def _merge(base: dict, child: dict, base_dir: Path, child_dir: Path) -> dict:
         elif k == "data":
             out["data"] = v
             out["_data_dir"] = child_dir
+        elif k == "parameters":
+            out["parameters"] = v
+            out["_param_dir"] = child_dir
         elif k != "base":
             out[k] = v
     return out
 
 
-def _build(raw: dict, path: Path) -> Scenario:
+def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
     def get(key: str, typ: type, default: Any = None) -> Any:
         v = raw.get(key, default)
         if v is None:
@@ -204,6 +226,22 @@ def _build(raw: dict, path: Path) -> Scenario:
         if not isinstance(raw.get(key, {}), dict):
             raise InputError(f"[{key}] must be a table", key=key)
     params = Params().replace(**raw.get("params", {}))
+    parameters = get("parameters", str, "defaults")
+    if parameters == "defaults":
+        posterior = None
+    elif parameters == "posterior":
+        posterior = FITTED
+    elif parameters.endswith(".parquet"):
+        posterior = (raw["_param_dir"] / parameters).resolve()
+    else:
+        raise InputError(f'parameters must be "defaults", "posterior" or a .parquet file of draws, got {parameters!r}', key="parameters")
+    if posterior is not None and not posterior.is_file() and not require_posterior:
+        posterior = None
+    if posterior is not None and not posterior.is_file():
+        raise InputError(
+            f"parameters = {parameters!r}: posterior file {posterior.name} not found (python run.py calibrate --install makes it)",
+            key="parameters",
+        )
     mechanisms = Mechanisms().replace(**raw.get("mechanisms", {}))
     evs = raw.get("events", [])
     if not isinstance(evs, list):
@@ -235,4 +273,7 @@ def _build(raw: dict, path: Path) -> Scenario:
         params=params,
         mechanisms=mechanisms,
         events=tuple(events),
+        parameters=parameters,
+        posterior=posterior,
+        set_params=tuple(sorted(raw.get("params", {}))),
     )

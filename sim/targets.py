@@ -97,40 +97,117 @@ def load_targets(path: str | Path) -> list[Target]:
 
 REPUBLIC_NAMES = ("RSFSR", "Ukrainian SSR", "Kazakh SSR", "USSR")
 MEASURES = ("mines_on_strike", "strikers", "first_strike", "last_day")
+COUNTS = ("mines_on_strike", "strikers")
+
+
+@dataclass(frozen=True)
+class Area:
+    """Where a target lies in the model: basins (summed) or towns (summed)."""
+
+    level: str  # "basin" or "town"
+    names: tuple[str, ...]
+
+
+def resolve(t: Target, basin_republic: dict[str, str], towns: list[tuple[str, str, str]]) -> tuple[Area | None, str]:
+    """The model area a target refers to, or (None, reason) when the model cannot resolve it.
+
+    Args:
+        t: the target.
+        basin_republic: basin name -> republic name.
+        towns: (town, basin, oblast) of every town.
+
+    A basin (or republic, or USSR) with an empty place is a basin-level sum; a place that names a
+    town of the basin (`Town` or `Town (detail)`), or an oblast of its towns, is a sum over towns.
+    """
+    if t.measure not in MEASURES:
+        return None, f"measure '{t.measure}' is not a model output"
+    if t.basin in REPUBLIC_NAMES:
+        if t.place:
+            return None, f"place '{t.place}' is finer than a republic-level target can be resolved"
+        names = tuple(b for b, r in basin_republic.items() if t.basin in ("USSR", r))
+        return Area("basin", names), ""
+    if t.basin not in basin_republic:
+        return None, f"unknown basin or republic '{t.basin}'"
+    if not t.place:
+        return Area("basin", (t.basin,)), ""
+    tw = [(n, o) for n, b, o in towns if b == t.basin]
+    place = t.place.lower()
+    if t.place in {o for _, o in tw}:
+        return Area("town", tuple(n for n, o in tw if o == t.place)), ""
+    names = tuple(n for n, _ in tw if place == n.lower() or place.startswith(f"{n.lower()} ("))
+    if names:
+        return Area("town", names), ""
+    return None, f"place '{t.place}' is finer than the model or not one of its towns or oblasts"
 
 
 def series(t: Target, basin: pd.DataFrame, town: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
     """The simulated daily series (replicate, date, mines_on_strike, strikers) that a target refers to.
 
-    Resolution: a basin (or republic, or USSR) with an empty place is a basin-level sum; a place
-    that names a town of the basin, or an oblast of its towns, is summed over those towns (town
-    tables cover the calibration window only). Returns (None, reason) when the model cannot resolve it.
+    Resolution as in `resolve`; town tables cover the calibration window only. Returns
+    (None, reason) when the model cannot resolve the target.
     """
-    cols = ["mines_on_strike", "strikers"]
-    if t.measure not in MEASURES:
-        return None, f"measure '{t.measure}' is not a model output"
-    if t.basin in REPUBLIC_NAMES:
-        rows = basin if t.basin == "USSR" else basin[basin["republic"] == t.basin]
-        if t.place:
-            return None, f"place '{t.place}' is finer than a republic-level target can be resolved"
-    elif t.basin in set(basin["basin"]):
-        rows = basin[basin["basin"] == t.basin]
-        if t.place:
-            tw = town[town["basin"] == t.basin]
-            names = [
-                n for n in tw["town"].unique() if t.place.lower() == str(n).lower() or t.place.lower().startswith(f"{str(n).lower()} (")
-            ]
-            if t.place in set(tw["oblast"]):
-                rows = tw[tw["oblast"] == t.place]
-            elif names:
-                rows = tw[tw["town"].isin(names)]
-            else:
-                return None, f"place '{t.place}' is finer than the model or not one of its towns or oblasts"
-            if rows.empty:
-                return None, "date outside the town tables' window"
+    cols = list(COUNTS)
+    basin_rep = dict(zip(basin["basin"], basin["republic"], strict=True)) if len(basin) else {}
+    towns = list(town[["town", "basin", "oblast"]].drop_duplicates().itertuples(index=False, name=None)) if len(town) else []
+    area, why = resolve(t, basin_rep, towns)
+    if area is None:
+        return None, why
+    if area.level == "basin":
+        rows = basin[basin["basin"].isin(area.names)]
     else:
-        return None, f"unknown basin or republic '{t.basin}'"
+        rows = town[town["town"].isin(area.names)]
+        if rows.empty:
+            return None, "date outside the town tables' window"
     return rows.groupby(["replicate", "date"], as_index=False)[cols].sum(), ""
+
+
+# --- goodness of fit: one distance per target kind, 0 inside the target, 1 = one tolerance off ---
+
+POINT_TOLERANCE = {"high": 0.1, "approx": 0.2}
+"""A point target is met within this share of its value (at least one count): assumption."""
+EVENT_TOLERANCE_DAYS = {"high": 1.0, "approx": 2.0}
+"""A dated event is met within this many days: assumption (dates of 1989 reports vary by a day)."""
+MISSING_EVENT = 10.0
+"""Distance of an event that never happens in a replicate (as if ten tolerances off)."""
+
+
+def bounds(t: Target) -> tuple[float, float]:
+    """The range of simulated counts that meets a count target.
+
+    An interval is met inside [low, high] (a missing bound is open: "over 400,000"); a point within
+    its tolerance (`POINT_TOLERANCE`, at least one count).
+    """
+    if t.kind == "interval":
+        return (t.low if np.isfinite(t.low) else -np.inf, t.high if np.isfinite(t.high) else np.inf)
+    tol = max(POINT_TOLERANCE.get(t.confidence, 0.2) * abs(t.value), 1.0)
+    return t.value - tol, t.value + tol
+
+
+def count_scale(t: Target) -> float:
+    """The count that one unit of distance stands for: the target's width, at least 10% of it and 1."""
+    lo, hi = bounds(t)
+    finite = [abs(v) for v in (lo, hi) if np.isfinite(v)]
+    width = hi - lo if np.isfinite(hi - lo) else 0.0
+    return max(width, 0.1 * max(finite), 1.0)
+
+
+def count_distance(t: Target, x: np.ndarray) -> np.ndarray:
+    """Distance of simulated counts `x` (one per replicate) from a point or interval target."""
+    lo, hi = bounds(t)
+    x = np.asarray(x, dtype=float)
+    return np.maximum(np.maximum(lo - x, x - hi), 0.0) / count_scale(t)
+
+
+def event_distance(t: Target, days_off: np.ndarray) -> np.ndarray:
+    """Distance of simulated event dates (days after the target's date, NaN if it never happens)."""
+    d = np.asarray(days_off, dtype=float)
+    tol = EVENT_TOLERANCE_DAYS.get(t.confidence, 2.0)
+    return np.where(np.isnan(d), MISSING_EVENT, np.maximum(np.abs(d) - tol, 0.0))
+
+
+def distance(t: Target, values: np.ndarray) -> np.ndarray:
+    """Per-replicate distance of a target's simulated values (counts, or event days off)."""
+    return count_distance(t, values) if t.measure in COUNTS else event_distance(t, values)
 
 
 def score(targets: list[Target], basin: pd.DataFrame, town: pd.DataFrame) -> pd.DataFrame:
@@ -140,7 +217,9 @@ def score(targets: list[Target], basin: pd.DataFrame, town: pd.DataFrame) -> pd.
     target's date. For `first_strike` and `last_day`: the same for the date, as days after the
     target date (0 means on the day). `inside_90` / `inside_50`: the target (its value, or any part of
     its interval) lies inside the 10-90% / 25-75% band. `within_1.5x`: the value (or the interval's
-    nearest bound) is within a factor 1.5 of the median. Unresolvable rows are kept with the reason.
+    nearest bound) is within a factor 1.5 of the median. `distance_median`: the median across
+    replicates of the target's distance (`distance`: 0 when met). Unresolvable rows are kept with
+    the reason.
     """
     out = []
     for t in targets:
@@ -160,7 +239,7 @@ def score(targets: list[Target], basin: pd.DataFrame, town: pd.DataFrame) -> pd.
             out.append({**rec, "scored": False, "reason": why})
             continue
         ts = pd.Timestamp(t.date)
-        if t.measure in ("mines_on_strike", "strikers"):
+        if t.measure in COUNTS:
             vals = s[s["date"] == ts][t.measure].to_numpy(dtype=float)
             lo_t, hi_t = (
                 (t.value, t.value)
@@ -190,6 +269,7 @@ def score(targets: list[Target], basin: pd.DataFrame, town: pd.DataFrame) -> pd.
                 "inside_90": bool(hi_t >= q[0] and lo_t <= q[4]),
                 "inside_50": bool(hi_t >= q[1] and lo_t <= q[3]),
                 "within_1.5x": bool(ratio <= 1.5),
+                "distance_median": float(np.median(distance(t, vals))),
                 "replicates": int(vals.size),
             }
         )
