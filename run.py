@@ -429,6 +429,145 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+THESIS_SUITE = (
+    "baseline.toml",
+    "no_concessions.toml",
+    "kept_promises.toml",
+    "early_concession.toml",
+    "union_deal.toml",
+    "repression.toml",
+    "weak_news.toml",
+    "no_ethnic_gap.toml",
+    "no_cooperatives.toml",
+)
+"""The thesis suite: the baseline (reference) and the counterfactual arms, in scenarios/."""
+
+
+def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesis: bool) -> int:
+    """Run paired arms, compute effects (and verdicts), write the results folder and report."""
+    import hashlib
+    import json
+    from datetime import date as _date
+
+    from sim import experiments, plots, results
+    from sim.metrics import OUTCOMES
+    from sim.runner import run_arms, world_for
+    from sim.scenario import check_against, load_scenario
+
+    arms = [load_scenario(f) for f in files]
+    reps = args.replicates
+    seed = arms[0].seed if args.seed is None else args.seed
+    _check_counts(reps, seed, args.workers)
+    world = world_for(arms[0].data)
+    for a in arms:
+        check_against(a, world)
+    fork_day = None
+    if args.fork_at:
+        try:
+            fork = _date.fromisoformat(args.fork_at)
+        except ValueError:
+            raise _usage(f"--fork-at must be an ISO date (YYYY-MM-DD), got {args.fork_at!r}") from None
+        if not arms[0].start < fork <= arms[0].end:
+            raise _usage(f"--fork-at {fork} must lie after the start {arms[0].start} and by the end {arms[0].end}")
+        fork_day = (fork - arms[0].start).days
+    t0 = time.perf_counter()
+    tables, seeds = run_arms(arms, reps, seed, workers=args.workers, fork_day=fork_day)
+    elapsed = time.perf_counter() - t0
+    ref = arms[0].name
+    effects = experiments.paired_effects(tables.outcomes, ref, seed=seed)
+    verdicts = experiments.judge(tables.outcomes, ref, seed=seed) if thesis else None
+    digest = hashlib.sha256(json.dumps([a.digest() for a in arms] + [reps, seed, args.fork_at or ""]).encode()).hexdigest()[:8]
+    tmp, final = results.new_folder(Path(args.out), experiment, digest)
+    arm_rows = [{"name": a.name, "file": _rel(a.path), "claim": a.claim, "description": a.description} for a in arms]
+    with results.assembling(tmp):
+        out = {"outcomes": tables.outcomes, "effects": effects, "series": tables.series}
+        if verdicts is not None:
+            out["verdicts"] = verdicts
+        results.write_tables(tmp, out)
+        figs = []
+        if not args.no_figures:
+            shown = [o for o in OUTCOMES if o in tables.outcomes.columns]
+            units = {k: v.unit for k, v in OUTCOMES.items()}
+            shocks = [(str(e.date), e.name) for e in arms[0].events if e.kind == "shock"]
+            for name, fig in (
+                ("forest_effects", plots.plot_forest(effects, shown, units, experiment, reps)),
+                ("arms_1989_1991", plots.plot_arms(tables.series, experiment, reps, shocks)),
+            ):
+                results.save_figure(fig, tmp / "figures", name)
+                plots.close(fig)
+                figs.append(f"figures/{name}.png")
+        meta = {
+            "command": results.command_line(),
+            "git_commit": results.git_commit(ROOT),
+            "replicates": reps,
+            "seed": seed,
+            "parameters": "one posterior draw per replicate, the same in every arm" if arms[0].posterior else "the scenarios' own",
+            "fork_at": args.fork_at,
+            "workers": args.workers or __import__("os").cpu_count(),
+        }
+        if thesis:
+            results.write_text(tmp / "report.md", experiments.report(verdicts, effects, arm_rows, meta, figs))
+        results.write_manifest(
+            tmp,
+            {
+                "experiment": experiment,
+                "arms": arm_rows,
+                "reference_arm": ref,
+                "arm_scenarios": [
+                    a.to_dict() | {"path": _rel(a.path), "data": _rel(a.data), "posterior": _rel(a.posterior) if a.posterior else None}
+                    for a in arms
+                ],
+                "root_seed": seed,
+                "replicates": reps,
+                "replicate_seeds": seeds,
+                "seeds_shared_by_arms": True,
+                "fork_at": args.fork_at,
+                **_parameters_entry(arms[0]),
+                "run_seconds": round(elapsed, 1),
+                "git_commit": meta["git_commit"],
+                "versions": results.versions(),
+                "command": meta["command"],
+                "data_files_sha256": world.files,
+                "tables": {
+                    "outcomes": "one row per arm and replicate: seed and every named outcome",
+                    "effects": "per arm and outcome: paired effect baseline minus arm (median, 5-95% of pairs, mean with bootstrap 90% interval, shares, flips)",
+                    "series": "per arm, replicate and day: union strikers, committees at the political stage or beyond, separatism index by republic",
+                    "verdicts": "per claim of the essay: effect summary and verdict (thesis only)",
+                },
+            },
+        )
+    final = results.finish(tmp, final)
+    if not args.quiet:
+        print(f"{len(arms)} arms x {reps} paired replicates in {elapsed:.0f} s -> {_rel(final)}")
+        if verdicts is not None:
+            for _, r in verdicts.iterrows():
+                print(f"  {r['claim']:22s} {r['arm']:18s} mean {r['mean']:+.4g} [{r['mean_lo']:+.4g}, {r['mean_hi']:+.4g}]  {r['verdict']}")
+            print(f"report: {_rel(final / 'report.md')}")
+        else:
+            key = [
+                o
+                for o in ("july_peak_strikers", "striker_days_1990_91", "separatism_Ukraine_1991", "separatism_RSFSR_1991")
+                if o in set(effects["outcome"])
+            ]
+            for _, r in effects[effects["outcome"].isin(key)].iterrows():
+                print(
+                    f"  {r['arm']:18s} {r['outcome']:26s} {ref} minus arm: mean {r['mean']:+.4g} [{r['mean_lo']:+.4g}, {r['mean_hi']:+.4g}]"
+                )
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Paired arms: the first scenario is the reference."""
+    if len(args.scenarios) < 2:
+        raise _usage("compare needs at least two scenarios (the first is the reference)")
+    return _run_arms(args, args.scenarios, "compare", thesis=False)
+
+
+def cmd_thesis(args: argparse.Namespace) -> int:
+    """The thesis suite and its report."""
+    return _run_arms(args, [str(ROOT / "scenarios" / f) for f in THESIS_SUITE], "thesis", thesis=True)
+
+
 def _rel(path: str | Path) -> str:
     """A path relative to the repository when it lies inside it (manifests carry no machine paths)."""
     p = Path(path).resolve()
@@ -556,6 +695,30 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the scenario's)")
     _common(v)
     v.set_defaults(func=cmd_validate)
+    for name, helptext, desc in (
+        (
+            "compare",
+            "run scenarios as paired arms on the same seeds and parameter draws; effects per pair",
+            "Run every SCENARIO on the same replicate seeds and posterior draws (common random numbers), so arms differ only "
+            "through their levers; the first is the reference. Writes results/compare/<UTC time>_<hash>/ with outcomes, paired "
+            "effects (reference minus arm: median, 90% interval, flips), daily series and figures.",
+        ),
+        (
+            "thesis",
+            "run the thesis suite (baseline and eight counterfactual arms) and write the report",
+            "Run the scenario suite of the thesis as paired arms and write results/thesis/<UTC time>_<hash>/report.md: each claim "
+            "of the essay with its paired effect, intervals and verdict (supported, contradicted, undetermined), with a forest "
+            "plot of the effects and the arms' bands.",
+        ),
+    ):
+        e = sub.add_parser(name, help=helptext, description=desc)
+        if name == "compare":
+            e.add_argument("scenarios", nargs="+", help="scenario files; the first is the reference arm")
+        e.add_argument("--replicates", "-n", type=int, default=200 if name == "thesis" else 50, help="paired replicates per arm")
+        e.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the reference scenario's)")
+        e.add_argument("--fork-at", default=None, help="ISO date: every arm goes on from the reference's history on that day")
+        _common(e)
+        e.set_defaults(func=cmd_compare if name == "compare" else cmd_thesis)
     q = sub.add_parser(
         "params",
         help="print the parameter table (markdown)",
@@ -572,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] not in ("run", "calibrate", "validate", "params", "-h", "--help"):
+    if argv and argv[0] not in ("run", "compare", "thesis", "calibrate", "validate", "params", "-h", "--help"):
         argv = ["run", *argv]  # options without a command belong to `run`
     args = parser.parse_args(argv)
     if args.command is None:

@@ -67,9 +67,19 @@ class Concession(Event):
 class Shock(Event):
     """An exogenous shock: price rise, election, sovereignty declaration, referendum, coup."""
 
-    KEYS: ClassVar[dict[str, type]] = {"name": str, "wage": float, "trust": float, "efficacy": float, "strength": float}
+    KEYS: ClassVar[dict[str, type]] = {
+        "name": str,
+        "wage": float,
+        "ecology": float,
+        "privilege": float,
+        "trust": float,
+        "efficacy": float,
+        "strength": float,
+    }
     name: str = ""
     wage: float = 0.0
+    ecology: float = 0.0
+    privilege: float = 0.0
     trust: float = 0.0
     efficacy: float = 0.0
     strength: float = 0.0
@@ -121,6 +131,8 @@ RANGES = {
     "impl_days": (1.0, 3650.0),
     "deadline_days": (1.0, 3650.0),
     "wage": (-1.0, 1.0),
+    "ecology": (-1.0, 1.0),
+    "privilege": (-1.0, 1.0),
     "trust": (-1.0, 1.0),
     "efficacy": (-1.0, 1.0),
     "strength": (-1.0, 1.0),
@@ -270,7 +282,9 @@ def apply_events(s: rules.State, world: World, p: Params, m: Mechanisms, events:
             )
         elif isinstance(ev, Shock) and m.shocks:
             inb = mask[world.basin][None, :]
-            s.griev[..., 0] = np.where(inb, np.clip(s.griev[..., 0] + ev.wage, 0, 1), s.griev[..., 0])
+            for k, dv in enumerate((ev.wage, ev.ecology, ev.privilege)):
+                if dv:
+                    s.griev[..., k] = np.where(inb, np.clip(s.griev[..., k] + dv, 0, 1), s.griev[..., k])
             if m.trust:
                 s.trust = np.where(inb, np.clip(s.trust + ev.trust, 0, 1), s.trust)
                 s.strength = np.clip(s.strength + ev.strength, 0, 1)

@@ -6,6 +6,9 @@ republic. Derived outcomes take the tidy daily tables written to results.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -167,3 +170,165 @@ def band(daily: pd.DataFrame, column: str, lo: float = 0.1, hi: float = 0.9) -> 
     """Median and [lo, hi] quantiles of `column` across replicates, by date and basin."""
     g = daily.groupby(["date", "basin"])[column]
     return pd.DataFrame({"median": g.median(), "lo": g.quantile(lo), "hi": g.quantile(hi)}).reset_index()
+
+
+# ---- outcomes of a run: one number per replicate (experiments, report, plots) ----------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """What an outcome reads: a finished run's daily arrays and its calendar.
+
+    Attributes:
+        basin: basin observable -> (days, R, B).
+        republic: republic observable -> (days, R, P).
+        dates: (days,) numpy datetime64[D] of each simulated day.
+        basin_names: names of the B basins.
+        republics: names of the P republics.
+    """
+
+    basin: dict[str, np.ndarray]
+    republic: dict[str, np.ndarray]
+    dates: np.ndarray
+    basin_names: tuple[str, ...]
+    republics: tuple[str, ...]
+
+    def window(self, start: str, end: str) -> np.ndarray:
+        """Boolean mask of the days from `start` to `end` (ISO dates, inclusive)."""
+        return (self.dates >= np.datetime64(start)) & (self.dates <= np.datetime64(end))
+
+    def last(self, end: str) -> int:
+        """Index of the last simulated day on or before `end`."""
+        return int(np.flatnonzero(self.dates <= np.datetime64(end))[-1])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A named outcome: one value per replicate."""
+
+    name: str
+    doc: str
+    unit: str
+    fn: Callable[[Run], np.ndarray]
+    binary: bool = False
+
+
+WAVE_THRESHOLD = 20_000
+"""Union-wide strikers above which a day belongs to a strike wave (assumption: the 1990-91 strikes
+named in the essay involved tens of thousands or more)."""
+
+
+def _union(run: Run, name: str) -> np.ndarray:
+    return run.basin[name].sum(axis=2)  # (days, R)
+
+
+def _waves(run: Run) -> np.ndarray:
+    on = _union(run, "strikers")[run.window("1990-01-01", "1991-12-31")] > WAVE_THRESHOLD
+    starts = on[1:] & ~on[:-1]
+    return (starts.sum(axis=0) + on[0]).astype(float)
+
+
+def _political_share(run: Run) -> np.ndarray:
+    d = run.last("1991-12-31")
+    c = {st: run.basin[f"committees_{st}"][d].sum(axis=1) for st in STAGES}
+    total = c["material"] + c["political"] + c["sovereignty"]
+    return np.divide(c["political"] + c["sovereignty"], total, out=np.zeros_like(total), where=total > 0)
+
+
+def _demand_gap(run: Run) -> np.ndarray:
+    w = run.window("1990-01-01", "1990-12-31")
+    k, d = run.basin_names.index("Kuzbass"), run.basin_names.index("Donbas")
+    pol = run.basin["share_political"] + run.basin["share_sovereignty"]
+    return pol[w][:, :, d].mean(axis=0) - pol[w][:, :, k].mean(axis=0)
+
+
+def _separatism(republic: str) -> Callable[[Run], np.ndarray]:
+    def fn(run: Run) -> np.ndarray:
+        return run.republic["separatism_index"][run.last("1991-12-31"), :, run.republics.index(republic)]
+
+    return fn
+
+
+OUTCOMES: dict[str, Outcome] = {
+    o.name: o
+    for o in (
+        Outcome(
+            "july_peak_strikers",
+            "largest union-wide number of strikers on one day, July-August 1989",
+            "persons",
+            lambda r: _union(r, "strikers")[r.window("1989-07-01", "1989-08-31")].max(axis=0),
+        ),
+        Outcome(
+            "donbas_struck_july",
+            "1 if any Donbas enterprise struck in July 1989 after the 10th, else 0",
+            "0/1",
+            lambda r: (
+                r.basin["mines_on_strike"][r.window("1989-07-11", "1989-07-31"), :, r.basin_names.index("Donbas")].max(axis=0) > 0
+            ).astype(float),
+            binary=True,
+        ),
+        Outcome(
+            "striker_days_1990_91",
+            "union-wide striker-days, 1990-1991 (the later strike waves), in millions",
+            "million person-days",
+            lambda r: _union(r, "strikers")[r.window("1990-01-01", "1991-12-31")].sum(axis=0) / 1e6,
+        ),
+        Outcome(
+            "waves_1990_91",
+            f"strike waves in 1990-1991: spells of days with over {WAVE_THRESHOLD:,} strikers union-wide",
+            "waves",
+            _waves,
+        ),
+        Outcome(
+            "largest_wave_1990_91",
+            "largest union-wide number of strikers on one day, 1990-1991",
+            "persons",
+            lambda r: _union(r, "strikers")[r.window("1990-01-01", "1991-12-31")].max(axis=0),
+        ),
+        Outcome(
+            "committees_1991",
+            "strike committees (town and basin) active on an average day of 1991: committee persistence",
+            "committees",
+            lambda r: (_union(r, "committees_city") + _union(r, "committees_basin"))[r.window("1991-01-01", "1991-12-31")].mean(axis=0),
+        ),
+        Outcome(
+            "political_share_1991",
+            "share of active committees at the political or sovereignty stage on 31 December 1991",
+            "share",
+            _political_share,
+        ),
+        Outcome(
+            "donbas_minus_kuzbass_political_1990",
+            "Donbas minus Kuzbass share of the workforce at the political or sovereignty stage, mean over 1990",
+            "share",
+            _demand_gap,
+        ),
+        Outcome("separatism_RSFSR_1991", "separatism index of the RSFSR on 31 December 1991", "index (share)", _separatism("RSFSR")),
+        Outcome(
+            "separatism_Ukraine_1991",
+            "separatism index of the Ukrainian SSR on 31 December 1991",
+            "index (share)",
+            _separatism("Ukrainian SSR"),
+        ),
+        Outcome(
+            "separatism_Kazakhstan_1991",
+            "separatism index of the Kazakh SSR on 31 December 1991",
+            "index (share)",
+            _separatism("Kazakh SSR"),
+        ),
+    )
+}
+"""Named outcomes, shared by experiments, the thesis report and the plots."""
+
+
+def outcomes(run: Run) -> dict[str, np.ndarray]:
+    """Every outcome of a run that covers its window: name -> (R,) values."""
+    out = {}
+    end = run.dates[-1]
+    for name, o in OUTCOMES.items():
+        if "1991" in name and end < np.datetime64("1991-12-31"):
+            continue
+        if "1990" in name and end < np.datetime64("1990-12-31"):
+            continue
+        out[name] = np.asarray(o.fn(run), dtype=float)
+    return out

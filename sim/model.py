@@ -9,6 +9,7 @@ give identical trajectories for the same seed.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -117,12 +118,47 @@ class Engine:
             self.town_out["mines_on_strike"][d] = w.by_city(self.state.striking)
         self.day += 1
 
-    def run(self) -> Engine:
-        """Run to the horizon."""
-        while self.day < self.days:
+    def run(self, until: int | None = None) -> Engine:
+        """Run to the horizon (or up to, not including, day index `until`)."""
+        stop = self.days if until is None else min(until, self.days)
+        while self.day < stop:
             self.apply_events()
             self.advance()
         return self
+
+    def fork(self, scenario: Scenario) -> Engine:
+        """A copy of this engine, at its current day, that goes on under another scenario's levers.
+
+        The copy keeps the state, the streams (so the same draws follow) and the days recorded so
+        far; from now on it applies `scenario`'s events and parameters (its posterior draws, or its
+        own, for the same replicate seeds). Events of `scenario` dated before the current day do not
+        act: the history up to the fork is shared. Horizon, start and data must be the same.
+        """
+        if (scenario.start, scenario.end, scenario.data.resolve()) != (
+            self.scenario.start,
+            self.scenario.end,
+            self.scenario.data.resolve(),
+        ):
+            raise ValueError(f"cannot fork {self.scenario.name} into {scenario.name}: start, end and data folder must be the same")
+        new = copy.deepcopy(self, {id(self.world): self.world, id(self.timeline): None})  # the world is shared, not copied
+        new.scenario = scenario
+        new.mech = scenario.mechanisms
+        new.timeline = compile_timeline(list(scenario.events), scenario.start, self.days, self.world)
+        draws, _ = draws_for(scenario, self.seeds)
+        new.params = scenario.params if draws is None else stack_params(draws)
+        return new
+
+    def outcome_run(self) -> metrics.Run:
+        """The recorded days as a `metrics.Run` (what named outcomes read)."""
+        start = np.datetime64(self.scenario.start, "D")
+        dates = np.arange(start, start + np.timedelta64(self.day, "D"))
+        return metrics.Run(
+            basin={k: v[: self.day] for k, v in self.basin_out.items()},
+            republic={k: v[: self.day] for k, v in self.rep_out.items()},
+            dates=dates,
+            basin_names=self.world.basin_names,
+            republics=REPUBLICS,
+        )
 
 
 def simulate(world: World, scenario: Scenario, seeds: list[int], params: Params | Sequence[Params] | None = None) -> Engine:

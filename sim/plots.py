@@ -263,3 +263,113 @@ def plot_marginals(post: pd.DataFrame, priors: list[dict], title: str, populatio
         f"Marginal posteriors of the calibrated parameters (ABC-SMC, July 1989 targets)\n{title} | {populations} populations", fontsize=12
     )
     return fig
+
+
+ARM_COLORS = ("#222222", "#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974")
+
+
+def plot_forest(effects: pd.DataFrame, outcomes: list[str], units: dict[str, str], title: str, replicates: int) -> Figure:
+    """Forest plot: the paired effect (baseline minus arm) of every arm on each outcome.
+
+    One panel per outcome, one row per arm: a dot at the mean effect with its 90% interval (thick),
+    and the 5-95% range of the pair effects (thin); zero is marked.
+
+    Args:
+        effects: the table of `sim.experiments.paired_effects`.
+        outcomes: outcomes to show, one panel each.
+        units: outcome -> unit (axis labels).
+        title: scenario suite name for the subtitle.
+        replicates: pairs per arm.
+    """
+    arms = list(dict.fromkeys(effects["arm"]))
+    n = len(outcomes)
+    ncol = 3
+    nrow = (n + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(14, 0.42 * len(arms) * nrow + 1.6 * nrow + 0.8), constrained_layout=True, squeeze=False)
+    for ax, name in zip(axes.flat, outcomes, strict=False):
+        e = effects[effects["outcome"] == name].set_index("arm").reindex(arms)
+        y = list(range(len(arms)))[::-1]
+        ax.hlines(y, e["p05"], e["p95"], color="#999999", lw=1.2)
+        ax.hlines(y, e["mean_lo"], e["mean_hi"], color="#4c72b0", lw=4)
+        ax.plot(e["mean"], y, "o", color="#c44e52", mec="black", ms=5, zorder=3)
+        ax.axvline(0, color="black", lw=0.8, ls="--")
+        ax.set_yticks(y)
+        ax.set_yticklabels(arms, fontsize=8)
+        ax.set_title(name.replace("_", " "), fontsize=9)
+        ax.set_xlabel(f"baseline minus arm ({units.get(name, '')})", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+    spare = list(axes.flat)[n:]
+    for ax in spare:
+        ax.set_visible(False)
+    handles = [
+        plt.Line2D([], [], marker="o", color="#c44e52", mec="black", ls="", label="mean paired effect"),
+        plt.Line2D([], [], color="#4c72b0", lw=4, label="90% interval of the mean (bootstrap)"),
+        plt.Line2D([], [], color="#999999", lw=1.2, label="5-95% of the pair effects"),
+    ]
+    if spare:
+        spare[0].set_visible(True)
+        spare[0].axis("off")
+        spare[0].legend(handles=handles, loc="center", fontsize=9, frameon=False)
+    else:
+        fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=9)
+    fig.suptitle(
+        f"Paired effects of the historical levers: baseline minus each counterfactual arm\nsuite: {title} | {replicates} paired replicates per arm",
+        fontsize=12,
+    )
+    return fig
+
+
+def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tuple[str, str]] | None = None) -> Figure:
+    """Overlaid bands per arm, 1989-1991: strikers, committees at the political stage or beyond, separatism (Ukraine, RSFSR).
+
+    Args:
+        series: the daily series of `sim.runner.run_arms` (arm, replicate, date, strikers, ...).
+        title: suite name for the subtitle.
+        replicates: replicates per arm.
+        shocks: (ISO date, label) of dated shocks to mark.
+    """
+    panels = [
+        ("strikers", "strikers union-wide (persons, weekly mean)"),
+        ("committees_political_plus", "committees at the political or sovereignty stage"),
+        ("separatism_Ukraine", "separatism index, Ukrainian SSR"),
+        ("separatism_RSFSR", "separatism index, RSFSR"),
+    ]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(13, 3.0 * len(panels) + 0.8), sharex=True, constrained_layout=True)
+    arms = list(dict.fromkeys(series["arm"]))
+    for ax, (col, label) in zip(axes, panels, strict=True):
+        for i, arm in enumerate(arms):
+            s = series[series["arm"] == arm][["replicate", "date", col]]
+            if col == "strikers":  # weekly means keep a thousand daily spikes readable
+                s = s.assign(date=s["date"].dt.to_period("W").dt.start_time).groupby(["replicate", "date"], as_index=False)[col].mean()
+            g = s.groupby("date")[col]
+            med, lo, hi = g.median(), g.quantile(0.25), g.quantile(0.75)
+            c = ARM_COLORS[i % len(ARM_COLORS)]
+            ax.plot(med.index, med.values, color=c, lw=1.8 if i == 0 else 1.1, label=arm)
+            ax.fill_between(med.index, lo.values, hi.values, color=c, alpha=0.12, lw=0)
+        for d, name in shocks or []:
+            ax.axvline(pd.Timestamp(d), color="grey", lw=0.6, ls=":")
+            if col == panels[0][0]:
+                ax.annotate(
+                    name,
+                    (pd.Timestamp(d), 1.0),
+                    xycoords=("data", "axes fraction"),
+                    rotation=90,
+                    fontsize=6,
+                    va="top",
+                    ha="right",
+                    color="grey",
+                )
+        ax.set_ylabel(label, fontsize=8)
+        ax.yaxis.set_major_formatter(THOUSANDS if col in ("strikers", "committees_political_plus") else mticker.PercentFormatter(1.0))
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+    axes[0].legend(ncol=min(len(arms), 5), fontsize=8, loc="upper right")
+    axes[-1].xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    axes[-1].set_xlabel("date")
+    fig.suptitle(
+        f"The arms of the thesis suite, 1989-1991: median and 25-75% band across replicates\nsuite: {title} | {replicates} replicates per arm; dotted lines: dated shocks",
+        fontsize=12,
+    )
+    return fig

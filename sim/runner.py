@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.errors import InputError
+from sim.metrics import outcomes
 from sim.model import Engine, simulate
 from sim.network import REPUBLICS, World, load_world
 from sim.params import Params
@@ -182,3 +184,111 @@ def run_ensemble(
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=MP) as ex:
             parts = list(ex.map(_chunk, tasks))
     return Tables.concat(parts), seeds
+
+
+# ---- paired arms (counterfactual experiments) -------------------------------------------------
+
+SERIES = ("strikers", "committees_political_plus", "separatism_RSFSR", "separatism_Ukraine", "separatism_Kazakhstan")
+"""Daily union-wide series kept per arm and replicate for the comparison figures."""
+
+
+@dataclass
+class ArmTables:
+    """Outcomes of paired arms: one row per arm and replicate, and the daily series of each arm."""
+
+    outcomes: pd.DataFrame
+    series: pd.DataFrame
+
+    @staticmethod
+    def concat(parts: list[ArmTables]) -> ArmTables:
+        """Concatenate chunks."""
+        return ArmTables(
+            outcomes=pd.concat([p.outcomes for p in parts], ignore_index=True),
+            series=pd.concat([p.series for p in parts], ignore_index=True),
+        )
+
+
+def _arm_tables(engine: Engine, arm: str, seeds: list[int], first: int) -> ArmTables:
+    run = engine.outcome_run()
+    reps = np.arange(first, first + len(seeds))
+    out = pd.DataFrame({"arm": arm, "replicate": reps, "seed": np.asarray(seeds, dtype=np.uint64)})
+    for name, v in outcomes(run).items():
+        out[name] = v
+    days = len(run.dates)
+    pol = (run.basin["committees_political"] + run.basin["committees_sovereignty"]).sum(axis=2)
+    sep = run.republic["separatism_index"]
+    cols = {
+        "strikers": run.basin["strikers"].sum(axis=2),
+        "committees_political_plus": pol,
+        "separatism_RSFSR": sep[:, :, 0],
+        "separatism_Ukraine": sep[:, :, 1],
+        "separatism_Kazakhstan": sep[:, :, 2],
+    }
+    ser = pd.DataFrame(
+        {
+            "arm": arm,
+            "replicate": np.repeat(reps, days),
+            "date": np.tile(run.dates.astype("datetime64[ns]"), len(seeds)),
+            **{k: v.T.reshape(-1).astype(np.float32) for k, v in cols.items()},
+        }
+    )
+    return ArmTables(outcomes=out, series=ser)
+
+
+def _arms_chunk(args: tuple) -> ArmTables:
+    arms, seeds, first, fork_day = args
+    world = world_for(arms[0].data)
+    parts = []
+    if fork_day is None:
+        for arm in arms:
+            parts.append(_arm_tables(simulate(world, arm, seeds), arm.name, seeds, first))
+    else:
+        shared = Engine(world, arms[0], seeds).run(until=fork_day)
+        for arm in arms:
+            parts.append(_arm_tables(shared.fork(arm).run(), arm.name, seeds, first))
+    return ArmTables.concat(parts)
+
+
+def run_arms(
+    arms: list[Scenario],
+    replicates: int,
+    seed: int,
+    workers: int | None = None,
+    fork_day: int | None = None,
+    chunk: int | None = None,
+) -> tuple[ArmTables, list[int]]:
+    """Run every arm on the same replicate seeds (and so the same posterior draws).
+
+    Common random numbers: each decision process of a replicate draws from its own stream, day by
+    day, whatever the state, so two arms differ only through their levers. With `fork_day`, every
+    arm goes on from the first arm's state on that day (one shared history).
+
+    Args:
+        arms: resolved scenarios with the same start, end and data folder; the first is the reference.
+        replicates: replicates per arm.
+        seed: root seed (replicate seeds are spawned from it, as in `run_ensemble`).
+        workers: processes (default: all cores).
+        fork_day: day index at which the arms part (None: each arm runs from the start).
+        chunk: replicates per task.
+
+    Returns:
+        (outcomes and series of every arm, the replicate seeds).
+    """
+    first = arms[0]
+    for a in arms[1:]:
+        if (a.start, a.end, a.data.resolve()) != (first.start, first.end, first.data.resolve()):
+            raise InputError(f"arm '{a.name}' must have the same start, end and data folder as '{first.name}'", file=a.path, key="end")
+    names = [a.name for a in arms]
+    if len(set(names)) != len(names):
+        raise InputError(f"two arms are named the same: {names}; give each scenario its own name", key="name")
+    seeds = replicate_seeds(seed, replicates)
+    workers = workers or os.cpu_count() or 1
+    chunk = chunk or max(1, min(25, -(-replicates // workers)))
+    tasks = [(arms, seeds[i : i + chunk], i, fork_day) for i in range(0, replicates, chunk)]
+    world_for(first.data)
+    if workers == 1 or len(tasks) == 1:
+        parts = [_arms_chunk(t) for t in tasks]
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=MP) as ex:
+            parts = list(ex.map(_arms_chunk, tasks))
+    return ArmTables.concat(parts), seeds

@@ -34,6 +34,8 @@ TOP_KEYS = {
     "mechanisms",
     "events",
     "events_replace",
+    "events_drop",
+    "events_modify",
 }
 
 
@@ -154,6 +156,9 @@ def load_scenario(path: str | Path, require_posterior: bool = True) -> Scenario:
                 raise exc.in_file(str(base_path)) from None
             raw = _merge(base, raw, base_path.parent, path.parent)
         else:
+            for key in ("events_drop", "events_modify", "events_replace"):
+                if key in raw:
+                    raise InputError(f"{key} edits inherited events: it needs base = ...", key=key)
             raw = dict(raw)
             raw["_data_dir"] = raw["_param_dir"] = path.parent
         return _build(raw, path, require_posterior)
@@ -182,10 +187,12 @@ def _merge(base: dict, child: dict, base_dir: Path, child_dir: Path) -> dict:
             if child.get("events_replace") is True:
                 out["events"], out["_base_events"] = list(v), 0
             else:
-                out["events"] = list(base.get("events", [])) + list(v)
+                out["events"] = list(v)  # the inherited ones are put in front below
         elif k == "events_replace":
             if not isinstance(v, bool):
                 raise InputError(f"events_replace must be true or false, got {v!r}", key=k)
+        elif k in ("events_drop", "events_modify"):
+            pass  # applied to the inherited events below
         elif k == "data":
             out["data"] = v
             out["_data_dir"] = child_dir
@@ -194,6 +201,43 @@ def _merge(base: dict, child: dict, base_dir: Path, child_dir: Path) -> dict:
             out["_param_dir"] = child_dir
         elif k != "base":
             out[k] = v
+    if child.get("events_replace") is not True:
+        base_events = base.get("events", [])
+        if not isinstance(base_events, list):
+            raise InputError("events must be an array of tables ([[events]])", key="events")
+        inherited = _edit_inherited(base_events, child)
+        own = out["events"] if "events" in child else []
+        out["events"], out["_base_events"] = inherited + list(own), len(inherited)
+    return out
+
+
+def _edit_inherited(base_events: list, child: dict) -> list:
+    """The base file's events after the child's `[[events_drop]]` and `[[events_modify]]`.
+
+    Each drop or modify table names a `kind` and optionally a `date` (or `start`) and `basins`:
+    inherited events that match all given keys are dropped, or get the modify table's other keys.
+    """
+    out = [dict(e) if isinstance(e, dict) else e for e in base_events]
+    for what in ("events_drop", "events_modify"):
+        tables = child.get(what, [])
+        if not isinstance(tables, list):
+            raise InputError(f"{what} must be an array of tables ([[{what}]])", key=what)
+        for i, t in enumerate(tables):
+            label = f"[[{what}]] #{i + 1}"
+            if not isinstance(t, dict) or "kind" not in t:
+                raise InputError(f"{label} must be a table with at least 'kind'", key=what)
+            keys = {"kind", "date", "start", "basins"}
+            match = {k: v for k, v in t.items() if k in keys}
+            if what == "events_drop" and set(t) - keys:
+                raise InputError(f"{label}: unknown key '{sorted(set(t) - keys)[0]}'; allowed: basins, date, kind, start", key=what)
+            hits = [j for j, e in enumerate(out) if isinstance(e, dict) and all(str(e.get(k)) == str(v) for k, v in match.items())]
+            if not hits:
+                raise InputError(f"{label}: no inherited event matches {match}", key=what)
+            if what == "events_drop":
+                out = [e for j, e in enumerate(out) if j not in hits]
+            else:
+                for j in hits:
+                    out[j] = {**out[j], **{k: v for k, v in t.items() if k not in match}}
     return out
 
 

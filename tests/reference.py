@@ -235,7 +235,9 @@ class ReferenceModel(mesa.Model):
             elif isinstance(ev, Shock) and self.mech.shocks:
                 for mi in self.mines:
                     if mi.basin in targets:
-                        mi.griev[0] = _clip(mi.griev[0] + ev.wage)
+                        for k, dv in enumerate((ev.wage, ev.ecology, ev.privilege)):
+                            if dv:
+                                mi.griev[k] = _clip(mi.griev[k] + dv)
                         if self.mech.trust:
                             mi.trust = _clip(mi.trust + ev.trust)
                         if self.mech.efficacy:

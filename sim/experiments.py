@@ -1,0 +1,302 @@
+"""Paired counterfactual effects, the essay's claims as tests, and the thesis report.
+
+Arms run on the same replicate seeds and posterior draws (`sim.runner.run_arms`), so replicate i of
+an arm and replicate i of the reference form a pair that differs only through the arm's lever. For
+every arm and outcome the paired effect is `reference - arm`: the effect of what the reference (the
+historical baseline) did and the arm did not. Summaries: median and 5-95% range of the pair effects
+(how much the effect varies over chance and parameter uncertainty), the mean with a bootstrap 90%
+interval (how well the average effect is known), the share of pairs with a positive and a negative
+effect, and for 0/1 outcomes the share of pairs where the outcome flips.
+
+A claim of the essay names an arm, an outcome and the sign it predicts. Its verdict comes from the
+numbers only: **supported** when the 90% interval of the mean effect lies entirely on the predicted
+side of zero, **contradicted** when it lies entirely on the other side, **undetermined** otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.metrics import OUTCOMES
+
+BOOTSTRAP = 2000
+"""Bootstrap resamples of the pairs for the interval of the mean effect."""
+LEVEL = 0.90
+"""Level of every interval in the report."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the essay as a paired test.
+
+    Attributes:
+        key: short identifier.
+        text: the claim in the essay's words.
+        arm: the counterfactual arm (None: a claim about the reference arm alone).
+        outcome: the named outcome (`sim.metrics.OUTCOMES`).
+        sign: +1 if the claim predicts reference - arm > 0 (or, without an arm, a positive value).
+        reads: how to read the effect in a sentence.
+    """
+
+    key: str
+    text: str
+    arm: str | None
+    outcome: str
+    sign: int
+    reads: str
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        "precedent",
+        "The precedent effect: concessions taught the miners that striking pays and raised the frequency of later strikes.",
+        "no_concessions",
+        "striker_days_1990_91",
+        +1,
+        "striker-days of 1990-91 with the historical concessions minus without any",
+    ),
+    Claim(
+        "precedent_waves",
+        "The precedent effect, counted in waves: concessions made later strike waves more frequent.",
+        "no_concessions",
+        "waves_1990_91",
+        +1,
+        "strike waves of 1990-91 with the concessions minus without",
+    ),
+    Claim(
+        "institutionalisation",
+        "Committee institutionalisation: concessions legitimised the strike committees, which persisted as standing bodies.",
+        "no_concessions",
+        "committees_1991",
+        +1,
+        "committees active in 1991 with the concessions minus without",
+    ),
+    Claim(
+        "broken_promises",
+        "Radicalisation through broken promises: unkept promises turned the committees' material demands into political ones.",
+        "kept_promises",
+        "political_share_1991",
+        +1,
+        "share of committees at the political or sovereignty stage at the end of 1991, promises broken (history) minus kept",
+    ),
+    Claim(
+        "separatism_ukraine",
+        "The thesis: the centre's concessions fuelled separatism (Ukrainian SSR).",
+        "no_concessions",
+        "separatism_Ukraine_1991",
+        +1,
+        "Ukrainian separatism index at the end of 1991 with the concessions minus without",
+    ),
+    Claim(
+        "separatism_rsfsr",
+        "The thesis: the centre's concessions fuelled separatism (RSFSR).",
+        "no_concessions",
+        "separatism_RSFSR_1991",
+        +1,
+        "RSFSR separatism index at the end of 1991 with the concessions minus without",
+    ),
+    Claim(
+        "co_optation",
+        "National co-optation where management was ethnically distinct: the Donbas committees were drawn to sovereignty.",
+        "no_ethnic_gap",
+        "separatism_Ukraine_1991",
+        +1,
+        "Ukrainian separatism index at the end of 1991 with the ethnic gap's effect minus without",
+    ),
+    Claim(
+        "demands",
+        "Kuzbass material versus Donbas political demands: the Donbas workforce moved to political demands, the Kuzbass stayed material.",
+        None,
+        "donbas_minus_kuzbass_political_1990",
+        +1,
+        "Donbas minus Kuzbass share of the workforce at the political or sovereignty stage, mean over 1990 (baseline alone)",
+    ),
+)
+
+
+def _bootstrap_mean(x: np.ndarray, seed: int) -> tuple[float, float]:
+    """LEVEL interval of the mean of `x` by bootstrap over its elements (seeded)."""
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, len(x), size=(BOOTSTRAP, len(x)))].mean(axis=1)
+    a = (1 - LEVEL) / 2
+    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+
+
+def summarise(values: np.ndarray, seed: int, binary_pair: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
+    """Summary of paired effects (or of values, for a claim without an arm)."""
+    v = np.asarray(values, dtype=float)
+    a = (1 - LEVEL) / 2
+    lo, hi = _bootstrap_mean(v, seed)
+    out = {
+        "pairs": len(v),
+        "median": float(np.median(v)),
+        "p05": float(np.quantile(v, a)),
+        "p95": float(np.quantile(v, 1 - a)),
+        "mean": float(v.mean()),
+        "mean_lo": lo,
+        "mean_hi": hi,
+        "share_positive": float(np.mean(v > 0)),
+        "share_negative": float(np.mean(v < 0)),
+    }
+    if binary_pair is not None:
+        ref, arm = binary_pair
+        out["flip_off"] = float(np.mean((ref > 0.5) & (arm < 0.5)))  # true in the reference, false in the arm
+        out["flip_on"] = float(np.mean((ref < 0.5) & (arm > 0.5)))
+    return out
+
+
+def paired_effects(outcomes: pd.DataFrame, reference: str, seed: int = 0) -> pd.DataFrame:
+    """Effects `reference - arm` of every other arm on every outcome, summarised over the pairs.
+
+    Args:
+        outcomes: one row per arm and replicate (columns arm, replicate, seed, outcomes...).
+        reference: the reference arm's name (the baseline).
+        seed: seed of the bootstrap.
+    """
+    names = [c for c in outcomes.columns if c in OUTCOMES]
+    ref = outcomes[outcomes["arm"] == reference].set_index("replicate").sort_index()
+    rows = []
+    for arm, g in outcomes[outcomes["arm"] != reference].groupby("arm", sort=False):
+        g = g.set_index("replicate").sort_index()
+        if not g.index.equals(ref.index) or not (g["seed"] == ref["seed"]).all():
+            raise ValueError(f"arm {arm} is not paired with {reference}: replicates or seeds differ")
+        for name in names:
+            r, x = ref[name].to_numpy(float), g[name].to_numpy(float)
+            pair = (r, x) if OUTCOMES[name].binary else None
+            rows.append({"arm": arm, "outcome": name, "unit": OUTCOMES[name].unit, **summarise(r - x, seed, pair)})
+    return pd.DataFrame(rows)
+
+
+def verdict(lo: float, hi: float, sign: int) -> str:
+    """The verdict (supported, contradicted, undetermined) from the interval of the mean effect and the predicted sign."""
+    if sign * lo > 0 and sign * hi > 0:
+        return "supported"
+    if sign * lo < 0 and sign * hi < 0:
+        return "contradicted"
+    return "undetermined"
+
+
+def judge(outcomes: pd.DataFrame, reference: str, claims: tuple[Claim, ...] = CLAIMS, seed: int = 0) -> pd.DataFrame:
+    """Every claim whose arm was run: its effect summary and verdict (from the numbers alone)."""
+    arms = set(outcomes["arm"])
+    ref = outcomes[outcomes["arm"] == reference].set_index("replicate").sort_index()
+    rows = []
+    for c in claims:
+        if c.outcome not in ref.columns or (c.arm is not None and c.arm not in arms):
+            continue
+        if c.arm is None:
+            values = ref[c.outcome].to_numpy(float)
+        else:
+            g = outcomes[outcomes["arm"] == c.arm].set_index("replicate").sort_index()
+            values = ref[c.outcome].to_numpy(float) - g[c.outcome].to_numpy(float)
+        s = summarise(values, seed)
+        rows.append(
+            {
+                "claim": c.key,
+                "text": c.text,
+                "arm": c.arm or "(baseline alone)",
+                "outcome": c.outcome,
+                "predicted_sign": c.sign,
+                "reads": c.reads,
+                **s,
+                "share_predicted": s["share_positive"] if c.sign > 0 else s["share_negative"],
+                "verdict": verdict(s["mean_lo"], s["mean_hi"], c.sign),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _fmt(v: float) -> str:
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.3g}"
+
+
+def report(
+    verdicts: pd.DataFrame,
+    effects: pd.DataFrame,
+    arms: list[dict],
+    meta: dict,
+    figures: list[str],
+) -> str:
+    """The thesis report (markdown): each claim with its paired effect, interval and verdict.
+
+    Args:
+        verdicts: the table of `judge`.
+        effects: the table of `paired_effects`.
+        arms: one dict per arm: name, file, claim, description.
+        meta: run facts (command, seed, replicates, parameters, commit, fork date).
+        figures: relative paths of the figures.
+    """
+    pct = int(LEVEL * 100)
+    lines = [
+        "# Did the centre's concessions fuel separatism? The essay's claims as paired experiments",
+        "",
+        f"Command: `{meta['command']}`. Commit `{meta['git_commit']}`. {meta['replicates']} replicates per arm from root seed "
+        f"{meta['seed']}; every arm ran on the same replicate seeds and the same parameter draws ({meta['parameters']}), "
+        f"so each replicate of an arm is paired with the same replicate of the baseline and the two differ only through the arm's lever"
+        + (f"; the arms part from the baseline's history on {meta['fork_at']}" if meta.get("fork_at") else "")
+        + ". (Timing and the replicate seeds are in `manifest.json`; this report depends only on the command, seed and commit.)",
+        "",
+        "**How to read it.** An effect is *baseline minus arm*: what the historical course did that the counterfactual did "
+        f"not. For each claim: the median of the paired effects and the range from {(100 - pct) // 2}% to {100 - (100 - pct) // 2}% of them (how much the "
+        f"effect varies with chance and the uncertain parameters), the mean effect with a bootstrap {pct}% interval (how well "
+        "the average is known), and the share of pairs in which the effect has the sign the claim predicts. The verdict comes "
+        f"from the numbers alone: **supported** if the {pct}% interval of the mean effect lies on the predicted side of zero, "
+        "**contradicted** if it lies on the other side, **undetermined** otherwise. A verdict is about this model, with its "
+        "assumptions (see the parameter table and `docs/model.md`): it says whether the model's mechanisms, calibrated on July "
+        "1989, produce the claimed effect, not whether history did.",
+        "",
+        "## Verdicts",
+        "",
+        f"| claim | arm | outcome | median effect [{(100 - pct) // 2}%-{100 - (100 - pct) // 2}% of pairs] | mean [{pct}% interval] | pairs with the predicted sign | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for _, r in verdicts.iterrows():
+        lines.append(
+            f"| {r['text']} | `{r['arm']}` | {r['outcome']} | {_fmt(r['median'])} [{_fmt(r['p05'])} to {_fmt(r['p95'])}] | "
+            f"{_fmt(r['mean'])} [{_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}] | {r['share_predicted']:.0%} | **{r['verdict']}** |"
+        )
+    lines += ["", "In words:", ""]
+    for _, r in verdicts.iterrows():
+        lines.append(
+            f"- *{r['claim']}*: {r['reads']}: mean {_fmt(r['mean'])} ({pct}% interval {_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}), "
+            f"median {_fmt(r['median'])}; the predicted sign in {r['share_predicted']:.0%} of {int(r['pairs'])} pairs: **{r['verdict']}**."
+        )
+    lines += ["", "## The arms", "", "| arm | file | what changes | claim it tests |", "| --- | --- | --- | --- |"]
+    for a in arms:
+        lines.append(f"| `{a['name']}` | `{a['file']}` | {a['description']} | {a['claim']} |")
+    lines += ["", "## Every paired effect", "", "Baseline minus arm, per outcome (units in the outcome list below).", ""]
+    lines += [
+        f"| arm | outcome | median [{(100 - pct) // 2}%-{100 - (100 - pct) // 2}% of pairs] | mean [{pct}% interval] | pairs > 0 | pairs < 0 | flips |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for _, r in effects.iterrows():
+        flips = f"off {r['flip_off']:.0%}, on {r['flip_on']:.0%}" if "flip_off" in r and pd.notna(r.get("flip_off")) else ""
+        lines.append(
+            f"| `{r['arm']}` | {r['outcome']} | {_fmt(r['median'])} [{_fmt(r['p05'])} to {_fmt(r['p95'])}] | "
+            f"{_fmt(r['mean'])} [{_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}] | {r['share_positive']:.0%} | {r['share_negative']:.0%} | {flips} |"
+        )
+    lines += [
+        "",
+        "Flips (0/1 outcomes): *off* = the share of pairs where the outcome happened in the baseline but not in the arm "
+        "(for `donbas_struck_july` under an early concession: how often it keeps the Donbas from striking at all, a "
+        "probability of sufficiency); *on* = the reverse.",
+        "",
+        "## Outcomes",
+        "",
+    ]
+    for name, o in OUTCOMES.items():
+        lines.append(f"- `{name}` ({o.unit}): {o.doc}")
+    lines += ["", "## Figures", ""] + [f"- [`{f}`]({f})" for f in figures]
+    lines += [
+        "",
+        "Tables: `outcomes.parquet` (every arm and replicate), `effects.parquet`, `verdicts.parquet`, `series.parquet`.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""Paired arms: common random numbers, forks, effects, verdicts that follow the numbers, the commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import experiments
+from sim.model import Engine, simulate
+from sim.rng import replicate_seeds
+from sim.runner import run_arms
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+LONG = """
+name = "base"
+start = "1989-07-01"
+end = "1991-12-31"
+data = "data"
+
+[[events]]
+kind = "seed_strike"
+date = "1989-07-10"
+city = "Mezhdurechensk"
+count = 1
+
+[[events]]
+kind = "concession"
+date = "1989-07-20"
+relief = 0.15
+political = 0.3
+"""
+
+NO_CONCESSIONS = """
+base = "base.toml"
+name = "no_concessions"
+
+[params]
+centre_reactive = 0
+
+[[events_drop]]
+kind = "concession"
+"""
+
+
+@pytest.fixture(scope="module")
+def long_small(small_dir):
+    (small_dir / "base.toml").write_text(LONG, encoding="utf-8")
+    (small_dir / "no_concessions.toml").write_text(NO_CONCESSIONS, encoding="utf-8")
+    return load_scenario(small_dir / "base.toml"), load_scenario(small_dir / "no_concessions.toml")
+
+
+def test_common_random_numbers_identical_before_the_lever(small):
+    """An arm that differs only by a lever on date D has exactly the baseline's trajectories before D."""
+    sc, world = small
+    d = date(1989, 7, 16)
+    arm = sc.with_changes(name="late_repression")
+    from sim.interventions import Repression
+
+    arm = arm.with_changes(events=(*arm.events, Repression(kind="repression", start=d, end=date(1989, 9, 1), level=0.8)))
+    seeds = replicate_seeds(12, 5)
+    a, b = simulate(world, sc, seeds), simulate(world, arm, seeds)
+    k = (d - sc.start).days
+    for name in a.basin_out:
+        np.testing.assert_array_equal(a.basin_out[name][:k], b.basin_out[name][:k], err_msg=name)
+    assert not np.array_equal(a.basin_out["strikers"][k:], b.basin_out["strikers"][k:])  # the lever acts
+
+
+def test_fork_shares_history_then_parts(small):
+    """With a fork, an arm whose lever acts from the start shares the reference's history up to the fork."""
+    sc, world = small
+    weak = sc.with_changes(params={"w_city": 6.0, "k_city": 3.0}, name="weak")
+    seeds = replicate_seeds(3, 4)
+    k = (date(1989, 7, 14) - sc.start).days
+    shared = Engine(world, sc, seeds).run(until=k)
+    forked = shared.fork(weak).run()
+    ref = simulate(world, sc, seeds)
+    alone = simulate(world, weak, seeds)
+    np.testing.assert_array_equal(forked.basin_out["strikers"][:k], ref.basin_out["strikers"][:k])
+    assert not np.array_equal(alone.basin_out["strikers"][:k], ref.basin_out["strikers"][:k])  # without the fork it differs early
+    cont = Engine(world, sc, seeds).run(until=k).fork(sc).run()  # forking into the same scenario changes nothing
+    np.testing.assert_array_equal(cont.basin_out["strikers"], ref.basin_out["strikers"])
+
+
+def test_paired_effects_and_flips():
+    out = pd.DataFrame(
+        {
+            "arm": ["base"] * 4 + ["x"] * 4,
+            "replicate": [0, 1, 2, 3] * 2,
+            "seed": [10, 11, 12, 13] * 2,
+            "donbas_struck_july": [1, 1, 1, 0, 0, 1, 0, 0],
+            "july_peak_strikers": [10.0, 20.0, 30.0, 40.0, 5.0, 5.0, 5.0, 5.0],
+        }
+    )
+    e = experiments.paired_effects(out, "base").set_index("outcome")
+    assert e.loc["july_peak_strikers", "mean"] == pytest.approx(20.0)
+    assert e.loc["july_peak_strikers", "share_positive"] == 1.0
+    assert e.loc["donbas_struck_july", "flip_off"] == pytest.approx(0.5)  # struck in the baseline, not in the arm
+    assert e.loc["donbas_struck_july", "flip_on"] == 0.0
+    bad = out.copy()
+    bad.loc[bad["arm"] == "x", "seed"] = [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="not paired"):
+        experiments.paired_effects(bad, "base")
+
+
+def test_verdicts_follow_the_interval():
+    assert experiments.verdict(0.1, 0.3, +1) == "supported"
+    assert experiments.verdict(-0.3, -0.1, +1) == "contradicted"
+    assert experiments.verdict(-0.1, 0.3, +1) == "undetermined"
+    assert experiments.verdict(-0.3, -0.1, -1) == "supported"
+
+
+def test_report_can_contradict_the_thesis(long_small):
+    """When concessions raise trust more than efficacy, the separatism effect of concessions changes sign and so does the verdict."""
+    base, arm = long_small
+    claims = tuple(c for c in experiments.CLAIMS if c.key == "separatism_rsfsr")
+    found = {}
+    for label, ch in {
+        "efficacy": {},
+        "trust": {"tau_concede": 0.6, "eta_win": 0.0, "eta_rep": 0.0, "eta_far": 0.0, "persist_won": 0.0, "auth_gain": 0.0},
+    }.items():
+        arms = [base.with_changes(params=ch), arm.with_changes(params=ch)]
+        tables, _ = run_arms(arms, 60, 5, workers=1)
+        v = experiments.judge(tables.outcomes, "base", claims).iloc[0]
+        found[label] = (v["mean"], v["verdict"])
+    (m1, v1), (m2, v2) = found["efficacy"], found["trust"]
+    assert m1 > 0 > m2, found
+    assert v1 != v2 and v2 == "contradicted", found
+
+
+def test_compare_command_shares_seeds_and_report_is_reproducible(tmp_path, long_small):
+    base, arm = long_small
+    out = tmp_path / "res"
+
+    def run(*args):
+        r = subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True, text=True, cwd=ROOT, timeout=900)
+        assert r.returncode == 0, r.stderr[-2000:]
+        return r
+
+    run("compare", base.path, arm.path, "-n", "6", "--seed", "3", "--out", str(out), "-q", "-j", "2")
+    (folder,) = list((out / "compare").iterdir())
+    man = json.loads((folder / "manifest.json").read_text())
+    assert man["seeds_shared_by_arms"] and len(man["replicate_seeds"]) == 6 and [a["name"] for a in man["arms"]] == ["base", "no_concessions"]
+    o = pd.read_parquet(folder / "outcomes.parquet")
+    assert (o[o["arm"] == "base"]["seed"].to_numpy() == o[o["arm"] == "no_concessions"]["seed"].to_numpy()).all()
+    assert (folder / "figures" / "forest_effects.png").is_file()
+    r = subprocess.run([sys.executable, str(ROOT / "run.py"), "compare", base.path], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and "at least two" in r.stderr
