@@ -169,6 +169,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             )
         resume = found[-1]
     tmp, final = results.new_folder(out_root, "calibration", digest, resume=resume)
+    commit = results.git_commit(ROOT)  # the code that runs (taken now, not after a long run)
     t0 = time.perf_counter()
     try:
         with executor_map(args.workers, chunksize=4) as map_:
@@ -203,6 +204,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             },
         )
         label = f"{len(post)} particles, {len(pops)} populations, final epsilon {pops['epsilon'].iloc[-1]:.3g}"
+        units = {f.name: f.metadata["unit"] for f in dataclasses.fields(cal.Params)}
         if not args.no_figures:
             ser = {t.line: series(t, tables.basin, tables.town)[0] for t in targets}
             figs = [
@@ -216,7 +218,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                         "Posterior predictive check on the July 1989 targets",
                     ),
                 ),
-                ("marginal_posteriors", plots.plot_marginals(post, [dataclasses.asdict(p) for p in setup.priors], label, len(pops))),
+                (
+                    "marginal_posteriors",
+                    plots.plot_marginals(post, [dataclasses.asdict(p) | {"unit": units[p.name]} for p in setup.priors], label),
+                ),
             ]
             for name, fig in figs:
                 results.save_figure(fig, tmp / "figures", name)
@@ -236,7 +241,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             "predictive_seeds": seeds,
             "predictive_seconds": round(pred_seconds, 1),
             "simulations": int(pops["simulations"].sum()),
-            "git_commit": results.git_commit(ROOT),
+            "git_commit": commit,
             "versions": results.versions(),
             "command": results.command_line(),
             "data_files_sha256": world.files,
@@ -292,15 +297,15 @@ def _fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:
             ["population", "epsilon", "simulations", "accepted", "acceptance", "effective sample size", "seconds"],
             [
                 [
-                    r["population"],
-                    f"{r['epsilon']:.3g}",
-                    f"{r['simulations']:,}",
-                    r["accepted"],
-                    f"{r['acceptance']:.3f}",
-                    f"{r['ess']:.0f}",
-                    f"{r['seconds']:.0f}",
+                    int(r.population),
+                    f"{r.epsilon:.3g}",
+                    f"{int(r.simulations):,}",
+                    int(r.accepted),
+                    f"{r.acceptance:.3f}",
+                    f"{r.ess:.0f}",
+                    f"{r.seconds:.0f}",
                 ]
-                for _, r in pops.iterrows()
+                for r in pops.itertuples()
             ],
         ),
         "",

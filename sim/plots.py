@@ -216,14 +216,13 @@ def plot_targets(
     return fig
 
 
-def plot_marginals(post: pd.DataFrame, priors: list[dict], title: str, populations: int) -> Figure:
+def plot_marginals(post: pd.DataFrame, priors: list[dict], title: str) -> Figure:
     """Marginal posteriors: weighted histogram of each calibrated parameter over its prior range.
 
     Args:
         post: posterior draws (one column per parameter, and `weight`).
-        priors: one dict per parameter: name, lo, hi, scale ("linear" or "log").
+        priors: one dict per parameter: name, lo, hi, scale ("linear" or "log"), unit.
         title: subtitle text (how the posterior was made).
-        populations: ABC-SMC populations run (for the subtitle).
     """
     import numpy as np
 
@@ -244,9 +243,11 @@ def plot_marginals(post: pd.DataFrame, priors: list[dict], title: str, populatio
         ax.axvline(med, color="#c44e52", lw=1.5, label="posterior median")
         if log:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(mticker.NullFormatter())  # minor labels overlap on short log ranges
         ax.set_xlim(pr["lo"], pr["hi"])
         ax.set_title(f"{pr['name']} (median {med:.3g})", fontsize=9)
-        ax.set_xlabel(f"{pr['name']} ({pr.get('unit', '')}, {'log' if log else 'linear'} scale)", fontsize=8)
+        unit = f"{pr['unit']}, " if pr.get("unit") else ""
+        ax.set_xlabel(f"{pr['name']} ({unit}{'log' if log else 'linear'} scale)", fontsize=8)
         ax.set_ylabel("posterior mass per bin", fontsize=8)
         ax.tick_params(labelsize=7)
     spare = list(axes.flat)[n:]
@@ -259,9 +260,7 @@ def plot_marginals(post: pd.DataFrame, priors: list[dict], title: str, populatio
         spare[0].legend(handles, labels, loc="center", fontsize=9, frameon=False)
     else:
         fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=9)
-    fig.suptitle(
-        f"Marginal posteriors of the calibrated parameters (ABC-SMC, July 1989 targets)\n{title} | {populations} populations", fontsize=12
-    )
+    fig.suptitle(f"Marginal posteriors of the calibrated parameters (ABC-SMC, July 1989 targets)\n{title}", fontsize=12)
     return fig
 
 
@@ -345,7 +344,7 @@ def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tu
             g = s.groupby("date")[col]
             med, lo, hi = g.median(), g.quantile(0.25), g.quantile(0.75)
             c = ARM_COLORS[i % len(ARM_COLORS)]
-            ax.plot(med.index, med.values, color=c, lw=1.8 if i == 0 else 1.1, label=arm)
+            ax.plot(med.index, med.values, color=c, lw=2.0 if i == 0 else 1.1, label=arm, zorder=5 if i == 0 else 2)
             ax.fill_between(med.index, lo.values, hi.values, color=c, alpha=0.12, lw=0)
         for d, name in shocks or []:
             ax.axvline(pd.Timestamp(d), color="grey", lw=0.6, ls=":")

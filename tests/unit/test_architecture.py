@@ -20,6 +20,7 @@ LAYER = {
     "model": 3,
     "runner": 4,
     "calibration": 5,
+    "experiments": 5,
     "plots": 5,
     "results": 5,
 }

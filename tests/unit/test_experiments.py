@@ -148,7 +148,9 @@ def test_compare_command_shares_seeds_and_report_is_reproducible(tmp_path, long_
     run("compare", base.path, arm.path, "-n", "6", "--seed", "3", "--out", str(out), "-q", "-j", "2")
     (folder,) = list((out / "compare").iterdir())
     man = json.loads((folder / "manifest.json").read_text())
-    assert man["seeds_shared_by_arms"] and len(man["replicate_seeds"]) == 6 and [a["name"] for a in man["arms"]] == ["base", "no_concessions"]
+    assert (
+        man["seeds_shared_by_arms"] and len(man["replicate_seeds"]) == 6 and [a["name"] for a in man["arms"]] == ["base", "no_concessions"]
+    )
     o = pd.read_parquet(folder / "outcomes.parquet")
     assert (o[o["arm"] == "base"]["seed"].to_numpy() == o[o["arm"] == "no_concessions"]["seed"].to_numpy()).all()
     assert (folder / "figures" / "forest_effects.png").is_file()
