@@ -156,3 +156,26 @@ def test_compare_command_shares_seeds_and_report_is_reproducible(tmp_path, long_
     assert (folder / "figures" / "forest_effects.png").is_file()
     r = subprocess.run([sys.executable, str(ROOT / "run.py"), "compare", base.path], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and "at least two" in r.stderr
+
+
+def test_thesis_reports_are_identical_for_the_same_seed(tmp_path):
+    """Two thesis runs with the same seed write byte-identical reports and tables; arms share seeds."""
+    out = tmp_path / "res"
+    for _ in range(2):  # the same command twice (the command line is part of the report)
+        r = subprocess.run(
+            [sys.executable, str(ROOT / "run.py"), "thesis", "-n", "2", "--seed", "5", "--out", str(out), "-q", "-j", "2", "--no-figures"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=900,
+        )
+        assert r.returncode == 0, r.stderr[-2000:]
+    a, b = sorted((out / "thesis").iterdir())
+    assert (a / "report.md").read_bytes() == (b / "report.md").read_bytes()
+    assert "## Verdicts" in (a / "report.md").read_text()
+    for t in ("outcomes", "effects", "verdicts"):
+        pd.testing.assert_frame_equal(pd.read_parquet(a / f"{t}.parquet"), pd.read_parquet(b / f"{t}.parquet"))
+    man = json.loads((a / "manifest.json").read_text())
+    assert man["seeds_shared_by_arms"] and len(man["arms"]) == 9 and man["parameters"] == "posterior"
+    o = pd.read_parquet(a / "outcomes.parquet")
+    assert o.groupby("arm")["seed"].apply(tuple).nunique() == 1  # every arm ran the same seeds
