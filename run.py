@@ -11,6 +11,7 @@ python run.py COMMAND --help
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from sim import plots, results
     from sim.metrics import first_and_last
-    from sim.runner import draws_table, run_ensemble, world_for
+    from sim.runner import ChunkError, Tables, chunk_size, draws_table, run_ensemble, world_for
     from sim.scenario import check_against, load_scenario
     from sim.targets import load_targets, score, series
 
@@ -40,12 +41,40 @@ def cmd_run(args: argparse.Namespace) -> int:
     sc = sc.with_changes(replicates=reps, seed=seed)  # the manifest records what actually ran
     world = world_for(sc.data)  # checks the data files before any work (run_ensemble reuses it)
     check_against(sc, world)
+    out_root = Path(args.out)
+    # results as they come: every finished chunk is appended to an unfinished folder, which the
+    # same command, run again, resumes (finished chunks are read back, not rerun)
+    found = results.partial_folders(out_root, sc.name, sc.digest())
+    resume = found[-1] if found and not args.fresh else None
+    tmp, final = results.new_folder(out_root, sc.name, sc.digest(), resume=resume)
+    plan = results.write_plan(tmp, {"replicates": reps, "seed": seed, "chunk": chunk_size(reps, args.workers)})
+    names = ("basin", "republic", "town")
+    done = {i: Tables(**t) for i, t in results.read_chunks(tmp, names).items()}
+    failed: list = []
+    bar = _progress(reps, "replicates", args.quiet, initial=sum(t.basin["replicate"].nunique() for t in done.values()))
+
+    def on_chunk(first: int, res) -> None:
+        if isinstance(res, ChunkError):
+            failed.append(res)
+        else:
+            results.write_chunk(tmp, first, {n: getattr(res, n) for n in names})
+        bar.update(res.replicates if isinstance(res, ChunkError) else res.basin["replicate"].nunique())
+
     t0 = time.perf_counter()
-    tables, seeds = run_ensemble(sc, reps, seed, workers=args.workers)
+    try:
+        tables, seeds = run_ensemble(
+            sc, reps, seed, workers=args.workers, chunk=plan["chunk"], cluster=args.cluster, done=done, on_chunk=on_chunk, keep_going=True
+        )
+    except BaseException:
+        bar.close()
+        if any((tmp / "chunks").glob("done_*")):
+            print(f"stopped; finished chunks are kept in {_rel(tmp)}: run the same command again to resume", file=sys.stderr)
+        else:
+            results.discard(tmp)
+        raise
+    bar.close()
     elapsed = time.perf_counter() - t0
     draws = draws_table(sc, seeds)
-    out_root = Path(args.out)
-    tmp, final = results.new_folder(out_root, sc.name, sc.digest())
     with results.assembling(tmp):
         events = first_and_last(tables.basin, str(sc.start), str(sc.end))
         scores = score(targets, tables.basin, tables.town) if targets else pd.DataFrame()
@@ -54,7 +83,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             out_tables["targets_check"] = scores
         if draws is not None:
             out_tables["parameter_draws"] = draws
+        if failed:
+            out_tables["failed_chunks"] = pd.DataFrame([f.__dict__ for f in failed])
         results.write_tables(tmp, out_tables)
+        results.drop_chunks(tmp)
         scenario_dict = sc.to_dict()
         scenario_dict["path"], scenario_dict["data"] = _rel(sc.path), _rel(sc.data)
         manifest = {
@@ -70,6 +102,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             "data_files_sha256": world.files,
             "enterprises": world.n,
             "run_seconds": round(elapsed, 2),
+            "resumed_from_chunks": sorted(done),
+            "chunk_replicates": plan["chunk"],
+            "executor": f"dask {args.cluster}" if args.cluster else f"local processes ({args.workers or os.cpu_count()})",
+            "failed_replicates": sum(f.replicates for f in failed),
             **_parameters_entry(sc),
             "tables": {
                 "daily_basin": "one row per replicate, date and basin: strikers, enterprises on strike, committees by level and stage, workforce shares by stage, efficacy, trust, relief promised and carried out, concessions",
@@ -101,7 +137,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         if targets:
             _summary(scores)
+    if failed:
+        print(
+            f"warning: {len(failed)} chunks ({sum(f.replicates for f in failed)} replicates) failed; see failed_chunks.parquet",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _progress(total: int, unit: str, quiet: bool, initial: int = 0):
+    """A progress bar (runs done, rate, time left) on standard error; silent when quiet or not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit=unit, disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True, smoothing=0.1)
 
 
 def _parameters_entry(sc) -> dict:
@@ -664,6 +713,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicates", "-n", type=int, default=None, help="number of replicates (default: the scenario's)")
     p.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the scenario's)")
     _common(p)
+    p.add_argument("--cluster", default=None, help="address of a Dask scheduler (tcp://HOST:PORT) to run on instead of local processes")
+    p.add_argument("--fresh", action="store_true", help="start anew even if an unfinished run of the same command is on disk")
     p.add_argument(
         "--targets",
         default=str(TARGETS),

@@ -92,6 +92,50 @@ def install_file(src: Path, dst: Path) -> None:
     tmp.replace(dst)
 
 
+def write_chunk(folder: Path, first: int, tables: dict[str, pd.DataFrame]) -> None:
+    """Append one finished chunk of replicates to an unfinished result: its tables, then its marker.
+
+    Each file is written atomically; the marker `chunks/done_<first>` comes last, so a chunk counts as
+    finished only when all its tables are on disk (a run killed mid-chunk redoes that chunk).
+    """
+    d = folder / "chunks"
+    d.mkdir(exist_ok=True)
+    for name, df in tables.items():
+        tmp = d / f".{name}_{first:09d}.parquet.tmp"
+        df.to_parquet(tmp, index=False)
+        tmp.replace(d / f"{name}_{first:09d}.parquet")
+    marker = d / f".done_{first:09d}.tmp"
+    marker.write_text(str(first), encoding="utf-8")
+    marker.replace(d / f"done_{first:09d}")
+
+
+def read_chunks(folder: Path, names: tuple[str, ...]) -> dict[int, dict[str, pd.DataFrame]]:
+    """The finished chunks of an unfinished result: first replicate -> its tables."""
+    d = folder / "chunks"
+    out = {}
+    for m in sorted(d.glob("done_*")) if d.is_dir() else []:
+        first = int(m.name.split("_")[1])
+        out[first] = {n: pd.read_parquet(d / f"{n}_{first:09d}.parquet") for n in names}
+    return out
+
+
+def write_plan(folder: Path, plan: dict[str, Any]) -> dict[str, Any]:
+    """Record (or read back, when resuming) how an ensemble is cut into chunks."""
+    path = folder / "chunks" / "plan.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(plan), encoding="utf-8")
+    tmp.replace(path)
+    return plan
+
+
+def drop_chunks(folder: Path) -> None:
+    """Remove the chunk files once the final tables are written."""
+    shutil.rmtree(folder / "chunks", ignore_errors=True)
+
+
 def partial_folders(root: Path, experiment: str, digest: str) -> list[Path]:
     """Unfinished result folders of an experiment with this digest, newest last (to resume)."""
     return sorted((root / experiment).glob(f".partial_*_{digest}"))

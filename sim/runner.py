@@ -11,7 +11,7 @@ import functools
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -152,6 +152,74 @@ def world_for(folder) -> World:
     return _WORLDS[key]
 
 
+@dataclass
+class ChunkError:
+    """A chunk whose replicates failed: which, and the error (recorded in the results; the batch goes on)."""
+
+    first: int
+    replicates: int
+    error: str
+
+
+def execute(
+    fn: Callable,
+    tasks: list,
+    workers: int | None = None,
+    cluster: str | None = None,
+    on_result: Callable[[int, object], None] | None = None,
+    keep_going: bool = False,
+) -> list:
+    """Run `fn` over `tasks` on an executor and return the results in task order.
+
+    Executors follow `concurrent.futures`: this process (one worker), a local process pool (default,
+    all cores), or a Dask distributed cluster (`cluster`, e.g. "tcp://127.0.0.1:8786", through
+    `distributed.Client.get_executor`: the same code path). `on_result(i, result)` is called in this
+    process as each task finishes (to write it, or to advance a progress bar). With `keep_going`, a
+    task that raises gives its exception as its result instead of stopping the others.
+    """
+    out: list = [None] * len(tasks)
+
+    def done(i: int, get: Callable[[], object]) -> None:
+        try:
+            out[i] = get()
+        except Exception as exc:
+            if not keep_going:
+                raise
+            out[i] = exc
+        if on_result is not None:
+            on_result(i, out[i])
+
+    if cluster is None and ((workers or os.cpu_count() or 1) == 1 or len(tasks) == 1):
+        for i, t in enumerate(tasks):
+            done(i, functools.partial(fn, t))
+        return out
+    if cluster is not None:
+        try:
+            from distributed import Client
+        except ImportError:  # pragma: no cover - distributed is a dependency
+            raise InputError("--cluster needs the 'distributed' package", key="cluster") from None
+        try:
+            client = Client(cluster, timeout="10s")
+        except OSError as exc:
+            raise InputError(f"cannot reach the Dask scheduler at {cluster}: {exc}", key="cluster") from None
+        ctx = client.get_executor()
+    else:
+        client = None
+        ctx = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(tasks)), mp_context=MP)
+    try:
+        futures = {ctx.submit(fn, t): i for i, t in enumerate(tasks)}
+        for f in as_completed(futures):
+            done(futures[f], f.result)
+    finally:
+        ctx.shutdown(wait=True, cancel_futures=True) if client is None else client.close()
+    return out
+
+
+def chunk_size(replicates: int, workers: int | None) -> int:
+    """Replicates per task: spread over the workers, at most 50 (beyond which batching gains nothing here)."""
+    return max(1, min(50, -(-replicates // (workers or os.cpu_count() or 1))))
+
+
 def run_ensemble(
     scenario: Scenario,
     replicates: int,
@@ -159,6 +227,10 @@ def run_ensemble(
     workers: int | None = None,
     chunk: int | None = None,
     params: Params | None = None,
+    cluster: str | None = None,
+    done: dict[int, Tables] | None = None,
+    on_chunk: Callable[[int, Tables | ChunkError], None] | None = None,
+    keep_going: bool = False,
 ) -> tuple[Tables, list[int]]:
     """Run `replicates` replicates from root `seed`; returns the tables and the replicate seeds.
 
@@ -167,23 +239,37 @@ def run_ensemble(
         replicates: number of replicates.
         seed: root seed; replicate seeds are spawned from it.
         workers: processes (default: all cores; 1 runs serially in this process).
-        chunk: replicates advanced together per task (default: spread over the workers, at most 50,
-            beyond which batching gains nothing here).
+        chunk: replicates advanced together per task (default `chunk_size`).
         params: parameters overriding the scenario's (and its posterior draws).
+        cluster: address of a Dask scheduler to run the chunks on instead of local processes.
+        done: chunks already finished (first replicate -> tables), e.g. read back to resume: not rerun.
+        on_chunk: called as each chunk finishes, with its first replicate and its tables (or error).
+        keep_going: record a failing chunk (`ChunkError`) and go on instead of stopping.
+
+    Every replicate has its own seed and streams, so the tables do not depend on chunking, workers,
+    executor, or on which chunks were resumed.
     """
     seeds = replicate_seeds(seed, replicates)
-    workers = workers or os.cpu_count() or 1
-    chunk = chunk or max(1, min(50, -(-replicates // workers)))
-    tasks = [(scenario, seeds[i : i + chunk], i, params) for i in range(0, replicates, chunk)]
+    chunk = chunk or chunk_size(replicates, workers)
+    done = done or {}
+    firsts = [i for i in range(0, replicates, chunk) if i not in done]
+    tasks = [(scenario, seeds[i : i + chunk], i, params) for i in firsts]
     world_for(scenario.data)  # load (and check) the data once, here, before any process starts
     if scenario.posterior is not None:
         posterior_for(scenario.posterior)  # likewise the posterior
-    if workers == 1 or len(tasks) == 1:
-        parts = [_chunk(t) for t in tasks]
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=MP) as ex:
-            parts = list(ex.map(_chunk, tasks))
-    return Tables.concat(parts), seeds
+
+    def on_result(k: int, res: object) -> None:
+        if isinstance(res, Exception):
+            res = ChunkError(firsts[k], len(tasks[k][1]), f"{type(res).__name__}: {res}")
+        if on_chunk is not None:
+            on_chunk(firsts[k], res)
+
+    results = execute(_chunk, tasks, workers, cluster, on_result, keep_going)
+    parts = dict(done)
+    for i, r in zip(firsts, results, strict=True):
+        if not isinstance(r, Exception):
+            parts[i] = r
+    return Tables.concat([parts[i] for i in sorted(parts)]), seeds
 
 
 # ---- paired arms (counterfactual experiments) -------------------------------------------------
@@ -256,6 +342,8 @@ def run_arms(
     workers: int | None = None,
     fork_day: int | None = None,
     chunk: int | None = None,
+    cluster: str | None = None,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> tuple[ArmTables, list[int]]:
     """Run every arm on the same replicate seeds (and so the same posterior draws).
 
@@ -270,6 +358,8 @@ def run_arms(
         workers: processes (default: all cores).
         fork_day: day index at which the arms part (None: each arm runs from the start).
         chunk: replicates per task.
+        cluster: address of a Dask scheduler (see `execute`).
+        on_chunk: called with the number of replicates each time a chunk finishes (progress).
 
     Returns:
         (outcomes and series of every arm, the replicate seeds).
@@ -282,13 +372,8 @@ def run_arms(
     if len(set(names)) != len(names):
         raise InputError(f"two arms are named the same: {names}; give each scenario its own name", key="name")
     seeds = replicate_seeds(seed, replicates)
-    workers = workers or os.cpu_count() or 1
-    chunk = chunk or max(1, min(25, -(-replicates // workers)))
+    chunk = chunk or min(25, chunk_size(replicates, workers))
     tasks = [(arms, seeds[i : i + chunk], i, fork_day) for i in range(0, replicates, chunk)]
     world_for(first.data)
-    if workers == 1 or len(tasks) == 1:
-        parts = [_arms_chunk(t) for t in tasks]
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=MP) as ex:
-            parts = list(ex.map(_arms_chunk, tasks))
+    parts = execute(_arms_chunk, tasks, workers, cluster, (lambda i, r: on_chunk(len(tasks[i][1]))) if on_chunk else None)
     return ArmTables.concat(parts), seeds
