@@ -1,0 +1,224 @@
+"""The four throughput measurements of the project, in one process, printed as a table.
+
+    python benchmarks/bench.py [--quick]
+
+1. One baseline run (1989-1991) of the engine vs the per-agent Mesa reference on the same network
+   and seed and parameter draw (goal: at least 50x); also per replicate in a batch.
+2. Ensemble throughput (runs per second) of the batched engine vs a bare numpy threshold cascade of
+   the same size and length written here (the practical floor; goal: within 3x).
+3. Scaling: synthetic networks of 10^3, 10^4 and 10^5 enterprises for 40 days: seconds per
+   enterprise-day and the log-log slope of time against size (goal: at most 1.1), and peak memory
+   per enterprise.
+4. A 1,000-replicate baseline ensemble end to end on all cores (tables included): median of three
+   runs (goal: under a minute).
+
+Ratios are taken within this one run (the machines are noisy); `--quick` shortens everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from sim.model import simulate  # noqa: E402
+from sim.network import derive_mines, load_inputs, load_world  # noqa: E402
+from sim.posterior import draws_for  # noqa: E402
+from sim.results import write_mines  # noqa: E402
+from sim.rng import replicate_seeds  # noqa: E402
+from sim.runner import run_ensemble  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+from tests.reference import ReferenceModel  # noqa: E402
+
+
+def reference_vs_engine(sc, world, batch: int) -> dict:
+    """Measurement 1: seconds per run of the reference and of the engine (single and batched)."""
+    seed = replicate_seeds(sc.seed, 1)[0]
+    draw, _ = draws_for(sc, [seed])
+    sc = dataclasses.replace(sc, params=draw[0] if draw else sc.params, posterior=None)  # both get the same draw
+    warm = sc.with_changes(end=sc.start + timedelta(days=29))
+    simulate(world, warm, [seed])
+    ReferenceModel(world, warm, seed).run()
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        eng = simulate(world, sc, [seed])
+        times.append(time.perf_counter() - t)
+    t_engine = sorted(times)[1]
+    t = time.perf_counter()
+    ref = ReferenceModel(world, sc, seed).run()
+    t_ref = time.perf_counter() - t
+    same = bool(np.array_equal(eng.state.striking[0], [m.striking for m in ref.mines]))
+    seeds = replicate_seeds(sc.seed, batch)
+    t = time.perf_counter()
+    simulate(world, sc, seeds)
+    t_batch = (time.perf_counter() - t) / batch
+    return {"reference": t_ref, "engine": t_engine, "batch": t_batch, "same": same}
+
+
+def bare_cascade(world, days: int, reps: int, seed: int = 1) -> float:
+    """Measurement 2's floor: a bare threshold cascade on the same ties, days and batch (seconds per run)."""
+    rng = np.random.default_rng(seed)
+    a = world.a_levels[: world.n]  # the town-level ties (a sparse n x n block)
+    n = world.n
+    thr = rng.random((reps, n))
+    on = np.zeros((reps, n), bool)
+    on[:, 0] = True
+    t = time.perf_counter()
+    for _ in range(days):
+        share = (a @ on.T.astype(float)).T
+        u = rng.random((reps, n))
+        on = (on & (u > 0.05)) | (share > thr) | (u < 1e-4)
+    return (time.perf_counter() - t) / reps
+
+
+def synthetic_data(folder: Path, n: int) -> Path:
+    """A data folder with about `n` enterprises: ten basins, a town per hundred enterprises."""
+    folder.mkdir(parents=True, exist_ok=True)
+    reps = ("RSFSR", "Ukrainian SSR", "Kazakh SSR")
+    per = n // 10
+    basins, cities, griev, moves = [], [], [], []
+    for b in range(10):
+        name = f"Basin {b}"
+        rep = reps[b % 3]
+        basins.append(
+            {
+                "basin": name,
+                "republic": rep,
+                "mines_underground": int(per * 0.6),
+                "open_pits": int(per * 0.1),
+                "plants": per - int(per * 0.6) - int(per * 0.1),
+                "workforce": per * 1000,
+                "source": "synthetic",
+            }
+        )
+        towns = max(3, per // 100)
+        for k in range(towns):
+            cities.append(
+                {
+                    "basin": name,
+                    "city": f"Town {b}-{k}",
+                    "republic": rep,
+                    "oblast": f"Oblast {b}",
+                    "lat": 50 + b + 0.01 * k,
+                    "lon": 40 + b + 0.01 * k,
+                    "population_1989": 50000 + 1000 * k,
+                    "mines_known": "",
+                    "pits_known": "",
+                    "is_hub": int(k == 0),
+                    "source": "synthetic",
+                }
+            )
+        griev.append({"basin": name, "wage": 0.7, "ecology": 0.7, "privilege": 0.6, "ethnic_gap": 0.1, "paternalism": 0.8})
+    moves = [{"date": "1989-07-01", "republic": r, "strength": 0.1, "source": "synthetic"} for r in reps]
+    for fname, rows in (("basins.csv", basins), ("cities.csv", cities), ("grievances.csv", griev), ("movements.csv", moves)):
+        with (folder / fname).open("w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    t = load_inputs(folder)
+    write_mines(derive_mines(t["basins"], t["cities"]), folder / "mines.csv")
+    return folder
+
+
+SCALING_SCENARIO = """
+name = "scaling"
+start = "1989-07-01"
+end = "1989-08-09"
+data = "data"
+[[events]]
+kind = "seed_strike"
+date = "1989-07-02"
+city = "Town 0-0"
+count = 1
+[[events]]
+kind = "concession"
+date = "1989-07-20"
+relief = 0.15
+"""
+
+
+def scaling(sizes: list[int], reps: int) -> list[dict]:
+    """Measurement 3: seconds per enterprise-day and peak memory per enterprise, 40 days, by size."""
+    out = []
+    with tempfile.TemporaryDirectory() as d:
+        for n in sizes:
+            root = Path(d) / f"n{n}"
+            synthetic_data(root / "data", n)
+            (root / "s.toml").write_text(SCALING_SCENARIO, encoding="utf-8")
+            sc = load_scenario(root / "s.toml")
+            world = load_world(sc.data)
+            seeds = replicate_seeds(1, reps)
+            simulate(world, sc.with_changes(end=sc.start + timedelta(days=4)), seeds)  # warm-up
+            tracemalloc.start()
+            t = time.perf_counter()
+            simulate(world, sc, seeds)
+            dt = time.perf_counter() - t
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            out.append({"n": world.n, "seconds": dt, "per_mine_day": dt / (world.n * sc.days * reps), "bytes_per_mine": peak / world.n})
+    return out
+
+
+def ensemble(sc, reps: int, runs: int) -> list[float]:
+    """Measurement 4: wall seconds of a `reps`-replicate ensemble on all cores, tables included."""
+    times = []
+    for k in range(runs):
+        t = time.perf_counter()
+        tables, _ = run_ensemble(sc, reps, 1000 + k)
+        times.append(time.perf_counter() - t)
+        assert tables.basin["replicate"].nunique() == reps
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="shorter runs (a smoke test of the benchmark, not a measurement)")
+    ap.add_argument("--runs", type=int, default=3, help="repeats of the 1,000-replicate ensemble (the median is reported)")
+    args = ap.parse_args()
+    sc = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    if args.quick:
+        sc = sc.with_changes(end=sc.start + timedelta(days=59))
+    world = load_world(sc.data)
+    batch = 20 if args.quick else 50
+
+    m1 = reference_vs_engine(sc, world, batch)
+    t_cascade = bare_cascade(world, sc.days, batch)
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    m3 = scaling(sizes, 1 if args.quick else 4)
+    slope = float(np.polyfit(np.log([r["n"] for r in m3]), np.log([r["seconds"] for r in m3]), 1)[0])
+    m4 = ensemble(sc, 100 if args.quick else 1000, 1 if args.quick else args.runs)
+
+    print(f"baseline {sc.start} to {sc.end} ({sc.days} days), {world.n} enterprises; engine = reference on the last day: {m1['same']}")
+    print(f"{'measurement':58s} {'value':>14s} {'ratio':>10s} {'goal':>12s}")
+    print(f"{'1. per-agent Mesa reference, one run (s)':58s} {m1['reference']:14.3f} {'1x':>10s} {'':>12s}")
+    print(f"{'   engine, one run (s)':58s} {m1['engine']:14.3f} {m1['reference'] / m1['engine']:9.1f}x {'>= 50x':>12s}")
+    print(f"{f'   engine, per run in a batch of {batch} (s)':58s} {m1['batch']:14.3f} {m1['reference'] / m1['batch']:9.1f}x {'':>12s}")
+    print(f"{f'2. engine batch of {batch}: runs per second':58s} {1 / m1['batch']:14.1f} {'':>10s} {'':>12s}")
+    print(
+        f"{'   bare numpy threshold cascade, same size: runs per second':58s} {1 / t_cascade:14.1f} {m1['batch'] / t_cascade:9.1f}x {'<= 3x':>12s}"
+    )
+    for r in m3:
+        label = f"3. {r['n']:,} enterprises, 40 days: us per enterprise-day"
+        print(f"{label:58s} {r['per_mine_day'] * 1e6:14.3f} {'':>10s} {'':>12s}")
+        print(f"{'   peak memory per enterprise (bytes)':58s} {r['bytes_per_mine']:14.0f} {'':>10s} {'':>12s}")
+    print(f"{'   log-log slope of time against enterprises':58s} {slope:14.2f} {'':>10s} {'<= 1.1':>12s}")
+    med = sorted(m4)[len(m4) // 2]
+    label = f"4. {'100' if args.quick else '1,000'}-replicate ensemble, all cores (s, median of {len(m4)})"
+    print(f"{label:58s} {med:14.1f} {'':>10s} {'< 60 s':>12s}")
+    print(f"   (runs: {', '.join(f'{t:.1f}' for t in m4)} s)")
+
+
+if __name__ == "__main__":
+    main()
