@@ -529,12 +529,17 @@ def build_ties(
     """
     n = len(basin)
     rng = np.random.default_rng(seed)
-    same_city = city[:, None] == city[None, :]
-    np.fill_diagonal(same_city, False)
-    a_city = sp.csr_matrix(same_city.astype(float))
+    # town ties without an n x n dense matrix (10^5 enterprises would need 75 GB): one-hot products
+    member = sp.csr_matrix((np.ones(n), (np.arange(n), city)), shape=(n, int(city.max()) + 1))
+    a_city = (member @ member.T).tocsr()
+    a_city.setdiag(0)
+    a_city.eliminate_zeros()
+    a_city.sort_indices()
     rows, cols = [], []
+    in_basin = {b: np.flatnonzero(basin == b) for b in np.unique(basin)}
     for i in range(n):
-        cand = np.flatnonzero((basin == basin[i]) & (city != city[i]))
+        same = in_basin[basin[i]]
+        cand = same[city[same] != city[i]]
         if cand.size == 0:
             continue
         d = _km(lat[i], lon[i], lat[cand], lon[cand])

@@ -3,7 +3,7 @@
 One Mesa agent steps at a time, reading its neighbours through the Mesa network and Python
 floats, with no arrays. It exists to prove the array engine right (same seeds, same draws:
 `tests/unit/test_reference.py` checks identical trajectories) and as the yardstick of the speed
-goal (`benchmarks/bench_engine.py`). It takes the same `World`, `Scenario` and seed.
+goal (`benchmarks/bench.py`). It takes the same `World`, `Scenario` and seed.
 
 Draws: every stream gives a vector for all enterprises (or committees) each day, exactly as in the
 engine, and agent i uses element i, so both implementations consume the same random numbers.
