@@ -221,7 +221,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     commit = results.git_commit(ROOT)  # the code that runs (taken now, not after a long run)
     t0 = time.perf_counter()
     try:
-        with executor_map(args.workers, chunksize=4) as map_:
+        with executor_map(args.workers, chunksize=4, cluster=args.cluster) as map_:
             history = cal.run_abc(
                 setup, sc, targets, budget, args.seed, tmp / "abc.db", map_=map_, resume=resume is not None, verbose=not args.quiet
             )
@@ -429,7 +429,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     world = world_for(sc.data)
     check_against(sc, world)
     t0 = time.perf_counter()
-    tables, seeds = run_ensemble(sc, reps, seed, workers=args.workers)
+    bar = _progress(reps, "replicates", args.quiet)
+    try:
+        tables, seeds = run_ensemble(
+            sc, reps, seed, workers=args.workers, cluster=args.cluster, on_chunk=lambda i, r: bar.update(r.basin["replicate"].nunique())
+        )
+    finally:
+        bar.close()
     elapsed = time.perf_counter() - t0
     scores = score(targets, tables.basin, tables.town)
     scores.insert(
@@ -525,7 +531,13 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
             raise _usage(f"--fork-at {fork} must lie after the start {arms[0].start} and by the end {arms[0].end}")
         fork_day = (fork - arms[0].start).days
     t0 = time.perf_counter()
-    tables, seeds = run_arms(arms, reps, seed, workers=args.workers, fork_day=fork_day)
+    bar = _progress(reps * len(arms), "runs", args.quiet)
+    try:
+        tables, seeds = run_arms(
+            arms, reps, seed, workers=args.workers, fork_day=fork_day, cluster=args.cluster, on_chunk=lambda k: bar.update(k * len(arms))
+        )
+    finally:
+        bar.close()
     elapsed = time.perf_counter() - t0
     ref = arms[0].name
     effects = experiments.paired_effects(tables.outcomes, ref, seed=seed)
@@ -692,6 +704,7 @@ def _usage(msg: str) -> UsageError:
 def _common(p: argparse.ArgumentParser) -> None:
     """Options every command that runs the model shares."""
     p.add_argument("--workers", "-j", type=int, default=None, help="processes (default: all cores; 1 = serial)")
+    p.add_argument("--cluster", default=None, help="address of a Dask scheduler (tcp://HOST:PORT) to run on instead of local processes")
     p.add_argument("--out", default=str(ROOT / "results"), help="results root folder (default: results/)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
@@ -713,7 +726,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicates", "-n", type=int, default=None, help="number of replicates (default: the scenario's)")
     p.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the scenario's)")
     _common(p)
-    p.add_argument("--cluster", default=None, help="address of a Dask scheduler (tcp://HOST:PORT) to run on instead of local processes")
     p.add_argument("--fresh", action="store_true", help="start anew even if an unfinished run of the same command is on disk")
     p.add_argument(
         "--targets",

@@ -104,13 +104,26 @@ that has threads (pyabc's database, BLAS) can deadlock, and Python warns about i
 
 
 @contextmanager
-def executor_map(workers: int | None = None, chunksize: int = 1) -> Iterator[Callable]:
-    """A `map` over local processes (or the builtin map for one worker), for the length of a block.
+def executor_map(workers: int | None = None, chunksize: int = 1, cluster: str | None = None) -> Iterator[Callable]:
+    """A `map` over local processes (or the builtin map for one worker, or a Dask cluster), for a block.
 
     Args:
         workers: processes (default: all cores; 1 runs in this process).
         chunksize: items sent to a process at a time.
+        cluster: address of a Dask scheduler (its executor's map is used instead).
     """
+    if cluster is not None:
+        from distributed import Client
+
+        try:
+            client = Client(cluster, timeout="10s")
+        except OSError as exc:
+            raise InputError(f"cannot reach the Dask scheduler at {cluster}: {exc}", key="cluster") from None
+        try:
+            yield client.get_executor().map
+        finally:
+            client.close()
+        return
     workers = workers or os.cpu_count() or 1
     if workers == 1:
         yield map
