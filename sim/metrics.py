@@ -211,6 +211,7 @@ class Outcome:
     unit: str
     fn: Callable[[Run], np.ndarray]
     binary: bool = False
+    until: str | None = None  # the last date it reads: a run that stops earlier does not report it
 
 
 WAVE_THRESHOLD = 20_000
@@ -272,49 +273,63 @@ OUTCOMES: dict[str, Outcome] = {
             "union-wide striker-days, 1990-1991 (the later strike waves), in millions",
             "million person-days",
             lambda r: _union(r, "strikers")[r.window("1990-01-01", "1991-12-31")].sum(axis=0) / 1e6,
+            until="1991-12-31",
         ),
         Outcome(
             "waves_1990_91",
             f"strike waves in 1990-1991: spells of days with over {WAVE_THRESHOLD:,} strikers union-wide",
             "waves",
             _waves,
+            until="1991-12-31",
         ),
         Outcome(
             "largest_wave_1990_91",
             "largest union-wide number of strikers on one day, 1990-1991",
             "persons",
             lambda r: _union(r, "strikers")[r.window("1990-01-01", "1991-12-31")].max(axis=0),
+            until="1991-12-31",
         ),
         Outcome(
             "committees_1991",
             "strike committees (town and basin) active on an average day of 1991: committee persistence",
             "committees",
             lambda r: (_union(r, "committees_city") + _union(r, "committees_basin"))[r.window("1991-01-01", "1991-12-31")].mean(axis=0),
+            until="1991-12-31",
         ),
         Outcome(
             "political_share_1991",
             "share of active committees at the political or sovereignty stage on 31 December 1991",
             "share",
             _political_share,
+            until="1991-12-31",
         ),
         Outcome(
             "donbas_minus_kuzbass_political_1990",
             "Donbas minus Kuzbass share of the workforce at the political or sovereignty stage, mean over 1990",
             "share",
             _demand_gap,
+            until="1990-12-31",
         ),
-        Outcome("separatism_RSFSR_1991", "separatism index of the RSFSR on 31 December 1991", "index (share)", _separatism("RSFSR")),
+        Outcome(
+            "separatism_RSFSR_1991",
+            "separatism index of the RSFSR on 31 December 1991",
+            "index (share)",
+            _separatism("RSFSR"),
+            until="1991-12-31",
+        ),
         Outcome(
             "separatism_Ukraine_1991",
             "separatism index of the Ukrainian SSR on 31 December 1991",
             "index (share)",
             _separatism("Ukrainian SSR"),
+            until="1991-12-31",
         ),
         Outcome(
             "separatism_Kazakhstan_1991",
             "separatism index of the Kazakh SSR on 31 December 1991",
             "index (share)",
             _separatism("Kazakh SSR"),
+            until="1991-12-31",
         ),
     )
 }
@@ -326,9 +341,6 @@ def outcomes(run: Run) -> dict[str, np.ndarray]:
     out = {}
     end = run.dates[-1]
     for name, o in OUTCOMES.items():
-        if "1991" in name and end < np.datetime64("1991-12-31"):
-            continue
-        if "1990" in name and end < np.datetime64("1990-12-31"):
-            continue
-        out[name] = np.asarray(o.fn(run), dtype=float)
+        if o.until is None or end >= np.datetime64(o.until):
+            out[name] = np.asarray(o.fn(run), dtype=float)
     return out

@@ -30,6 +30,23 @@ from sim.rng import Streams
 from sim.scenario import Scenario
 
 
+def batch_params(scenario: Scenario, seeds: list[int], params: Params | Sequence[Params] | None = None) -> Params:
+    """The parameters of a batch of replicates, stacked (see `sim.params.stack_params`).
+
+    `params` if given (one set, or one per replicate); else one posterior draw per replicate for a
+    `parameters = "posterior"` scenario; else the scenario's own.
+    """
+    if params is None:
+        params, _ = draws_for(scenario, seeds)  # None unless the scenario draws from a posterior
+    if params is None:
+        return scenario.params
+    if isinstance(params, Params):
+        return params
+    if len(params) != len(seeds):
+        raise ValueError(f"{len(params)} parameter sets for {len(seeds)} replicates")
+    return stack_params(params)
+
+
 class Engine:
     """The array engine for R replicates of one scenario.
 
@@ -52,13 +69,7 @@ class Engine:
     ) -> None:
         self.world = world
         self.scenario = scenario
-        if params is None and scenario.posterior is not None:
-            params, _ = draws_for(scenario, list(seeds))  # one posterior draw per replicate, by its seed
-        if params is not None and not isinstance(params, Params):
-            if len(params) != len(seeds):
-                raise ValueError(f"{len(params)} parameter sets for {len(seeds)} replicates")
-            params = stack_params(params)
-        self.params = params or scenario.params
+        self.params = batch_params(scenario, list(seeds), params)
         self.mech = scenario.mechanisms
         self.days = scenario.days
         self.timeline = compile_timeline(list(scenario.events), scenario.start, self.days, world)
@@ -144,8 +155,7 @@ class Engine:
         new.scenario = scenario
         new.mech = scenario.mechanisms
         new.timeline = compile_timeline(list(scenario.events), scenario.start, self.days, self.world)
-        draws, _ = draws_for(scenario, self.seeds)
-        new.params = scenario.params if draws is None else stack_params(draws)
+        new.params = batch_params(scenario, self.seeds)
         return new
 
     def outcome_run(self) -> metrics.Run:

@@ -7,6 +7,7 @@ Every replicate has its own seed and streams, so the tables do not depend on chu
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import multiprocessing
 import os
@@ -28,6 +29,11 @@ from sim.rng import replicate_seeds
 from sim.scenario import Scenario
 
 
+def _concat(cls: type, parts: list) -> object:
+    """A table set of `cls` with each field's frames of `parts` concatenated in order."""
+    return cls(**{f.name: pd.concat([getattr(p, f.name) for p in parts], ignore_index=True) for f in dataclasses.fields(cls)})
+
+
 @dataclass
 class Tables:
     """Tidy daily outputs: by basin, by republic, and by town over the calibration window."""
@@ -36,14 +42,10 @@ class Tables:
     republic: pd.DataFrame
     town: pd.DataFrame
 
-    @staticmethod
-    def concat(parts: list[Tables]) -> Tables:
+    @classmethod
+    def concat(cls, parts: list[Tables]) -> Tables:
         """Concatenate chunks in replicate order."""
-        return Tables(
-            basin=pd.concat([p.basin for p in parts], ignore_index=True),
-            republic=pd.concat([p.republic for p in parts], ignore_index=True),
-            town=pd.concat([p.town for p in parts], ignore_index=True),
-        )
+        return _concat(cls, parts)
 
 
 def tidy(engine: Engine, replicates: list[int]) -> Tables:
@@ -103,6 +105,16 @@ MP = multiprocessing.get_context("forkserver")
 that has threads (pyabc's database, BLAS) can deadlock, and Python warns about it."""
 
 
+def dask_client(cluster: str):
+    """A client of the Dask scheduler at `cluster`, or a one-line InputError if it cannot be reached."""
+    from distributed import Client
+
+    try:
+        return Client(cluster, timeout="10s")
+    except OSError as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {cluster}: {exc}", key="cluster") from None
+
+
 @contextmanager
 def executor_map(workers: int | None = None, chunksize: int = 1, cluster: str | None = None) -> Iterator[Callable]:
     """A `map` over local processes (or the builtin map for one worker, or a Dask cluster), for a block.
@@ -113,12 +125,7 @@ def executor_map(workers: int | None = None, chunksize: int = 1, cluster: str | 
         cluster: address of a Dask scheduler (its executor's map is used instead).
     """
     if cluster is not None:
-        from distributed import Client
-
-        try:
-            client = Client(cluster, timeout="10s")
-        except OSError as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {cluster}: {exc}", key="cluster") from None
+        client = dask_client(cluster)
         try:
             yield client.get_executor().map
         finally:
@@ -135,18 +142,9 @@ def executor_map(workers: int | None = None, chunksize: int = 1, cluster: str | 
 _WORLDS: dict[str, World] = {}
 
 
-def param_draws(scenario: Scenario, seeds: list[int]) -> tuple[list[Params] | None, np.ndarray | None]:
-    """Each replicate's parameters: a posterior draw chosen by its seed, or None for the scenario's own.
-
-    Parameters set explicitly in the scenario file keep the file's value (a counterfactual lever
-    is not overwritten by the posterior).
-    """
-    return draws_for(scenario, seeds)
-
-
 def draws_table(scenario: Scenario, seeds: list[int]) -> pd.DataFrame | None:
     """The parameter draw of every replicate (replicate, seed, posterior row, values), for results."""
-    params, idx = param_draws(scenario, seeds)
+    params, idx = draws_for(scenario, seeds)
     if params is None:
         return None
     post = posterior_for(scenario.posterior)
@@ -207,14 +205,7 @@ def execute(
             done(i, functools.partial(fn, t))
         return out
     if cluster is not None:
-        try:
-            from distributed import Client
-        except ImportError:  # pragma: no cover - distributed is a dependency
-            raise InputError("--cluster needs the 'distributed' package", key="cluster") from None
-        try:
-            client = Client(cluster, timeout="10s")
-        except OSError as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {cluster}: {exc}", key="cluster") from None
+        client = dask_client(cluster)
         ctx = client.get_executor()
     else:
         client = None
@@ -287,9 +278,6 @@ def run_ensemble(
 
 # ---- paired arms (counterfactual experiments) -------------------------------------------------
 
-SERIES = ("strikers", "committees_political_plus", "separatism_RSFSR", "separatism_Ukraine", "separatism_Kazakhstan")
-"""Daily union-wide series kept per arm and replicate for the comparison figures."""
-
 
 @dataclass
 class ArmTables:
@@ -298,13 +286,10 @@ class ArmTables:
     outcomes: pd.DataFrame
     series: pd.DataFrame
 
-    @staticmethod
-    def concat(parts: list[ArmTables]) -> ArmTables:
-        """Concatenate chunks."""
-        return ArmTables(
-            outcomes=pd.concat([p.outcomes for p in parts], ignore_index=True),
-            series=pd.concat([p.series for p in parts], ignore_index=True),
-        )
+    @classmethod
+    def concat(cls, parts: list[ArmTables]) -> ArmTables:
+        """Concatenate chunks in order."""
+        return _concat(cls, parts)
 
 
 def _arm_tables(engine: Engine, arm: str, seeds: list[int], first: int) -> ArmTables:

@@ -14,9 +14,9 @@ import pytest
 from sim import calibration as cal
 from sim.errors import InputError
 from sim.model import simulate
-from sim.posterior import load_posterior
+from sim.posterior import draws_for, load_posterior
 from sim.rng import replicate_seeds
-from sim.runner import Tables, executor_map, param_draws, run_ensemble, tidy, world_for
+from sim.runner import Tables, executor_map, run_ensemble, tidy, world_for
 from sim.targets import Target, distance, load_targets, score
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,7 +118,7 @@ def test_posterior_draws_follow_the_seed_and_keep_explicit_levers(tmp_path, smal
     assert 0.65 < np.mean(idx == 2) < 0.85  # weight 3 of 4
     assert list(post.index_for(seeds[:5])) == list(idx[:5])  # a replicate's draw depends only on its seed
     arm = dataclasses.replace(sc.with_changes(params={"w_city": 3.0}), posterior=f, parameters="post.parquet")
-    params, _ = param_draws(arm, seeds[:20])
+    params, _ = draws_for(arm, seeds[:20])
     assert {p.w_city for p in params} == {3.0}  # set in the scenario: kept
     assert {p.r_obey for p in params} <= {0.2, 0.3}
     tables, _ = run_ensemble(arm, 3, 1, workers=1)
