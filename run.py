@@ -27,11 +27,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario ensemble and write its results folder."""
     import pandas as pd
 
-    from sim import plots, results
+    from sim import figures, results
     from sim.metrics import first_and_last
     from sim.runner import ChunkError, Tables, chunk_size, draws_table, run_ensemble, world_for
     from sim.scenario import check_against, load_scenario
-    from sim.targets import load_targets, score, series
+    from sim.targets import load_targets, score
 
     sc = load_scenario(args.scenario)
     targets = load_targets(args.targets) if args.targets else []
@@ -78,7 +78,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     with results.assembling(tmp):
         events = first_and_last(tables.basin, str(sc.start), str(sc.end))
         scores = score(targets, tables.basin, tables.town) if targets else pd.DataFrame()
-        out_tables = {"daily_basin": tables.basin, "daily_republic": tables.republic, "daily_town": tables.town, "basin_events": events}
+        out_tables = {
+            "daily_basin": tables.basin,
+            "daily_republic": tables.republic,
+            "daily_town": tables.town,
+            "basin_events": events,
+            "towns": figures.towns_table(world),
+        }
         if targets:
             out_tables["targets_check"] = scores
         if draws is not None:
@@ -114,22 +120,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "basin_events": "per replicate and basin: date of the first strike and of the first day back to no strike",
                 "targets_check": "each row of the targets file against the ensemble: simulated quantiles on its date, inside the 50% and 90% bands",
                 "parameter_draws": "per replicate: its seed, the posterior row drawn for it and the parameter values it ran with",
+                "towns": "one row per town with enterprises: basin, republic, oblast, mean coordinates, enterprises, workforce (the network figure's layout)",
             },
             "targets_file": _rel(args.targets) if args.targets else None,
         }
-        if not args.no_figures:
-            tdf = pd.DataFrame([t.__dict__ for t in targets]) if targets else None
-            figs = [
-                ("wave_july1989", plots.plot_wave(tables.basin, tdf, sc.name)),
-                ("committees_1989_1991", plots.plot_stages(tables.basin, tables.republic, sc.name)),
-            ]
-            if targets:
-                ser = {t.line: series(t, tables.basin, tables.town)[0] for t in targets}
-                figs.append(("targets_july1989", plots.plot_targets(scores, ser, sc.name, reps)))
-            for name, fig in figs:
-                results.save_figure(fig, tmp / "figures", name)
-                plots.close(fig)
         results.write_manifest(tmp, manifest)
+        if not args.no_figures:
+            figures.draw(tmp)
     final = results.finish(tmp, final)
     if not args.quiet:
         print(
@@ -178,10 +175,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     import json
 
     from sim import calibration as cal
-    from sim import plots, results
+    from sim import figures, results
     from sim.runner import executor_map, run_ensemble, world_for
     from sim.scenario import check_against, load_scenario
-    from sim.targets import load_targets, score, series
+    from sim.targets import load_targets, score
 
     setup = cal.load_priors(args.priors)
     targets = load_targets(setup.targets)
@@ -253,28 +250,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             },
         )
         label = f"{len(post)} particles, {len(pops)} populations, final epsilon {pops['epsilon'].iloc[-1]:.3g}"
-        units = {f.name: f.metadata["unit"] for f in dataclasses.fields(cal.Params)}
-        if not args.no_figures:
-            ser = {t.line: series(t, tables.basin, tables.town)[0] for t in targets}
-            figs = [
-                (
-                    "posterior_predictive",
-                    plots.plot_targets(
-                        scores,
-                        ser,
-                        "calibration (posterior predictive)",
-                        args.predictive,
-                        "Posterior predictive check on the July 1989 targets",
-                    ),
-                ),
-                (
-                    "marginal_posteriors",
-                    plots.plot_marginals(post, [dataclasses.asdict(p) | {"unit": units[p.name]} for p in setup.priors], label),
-                ),
-            ]
-            for name, fig in figs:
-                results.save_figure(fig, tmp / "figures", name)
-                plots.close(fig)
         manifest = {
             "experiment": "calibration",
             "priors_file": _rel(setup.path),
@@ -305,6 +280,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             "abc_database": "abc.db (pyabc's SQLite store of every population)",
         }
         results.write_manifest(tmp, manifest)
+        if not args.no_figures:
+            figures.draw(tmp)
         final = results.finish(tmp, final)
     except BaseException:
         print(f"calibration finished but its report failed; the populations are kept in {_rel(tmp)}", file=sys.stderr)
@@ -410,10 +387,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from sim import plots, results
+    from sim import figures, results
     from sim.runner import run_ensemble, world_for
     from sim.scenario import check_against, load_scenario
-    from sim.targets import load_targets, score, series
+    from sim.targets import load_targets, score
 
     targets = load_targets(args.targets)
     if not targets:
@@ -449,11 +426,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     tmp, final = results.new_folder(Path(args.out), "validate", sc.digest())
     with results.assembling(tmp):
         results.write_tables(tmp, {"targets_check": scores, "daily_basin": tables.basin, "daily_town": tables.town})
-        if not args.no_figures and scores["scored"].any():
-            ser = {t.line: series(t, tables.basin, tables.town)[0] for t in targets}
-            fig = plots.plot_targets(scores, ser, sc.name, reps, f"Validation on {Path(args.targets).name}")
-            results.save_figure(fig, tmp / "figures", "validation")
-            plots.close(fig)
         results.write_manifest(
             tmp,
             {
@@ -478,6 +450,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 },
             },
         )
+        if not args.no_figures:
+            figures.draw(tmp)
     final = results.finish(tmp, final)
     if not args.quiet:
         print(
@@ -509,8 +483,7 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
     import json
     from datetime import date as _date
 
-    from sim import experiments, plots, results
-    from sim.metrics import OUTCOMES
+    from sim import experiments, figures, results
     from sim.runner import run_arms, world_for
     from sim.scenario import check_against, load_scenario
 
@@ -550,18 +523,7 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
         if verdicts is not None:
             out["verdicts"] = verdicts
         results.write_tables(tmp, out)
-        figs = []
-        if not args.no_figures:
-            shown = [o for o in OUTCOMES if o in tables.outcomes.columns]
-            units = {k: v.unit for k, v in OUTCOMES.items()}
-            shocks = [(str(e.date), e.name) for e in arms[0].events if e.kind == "shock"]
-            for name, fig in (
-                ("forest_effects", plots.plot_forest(effects, shown, units, experiment, reps)),
-                ("arms_1989_1991", plots.plot_arms(tables.series, experiment, reps, shocks)),
-            ):
-                results.save_figure(fig, tmp / "figures", name)
-                plots.close(fig)
-                figs.append(f"figures/{name}.png")
+        figs = [] if args.no_figures else ["figures/forest_effects.png", "figures/arms_1989_1991.png"]
         meta = {
             "command": results.command_line(),
             "git_commit": results.git_commit(ROOT),
@@ -602,6 +564,8 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
                 },
             },
         )
+        if not args.no_figures:
+            figures.draw(tmp)
     final = results.finish(tmp, final)
     if not args.quiet:
         print(f"{len(arms)} arms x {reps} paired replicates in {elapsed:.0f} s -> {_rel(final)}")
@@ -632,6 +596,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_thesis(args: argparse.Namespace) -> int:
     """The thesis suite and its report."""
     return _run_arms(args, [str(ROOT / "scenarios" / f) for f in THESIS_SUITE], "thesis", thesis=True)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Redraw the figures of a results folder."""
+    from sim import figures
+
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()] if args.arms else None
+    t0 = time.perf_counter()
+    names = figures.draw(Path(args.folder), arms=arms)
+    if not args.quiet:
+        print(f"{len(names)} figures in {time.perf_counter() - t0:.1f} s -> {_rel(Path(args.folder) / 'figures')}: {', '.join(names)}")
+    return 0
 
 
 def _rel(path: str | Path) -> str:
@@ -787,6 +763,16 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--fork-at", default=None, help="ISO date: every arm goes on from the reference's history on that day")
         _common(e)
         e.set_defaults(func=cmd_compare if name == "compare" else cmd_thesis)
+    f = sub.add_parser(
+        "plot",
+        help="redraw every figure of a results folder from its saved tables",
+        description="Read a finished results folder (of run, calibrate, validate, compare or thesis) and write all its figures "
+        "into its figures/ folder, PNG and SVG, from the saved tables and manifest only (no simulation).",
+    )
+    f.add_argument("folder", help="a results folder, e.g. results/baseline/<UTC time>_<hash>")
+    f.add_argument("--arms", default=None, help="compare/thesis: comma-separated arms to show (default: all)")
+    f.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    f.set_defaults(func=cmd_plot)
     q = sub.add_parser(
         "params",
         help="print the parameter table (markdown)",
@@ -803,7 +789,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] not in ("run", "compare", "thesis", "calibrate", "validate", "params", "-h", "--help"):
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    if argv and argv[0] not in (*commands, "-h", "--help"):
         argv = ["run", *argv]  # options without a command belong to `run`
     args = parser.parse_args(argv)
     if args.command is None:

@@ -23,8 +23,8 @@ WEEKLY = mdates.WeekdayLocator(byweekday=mdates.MO)  # Mondays: 10 July 1989 was
 STAGE_COLORS = {"material": "#4c72b0", "political": "#dd8452", "sovereignty": "#c44e52"}
 
 
-def _subtitle(scenario: str, replicates: int) -> str:
-    return f"scenario: {scenario} | {replicates} replicates | median and 10-90% band"
+def _subtitle(scenario: str, replicates: int, bands: str = "median and 10-90% band") -> str:
+    return f"scenario: {scenario} | {replicates} replicates | {bands}"
 
 
 def plot_wave(
@@ -44,11 +44,13 @@ def plot_wave(
     fig, axes = plt.subplots(2, 1, figsize=(11, 8.5), sharex=True, constrained_layout=True)
     colors = dict(zip(WAVE_BASINS, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
     for ax, col, label in ((axes[0], "strikers", "strikers (persons)"), (axes[1], "mines_on_strike", "enterprises on strike")):
-        b = band(d, col)
+        b90 = band(d, col, 0.05, 0.95)
+        b50 = band(d, col, 0.25, 0.75)
         for basin in WAVE_BASINS:
-            g = b[b["basin"] == basin]
+            g, g50 = b90[b90["basin"] == basin], b50[b50["basin"] == basin]
             ax.plot(g["date"], g["median"], color=colors[basin], label=basin, lw=1.8)
-            ax.fill_between(g["date"], g["lo"], g["hi"], color=colors[basin], alpha=0.18, lw=0)
+            ax.fill_between(g["date"], g["lo"], g["hi"], color=colors[basin], alpha=0.12, lw=0)
+            ax.fill_between(g50["date"], g50["lo"], g50["hi"], color=colors[basin], alpha=0.25, lw=0)
         if targets is not None:
             t = targets[(targets["measure"] == col) & (targets["place"].fillna("") == "")]
             for _, row in t.iterrows():
@@ -70,7 +72,8 @@ def plot_wave(
         ax.set_ylabel(label)
         ax.yaxis.set_major_formatter(THOUSANDS)
         ax.grid(alpha=0.3)
-    axes[0].fill_between([], [], [], color="grey", alpha=0.25, lw=0, label="10-90% of replicates")
+    axes[0].fill_between([], [], [], color="grey", alpha=0.37, lw=0, label="50% of replicates (25-75%)")
+    axes[0].fill_between([], [], [], color="grey", alpha=0.12, lw=0, label="90% of replicates (5-95%)")
     axes[0].legend(ncol=2, fontsize=9, loc="upper left")
     others = sorted(set(daily["basin"]) - set(WAVE_BASINS))
     axes[1].annotate(
@@ -84,48 +87,246 @@ def plot_wave(
     axes[1].xaxis.set_major_locator(WEEKLY)
     axes[1].xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     axes[1].set_xlabel("date (1989)")
-    fig.suptitle(f"The July 1989 strike wave by basin\n{_subtitle(scenario, reps)}", fontsize=12)
+    fig.suptitle(f"The July 1989 strike wave by basin\n{_subtitle(scenario, reps, 'median, 50% and 90% bands')}", fontsize=12)
     return fig
 
 
-def plot_stages(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str) -> Figure:
-    """Committees by demand stage, 1989-1991, and the separatism index by republic."""
+EVENT_STYLE = {
+    "concession": ("#55a868", "--", "concession"),
+    "shock": ("#8c8c8c", ":", "shock"),
+    "repression": ("#c44e52", "-.", "repression"),
+    "cut_communication": ("#8172b3", "-.", "communication cut"),
+    "news": ("#937860", ":", "news"),
+    "seed_strike": ("#222222", "-", "first strike"),
+}
+"""Colour, line style and legend label of each kind of dated event on the timelines."""
+
+
+def event_label(ev: dict) -> str:
+    """A short label for a scenario event (as recorded in a manifest): its name, or kind and places."""
+    if ev.get("name"):
+        return str(ev["name"])
+    where = ", ".join(ev.get("basins") or []) or ", ".join(ev.get("republics") or []) or ev.get("city") or "union-wide"
+    return f"{EVENT_STYLE.get(ev['kind'], ('', '', ev['kind']))[2]}: {where}"
+
+
+def _mark_events(axes, events: list[dict], fig: Figure) -> None:
+    """Numbered vertical lines for dated events on every panel; the key is written under the figure."""
+    key = []
+    for n, ev in enumerate(sorted(events, key=lambda e: str(e.get("date") or e.get("start"))), start=1):
+        day = pd.Timestamp(ev.get("date") or ev.get("start"))
+        color, ls, _ = EVENT_STYLE.get(ev["kind"], ("grey", ":", ev["kind"]))
+        for ax in axes:
+            ax.axvline(day, color=color, ls=ls, lw=0.9, zorder=1)
+        axes[0].annotate(
+            str(n),
+            (day, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 2 + 8 * (n % 2)),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color=color,
+            fontweight="bold",
+        )
+        key.append(f"{n} {day:%d %b %Y} {event_label(ev)}")
+    if key:
+        half = (len(key) + 1) // 2
+        width = max(len(k) for k in key[:half]) + 4
+        text = "\n".join(f"{a:<{width}s}{b}" for a, b in zip(key[:half], [*key[half:], *[""] * (2 * half - len(key))], strict=True))
+        fig.text(0.01, 0.0, "Dated events (numbered lines):\n" + text, fontsize=7.5, family="monospace", va="bottom", color="dimgrey")
+
+
+def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, events: list[dict] | None = None) -> Figure:
+    """The 1989-1991 course: strike waves, committees by demand stage, separatism by republic, dated events marked.
+
+    Args:
+        daily: tidy basin table (replicate, date, basin, strikers, committees_<stage>, ...).
+        republic: tidy republic table (replicate, date, republic, separatism_index, ...).
+        scenario: scenario name for the subtitle.
+        events: the scenario's events as recorded in the manifest (kind, date or start, basins, name...).
+    """
     reps = daily["replicate"].nunique()
-    fig, axes = plt.subplots(3, 1, figsize=(12.5, 10), sharex=True, constrained_layout=True)
+    events = [e for e in events or [] if e["kind"] != "seed_strike"]
+    n_key = (len(events) + 1) // 2
+    fig, axes = plt.subplots(3, 1, figsize=(12.5, 10.5 + 0.16 * n_key), sharex=True)
+    fig.subplots_adjust(left=0.09, right=0.8, top=0.88, bottom=0.065 + 0.016 * (n_key + 1), hspace=0.14)
     total = daily.groupby(["replicate", "date"], as_index=False)[
         ["committees_material", "committees_political", "committees_sovereignty", "strikers"]
     ].sum()
     total["basin"] = "all"
-    for stage, color in STAGE_COLORS.items():
-        b = band(total, f"committees_{stage}")
-        axes[0].plot(b["date"], b["median"], color=color, label=stage, lw=1.8)
-        axes[0].fill_between(b["date"], b["lo"], b["hi"], color=color, alpha=0.2, lw=0)
-    axes[0].set_ylabel("active committees")
-    axes[0].legend(title="demand stage", loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    b = band(total, "strikers")
+    b = band(total, "strikers", 0.05, 0.95)
+    b50 = band(total, "strikers", 0.25, 0.75)
     mean = total.groupby("date")["strikers"].mean()
-    axes[1].plot(b["date"], b["median"], color="black", lw=1.2, label="median of replicates")
-    axes[1].plot(mean.index, mean.to_numpy(), color="black", lw=0.9, ls="--", label="mean of replicates")
-    axes[1].fill_between(b["date"], b["lo"], b["hi"], color="grey", alpha=0.3, lw=0, label="10-90% of replicates")
-    axes[1].set_title(
-        "strikers, all basins: after 1989 waves come at different dates in different replicates, so the median stays low", fontsize=9
+    axes[0].fill_between(b["date"], b["lo"], b["hi"], color="grey", alpha=0.2, lw=0, label="90% of replicates (5-95%)")
+    axes[0].fill_between(b50["date"], b50["lo"], b50["hi"], color="grey", alpha=0.4, lw=0, label="50% of replicates (25-75%)")
+    axes[0].plot(b["date"], b["median"], color="black", lw=1.2, label="median of replicates")
+    axes[0].plot(mean.index, mean.to_numpy(), color="#c44e52", lw=0.9, ls="--", label="mean of replicates")
+    axes[0].set_title(
+        "strike waves, all basins (after 1989 waves come at different dates in different replicates, so the median stays low)",
+        fontsize=9,
+        loc="left",
+        pad=22,  # room for the numbered event marks above the panel
     )
-    axes[1].set_ylabel("strikers (persons)")
-    axes[1].yaxis.set_major_formatter(THOUSANDS)
-    axes[1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axes[0].set_ylabel("strikers (persons)")
+    axes[0].yaxis.set_major_formatter(THOUSANDS)
+    for stage, color in STAGE_COLORS.items():
+        bs = band(total, f"committees_{stage}", 0.05, 0.95)
+        axes[1].plot(bs["date"], bs["median"], color=color, label=stage, lw=1.8)
+        axes[1].fill_between(bs["date"], bs["lo"], bs["hi"], color=color, alpha=0.2, lw=0)
+    axes[1].set_ylabel("active committees (count)")
+    axes[1].set_title("strike committees by demand stage: median and 90% band", fontsize=9, loc="left")
     rep = republic[republic["republic"].isin(["RSFSR", "Ukrainian SSR", "Kazakh SSR"])].rename(columns={"republic": "basin"})
-    rb = band(rep, "separatism_index")
+    rb = band(rep, "separatism_index", 0.05, 0.95)
     for name, g in rb.groupby("basin"):
         line = axes[2].plot(g["date"], g["median"], lw=1.8, label=name)[0]
         axes[2].fill_between(g["date"], g["lo"], g["hi"], color=line.get_color(), alpha=0.2, lw=0)
     axes[2].set_ylabel("separatism index\n(share of mining workforce)")
+    axes[2].set_title("separatism index by republic: median and 90% band", fontsize=9, loc="left")
     axes[2].set_ylim(0, 1)
-    axes[2].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axes[2].xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
     axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     axes[2].set_xlabel("date")
-    for ax in axes:
+    kinds = dict.fromkeys(e["kind"] for e in events)
+    marks = [
+        plt.Line2D([], [], color=EVENT_STYLE[k][0], ls=EVENT_STYLE[k][1], label=f"dated event: {EVENT_STYLE[k][2]}")
+        for k in kinds
+        if k in EVENT_STYLE
+    ]
+    for i, ax in enumerate(axes):
         ax.grid(alpha=0.3)
-    fig.suptitle(f"Strike committees by demand stage and separatism, 1989-1991\n{_subtitle(scenario, reps)}", fontsize=12)
+        handles, _ = ax.get_legend_handles_labels()
+        ax.legend(handles=handles + (marks if i == 0 else []), loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title_fontsize=8)
+    axes[1].get_legend().set_title("demand stage")
+    _mark_events(axes, events, fig)
+    fig.suptitle(
+        f"The strike movement 1989-1991: waves, committees by demand stage, separatism\n{_subtitle(scenario, reps, 'median, 50% and 90% bands')}",
+        fontsize=12,
+    )
+    return fig
+
+
+def network_layout(towns: pd.DataFrame, spread: float = 1.0) -> pd.DataFrame:
+    """Map-like positions of towns: basins at their geography, each basin's towns spread around it.
+
+    Basins are placed at the mean longitude/latitude of their enterprises (longitude scaled by
+    cos 55 deg); within a basin the towns keep their directions from the basin's centre but are
+    spread over a disc sized by the basin's enterprises, and discs (basins, then towns) are pushed
+    apart until they no longer overlap. Deterministic.
+
+    Args:
+        towns: one row per town: town, basin, lat, lon, enterprises.
+        spread: scale of the basins' discs.
+
+    Returns:
+        `towns` with x, y (layout units) and r (a town's disc radius).
+    """
+    import numpy as np
+
+    t = towns.sort_values(["basin", "town"]).reset_index(drop=True).copy()
+    t["gx"] = t["lon"] * np.cos(np.radians(55.0))
+    t["gy"] = t["lat"]
+    t["r"] = 0.33 * np.sqrt(t["enterprises"].clip(lower=1))
+    basins = t.groupby("basin").agg(gx=("gx", "mean"), gy=("gy", "mean"), n=("enterprises", "sum"), area=("r", lambda r: (r**2).sum()))
+    basins["R"] = spread * 1.5 * np.sqrt(basins["area"]) + 0.4
+    pos = basins[["gx", "gy"]].to_numpy(dtype=float)
+    pos = _separate(pos, basins["R"].to_numpy() + 0.5)  # room for the basin labels
+    basins["x"], basins["y"] = pos[:, 0], pos[:, 1]
+    xs, ys = np.zeros(len(t)), np.zeros(len(t))
+    for name, idx in t.groupby("basin").groups.items():
+        g = t.loc[idx]
+        off = g[["gx", "gy"]].to_numpy() - g[["gx", "gy"]].to_numpy().mean(axis=0)
+        norm = np.abs(off).max() if len(g) > 1 else 1.0
+        off = off / (norm if norm > 0 else 1.0) * (basins.loc[name, "R"] - g["r"].max())
+        off = _separate(off, g["r"].to_numpy() + 0.22)  # gaps show the towns as clusters
+        xs[idx], ys[idx] = off[:, 0] + basins.loc[name, "x"], off[:, 1] + basins.loc[name, "y"]
+    t["x"], t["y"] = xs, ys
+    return t.drop(columns=["gx", "gy"])
+
+
+def _separate(pos, radius, steps: int = 400):
+    """Push discs (centres `pos`, radii `radius`) apart until none overlap (or `steps` rounds)."""
+    import numpy as np
+
+    pos = np.array(pos, dtype=float)
+    rng = np.random.default_rng(0)  # breaks exact ties only; deterministic
+    pos += rng.normal(0, 1e-6, pos.shape)
+    for _ in range(steps):
+        d = pos[:, None, :] - pos[None, :, :]
+        dist = np.sqrt((d**2).sum(-1)) + np.eye(len(pos))
+        need = radius[:, None] + radius[None, :]
+        overlap = np.clip(need - dist, 0, None) * (1 - np.eye(len(pos)))
+        if overlap.max() < 1e-3:
+            break
+        pos += 0.5 * (d / dist[..., None] * overlap[..., None]).sum(1) / 2
+    return pos
+
+
+def plot_network(town_daily: pd.DataFrame, layout: pd.DataFrame, dates: list[str], scenario: str) -> Figure:
+    """The mine network on chosen dates (small multiples): each town a cluster of its enterprises.
+
+    A town is drawn as a cluster of dots, one per enterprise (a mine, open pit or other coal
+    enterprise); on each date as many dots are red as the median across replicates of the town's
+    enterprises on strike. Basins are placed roughly by geography (see `network_layout`).
+
+    Args:
+        town_daily: tidy town table (replicate, date, town, mines_on_strike, strikers).
+        layout: `network_layout` output (town, basin, x, y, r, enterprises).
+        dates: ISO dates, one panel each.
+        scenario: scenario name for the subtitle.
+    """
+    import numpy as np
+
+    reps = town_daily["replicate"].nunique()
+    ncol = 2
+    nrow = (len(dates) + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(14, 4.3 * nrow + 1.4), squeeze=False)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.88, bottom=0.08, wspace=0.03, hspace=0.1)
+    golden = np.pi * (3 - np.sqrt(5))
+    for ax, day in zip(axes.flat, dates, strict=False):
+        d = town_daily[town_daily["date"] == pd.Timestamp(day)]
+        med = d.groupby("town")[["mines_on_strike", "strikers"]].median()
+        on = layout["town"].map(med["mines_on_strike"]).fillna(0).round().astype(int).to_numpy()
+        strikers = float(d.groupby("replicate")["strikers"].sum().median()) if len(d) else 0.0
+        xs, ys, cs = [], [], []
+        for (_, row), k in zip(layout.iterrows(), on, strict=True):
+            n = int(row["enterprises"])
+            i = np.arange(n)
+            rad = row["r"] * np.sqrt((i + 0.5) / max(n, 1))
+            xs.extend(row["x"] + rad * np.cos(i * golden))
+            ys.extend(row["y"] + rad * np.sin(i * golden))
+            cs.extend(["#c44e52" if j < k else "#b8c4d6" for j in i])
+        ax.scatter(xs, ys, c=cs, s=5, lw=0)
+        for basin, g in layout.groupby("basin"):
+            top = (g["y"] + g["r"]).max()
+            ax.annotate(basin, (g["x"].mean(), top + 0.15), ha="center", va="bottom", fontsize=7.5, color="#333333")
+        ax.set_title(
+            f"{pd.Timestamp(day):%d %B %Y}: {int(on.sum())} enterprises, {strikers:,.0f} strikers on strike (medians)", fontsize=10
+        )
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for side in ax.spines.values():
+            side.set_color("#dddddd")
+    for ax in list(axes.flat)[len(dates) :]:
+        ax.set_visible(False)
+    fig.legend(
+        handles=[
+            plt.Line2D([], [], marker="o", color="#c44e52", ls="", label="enterprise on strike"),
+            plt.Line2D([], [], marker="o", color="#b8c4d6", ls="", label="enterprise at work"),
+        ],
+        loc="lower center",
+        ncol=2,
+        fontsize=9,
+        title="one dot per enterprise; a cluster is a town (red dots: the median across replicates of the town's enterprises on strike)",
+        title_fontsize=8.5,
+    )
+    fig.suptitle(
+        "The strike spreading over the network of coal enterprises, July 1989\n"
+        f"basins placed roughly by geography (west left, north up; not to scale) | scenario: {scenario} | {reps} replicates",
+        fontsize=12,
+    )
     return fig
 
 
@@ -194,6 +395,7 @@ def plot_targets(
             ax.set_title(f"{where}\n{r['measure'].replace('_', ' ')} on {r['date']}: {verdict}", fontsize=9)
         ax.xaxis.set_major_locator(WEEKLY)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+        ax.set_xlabel(f"date ({x.year})", fontsize=8)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
     spare = list(axes.flat)[n:]
@@ -264,7 +466,7 @@ def plot_marginals(post: pd.DataFrame, priors: list[dict], title: str) -> Figure
     return fig
 
 
-ARM_COLORS = ("#222222", "#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974")
+ARM_COLORS = ("#222222", "#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#17becf", "#ccb974")
 
 
 def plot_forest(effects: pd.DataFrame, outcomes: list[str], units: dict[str, str], title: str, replicates: int) -> Figure:
@@ -320,7 +522,12 @@ def plot_forest(effects: pd.DataFrame, outcomes: list[str], units: dict[str, str
 
 
 def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tuple[str, str]] | None = None) -> Figure:
-    """Overlaid bands per arm, 1989-1991: strikers, committees at the political stage or beyond, separatism (Ukraine, RSFSR).
+    """Each arm against the reference, 1989-1991, as small multiples (one row per arm).
+
+    Columns: strikers union-wide (weekly mean), committees at the political stage or beyond, the
+    separatism index of Ukraine and of the RSFSR. Each panel overlays the reference arm (grey) and
+    one counterfactual arm (colour): median and 25-75% band across replicates; y axes are shared
+    down each column so rows compare.
 
     Args:
         series: the daily series of `sim.runner.run_arms` (arm, replicate, date, strikers, ...).
@@ -329,46 +536,51 @@ def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tu
         shocks: (ISO date, label) of dated shocks to mark.
     """
     panels = [
-        ("strikers", "strikers union-wide (persons, weekly mean)"),
-        ("committees_political_plus", "committees at the political or sovereignty stage"),
-        ("separatism_Ukraine", "separatism index, Ukrainian SSR"),
-        ("separatism_RSFSR", "separatism index, RSFSR"),
+        ("strikers", "strikers union-wide\n(persons, weekly mean)"),
+        ("committees_political_plus", "committees at the political\nor sovereignty stage (count)"),
+        ("separatism_Ukraine", "separatism index,\nUkrainian SSR (share)"),
+        ("separatism_RSFSR", "separatism index,\nRSFSR (share)"),
     ]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(13, 3.0 * len(panels) + 0.8), sharex=True, constrained_layout=True)
     arms = list(dict.fromkeys(series["arm"]))
-    for ax, (col, label) in zip(axes, panels, strict=True):
-        for i, arm in enumerate(arms):
-            s = series[series["arm"] == arm][["replicate", "date", col]]
-            if col == "strikers":  # weekly means keep a thousand daily spikes readable
-                s = s.assign(date=s["date"].dt.to_period("W").dt.start_time).groupby(["replicate", "date"], as_index=False)[col].mean()
-            g = s.groupby("date")[col]
-            med, lo, hi = g.median(), g.quantile(0.25), g.quantile(0.75)
-            c = ARM_COLORS[i % len(ARM_COLORS)]
-            ax.plot(med.index, med.values, color=c, lw=2.0 if i == 0 else 1.1, label=arm, zorder=5 if i == 0 else 2)
-            ax.fill_between(med.index, lo.values, hi.values, color=c, alpha=0.12, lw=0)
-        for d, name in shocks or []:
-            ax.axvline(pd.Timestamp(d), color="grey", lw=0.6, ls=":")
-            if col == panels[0][0]:
-                ax.annotate(
-                    name,
-                    (pd.Timestamp(d), 1.0),
-                    xycoords=("data", "axes fraction"),
-                    rotation=90,
-                    fontsize=6,
-                    va="top",
-                    ha="right",
-                    color="grey",
-                )
-        ax.set_ylabel(label, fontsize=8)
-        ax.yaxis.set_major_formatter(THOUSANDS if col in ("strikers", "committees_political_plus") else mticker.PercentFormatter(1.0))
-        ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=8)
-    axes[0].legend(ncol=min(len(arms), 5), fontsize=8, loc="upper right")
-    axes[-1].xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
-    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
-    axes[-1].set_xlabel("date")
+    ref, others = arms[0], arms[1:] or arms[:1]
+
+    def summary(arm: str, col: str):
+        s = series[series["arm"] == arm][["replicate", "date", col]]
+        if col == "strikers":  # weekly means keep a thousand daily spikes readable
+            s = s.assign(date=s["date"].dt.to_period("W").dt.start_time).groupby(["replicate", "date"], as_index=False)[col].mean()
+        g = s.groupby("date")[col]
+        return g.median(), g.quantile(0.25), g.quantile(0.75)
+
+    fig, axes = plt.subplots(
+        len(others), len(panels), figsize=(15, 1.9 * len(others) + 1.8), sharex=True, sharey="col", squeeze=False, constrained_layout=True
+    )
+    cache = {}
+    for r, arm in enumerate(others):
+        c = ARM_COLORS[1 + r % (len(ARM_COLORS) - 1)]
+        for k, (col, label) in enumerate(panels):
+            ax = axes[r, k]
+            if (ref, col) not in cache:
+                cache[ref, col] = summary(ref, col)
+            for (med, lo, hi), color, name, lw in ((cache[ref, col], "#555555", ref, 1.0), (summary(arm, col), c, arm, 1.4)):
+                ax.plot(med.index, med.values, color=color, lw=lw, label=name)
+                ax.fill_between(med.index, lo.values, hi.values, color=color, alpha=0.18, lw=0)
+            for d, _ in shocks or []:
+                ax.axvline(pd.Timestamp(d), color="grey", lw=0.5, ls=":")
+            if r == 0:
+                ax.set_title(label, fontsize=9)
+            if k == 0:
+                ax.set_ylabel(arm, fontsize=9, color=c, fontweight="bold")
+                ax.legend(fontsize=7, loc="upper right")
+            ax.yaxis.set_major_formatter(THOUSANDS if col in ("strikers", "committees_political_plus") else mticker.PercentFormatter(1.0))
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=7)
+    for ax in axes[-1]:
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+        ax.set_xlabel("date", fontsize=8)
     fig.suptitle(
-        f"The arms of the thesis suite, 1989-1991: median and 25-75% band across replicates\nsuite: {title} | {replicates} replicates per arm; dotted lines: dated shocks",
-        fontsize=12,
+        f"Each counterfactual arm (colour) against the reference '{ref}' (grey), 1989-1991: median and 25-75% band across replicates\n"
+        f"suite: {title} | {replicates} replicates per arm, the same seeds and parameter draws in every arm; dotted lines: dated shocks",
+        fontsize=11,
     )
     return fig

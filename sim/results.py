@@ -9,6 +9,7 @@ so an interrupted run never leaves a half-written result.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -191,9 +192,12 @@ def write_mines(rows: list[dict], path: Path) -> None:
 
 def save_figure(fig: Any, folder: Path, name: str) -> list[Path]:
     """Write a Figure as PNG and SVG into `folder`; returns the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for ext in ("png", "svg"):
         path = folder / f"{name}.{ext}"
-        fig.savefig(path, dpi=130)
+        tmp = path.with_name(f".{path.name}.tmp")
+        fig.savefig(tmp, dpi=130, format=ext)
+        os.replace(tmp, path)  # a figure being redrawn is never seen half-written
         paths.append(path)
     return paths

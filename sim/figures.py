@@ -1,0 +1,238 @@
+"""Every figure of a results folder, drawn from the folder's saved tables and manifest only.
+
+The commands call `draw` on the folder they have just written, and `python run.py plot FOLDER`
+calls it again on any finished folder: the figures are always what the saved results say, never a
+fresh simulation. What a folder gets depends on the command that made it (its manifest):
+
+| command | figures |
+| --- | --- |
+| `run` | `wave_july1989`, `network_july1989`, `timeline_1989_1991`, `targets_july1989` (with a targets file) |
+| `calibrate` | `posterior_predictive`, `marginal_posteriors` |
+| `validate` | `validation` |
+| `compare`, `thesis` | `forest_effects`, `arms_1989_1991` |
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from sim import plots, results
+from sim.errors import InputError
+from sim.metrics import OUTCOMES
+from sim.params import Params
+from sim.targets import Target, series
+
+NETWORK_DATES = ("1989-07-10", "1989-07-15", "1989-07-20", "1989-07-25")
+"""Dates of the network small multiples: the first strike, the Kuzbass peak, the Kuzbass return, the Donbas deal."""
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def kind(manifest: dict) -> str:
+    """Which command wrote a results folder: run, calibration, validate, compare or thesis."""
+    exp = manifest.get("experiment")
+    if exp in ("calibration", "validate", "compare", "thesis"):
+        return exp
+    if "scenario" in manifest:
+        return "run"
+    raise InputError("manifest.json does not say which command wrote this folder (no 'experiment' or 'scenario')", key="experiment")
+
+
+def read(folder: Path) -> dict:
+    """The manifest of a finished results folder (one-line errors for a missing or broken one)."""
+    path = folder / "manifest.json"
+    if not folder.is_dir():
+        raise InputError("not a results folder (no such directory)", file=str(folder))
+    if not path.is_file():
+        raise InputError("no manifest.json: not a finished results folder", file=str(folder))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"unreadable manifest ({exc})", file=str(path)) from None
+
+
+def table(folder: Path, name: str, required: bool = True) -> pd.DataFrame | None:
+    """One Parquet table of a results folder."""
+    path = folder / f"{name}.parquet"
+    if not path.is_file():
+        if required:
+            raise InputError(f"missing table {name}.parquet", file=str(folder))
+        return None
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a broken file
+        raise InputError(f"unreadable table ({type(exc).__name__}: {exc})", file=str(path)) from None
+
+
+def targets_from_scores(scores: pd.DataFrame) -> list[Target]:
+    """The targets a `targets_check` table scored, rebuilt from its rows (to find their simulated series)."""
+    return [
+        Target(
+            line=int(r["line"]),
+            date=date.fromisoformat(str(r["date"])[:10]),
+            basin=r["basin"],
+            place=r["place"] or "",
+            measure=r["measure"],
+            value=float(r["value"]),
+            low=float(r["low"]),
+            high=float(r["high"]),
+            kind=r["kind"],
+            source="",
+            confidence="",
+        )
+        for _, r in scores.iterrows()
+    ]
+
+
+def _target_series(scores: pd.DataFrame, basin: pd.DataFrame, town: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    return {t.line: series(t, basin, town)[0] for t in targets_from_scores(scores[scores["scored"]])}
+
+
+def towns_table(world) -> pd.DataFrame:
+    """One row per town with enterprises: town, basin, republic, oblast, lat, lon, enterprises, workforce (for the network figure)."""
+    import numpy as np
+
+    from sim.network import REPUBLICS
+
+    df = pd.DataFrame(
+        {
+            "town": np.asarray(world.city_names)[world.city],
+            "basin": np.asarray(world.basin_names)[world.basin],
+            "republic": np.asarray(REPUBLICS)[world.republic],
+            "oblast": np.asarray(world.city_oblast)[world.city],
+            "lat": world.lat,
+            "lon": world.lon,
+            "workforce": world.workforce,
+        }
+    )
+    return (
+        df.groupby(["town", "basin"], as_index=False)
+        .agg(
+            republic=("republic", "first"),
+            oblast=("oblast", "first"),
+            lat=("lat", "mean"),
+            lon=("lon", "mean"),
+            enterprises=("workforce", "size"),
+            workforce=("workforce", "sum"),
+        )
+        .sort_values(["basin", "town"], ignore_index=True)
+    )
+
+
+def _towns(folder: Path, manifest: dict) -> pd.DataFrame:
+    """The town table of a run: saved with it, or (folders written before it was saved) rebuilt from its data files."""
+    saved = table(folder, "towns", required=False)
+    if saved is not None:
+        return saved
+    from sim.runner import world_for
+
+    data = Path(manifest["scenario"]["data"])
+    return towns_table(world_for(data if data.is_absolute() else ROOT / data))
+
+
+def build(folder: str | Path, arms: list[str] | None = None) -> list[tuple[str, object]]:
+    """The figures of a results folder as (name, matplotlib Figure) pairs, not yet saved (see `draw`)."""
+    folder = Path(folder)
+    manifest = read(folder)
+    what = kind(manifest)
+    return {"run": _run, "calibration": _calibration, "validate": _validate, "compare": _arms, "thesis": _arms}[what](
+        folder, manifest, arms
+    )
+
+
+def draw(folder: str | Path, arms: list[str] | None = None) -> list[str]:
+    """Draw every figure of a results folder into its `figures/` (PNG and SVG); returns the names written.
+
+    Args:
+        folder: a finished (or being assembled) results folder with its manifest and tables.
+        arms: for compare/thesis folders, the arms to show (default: all; the reference is always shown).
+    """
+    folder = Path(folder)
+    names = []
+    for name, fig in build(folder, arms):
+        results.save_figure(fig, folder / "figures", name)
+        plots.close(fig)
+        names.append(name)
+    return names
+
+
+def _run(folder: Path, manifest: dict, arms) -> list:
+    sc = manifest["scenario"]
+    basin, republic, town = table(folder, "daily_basin"), table(folder, "daily_republic"), table(folder, "daily_town")
+    scores = table(folder, "targets_check", required=False)
+    reps = int(basin["replicate"].nunique())
+    figs = [("wave_july1989", plots.plot_wave(basin, scores, sc["name"]))]
+    dates = [d for d in NETWORK_DATES if (town["date"] == pd.Timestamp(d)).any()]
+    if dates:
+        layout = plots.network_layout(_towns(folder, manifest))
+        figs.append(("network_july1989", plots.plot_network(town, layout, dates, sc["name"])))
+    figs.append(("timeline_1989_1991", plots.plot_timeline(basin, republic, sc["name"], sc.get("events"))))
+    if scores is not None and scores["scored"].any():
+        figs.append(("targets_july1989", plots.plot_targets(scores, _target_series(scores, basin, town), sc["name"], reps)))
+    return figs
+
+
+def _calibration(folder: Path, manifest: dict, arms) -> list:
+    scores, basin, town = table(folder, "targets_check"), table(folder, "daily_basin"), table(folder, "daily_town")
+    post, pops, summ = table(folder, "posterior"), table(folder, "populations"), table(folder, "posterior_summary")
+    units = {f.name: f.metadata["unit"] for f in dataclasses.fields(Params)}
+    priors = [
+        {"name": r["parameter"], "lo": r["prior_lo"], "hi": r["prior_hi"], "scale": r["scale"], "unit": units.get(r["parameter"], "")}
+        for _, r in summ.iterrows()
+    ]
+    label = f"{len(post)} particles, {len(pops)} populations, final epsilon {pops['epsilon'].iloc[-1]:.3g}"
+    reps = int(basin["replicate"].nunique())
+    figs = []
+    if scores["scored"].any():
+        figs.append(
+            (
+                "posterior_predictive",
+                plots.plot_targets(
+                    scores,
+                    _target_series(scores, basin, town),
+                    "calibration (posterior predictive)",
+                    reps,
+                    "Posterior predictive check on the July 1989 targets",
+                ),
+            )
+        )
+    figs.append(("marginal_posteriors", plots.plot_marginals(post, priors, label)))
+    return figs
+
+
+def _validate(folder: Path, manifest: dict, arms) -> list:
+    scores, basin, town = table(folder, "targets_check"), table(folder, "daily_basin"), table(folder, "daily_town")
+    if not scores["scored"].any():
+        return []
+    name = Path(manifest.get("targets_file") or "targets").name
+    reps = int(basin["replicate"].nunique())
+    scenario = Path(manifest.get("scenario_file") or "scenario").stem
+    return [("validation", plots.plot_targets(scores, _target_series(scores, basin, town), scenario, reps, f"Validation on {name}"))]
+
+
+def _arms(folder: Path, manifest: dict, arms) -> list:
+    effects, ser = table(folder, "effects"), table(folder, "series")
+    ref = manifest.get("reference_arm") or ser["arm"].iloc[0]
+    if arms:
+        known = list(dict.fromkeys(ser["arm"]))
+        unknown = [a for a in arms if a not in known]
+        if unknown:
+            raise InputError(f"--arms: no arm {', '.join(unknown)} in this folder; its arms: {', '.join(known)}", key="arms")
+        keep = [ref, *[a for a in arms if a != ref]]
+        ser = ser[ser["arm"].isin(keep)]
+        effects = effects[effects["arm"].isin(keep)]
+    reps = int(manifest.get("replicates") or ser["replicate"].nunique())
+    experiment = manifest.get("experiment", "compare")
+    shown = [o for o in OUTCOMES if o in set(effects["outcome"])]
+    units = {k: v.unit for k, v in OUTCOMES.items()}
+    first = (manifest.get("arm_scenarios") or [{}])[0]
+    shocks = [(str(e.get("date")), e.get("name") or e["kind"]) for e in first.get("events", []) if e["kind"] == "shock"]
+    return [
+        ("forest_effects", plots.plot_forest(effects, shown, units, experiment, reps)),
+        ("arms_1989_1991", plots.plot_arms(ser, experiment, reps, shocks)),
+    ]
