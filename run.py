@@ -484,7 +484,7 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
     from datetime import date as _date
 
     from sim import experiments, figures, results
-    from sim.runner import run_arms, world_for
+    from sim.runner import ArmTables, arm_chunk_size, run_arms, world_for
     from sim.scenario import check_against, load_scenario
 
     arms = [load_scenario(f) for f in files]
@@ -503,26 +503,53 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
         if not arms[0].start < fork <= arms[0].end:
             raise _usage(f"--fork-at {fork} must lie after the start {arms[0].start} and by the end {arms[0].end}")
         fork_day = (fork - arms[0].start).days
+    digest = hashlib.sha256(json.dumps([a.digest() for a in arms] + [reps, seed, args.fork_at or ""]).encode()).hexdigest()[:8]
+    # as `run`: finished chunks go to the unfinished folder as they come; the same command resumes them
+    out_root = Path(args.out)
+    found = results.partial_folders(out_root, experiment, digest)
+    resume = found[-1] if found and not args.fresh else None
+    tmp, final = results.new_folder(out_root, experiment, digest, resume=resume)
+    plan = results.write_plan(tmp, {"replicates": reps, "seed": seed, "chunk": arm_chunk_size(reps, args.workers)})
+    names = ("outcomes", "series")
+    done = {i: ArmTables(**t) for i, t in results.read_chunks(tmp, names).items()}
+    bar = _progress(reps * len(arms), "runs", args.quiet, initial=sum(len(t.outcomes) for t in done.values()))
+
+    def on_chunk(first: int, res) -> None:
+        results.write_chunk(tmp, first, {n: getattr(res, n) for n in names})
+        bar.update(len(res.outcomes))
+
     t0 = time.perf_counter()
-    bar = _progress(reps * len(arms), "runs", args.quiet)
     try:
         tables, seeds = run_arms(
-            arms, reps, seed, workers=args.workers, fork_day=fork_day, cluster=args.cluster, on_chunk=lambda k: bar.update(k * len(arms))
+            arms,
+            reps,
+            seed,
+            workers=args.workers,
+            fork_day=fork_day,
+            chunk=plan["chunk"],
+            cluster=args.cluster,
+            on_chunk=on_chunk,
+            done=done,
         )
-    finally:
+    except BaseException:
         bar.close()
+        if any((tmp / "chunks").glob("done_*")):
+            print(f"stopped; finished chunks are kept in {_rel(tmp)}: run the same command again to resume", file=sys.stderr)
+        else:
+            results.discard(tmp)
+        raise
+    bar.close()
     elapsed = time.perf_counter() - t0
     ref = arms[0].name
     effects = experiments.paired_effects(tables.outcomes, ref, seed=seed)
     verdicts = experiments.judge(tables.outcomes, ref, seed=seed) if thesis else None
-    digest = hashlib.sha256(json.dumps([a.digest() for a in arms] + [reps, seed, args.fork_at or ""]).encode()).hexdigest()[:8]
-    tmp, final = results.new_folder(Path(args.out), experiment, digest)
     arm_rows = [{"name": a.name, "file": _rel(a.path), "claim": a.claim, "description": a.description} for a in arms]
     with results.assembling(tmp):
         out = {"outcomes": tables.outcomes, "effects": effects, "series": tables.series}
         if verdicts is not None:
             out["verdicts"] = verdicts
         results.write_tables(tmp, out)
+        results.drop_chunks(tmp)
         figs = [] if args.no_figures else ["figures/forest_effects.png", "figures/arms_1989_1991.png"]
         meta = {
             "command": results.command_line(),
@@ -550,6 +577,8 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
                 "replicate_seeds": seeds,
                 "seeds_shared_by_arms": True,
                 "fork_at": args.fork_at,
+                "resumed_from_chunks": sorted(done),
+                "chunk_replicates": plan["chunk"],
                 **_parameters_entry(arms[0]),
                 "run_seconds": round(elapsed, 1),
                 "git_commit": meta["git_commit"],
@@ -761,6 +790,7 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--replicates", "-n", type=int, default=200 if name == "thesis" else 50, help="paired replicates per arm")
         e.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the reference scenario's)")
         e.add_argument("--fork-at", default=None, help="ISO date: every arm goes on from the reference's history on that day")
+        e.add_argument("--fresh", action="store_true", help="start anew even if an unfinished run of the same command is on disk")
         _common(e)
         e.set_defaults(func=cmd_compare if name == "compare" else cmd_thesis)
     f = sub.add_parser(

@@ -251,7 +251,7 @@ class TargetModel:
         return {"x": observe(eng, self.probes())}
 
 
-class TargetDistance:
+class TargetDistance(pyabc.distance.Distance):
     """The pyabc distance: the sum over targets of `sim.targets.distance`, per replicate of a particle."""
 
     def __init__(self, targets: list[Target], scenario: Scenario, town_days: int = 62) -> None:
@@ -262,9 +262,16 @@ class TargetDistance:
         values = np.asarray(x["x"], dtype=float).reshape(-1, len(self.model.probes()))
         return distances(self.model.probes(), values).sum(axis=1)
 
-    def __call__(self, x: dict[str, np.ndarray], x0: dict[str, np.ndarray]) -> float:
-        """Mean over a particle's replicates of the summed target distances (sets the first threshold)."""
-        return float(self.per_replicate(x).mean())
+    def __call__(self, x: dict[str, np.ndarray], x_0: dict[str, np.ndarray], t: int | None = None, par: dict | None = None) -> float:
+        """A particle's distance as pyabc records it.
+
+        For the prior sample that sets the first threshold (t = 0): the mean over the particle's
+        replicates. Later (t > 0), the best replicate's, as `ReplicatesAcceptor` records it: pyabc
+        recomputes a stored population's distances with this function when a run resumes from its
+        database, and must find the thresholds the uninterrupted run found.
+        """
+        d = self.per_replicate(x)
+        return float(d.min() if t else d.mean())
 
 
 class ReplicatesAcceptor(pyabc.acceptor.Acceptor):

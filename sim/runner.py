@@ -341,7 +341,8 @@ def run_arms(
     fork_day: int | None = None,
     chunk: int | None = None,
     cluster: str | None = None,
-    on_chunk: Callable[[int], None] | None = None,
+    on_chunk: Callable[[int, ArmTables], None] | None = None,
+    done: dict[int, ArmTables] | None = None,
 ) -> tuple[ArmTables, list[int]]:
     """Run every arm on the same replicate seeds (and so the same posterior draws).
 
@@ -357,7 +358,8 @@ def run_arms(
         fork_day: day index at which the arms part (None: each arm runs from the start).
         chunk: replicates per task.
         cluster: address of a Dask scheduler (see `execute`).
-        on_chunk: called with the number of replicates each time a chunk finishes (progress).
+        on_chunk: called as each chunk finishes, with its first replicate and its tables (to save it, or for progress).
+        done: chunks already finished (first replicate -> tables), e.g. read back to resume: not rerun.
 
     Returns:
         (outcomes and series of every arm, the replicate seeds).
@@ -370,8 +372,16 @@ def run_arms(
     if len(set(names)) != len(names):
         raise InputError(f"two arms are named the same: {names}; give each scenario its own name", key="name")
     seeds = replicate_seeds(seed, replicates)
-    chunk = chunk or min(25, chunk_size(replicates, workers))
-    tasks = [(arms, seeds[i : i + chunk], i, fork_day) for i in range(0, replicates, chunk)]
+    chunk = chunk or arm_chunk_size(replicates, workers)
+    done = done or {}
+    firsts = [i for i in range(0, replicates, chunk) if i not in done]
+    tasks = [(arms, seeds[i : i + chunk], i, fork_day) for i in firsts]
     world_for(first.data)
-    parts = execute(_arms_chunk, tasks, workers, cluster, (lambda i, r: on_chunk(len(tasks[i][1]))) if on_chunk else None)
-    return ArmTables.concat(parts), seeds
+    parts = execute(_arms_chunk, tasks, workers, cluster, (lambda k, r: on_chunk(firsts[k], r)) if on_chunk else None)
+    every = dict(done) | dict(zip(firsts, parts, strict=True))
+    return ArmTables.concat([every[i] for i in sorted(every)]), seeds
+
+
+def arm_chunk_size(replicates: int, workers: int | None) -> int:
+    """Replicates per task of paired arms (every arm of a replicate runs in the same task): at most 25."""
+    return min(25, chunk_size(replicates, workers))
