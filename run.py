@@ -639,6 +639,131 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+RERUN_SKIP = {
+    "manifest.json",  # compared key by key below: timings, executor and the like may differ
+}
+TIMING_COLUMNS = {"populations": ["seconds"]}
+"""Columns that record wall-clock time, left out when a rerun's tables are compared."""
+MANIFEST_VOLATILE = {
+    "run_seconds",
+    "abc_seconds",
+    "predictive_seconds",
+    "executor",
+    "resumed",
+    "resumed_from_chunks",
+    "chunk_replicates",
+    "workers",
+}
+"""Manifest keys that describe how a run went (time, executor, resumption), not what it computed."""
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    """Run a results folder's recorded command again into a scratch folder and compare every result."""
+    import json
+    import shlex
+    import shutil
+    import tempfile
+
+    import pandas as pd
+
+    from sim import figures, results
+    from sim.errors import InputError
+
+    folder = Path(args.folder)
+    manifest = figures.read(folder)
+    kind = figures.kind(manifest)
+    words = shlex.split(manifest.get("command", ""))
+    if len(words) < 2 or Path(words[1]).name != "run.py":
+        raise InputError(
+            f"the manifest's command {manifest.get('command')!r} is not a run.py command", file=str(folder / "manifest.json"), key="command"
+        )
+    original = parse(words[2:])
+    if original.command in ("rerun", "plot", "params"):
+        raise InputError(f"'{original.command}' writes no results folder to reproduce", file=str(folder / "manifest.json"), key="command")
+    notes = []
+    now = results.git_commit(ROOT)
+    if manifest.get("git_commit") != now:
+        notes.append(f"recorded at commit {manifest.get('git_commit')}, now {now}")
+    for name, old in (manifest.get("versions") or {}).items():
+        new = results.versions().get(name)
+        if new != old:
+            notes.append(f"{name} {old} then, {new} now")
+    scratch = Path(tempfile.mkdtemp(prefix="rerun_"))
+    try:
+        original.out = str(scratch)
+        original.quiet = True
+        original.no_figures = True
+        if original.command == "calibrate":
+            original.install = False  # a rerun never replaces the committed posterior
+            original.resume = False
+        if args.workers is not None:
+            original.workers = args.workers
+        if args.cluster is not None:
+            original.cluster = args.cluster
+        if not args.quiet:
+            print(f"rerunning: {manifest['command']}  ({kind}; recorded seed {manifest.get('root_seed')})")
+        argv, sys.argv = sys.argv, ["run.py", *words[2:]]  # the command line the results record is the original's
+        t0 = time.perf_counter()
+        try:
+            code = original.func(original)
+        finally:
+            sys.argv = argv
+        if code != 0:
+            print(f"error: the rerun exited with status {code}", file=sys.stderr)
+            return 1
+        (new,) = [p for p in scratch.glob("*/*") if p.is_dir() and not p.name.startswith(".")]
+        diffs, same = [], []
+        for path in sorted(folder.iterdir()):
+            if not path.is_file() or path.name in RERUN_SKIP or path.suffix not in (".parquet", ".md"):
+                continue
+            other = new / path.name
+            if not other.is_file():
+                diffs.append(f"{path.name}: not written by the rerun")
+                continue
+            if path.read_bytes() == other.read_bytes():
+                same.append(path.name)
+                continue
+            if path.suffix == ".parquet":
+                a, b = pd.read_parquet(path), pd.read_parquet(other)
+                drop = TIMING_COLUMNS.get(path.stem, [])
+                a, b = a.drop(columns=[c for c in drop if c in a]), b.drop(columns=[c for c in drop if c in b])
+                try:
+                    pd.testing.assert_frame_equal(a, b)
+                    same.append(f"{path.name} (apart from its timing columns)" if drop else path.name)
+                    continue
+                except AssertionError as exc:
+                    first = " ".join(str(exc).split())[:200]
+                    diffs.append(f"{path.name}: {first}")
+                    continue
+            diffs.append(f"{path.name}: the text differs")
+        new_manifest = json.loads((new / "manifest.json").read_text(encoding="utf-8"))
+        volatile = MANIFEST_VOLATILE | {"git_commit", "versions", "command", "tables"}
+        for key in sorted(set(manifest) | set(new_manifest)):
+            if key in volatile:
+                continue
+            if (key in manifest) != (key in new_manifest):
+                notes.append(
+                    f"manifest key '{key}' is recorded by {'the rerun' if key in new_manifest else 'the folder'} only (another version of run.py)"
+                )
+            elif manifest[key] != new_manifest[key]:
+                diffs.append(f"manifest.json: '{key}' differs")
+        elapsed = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    for n in notes:
+        print(f"note: {n}")
+    if diffs:
+        print(f"DIFFERENT: {len(diffs)} of {len(diffs) + len(same)} results differ from {_rel(folder)}")
+        for d in diffs:
+            print(f"  {d}")
+        return 1
+    if not args.quiet:
+        print(f"identical: {len(same)} results ({', '.join(same)}) and the manifest, rerun in {elapsed:.0f} s")
+    else:
+        print("identical")
+    return 0
+
+
 def _rel(path: str | Path) -> str:
     """A path relative to the repository when it lies inside it (manifests carry no machine paths)."""
     p = Path(path).resolve()
@@ -803,6 +928,21 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--arms", default=None, help="compare/thesis: comma-separated arms to show (default: all)")
     f.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     f.set_defaults(func=cmd_plot)
+    r = sub.add_parser(
+        "rerun",
+        help="run a results folder's recorded command again and check the results are identical",
+        description="Read FOLDER's manifest, run its recorded command again (same seed, same scenario files, no figures) into a "
+        "scratch folder, and compare every table and report with the recorded ones (byte for byte; tables whose only "
+        "difference is a wall-clock column are compared without it) and the manifest key by key (timings and executor aside). "
+        "Prints 'identical' and exits 0, or lists what differs and exits 1. Notes a different git commit or package versions.",
+    )
+    r.add_argument("folder", help="a results folder, e.g. results/baseline/<UTC time>_<hash>")
+    r.add_argument(
+        "--workers", "-j", type=int, default=None, help="processes for the rerun (default: all cores; results do not depend on it)"
+    )
+    r.add_argument("--cluster", default=None, help="address of a Dask scheduler to rerun on (results do not depend on it)")
+    r.add_argument("--quiet", "-q", action="store_true", help="print only the verdict")
+    r.set_defaults(func=cmd_rerun)
     q = sub.add_parser(
         "params",
         help="print the parameter table (markdown)",
@@ -813,18 +953,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Parse a command line (without the program name); options without a command belong to `run`."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    if argv and argv[0] not in (*commands, "-h", "--help"):
+        argv = ["run", *argv]
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["run", *argv])
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, run, and turn bad input into a one-line error."""
     from sim.errors import InputError
 
-    parser = build_parser()
-    argv = sys.argv[1:] if argv is None else argv
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
-    if argv and argv[0] not in (*commands, "-h", "--help"):
-        argv = ["run", *argv]  # options without a command belong to `run`
-    args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["run", *argv])
+    args = parse(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
     except InputError as exc:
@@ -840,7 +985,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except OSError as exc:  # e.g. a read-only or full results folder: nothing half-written is left
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc} (nothing was published; earlier results are untouched)", file=sys.stderr)
         return 1
 
 

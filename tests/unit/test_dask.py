@@ -81,6 +81,29 @@ def test_dask_cluster_gives_the_serial_tables(small, cluster):
     faulthandler.cancel_dump_traceback_later()
 
 
+def test_run_command_on_dask_writes_byte_identical_tables(small_dir, cluster, tmp_path):
+    import faulthandler
+
+    faulthandler.dump_traceback_later(300, exit=True)
+    common = ["run", str(small_dir / "small.toml"), "-n", "6", "-s", "13", "-q", "--no-figures"]
+    for out, where in (("serial", ["-j", "1"]), ("dask", ["--cluster", cluster])):
+        r = subprocess.run(
+            [sys.executable, str(ROOT / "run.py"), *common, *where, "--out", str(tmp_path / out)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=600,
+        )
+        assert r.returncode == 0, r.stderr[-2000:]
+    (a,) = (tmp_path / "serial" / "small").iterdir()
+    (b,) = (tmp_path / "dask" / "small").iterdir()
+    tables = sorted(p.name for p in a.glob("*.parquet"))
+    assert len(tables) >= 5
+    for name in tables:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    faulthandler.cancel_dump_traceback_later()
+
+
 def test_unreachable_cluster_is_one_line_error(small):
     from sim.errors import InputError
 
