@@ -185,7 +185,14 @@ def _calibration(folder: Path, manifest: dict, arms) -> list:
         {"name": r["parameter"], "lo": r["prior_lo"], "hi": r["prior_hi"], "scale": r["scale"], "unit": units.get(r["parameter"], "")}
         for _, r in summ.iterrows()
     ]
-    label = f"{len(post)} particles, {len(pops)} populations, final epsilon {pops['epsilon'].iloc[-1]:.3g}"
+    scenario = Path(manifest.get("scenario_file") or "scenario").stem
+    window = " to ".join(manifest.get("calibration_window") or [])
+    per = (manifest.get("budget") or {}).get("replicates")
+    label = (
+        f"scenario: {scenario} ({window}) | {len(post)} particles"
+        + (f" x {per} replicates each" if per else "")
+        + f" | {len(pops)} populations, final epsilon {pops['epsilon'].iloc[-1]:.3g}"
+    )
     reps = int(basin["replicate"].nunique())
     figs = []
     if scores["scored"].any():
