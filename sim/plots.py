@@ -498,6 +498,8 @@ def plot_forest(effects: pd.DataFrame, outcomes: list[str], units: dict[str, str
         ax.set_yticklabels(arms, fontsize=8)
         ax.set_title(name.replace("_", " "), fontsize=9)
         ax.set_xlabel(f"baseline minus arm ({units.get(name, '')})", fontsize=8)
+        if e[["p05", "p95"]].abs().max().max() >= 10_000:
+            ax.xaxis.set_major_formatter(THOUSANDS)
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", alpha=0.3)
     spare = list(axes.flat)[n:]
