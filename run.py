@@ -11,6 +11,7 @@ python run.py COMMAND --help
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -61,18 +62,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar.update(res.replicates if isinstance(res, ChunkError) else res.basin["replicate"].nunique())
 
     t0 = time.perf_counter()
-    try:
+    with _resumable(tmp, bar):
         tables, seeds = run_ensemble(
             sc, reps, seed, workers=args.workers, chunk=plan["chunk"], cluster=args.cluster, done=done, on_chunk=on_chunk, keep_going=True
         )
-    except BaseException:
-        bar.close()
-        if any((tmp / "chunks").glob("done_*")):
-            print(f"stopped; finished chunks are kept in {_rel(tmp)}: run the same command again to resume", file=sys.stderr)
-        else:
-            results.discard(tmp)
-        raise
-    bar.close()
     elapsed = time.perf_counter() - t0
     draws = draws_table(sc, seeds)
     with results.assembling(tmp):
@@ -141,6 +134,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+@contextlib.contextmanager
+def _resumable(tmp: Path, bar):
+    """Around a chunked run: close the progress bar; if the run stops, keep its finished chunks (to resume) or drop the empty folder."""
+    from sim import results
+
+    try:
+        yield
+    except BaseException:
+        bar.close()
+        if any((tmp / "chunks").glob("done_*")):
+            print(f"stopped; finished chunks are kept in {_rel(tmp)}: run the same command again to resume", file=sys.stderr)
+        else:
+            results.discard(tmp)
+        raise
+    bar.close()
 
 
 def _progress(total: int, unit: str, quiet: bool, initial: int = 0):
@@ -519,7 +529,7 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
         bar.update(len(res.outcomes))
 
     t0 = time.perf_counter()
-    try:
+    with _resumable(tmp, bar):
         tables, seeds = run_arms(
             arms,
             reps,
@@ -531,14 +541,6 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
             on_chunk=on_chunk,
             done=done,
         )
-    except BaseException:
-        bar.close()
-        if any((tmp / "chunks").glob("done_*")):
-            print(f"stopped; finished chunks are kept in {_rel(tmp)}: run the same command again to resume", file=sys.stderr)
-        else:
-            results.discard(tmp)
-        raise
-    bar.close()
     elapsed = time.perf_counter() - t0
     ref = arms[0].name
     effects = experiments.paired_effects(tables.outcomes, ref, seed=seed)

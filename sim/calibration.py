@@ -42,7 +42,7 @@ from sim.network import REPUBLICS, World
 from sim.params import SCALAR_ONLY, Params
 from sim.rng import replicate_seeds
 from sim.runner import world_for
-from sim.scenario import Scenario, read_toml
+from sim.scenario import HORIZON, Scenario, read_toml
 from sim.targets import COUNTS, Target, distance, resolve
 
 SCALES = ("linear", "log")
@@ -115,6 +115,8 @@ def load_priors(path: str | Path) -> Setup:
         end = date.fromisoformat(setup["end"])
     except ValueError:
         raise InputError(f"[setup] end must be an ISO date, got {setup['end']!r}", file=where, key="end") from None
+    if not HORIZON[0] <= end <= HORIZON[1]:
+        raise InputError(f"[setup] end {end} is outside the years the model covers ({HORIZON[0]} to {HORIZON[1]})", file=where, key="end")
     fields = {f.name: f for f in dataclasses.fields(Params)}
     table = raw.get("params")
     if not isinstance(table, dict) or not table:
@@ -145,6 +147,9 @@ def load_priors(path: str | Path) -> Setup:
         if not isinstance(reason, str) or not reason.strip():
             raise InputError(f"[{key}] needs a reason (source or argument for the range)", file=where, key="reason")
         priors.append(Prior(name, float(lo), float(hi), scale, reason.strip()))
+    for key in ("scenario", "targets"):
+        if not (path.parent / setup[key]).is_file():
+            raise InputError(f"[setup] {key} file {setup[key]!r} not found (relative to the priors file)", file=where, key=key)
     return Setup(
         path=path,
         scenario=(path.parent / setup["scenario"]).resolve(),

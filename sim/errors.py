@@ -31,3 +31,12 @@ class InputError(Exception):
         if self.key is not None and self.key not in self.message:
             parts.append(f"key '{self.key}'")
         return f"{', '.join(parts)}: {self.message}" if parts else self.message
+
+
+def decode_utf8(data: bytes, file: str) -> str:
+    """Decode a file's bytes as UTF-8, or raise InputError naming the file and the line of the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte {data[exc.start]:#04x}: {exc.reason})", file=file, line=line) from None

@@ -18,6 +18,7 @@ enterprises (158 in Kuzbass on 15 July, against ~95 mines and pits there).
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from sim.errors import InputError
+from sim.errors import InputError, decode_utf8
 
 DATA_SEED = 1989
 """Seed of the derivation rule (mine workforces, inter-town links); part of the data, not of a run."""
@@ -43,13 +44,15 @@ REPUBLICS = ("RSFSR", "Ukrainian SSR", "Kazakh SSR", "Georgian SSR", "Uzbek SSR"
 STAGES = ("material", "political", "sovereignty")
 
 
-def read_csv(path: Path, required: dict[str, type], what: str = "data file") -> list[dict]:
+def read_csv(path: Path, required: dict[str, type], what: str = "data file", unique: tuple[str, ...] = ()) -> list[dict]:
     """Read a UTF-8 CSV, check its columns and convert types, naming the file and line on error.
 
     Args:
         path: the file.
         required: column name -> type (`str`, `int`, `float`, `date`; `float` allows blanks as NaN).
         what: what the file is, for the not-found message.
+        unique: columns that identify a row: two rows with the same values there are an error (an
+            exact repeat of a whole row always is).
 
     Returns:
         one dict per data row, with `_line` holding its line number.
@@ -57,18 +60,27 @@ def read_csv(path: Path, required: dict[str, type], what: str = "data file") -> 
     name = str(path)
     if not path.is_file():
         raise InputError(f"{what} not found", file=name)
+    text = decode_utf8(path.read_bytes(), name)
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
+        with io.StringIO(text, newline="") as fh:
             reader = csv.DictReader(fh)
             header = reader.fieldnames or []
             missing = [c for c in required if c not in header]
             if missing:
                 raise InputError(f"missing column(s) {', '.join(missing)}", file=name, line=1, key=missing[0])
             rows = []
+            seen: dict[tuple, int] = {}
             for row in reader:
                 line = reader.line_num
                 if None in row:
                     raise InputError("more fields than the header", file=name, line=line)
+                for key in (("row", *row.values()), ("key", *(row.get(c) for c in unique)) if unique else None):
+                    if key is None:
+                        continue
+                    if key in seen:
+                        what_dup = "repeats" if key[0] == "row" else f"has the same {', '.join(unique)} as"
+                        raise InputError(f"this row {what_dup} line {seen[key]}", file=name, line=line, key=unique[0] if unique else None)
+                    seen[key] = line
                 out: dict = {"_line": line}
                 for col, kind in required.items():
                     raw = (row.get(col) or "").strip()
@@ -76,12 +88,10 @@ def read_csv(path: Path, required: dict[str, type], what: str = "data file") -> 
                 for col in header:
                     out.setdefault(col, row[col])
                 rows.append(out)
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", file=name) from None
     except csv.Error as exc:
-        raise InputError(f"malformed CSV ({exc})", file=name) from None
+        raise InputError(f"malformed CSV ({exc})", file=name, line=reader.line_num) from None
     if not rows:
-        raise InputError("no data rows", file=name)
+        raise InputError("no data rows under the header", file=name, line=1)
     return rows
 
 
@@ -400,12 +410,47 @@ MINE_COLS = {
 }
 
 
+RANGES = {
+    "basins.csv": {"mines_underground": (0, 2000), "open_pits": (0, 500), "plants": (0, 2000), "workforce": (0, 2_000_000)},
+    "cities.csv": {
+        "lat": (-90, 90),
+        "lon": (-180, 180),
+        "population_1989": (0, 20_000_000),
+        "mines_known": (0, 500),
+        "pits_known": (0, 200),
+    },
+    "grievances.csv": {c: (0, 1) for c in ("wage", "ecology", "privilege", "ethnic_gap", "paternalism")},
+    "movements.csv": {"strength": (0, 1)},
+    "mines.csv": {"workforce": (0, 100_000), "lat": (-90, 90), "lon": (-180, 180)},
+}
+"""Allowed ranges of the numeric columns of the data tables (blank allowed only where the column is optional).
+
+Indices are shares in [0, 1]; counts cannot be negative, and their upper bounds (assumption) are
+far above any Soviet basin, town or enterprise of 1989 (the whole coal industry employed about
+1.2 million), so only a typing slip reaches them.
+"""
+OPTIONAL = {("cities.csv", "population_1989"), ("cities.csv", "mines_known"), ("cities.csv", "pits_known")}
+
+
+def _check_ranges(rows: list[dict], path: Path) -> None:
+    """Every numeric column of a data table inside its allowed range (`RANGES`), naming file, line and column."""
+    for col, (lo, hi) in RANGES[path.name].items():
+        for r in rows:
+            v = r[col]
+            if isinstance(v, float) and math.isnan(v):
+                if (path.name, col) in OPTIONAL:
+                    continue
+                raise InputError(f"column '{col}' must not be blank", file=str(path), line=r["_line"], key=col)
+            if not lo <= v <= hi:
+                raise InputError(f"{col} = {v:g} must be in [{lo:g}, {hi:g}]", file=str(path), line=r["_line"], key=col)
+
+
 def load_inputs(folder: Path) -> dict[str, list[dict]]:
     """Read and check the input tables of a data folder (not mines.csv)."""
-    basins = [r for r in read_csv(folder / "basins.csv", BASIN_COLS) if r["basin"] != "USSR"]
-    cities = read_csv(folder / "cities.csv", CITY_COLS)
-    griev = read_csv(folder / "grievances.csv", GRIEV_COLS)
-    moves = read_csv(folder / "movements.csv", MOVE_COLS)
+    basins = [r for r in read_csv(folder / "basins.csv", BASIN_COLS, unique=("basin",)) if r["basin"] != "USSR"]
+    cities = read_csv(folder / "cities.csv", CITY_COLS, unique=("basin", "city"))
+    griev = read_csv(folder / "grievances.csv", GRIEV_COLS, unique=("basin",))
+    moves = read_csv(folder / "movements.csv", MOVE_COLS, unique=("date", "republic"))
     names = {b["basin"] for b in basins}
     _unique(basins, "basin", folder / "basins.csv")
     _unique(griev, "basin", folder / "grievances.csv")
@@ -416,21 +461,11 @@ def load_inputs(folder: Path) -> dict[str, list[dict]]:
     for r in cities:
         if r["republic"] not in REPUBLICS:
             raise InputError(f"unknown republic '{r['republic']}'", file=str(folder / "cities.csv"), line=r["_line"], key="republic")
-    for r in griev:
-        for col in ("wage", "ecology", "privilege", "ethnic_gap", "paternalism"):
-            if not 0 <= r[col] <= 1:
-                raise InputError(f"{col} = {r[col]} must be in [0, 1]", file=str(folder / "grievances.csv"), line=r["_line"], key=col)
+    for rows, fname in ((basins, "basins.csv"), (cities, "cities.csv"), (griev, "grievances.csv"), (moves, "movements.csv")):
+        _check_ranges(rows, folder / fname)
     for r in moves:
         if r["republic"] not in REPUBLICS:
             raise InputError(f"unknown republic '{r['republic']}'", file=str(folder / "movements.csv"), line=r["_line"], key="republic")
-        if not 0 <= r["strength"] <= 1:
-            raise InputError(
-                f"strength = {r['strength']} must be in [0, 1]", file=str(folder / "movements.csv"), line=r["_line"], key="strength"
-            )
-    for b in basins:
-        for col in ("mines_underground", "open_pits", "plants", "workforce"):
-            if b[col] < 0:
-                raise InputError(f"{col} must not be negative", file=str(folder / "basins.csv"), line=b["_line"], key=col)
     missing = names - {g["basin"] for g in griev}
     if missing:
         raise InputError(f"no row for basin(s) {', '.join(sorted(missing))}", file=str(folder / "grievances.csv"), key="basin")
@@ -455,7 +490,8 @@ def load_world(folder: str | Path) -> World:
 
     folder = Path(folder)
     tables = load_inputs(folder)
-    mines = read_csv(folder / "mines.csv", MINE_COLS)
+    mines = read_csv(folder / "mines.csv", MINE_COLS, unique=("id",))
+    _check_ranges(mines, folder / "mines.csv")
     basin_names = tuple(b["basin"] for b in tables["basins"])
     towns = tables["cities"]
     city_key = {(c["basin"], c["city"]): i for i, c in enumerate(towns)}
@@ -468,8 +504,6 @@ def load_world(folder: str | Path) -> World:
             raise InputError(
                 f"kind '{m['kind']}' is not one of {', '.join(KIND_WEIGHT)}", file=str(folder / "mines.csv"), line=m["_line"], key="kind"
             )
-        if m["workforce"] < 0:
-            raise InputError("workforce must not be negative", file=str(folder / "mines.csv"), line=m["_line"], key="workforce")
     basin = np.array([basin_names.index(m["basin"]) for m in mines])
     city = np.array([city_key[(m["basin"], m["city"])] for m in mines])
     republic = np.array([REPUBLICS.index(m["republic"]) for m in mines])

@@ -14,10 +14,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sim.errors import InputError
+from sim.errors import InputError, decode_utf8
 from sim.interventions import Event, as_date, parse_event
 from sim.params import Mechanisms, Params
 from sim.posterior import FITTED
+
+HORIZON = (date(1989, 1, 1), date(1991, 12, 31))
+"""Dates a scenario may cover: the data (grievances, national movements, shocks) describe 1989-1991, up to the end of the USSR."""
 
 TOP_KEYS = {
     "name",
@@ -120,10 +123,9 @@ def read_toml(path: Path, what: str = "scenario file") -> dict[str, Any]:
         raise InputError(f"is a folder, not a {what} (.toml)", file=str(path))
     if not path.is_file():
         raise InputError(f"{what} not found", file=str(path))
+    text = decode_utf8(path.read_bytes(), str(path))
     try:
-        return tomllib.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", file=str(path)) from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"malformed TOML: {exc}", file=str(path)) from None
 
@@ -147,15 +149,23 @@ def load_scenario(path: str | Path, require_posterior: bool = True) -> Scenario:
             base_path = (path.parent / str(raw["base"])).resolve()
             if base_path == path.resolve():
                 raise InputError("base refers to the file itself", key="base")
+            if not base_path.is_file():
+                raise InputError(f"base file {raw['base']!r} not found (looked for {base_path})", key="base")
             try:
                 base = read_toml(base_path)
                 _check_top(base)
                 if "base" in base:
-                    raise InputError("only one level of base inheritance is allowed", file=str(base_path), key="base")
+                    raise InputError(
+                        f"only one level of base inheritance is allowed ({path.name} -> {base_path.name} -> {base['base']})",
+                        file=str(base_path),
+                        key="base",
+                    )
             except InputError as exc:
                 raise exc.in_file(str(base_path)) from None
             raw = _merge(base, raw, base_path.parent, path.parent)
         else:
+            if "name" not in raw:
+                raise InputError("missing key 'name' (a scenario needs a name, or base = ... to inherit one)", key="name")
             for key in ("events_drop", "events_modify", "events_replace"):
                 if key in raw:
                     raise InputError(f"{key} edits inherited events: it needs base = ...", key=key)
@@ -257,8 +267,9 @@ def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
     end = as_date(raw.get("end", "1991-12-31"), "end")
     if end <= start:
         raise InputError(f"end {end} must be after start {start}", key="end")
-    if (end - start).days > 366 * 20:
-        raise InputError("horizon longer than 20 years", key="end")
+    for key, day in (("start", start), ("end", end)):
+        if not HORIZON[0] <= day <= HORIZON[1]:
+            raise InputError(f"{key} {day} is outside the years the model's data cover ({HORIZON[0]} to {HORIZON[1]})", key=key)
     replicates = get("replicates", int, 50)
     if not 1 <= replicates <= 1_000_000:
         raise InputError(f"replicates = {replicates} is out of range [1, 1000000]", key="replicates")

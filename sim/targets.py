@@ -19,9 +19,12 @@ import pandas as pd
 from sim.errors import InputError
 from sim.metrics import wave_bounds
 from sim.network import read_csv
+from sim.scenario import HORIZON
 
 COLUMNS = ("date", "basin", "place", "measure", "value", "low", "high", "kind", "source", "confidence")
 KINDS = ("point", "interval", "event")
+MAX_COUNT = 10_000_000
+"""Largest count a target may give (assumption: the whole Soviet coal industry employed about 1.2 million; larger is a typing slip)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,14 @@ def load_targets(path: str | Path) -> list[Target]:
             raise InputError("a point target needs a value", file=name, line=line, key="value")
         if kind == "interval" and math.isnan(t.low) and math.isnan(t.high):
             raise InputError("an interval target needs low, high or both", file=name, line=line, key="low")
+        if not HORIZON[0] <= t.date <= HORIZON[1]:
+            raise InputError(
+                f"date {t.date} is outside the years the model covers ({HORIZON[0]} to {HORIZON[1]})", file=name, line=line, key="date"
+            )
+        for col in ("value", "low", "high"):
+            v = getattr(t, col)
+            if not math.isnan(v) and not 0 <= v <= MAX_COUNT:
+                raise InputError(f"{col} = {v:g} must be a count in [0, {MAX_COUNT:,}]", file=name, line=line, key=col)
         if kind == "interval" and t.low > t.high:
             raise InputError(f"low {t.low:g} is above high {t.high:g}", file=name, line=line, key="low")
         out.append(t)
