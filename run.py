@@ -641,6 +641,37 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_viz(args: argparse.Namespace) -> int:
+    """Serve the interactive app (Mesa SolaraViz) on this machine."""
+    import shutil
+    import signal
+    import subprocess
+
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(args.scenario)  # a bad scenario is one line here, before any server starts
+    if not 0 < args.port < 65536:
+        raise _usage(f"--port must be in 1-65535, got {args.port}")
+    solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
+    if solara is None:
+        raise _usage("the solara command is not installed in this environment (pip install -e .)")
+    cmd = [solara, "run", str(ROOT / "sim" / "viz.py"), "--host", args.host, "--port", str(args.port), "--production"]
+    cmd.append("--open" if args.open else "--no-open")
+    env = {**os.environ, "MINERS_VIZ_SCENARIO": str(Path(args.scenario).resolve()), "PYTHONPATH": str(ROOT)}
+    print(f"serving '{sc.name}' at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        print("stopped", file=sys.stderr)
+        return 0
+
+
 RERUN_SKIP = {
     "manifest.json",  # compared key by key below: timings, executor and the like may differ
 }
@@ -945,6 +976,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--cluster", default=None, help="address of a Dask scheduler to rerun on (results do not depend on it)")
     r.add_argument("--quiet", "-q", action="store_true", help="print only the verdict")
     r.set_defaults(func=cmd_rerun)
+    z = sub.add_parser(
+        "viz",
+        help="serve the interactive app (Mesa SolaraViz) on localhost",
+        description="Serve a Mesa SolaraViz page over one replicate of the scenario: the network coloured by strike state and "
+        "committees by demand stage, the date and strikers, strikers by basin and committees by stage over time; step, "
+        "play and reset, and sliders for the seed, the levers (concessions, repression, glasnost) and two calibrated "
+        "parameters. Open the printed address in a browser; Ctrl-C stops the server.",
+    )
+    z.add_argument("--scenario", default=str(BASELINE), help="scenario file (default: scenarios/baseline.toml)")
+    z.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    z.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    z.add_argument("--open", action="store_true", help="also open it in the default browser")
+    z.set_defaults(func=cmd_viz)
     q = sub.add_parser(
         "params",
         help="print the parameter table (markdown)",

@@ -24,6 +24,7 @@ LAYER = {
     "plots": 5,
     "results": 5,
     "figures": 6,
+    "viz": 7,
 }
 
 
