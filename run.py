@@ -563,7 +563,9 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
             "workers": args.workers or __import__("os").cpu_count(),
         }
         if thesis:
-            results.write_text(tmp / "report.md", experiments.report(verdicts, effects, arm_rows, meta, figs))
+            sens = _sensitivity_for_report(args, out_root)
+            meta["sensitivity"] = sens["folder"] if sens else None
+            results.write_text(tmp / "report.md", experiments.report(verdicts, effects, arm_rows, meta, figs, sens))
         results.write_manifest(
             tmp,
             {
@@ -617,6 +619,38 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
     return 0
 
 
+def _sensitivity_for_report(args: argparse.Namespace, out_root: Path) -> dict | None:
+    """The sensitivity results the thesis report reads back: --sensitivity FOLDER, else the newest finished one under --out."""
+    import json
+
+    import pandas as pd
+
+    from sim.errors import InputError
+
+    if getattr(args, "sensitivity", None) == "":
+        return None
+    if getattr(args, "sensitivity", None):
+        folder = Path(args.sensitivity)
+        if not (folder / "knockouts.parquet").is_file() or not (folder / "manifest.json").is_file():
+            raise InputError(
+                "not a finished sensitivity folder (no knockouts.parquet or manifest.json)", file=str(folder), key="sensitivity"
+            )
+    else:
+        found = sorted(
+            p for p in (out_root / "sensitivity").glob("*_*") if not p.name.startswith(".") and (p / "knockouts.parquet").is_file()
+        )
+        if not found:
+            return None
+        folder = found[-1]
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return {
+        "folder": _rel(folder),
+        "budget": manifest.get("budget_name"),
+        "knockouts": pd.read_parquet(folder / "knockouts.parquet"),
+        "robustness": manifest.get("robustness") or {},
+    }
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """Paired arms: the first scenario is the reference."""
     if len(args.scenarios) < 2:
@@ -639,6 +673,256 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{len(names)} figures in {time.perf_counter() - t0:.1f} s -> {_rel(Path(args.folder) / 'figures')}: {', '.join(names)}")
     return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Global sensitivity (Morris, Sobol), mechanism knock-outs and the thesis robustness map."""
+    import dataclasses
+    import hashlib
+    import json
+    from datetime import date as _date
+
+    import numpy as np
+    import pandas as pd
+
+    from sim import experiments, figures, results
+    from sim import sensitivity as sens
+    from sim.calibration import load_priors
+    from sim.runner import run_arms, run_ensemble, world_for
+    from sim.scenario import check_against, load_scenario
+    from sim.targets import load_targets, score
+
+    budget = sens.Budget.named(args.budget)
+    seed = args.seed
+    _check_counts(1, seed, args.workers)
+    base, arm = load_scenario(args.scenario), load_scenario(args.arm)
+    suite = [load_scenario(f) for f in (args.suite or [str(ROOT / "scenarios" / f) for f in THESIS_SUITE])]
+    priors = list(load_priors(args.priors).priors) if args.priors else []
+    targets = load_targets(args.targets) if args.targets else []
+    world = world_for(base.data)
+    for sc in (base, arm, *suite):
+        check_against(sc, world)
+    fs = sens.factors(base, priors)
+    config = {
+        "scenario": base.digest(),
+        "arm": arm.digest(),
+        "suite": [a.digest() for a in suite],
+        "budget": dataclasses.asdict(budget),
+        "seed": seed,
+        "factors": [dataclasses.asdict(f) for f in fs],
+        "targets": hashlib.sha256(Path(args.targets).read_bytes()).hexdigest() if args.targets else None,
+    }
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
+    bar = _progress(0, "points", args.quiet)
+    say = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    t0 = time.perf_counter()
+    timing = {}
+
+    def run_points(points, reps):
+        bar.reset(total=len(points))
+        return sens.evaluate([base, arm], points, reps, seed, args.workers, args.cluster, on_done=bar.update)
+
+    try:
+        # 1. Morris screening over every factor
+        say(
+            f"1/4 Morris: {budget.morris_trajectories} trajectories x {len(fs) + 1} points x {budget.morris_replicates} replicates x 2 arms"
+        )
+        unit = sens.morris_sample(fs, budget.morris_trajectories, seed)
+        ys = run_points(sens.to_values(fs, unit), budget.morris_replicates)
+        morris = sens.morris_table(fs, unit, ys, seed)
+        timing["morris"] = time.perf_counter() - t0
+        # 2. Sobol on the factors that matter most (the others at their values)
+        top = sens.top_factors(morris, budget.sobol_factors)
+        fs_top = [f for f in fs if f.name in top]
+        unit2 = sens.sobol_sample(fs_top, budget.sobol_n, seed)
+        say(f"2/4 Sobol on {', '.join(top)}: {len(unit2)} points x {budget.sobol_replicates} replicates x 2 arms")
+        t1 = time.perf_counter()
+        ys2 = run_points(sens.to_values(fs_top, unit2), budget.sobol_replicates)
+        sobol = sens.sobol_table(fs_top, ys2, seed)
+        timing["sobol"] = time.perf_counter() - t1
+        # 3. knock-outs: July 1989 fit and the thesis verdicts without each mechanism
+        t1 = time.perf_counter()
+        configs = sens.knockout_configs()
+        say(f"3/4 knock-outs: {len(configs)} configurations x {len(suite)} arms x {budget.knockout_replicates} replicates")
+        bar.reset(total=len(configs))
+        july_end = min(base.end, _date(1989, 9, 30))
+        rows = []
+        for name, off in configs:
+            arms_off = [a.with_changes(mechanisms=off) for a in suite]
+            tables, _ = run_arms(arms_off, budget.knockout_replicates, seed, workers=args.workers, cluster=args.cluster)
+            verdicts = experiments.judge(tables.outcomes, suite[0].name, seed=seed)
+            row = {"mechanism": name, "targets_inside_90": 0, "targets_scored": 0, "distance_median_sum": np.nan}
+            if targets:
+                july = base.with_changes(mechanisms=off, end=july_end)
+                t, _ = run_ensemble(july, budget.july_replicates, seed, workers=args.workers, cluster=args.cluster)
+                sc = score(targets, t.basin, t.town)
+                ok = sc[sc["scored"]]
+                row.update(
+                    targets_inside_90=int(ok["inside_90"].sum()),
+                    targets_scored=len(ok),
+                    distance_median_sum=float(ok["distance_median"].sum()),
+                )
+            for _, v in verdicts.iterrows():
+                row[f"verdict_{v['claim']}"] = v["verdict"]
+                row[f"mean_{v['claim']}"] = float(v["mean"])
+            rows.append(row)
+            bar.update(1)
+        knockouts = pd.DataFrame(rows)
+        timing["knockouts"] = time.perf_counter() - t1
+        # 4. robustness map: posterior draws and the wider ranges; PRIM on the sign of the concession effect
+        t1 = time.perf_counter()
+        n = budget.robustness_points
+        rng = np.random.default_rng(seed)
+        if base.posterior is not None:
+            post_pts, _ = sens.posterior_points(base, fs, n // 2, seed)
+        else:
+            post_pts = []
+        wide_pts = sens.to_values(fs, rng.random((n - len(post_pts), len(fs))))
+        say(
+            f"4/4 robustness: {len(post_pts)} posterior draws + {len(wide_pts)} points of the wider ranges x {budget.robustness_replicates} replicates x 2 arms"
+        )
+        ys3 = run_points(post_pts + wide_pts, budget.robustness_replicates)
+        pts = pd.DataFrame(post_pts + wide_pts)
+        pts.insert(0, "source", ["posterior"] * len(post_pts) + ["wider ranges"] * len(wide_pts))
+        robustness = pd.concat([pts, ys3.drop(columns="point")], axis=1)
+        names = [f.name for f in fs]
+        summary = {}
+        for rep in ("RSFSR", "Ukraine"):
+            col = f"concession_effect_{rep}"
+            box = sens.prim(robustness[names], (robustness[col] < 0).to_numpy())
+            is_post = robustness["source"] == "posterior"
+            summary[rep] = {
+                "limits": {k: list(v) for k, v in box["limits"].items()},
+                "coverage": box["coverage"],
+                "density": box["density"],
+                "support": box["support"],
+                "base_rate": box["base_rate"],
+                "posterior_mass": sens.posterior_mass(base, fs, box["limits"]) if base.posterior is not None else None,
+                "posterior_share_predicted": float((robustness.loc[is_post, col] > 0).mean()) if is_post.any() else None,
+                "wider_share_predicted": float((robustness.loc[~is_post, col] > 0).mean()) if (~is_post).any() else None,
+            }
+            summary[rep]["trajectory"] = box["trajectory"].to_dict("list")
+        timing["robustness"] = time.perf_counter() - t1
+    finally:
+        bar.close()
+    elapsed = time.perf_counter() - t0
+    tmp, final = results.new_folder(Path(args.out), "sensitivity", digest)
+    with results.assembling(tmp):
+        results.write_tables(
+            tmp,
+            {
+                "factors": pd.DataFrame([dataclasses.asdict(f) for f in fs]),
+                "morris": morris,
+                "sobol": sobol,
+                "knockouts": knockouts,
+                "robustness": robustness,
+                "morris_points": ys,
+                "sobol_points": ys2,
+            },
+        )
+        manifest = {
+            "experiment": "sensitivity",
+            "scenario_file": _rel(args.scenario),
+            "arm_file": _rel(args.arm),
+            "suite": [_rel(a.path) for a in suite],
+            "priors_file": _rel(args.priors) if args.priors else None,
+            "targets_file": _rel(args.targets) if args.targets else None,
+            "budget_name": args.budget,
+            "budget": dataclasses.asdict(budget),
+            "root_seed": seed,
+            "sobol_factors": top,
+            "robustness": summary,
+            "outcomes": sens.OUTCOMES,
+            "run_seconds": round(elapsed, 1),
+            "seconds_by_analysis": {k: round(v, 1) for k, v in timing.items()},
+            "git_commit": results.git_commit(ROOT),
+            "versions": results.versions(),
+            "command": results.command_line(),
+            "data_files_sha256": world.files,
+            "tables": {
+                "factors": "every factor: mechanism group, range, scale and where the range comes from",
+                "morris": "per outcome and factor: Morris mu, mu* with its bootstrap 95% interval, sigma, mu* over the outcome's spread",
+                "sobol": "per outcome and top factor: first-order and total Sobol indices with bootstrap 90% intervals",
+                "knockouts": "per mechanism (or pair) switched off: July 1989 targets in the 90% band, and each claim's verdict and mean effect",
+                "robustness": "per sampled point (posterior draw or wider ranges): factor values, outcomes, concession effects",
+                "morris_points": "the Morris design's outcomes (mean over replicates)",
+                "sobol_points": "the Sobol design's outcomes (mean over replicates)",
+            },
+        }
+        results.write_manifest(tmp, manifest)
+        results.write_text(tmp / "summary.md", _sensitivity_summary(manifest, morris, sobol, knockouts, experiments))
+        if not args.no_figures:
+            figures.draw(tmp)
+    final = results.finish(tmp, final)
+    if not args.quiet:
+        print(f"sensitivity ({args.budget} budget) in {elapsed:.0f} s -> {_rel(final)}")
+        print(f"  Sobol factors (largest Morris mu*): {', '.join(top)}")
+        for rep, b in summary.items():
+            mass = "n/a" if b["posterior_mass"] is None else f"{b['posterior_mass']:.0%}"
+            print(
+                f"  concession effect on {rep} separatism: sign flips in {b['base_rate']:.0%} of sampled points; PRIM box {b['limits'] or 'none'}; posterior mass inside {mass}"
+            )
+        print(f"  summary: {_rel(final / 'summary.md')}")
+    return 0
+
+
+def _sensitivity_summary(manifest: dict, morris, sobol, knockouts, experiments) -> str:
+    """summary.md of a sensitivity folder: the top factors per outcome, the knock-out table, the robustness map."""
+    lines = [
+        "# Which parameters and mechanisms carry the outcomes and the thesis",
+        "",
+        f"Command: `{manifest['command']}`. Commit `{manifest['git_commit']}`. Budget `{manifest['budget_name']}` "
+        f"({manifest['budget']}), root seed {manifest['root_seed']}.",
+        "",
+        "## Morris screening: the five largest mu* per outcome",
+        "",
+        "| outcome | parameters (group): mu* |",
+        "| --- | --- |",
+    ]
+    for o, g in morris.groupby("outcome", sort=False):
+        top = g.nlargest(5, "mu_star")
+        lines.append(f"| {o} | " + "; ".join(f"{r['parameter']} ({r['group']}): {r['mu_star']:.3g}" for _, r in top.iterrows()) + " |")
+    lines += [
+        "",
+        f"## Sobol indices on {', '.join(manifest['sobol_factors'])}",
+        "",
+        "| outcome | parameter | group | S1 [90%] | ST [90%] |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for _, r in sobol.iterrows():
+        lines.append(
+            f"| {r['outcome']} | {r['parameter']} | {r['group']} | {r['S1']:.2f} ± {r['S1_conf']:.2f} | {r['ST']:.2f} ± {r['ST_conf']:.2f} |"
+        )
+    claims = [c[len("verdict_") :] for c in knockouts.columns if c.startswith("verdict_")]
+    lines += [
+        "",
+        "## Knock-outs",
+        "",
+        "| mechanism off | July targets in 90% band | " + " | ".join(claims) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in claims) + " |",
+    ]
+    for _, r in knockouts.iterrows():
+        lines.append(
+            f"| {r['mechanism']} | {int(r['targets_inside_90'])}/{int(r['targets_scored'])} | "
+            + " | ".join(f"{r[f'verdict_{c}']} ({r[f'mean_{c}']:+.3g})" for c in claims)
+            + " |"
+        )
+    lines += ["", "Claims that change verdict when a mechanism is off:", ""]
+    for c in claims:
+        changed, kept = experiments.needs(knockouts, c)
+        lines.append(f"- {c}: needs {', '.join(changed) or 'none of them'}; kept under {kept:.0%} of the knock-outs")
+    lines += ["", "## Robustness of the concession effect on separatism (PRIM)", ""]
+    for rep, b in manifest["robustness"].items():
+        mass = "n/a (no posterior)" if b["posterior_mass"] is None else f"{b['posterior_mass']:.1%}"
+        share = "n/a" if b["posterior_share_predicted"] is None else f"{b['posterior_share_predicted']:.0%}"
+        lim = "; ".join(f"{k} in [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in b["limits"].items()) or "none (no sign flips)"
+        lines.append(
+            f"- {rep}: the effect changes sign in {b['base_rate']:.0%} of the sampled points. PRIM box: {lim} "
+            f"(coverage {b['coverage']:.0%}, density {b['density']:.0%}). Posterior mass inside: {mass}. "
+            f"Posterior draws with the predicted (positive) sign: {share}."
+        )
+    lines += ["", "Figures: `figures/morris.png`, `figures/sobol.png`, `figures/knockouts.png`, `figures/robustness.png`.", ""]
+    return "\n".join(lines)
 
 
 def cmd_viz(args: argparse.Namespace) -> int:
@@ -949,6 +1233,12 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the reference scenario's)")
         e.add_argument("--fork-at", default=None, help="ISO date: every arm goes on from the reference's history on that day")
         e.add_argument("--fresh", action="store_true", help="start anew even if an unfinished run of the same command is on disk")
+        if name == "thesis":
+            e.add_argument(
+                "--sensitivity",
+                default=None,
+                help="sensitivity results folder to read back into the report (default: the newest under --out/sensitivity; '' for none)",
+            )
         _common(e)
         e.set_defaults(func=cmd_compare if name == "compare" else cmd_thesis)
     f = sub.add_parser(
@@ -976,6 +1266,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--cluster", default=None, help="address of a Dask scheduler to rerun on (results do not depend on it)")
     r.add_argument("--quiet", "-q", action="store_true", help="print only the verdict")
     r.set_defaults(func=cmd_rerun)
+    y = sub.add_parser(
+        "sensitivity",
+        help="which parameters and mechanisms drive the outcomes and the thesis: Morris, Sobol, knock-outs, robustness map",
+        description="Global sensitivity of the key outcomes (Morris screening over every factor, then Sobol indices on those that "
+        "matter, with SALib), the mechanism knock-out matrix (July 1989 fit and thesis verdicts without each mechanism), and the "
+        "thesis robustness map (PRIM on the sign of the concession effect over posterior draws and wider ranges). Writes "
+        "results/sensitivity/<UTC time>_<hash>/ with tables, summary.md and figures; `thesis` reads it back into its report.",
+    )
+    y.add_argument("--budget", default="small", help="small (a few minutes) or full (about half an hour on 2 cores); default small")
+    y.add_argument("--scenario", default=str(BASELINE), help="reference scenario (default: scenarios/baseline.toml)")
+    y.add_argument("--arm", default=str(ROOT / "scenarios" / "no_concessions.toml"), help="the no-concessions arm of the concession effect")
+    y.add_argument("--suite", nargs="+", default=None, help="scenario files of the knock-out thesis runs (default: the thesis suite)")
+    y.add_argument("--priors", default=str(PRIORS), help="priors file: the calibrated factors' ranges ('' for none)")
+    y.add_argument("--targets", default=str(TARGETS), help="July 1989 targets for the knock-out fit ('' for none)")
+    y.add_argument("--seed", "-s", type=int, default=1989, help="root seed (default 1989)")
+    _common(y)
+    y.set_defaults(func=cmd_sensitivity)
     z = sub.add_parser(
         "viz",
         help="serve the interactive app (Mesa SolaraViz) on localhost",

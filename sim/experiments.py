@@ -223,6 +223,7 @@ def report(
     arms: list[dict],
     meta: dict,
     figures: list[str],
+    sensitivity: dict | None = None,
 ) -> str:
     """The thesis report (markdown): each claim with its paired effect, interval and verdict.
 
@@ -232,6 +233,8 @@ def report(
         arms: one dict per arm: name, file, claim, description.
         meta: run facts (command, seed, replicates, parameters, commit, fork date).
         figures: relative paths of the figures.
+        sensitivity: what `python run.py sensitivity` found, read back from its folder (folder,
+            knockouts table, robustness summary), or None if no sensitivity run is on disk.
     """
     pct = int(LEVEL * 100)
     lines = [
@@ -268,6 +271,7 @@ def report(
             f"- *{r['claim']}*: {r['reads']}: mean {_fmt(r['mean'])} ({pct}% interval {_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}), "
             f"median {_fmt(r['median'])}; the predicted sign in {r['share_predicted']:.0%} of {int(r['pairs'])} pairs: **{r['verdict']}**."
         )
+    lines += _mechanisms_section(verdicts, sensitivity)
     lines += ["", "## The arms", "", "| arm | file | what changes | claim it tests |", "| --- | --- | --- | --- |"]
     for a in arms:
         lines.append(f"| `{a['name']}` | `{a['file']}` | {a['description']} | {a['claim']} |")
@@ -300,3 +304,50 @@ def report(
         "",
     ]
     return "\n".join(lines)
+
+
+ROBUST_CLAIMS = {"separatism_rsfsr": "RSFSR", "separatism_ukraine": "Ukraine"}
+"""Claims whose robustness over parameter space the sensitivity run maps (the concession effect on separatism)."""
+
+
+def _mechanisms_section(verdicts: pd.DataFrame, sens: dict | None) -> list[str]:
+    """The report's section on what each verdict rests on: knock-outs and the robustness map."""
+    lines = ["", "## What each verdict rests on: mechanisms and robustness", ""]
+    if not sens:
+        return [
+            *lines,
+            "No sensitivity run was found (`results/sensitivity/`): run `python run.py sensitivity` and then this command "
+            "again (or pass `--sensitivity FOLDER`) to list, for each verdict, the mechanisms it needs and how robust it is.",
+        ]
+
+    ko, rob = sens["knockouts"], sens.get("robustness") or {}
+    lines += [
+        f"From `{sens['folder']}` ({sens.get('budget', '?')} budget; its `summary.md` has the details). *Needs*: the "
+        "mechanisms (of MODEL.md, switched off one at a time and in pairs) without which the verdict changes; *kept*: the "
+        "share of knock-outs under which it stays. For the concession effect on separatism, the robustness map: the "
+        "posterior mass inside the region of parameter space where the effect changes sign (found by PRIM), and the share "
+        "of posterior draws with the predicted sign.",
+        "",
+        "| claim | verdict | needs | kept under knock-outs | posterior mass where the sign flips | posterior draws with the predicted sign |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for _, r in verdicts.iterrows():
+        changed, kept = needs(ko, r["claim"])
+        rep = ROBUST_CLAIMS.get(r["claim"])
+        box = rob.get(rep, {}) if rep else {}
+        mass = f"{box['posterior_mass']:.0%}" if box.get("posterior_mass") is not None else ""
+        share = f"{box['posterior_share_predicted']:.0%}" if box.get("posterior_share_predicted") is not None else ""
+        kept_s = "" if kept != kept else f"{kept:.0%}"
+        lines.append(f"| {r['claim']} | {r['verdict']} | {', '.join(changed) or 'none'} | {kept_s} | {mass} | {share} |")
+    return lines
+
+
+def needs(knockouts: pd.DataFrame, claim: str) -> tuple[list[str], float]:
+    """The knock-outs that change a claim's verdict, and the share of knock-outs that keep it."""
+    col = f"verdict_{claim}"
+    if col not in knockouts or "none" not in set(knockouts["mechanism"]):
+        return [], float("nan")
+    ref = knockouts.loc[knockouts["mechanism"] == "none", col].iloc[0]
+    rest = knockouts[knockouts["mechanism"] != "none"]
+    changed = rest.loc[rest[col] != ref, "mechanism"].tolist()
+    return changed, float((rest[col] == ref).mean()) if len(rest) else float("nan")

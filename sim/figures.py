@@ -10,6 +10,7 @@ fresh simulation. What a folder gets depends on the command that made it (its ma
 | `calibrate` | `posterior_predictive`, `marginal_posteriors` |
 | `validate` | `validation` |
 | `compare`, `thesis` | `forest_effects`, `arms_1989_1991` |
+| `sensitivity` | `morris`, `sobol`, `knockouts`, `robustness` |
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def kind(manifest: dict) -> str:
     """Which command wrote a results folder: run, calibration, validate, compare or thesis."""
     exp = manifest.get("experiment")
-    if exp in ("calibration", "validate", "compare", "thesis"):
+    if exp in ("calibration", "validate", "compare", "thesis", "sensitivity"):
         return exp
     if "scenario" in manifest:
         return "run"
@@ -140,9 +141,15 @@ def build(folder: str | Path, arms: list[str] | None = None) -> list[tuple[str, 
     folder = Path(folder)
     manifest = read(folder)
     what = kind(manifest)
-    return {"run": _run, "calibration": _calibration, "validate": _validate, "compare": _arms, "thesis": _arms}[what](
-        folder, manifest, arms
-    )
+    draw_kind = {
+        "run": _run,
+        "calibration": _calibration,
+        "validate": _validate,
+        "compare": _arms,
+        "thesis": _arms,
+        "sensitivity": _sensitivity,
+    }
+    return draw_kind[what](folder, manifest, arms)
 
 
 def draw(folder: str | Path, arms: list[str] | None = None) -> list[str]:
@@ -242,4 +249,44 @@ def _arms(folder: Path, manifest: dict, arms) -> list:
     return [
         ("forest_effects", plots.plot_forest(effects, shown, units, experiment, reps)),
         ("arms_1989_1991", plots.plot_arms(ser, experiment, reps, shocks)),
+    ]
+
+
+def _sensitivity(folder: Path, manifest: dict, arms) -> list:
+    morris, sobol, ko, rob = (table(folder, n) for n in ("morris", "sobol", "knockouts", "robustness"))
+    labels = manifest.get("outcomes") or {}
+    b = manifest.get("budget") or {}
+    scenario = Path(manifest.get("scenario_file") or "scenario").stem
+    sub = f"scenario: {scenario} | budget {manifest.get('budget_name')} | seed {manifest.get('root_seed')}"
+    claims = [c[len("verdict_") :] for c in ko.columns if c.startswith("verdict_")]
+    boxes = manifest.get("robustness") or {}
+    dims = {}
+    for rep, box in boxes.items():
+        order = list((box.get("limits") or {}).keys())
+        ranked = morris[morris["outcome"] == f"concession_effect_{rep}"].sort_values("mu_star", ascending=False)["parameter"].tolist()
+        for p in ranked:
+            if len(order) >= 2:
+                break
+            if p not in order:
+                order.append(p)
+        dims[rep] = (order[0], order[1])
+    boxes = {rep: {**box, "limits": {k: tuple(v) for k, v in (box.get("limits") or {}).items()}} for rep, box in boxes.items()}
+    return [
+        (
+            "morris",
+            plots.plot_morris(
+                morris, labels, f"{sub} | {b.get('morris_trajectories')} trajectories x {b.get('morris_replicates')} replicates per point"
+            ),
+        ),
+        (
+            "sobol",
+            plots.plot_sobol(sobol, labels, f"{sub} | N = {b.get('sobol_n')} (Saltelli), {b.get('sobol_replicates')} replicates per point"),
+        ),
+        (
+            "knockouts",
+            plots.plot_knockouts(
+                ko, claims, f"{sub} | {b.get('knockout_replicates')} paired replicates per arm, {b.get('july_replicates')} for the July fit"
+            ),
+        ),
+        ("robustness", plots.plot_robustness(rob, boxes, dims, f"{sub} | {len(rob)} points x {b.get('robustness_replicates')} replicates")),
     ]

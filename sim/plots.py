@@ -658,3 +658,189 @@ def plot_live_series(dates: list, series: dict[str, list[float]], ylabel: str, t
     if series:
         ax.legend(fontsize=7, ncol=2, loc="upper left")
     return fig
+
+
+GROUP_COLORS = {
+    "wage": "#4c72b0",
+    "ecology": "#55a868",
+    "privilege": "#8172b3",
+    "onset": "#937860",
+    "contagion": "#dd8452",
+    "committees": "#c44e52",
+    "news": "#da8bc3",
+    "centre": "#222222",
+    "identity": "#ccb974",
+    "fatigue": "#17becf",
+}
+"""Colour of each mechanism group of the sensitivity analysis."""
+
+
+def _outcome_grid(n: int, ncol: int = 3, height: float = 3.6):
+    nrow = (n + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(14, height * nrow + 1.2), squeeze=False, constrained_layout=True)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def plot_morris(morris: pd.DataFrame, labels: dict[str, str], subtitle: str, top: int = 6) -> Figure:
+    """Morris screening: mu* (mean absolute elementary effect) against sigma, one panel per outcome, factors coloured by group."""
+    outs = list(dict.fromkeys(morris["outcome"]))
+    fig, axes = _outcome_grid(len(outs))
+    for ax, o in zip(axes.flat, outs, strict=False):
+        m = morris[morris["outcome"] == o]
+        for g, d in m.groupby("group"):
+            ax.scatter(d["mu_star"], d["sigma"].fillna(0), color=GROUP_COLORS.get(g, "grey"), s=28, label=g, edgecolor="black", lw=0.3)
+        for _, r in m.nlargest(top, "mu_star").iterrows():
+            ax.annotate(
+                r["parameter"],
+                (r["mu_star"], 0 if pd.isna(r["sigma"]) else r["sigma"]),
+                fontsize=7,
+                xytext=(3, 2),
+                textcoords="offset points",
+            )
+        ax.set_title(labels.get(o, o), fontsize=9)
+        ax.set_xlabel("mu* (mean |elementary effect|, outcome units)", fontsize=8)
+        ax.set_ylabel("sigma (spread of the effects)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    handles = [
+        plt.Line2D([], [], marker="o", ls="", color=c, mec="black", label=g) for g, c in GROUP_COLORS.items() if g in set(morris["group"])
+    ]
+    fig.legend(handles=handles, title="mechanism group", loc="outside lower center", ncol=len(handles), fontsize=8)
+    fig.suptitle(f"Morris screening: which parameters move each outcome (labelled: the {top} largest)\n{subtitle}", fontsize=12)
+    return fig
+
+
+def plot_sobol(sobol: pd.DataFrame, labels: dict[str, str], subtitle: str) -> Figure:
+    """Sobol indices: first-order (S1) and total (ST) with bootstrap 90% intervals, one panel per outcome."""
+    import numpy as np
+
+    outs = list(dict.fromkeys(sobol["outcome"]))
+    fig, axes = _outcome_grid(max(len(outs), 1))
+    for ax, o in zip(axes.flat, outs, strict=False):
+        s = sobol[sobol["outcome"] == o].sort_values("ST")
+        y = np.arange(len(s))
+        ax.barh(y + 0.2, s["ST"].clip(lower=0), 0.4, xerr=s["ST_conf"], color="#4c72b0", label="total (ST)", error_kw={"lw": 0.8})
+        ax.barh(y - 0.2, s["S1"].clip(lower=0), 0.4, xerr=s["S1_conf"], color="#dd8452", label="first order (S1)", error_kw={"lw": 0.8})
+        ax.set_yticks(y)
+        ax.set_yticklabels([f"{p} ({g})" for p, g in zip(s["parameter"], s["group"], strict=True)], fontsize=7)
+        ax.set_xlabel("share of the outcome's variance", fontsize=8)
+        ax.set_title(labels.get(o, o), fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+    fig.legend(
+        handles=[
+            plt.Rectangle((0, 0), 1, 1, color="#4c72b0", label="total index ST (with interactions)"),
+            plt.Rectangle((0, 0), 1, 1, color="#dd8452", label="first-order index S1 (alone)"),
+        ],
+        loc="outside lower center",
+        ncol=2,
+        fontsize=9,
+        title="bars: bootstrap 90% interval",
+    )
+    fig.suptitle(f"Sobol indices of the factors that matter most (negative estimates drawn at zero)\n{subtitle}", fontsize=12)
+    return fig
+
+
+VERDICT_COLORS = {"supported": "#55a868", "contradicted": "#c44e52", "undetermined": "#cccccc"}
+
+
+def plot_knockouts(ko: pd.DataFrame, claims: list[str], subtitle: str) -> Figure:
+    """The knock-out matrix: one row per mechanism switched off, the July 1989 fit and each claim's verdict."""
+    import numpy as np
+
+    rows = list(ko["mechanism"])
+    fig, ax = plt.subplots(figsize=(3.2 + 1.25 * len(claims), 0.42 * len(rows) + 2.4), constrained_layout=True)
+    for i, (_, r) in enumerate(ko.iterrows()):
+        frac = r["targets_inside_90"] / max(r["targets_scored"], 1)
+        ax.add_patch(plt.Rectangle((0, i), 1, 1, color=plt.cm.RdYlGn(frac), ec="white"))
+        ax.text(0.5, i + 0.5, f"{int(r['targets_inside_90'])}/{int(r['targets_scored'])}", ha="center", va="center", fontsize=8)
+        for j, c in enumerate(claims, start=1):
+            v = r.get(f"verdict_{c}", "")
+            ax.add_patch(plt.Rectangle((j, i), 1, 1, color=VERDICT_COLORS.get(v, "white"), ec="white"))
+            mean = r.get(f"mean_{c}", np.nan)
+            ax.text(j + 0.5, i + 0.5, f"{v[:5]}\n{mean:+.3g}" if v else "", ha="center", va="center", fontsize=6.5)
+    ax.set_xlim(0, len(claims) + 1)
+    ax.set_ylim(len(rows), 0)
+    ax.set_xticks(np.arange(len(claims) + 1) + 0.5)
+    ax.set_xticklabels(
+        ["July 1989 targets\nin the 90% band", *[c.replace("_", " ") for c in claims]], fontsize=7.5, rotation=30, ha="right"
+    )
+    ax.set_yticks(np.arange(len(rows)) + 0.5)
+    ax.set_yticklabels([f"{m} off" if m != "none" else "none (reference)" for m in rows], fontsize=8)
+    ax.set_xlabel("July 1989 fit and the essay's claims (cell: verdict and mean paired effect)", fontsize=8)
+    ax.set_ylabel("mechanism switched off", fontsize=8)
+    ax.legend(
+        handles=[plt.Rectangle((0, 0), 1, 1, color=c, label=v) for v, c in VERDICT_COLORS.items()],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=8,
+        title="verdict",
+    )
+    ax.set_title(f"Mechanism knock-outs: what survives without each mechanism\n{subtitle}", fontsize=11)
+    return fig
+
+
+def plot_robustness(points: pd.DataFrame, boxes: dict, dims: dict[str, tuple[str, str]], subtitle: str) -> Figure:
+    """The thesis robustness map: sampled parameter sets coloured by the sign of the concession effect, with the PRIM box.
+
+    Args:
+        points: one row per sampled point: factor values, `source` (posterior or wider ranges), `concession_effect_<rep>`.
+        boxes: republic -> PRIM result (limits, coverage, density, posterior_mass).
+        dims: republic -> the two factors drawn (the box's first two, or the most influential).
+        subtitle: scenario, points and replicates.
+    """
+    reps = list(boxes)
+    fig, axes = plt.subplots(1, len(reps), figsize=(6.8 * len(reps), 6.0), squeeze=False, constrained_layout=True)
+    for ax, rep in zip(axes.flat, reps, strict=True):
+        b = boxes[rep]
+        xd, yd = dims[rep]
+        eff = points[f"concession_effect_{rep}"]
+        for src, marker in (("posterior", "o"), ("wider ranges", "^")):
+            d = points[points["source"] == src]
+            e = eff[points["source"] == src]
+            ax.scatter(
+                d.loc[e >= 0, xd],
+                d.loc[e >= 0, yd],
+                marker=marker,
+                s=22,
+                color="#4c72b0",
+                alpha=0.7,
+                lw=0,
+                label=f"{src}: effect >= 0 (thesis sign)",
+            )
+            ax.scatter(
+                d.loc[e < 0, xd],
+                d.loc[e < 0, yd],
+                marker=marker,
+                s=26,
+                color="#c44e52",
+                alpha=0.9,
+                lw=0,
+                label=f"{src}: effect < 0 (sign flips)",
+            )
+        lim = b.get("limits") or {}
+        if lim:
+            x0, x1 = lim.get(xd, (points[xd].min(), points[xd].max()))
+            y0, y1 = lim.get(yd, (points[yd].min(), points[yd].max()))
+            ax.add_patch(
+                plt.Rectangle(
+                    (x0, y0), x1 - x0, y1 - y0, fill=False, ec="black", lw=1.6, ls="--", label="PRIM box (its limits on these two factors)"
+                )
+            )
+            box_text = "; ".join(f"{k} in [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in lim.items())
+        else:
+            box_text = "no region found (no sign flips)"
+        ax.set_xlabel(xd, fontsize=9)
+        ax.set_ylabel(yd, fontsize=9)
+        mass = b.get("posterior_mass")
+        ax.set_title(
+            f"Concession effect on {rep} separatism\nbox: {box_text}\ncoverage {b.get('coverage', 0):.0%}, density {b.get('density', 0):.0%}"
+            + (f", posterior mass inside {mass:.0%}" if mass is not None else ""),
+            fontsize=8.5,
+        )
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle(f"Where in parameter space does the thesis fail? (PRIM scenario discovery)\n{subtitle}", fontsize=12)
+    return fig

@@ -23,6 +23,7 @@ LAYER = {
     "experiments": 5,
     "plots": 5,
     "results": 5,
+    "sensitivity": 5.5,
     "figures": 6,
     "viz": 7,
 }
