@@ -106,7 +106,7 @@ class Budget:
         if name == "small":
             return cls(2, 2, 4, 8, 2, 4, 8, 48, 2)
         if name == "full":
-            return cls(10, 4, 8, 64, 4, 40, 50, 400, 4)
+            return cls(8, 2, 6, 32, 2, 20, 40, 300, 2)
         if name == "test":  # the test suite's end-to-end run on a small world
             return cls(1, 1, 2, 4, 1, 2, 2, 12, 1)
         from sim.errors import InputError
