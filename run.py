@@ -4,6 +4,12 @@ python run.py                      # the historical baseline ensemble, results a
 python run.py run SCENARIO [--replicates N] [--seed S] [--workers W]
 python run.py calibrate [--budget small|full] [--install]   # ABC-SMC on the July 1989 targets
 python run.py validate --targets FILE                       # score the calibrated model on any figures
+python run.py compare A.toml B.toml ...                     # paired arms and their effects
+python run.py thesis [--replicates 200]                     # the essay's claims as experiments: report.md
+python run.py sensitivity [--budget small|full]             # Morris, Sobol, knock-outs, robustness map
+python run.py plot FOLDER                                   # redraw every figure of a results folder
+python run.py rerun FOLDER                                  # run it again and check the results are identical
+python run.py viz                                           # the interactive app (Mesa SolaraViz) on localhost
 python run.py params               # the parameter table (markdown)
 python run.py COMMAND --help
 """
