@@ -261,8 +261,15 @@ def _sensitivity(folder: Path, manifest: dict, arms) -> list:
     claims = [c[len("verdict_") :] for c in ko.columns if c.startswith("verdict_")]
     boxes = manifest.get("robustness") or {}
     dims = {}
-    for rep, box in boxes.items():
-        order = list((box.get("limits") or {}).keys())
+    for rep, box in list(boxes.items()):
+        lim = box.get("limits") or {}
+
+        def cut(k, lim=lim):  # share of the sampled range the box keeps on factor k (small: a strong restriction)
+            span = rob[k].max() - rob[k].min()
+            return (lim[k][1] - lim[k][0]) / span if span else 1.0
+
+        order = sorted(lim, key=cut)
+        boxes[rep] = {**box, "limits": {k: lim[k] for k in order}}
         ranked = morris[morris["outcome"] == f"concession_effect_{rep}"].sort_values("mu_star", ascending=False)["parameter"].tolist()
         for p in ranked:
             if len(order) >= 2:

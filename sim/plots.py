@@ -791,8 +791,10 @@ def plot_robustness(points: pd.DataFrame, boxes: dict, dims: dict[str, tuple[str
         dims: republic -> the two factors drawn (the box's first two, or the most influential).
         subtitle: scenario, points and replicates.
     """
+    import textwrap
+
     reps = list(boxes)
-    fig, axes = plt.subplots(1, len(reps), figsize=(6.8 * len(reps), 6.0), squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(1, len(reps), figsize=(6.8 * len(reps), 7.6), squeeze=False, constrained_layout=True)
     for ax, rep in zip(axes.flat, reps, strict=True):
         b = boxes[rep]
         xd, yd = dims[rep]
@@ -829,16 +831,26 @@ def plot_robustness(points: pd.DataFrame, boxes: dict, dims: dict[str, tuple[str
                     (x0, y0), x1 - x0, y1 - y0, fill=False, ec="black", lw=1.6, ls="--", label="PRIM box (its limits on these two factors)"
                 )
             )
-            box_text = "; ".join(f"{k} in [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in lim.items())
+            box_text = "; ".join(f"{k} [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in lim.items())
         else:
             box_text = "no region found (no sign flips)"
-        ax.set_xlabel(xd, fontsize=9)
-        ax.set_ylabel(yd, fontsize=9)
+        ax.set_xlabel(f"{xd} (parameter value)", fontsize=9)
+        ax.set_ylabel(f"{yd} (parameter value)", fontsize=9)
         mass = b.get("posterior_mass")
         ax.set_title(
-            f"Concession effect on {rep} separatism\nbox: {box_text}\ncoverage {b.get('coverage', 0):.0%}, density {b.get('density', 0):.0%}"
+            f"Concession effect on {rep} separatism: sign flips in {b.get('base_rate', 0):.0%} of the points\n"
+            f"PRIM box: coverage {b.get('coverage', 0):.0%}, density {b.get('density', 0):.0%}"
             + (f", posterior mass inside {mass:.0%}" if mass is not None else ""),
-            fontsize=8.5,
+            fontsize=9,
+        )
+        ax.text(
+            0.0,
+            -0.12,
+            "box limits (most restrictive first):\n" + "\n".join(textwrap.wrap(box_text, 95)),
+            transform=ax.transAxes,
+            va="top",
+            fontsize=7,
+            color="dimgrey",
         )
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
