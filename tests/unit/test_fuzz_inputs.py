@@ -188,6 +188,27 @@ DATA_MUTATIONS = st.one_of(
 )
 
 
+SHARED_KINDS = ("duplicate_row", "empty", "bytes", "extra_field")
+
+
+def shared_mutation(path: Path, header: list[str], body: list[list[str]], kind: str, arg, dump) -> None:
+    """The mutations every CSV input shares: a repeated row, an empty file, bytes that are not UTF-8, a surplus field."""
+    if kind == "duplicate_row":
+        r = arg % len(body)
+        dump([header, *body[: r + 1], body[r], *body[r + 1 :]])
+    elif kind == "empty":
+        path.write_text(",".join(header) + "\n" if arg == "header only" else arg, encoding="utf-8")
+    elif kind == "bytes":
+        r, b = arg
+        lines = path.read_bytes().split(b"\n")
+        i = 1 + r % (len(lines) - 2)
+        lines[i] = lines[i] + b"\xff" + b
+        path.write_bytes(b"\n".join(lines))
+    elif kind == "extra_field":
+        body[arg % len(body)].append("surplus")
+        dump([header, *body])
+
+
 def mutate_csv(path: Path, kind: str, arg) -> bool:
     """Apply a mutation to a CSV file; False if it does not apply (e.g. a column that is not read)."""
     import csv
@@ -211,28 +232,14 @@ def mutate_csv(path: Path, kind: str, arg) -> bool:
         cols = NUMERIC_COLUMNS[path.name]
         col = header.index(cols[c % len(cols)])
         row = body[r % len(body)]
-        if path.name == "grievances.csv" and value in ("-1",):
-            pass
         row[col] = value
         dump([header, *body])
-    elif kind == "duplicate_row":
-        r = arg % len(body)
-        dump([header, *body[: r + 1], body[r], *body[r + 1 :]])
-    elif kind == "empty":
-        path.write_text(",".join(header) + "\n" if arg == "header only" else arg, encoding="utf-8")
-    elif kind == "bytes":
-        r, b = arg
-        lines = path.read_bytes().split(b"\n")
-        i = 1 + r % (len(lines) - 2)
-        lines[i] = lines[i] + b"\xff" + b
-        path.write_bytes(b"\n".join(lines))
+    elif kind in SHARED_KINDS:
+        shared_mutation(path, header, body, kind, arg, dump)
     elif kind == "unknown_name":
         r, name = arg
         col = header.index(KEY_COLUMNS[path.name])
         body[r % len(body)][col] = "Zz" + name
-        dump([header, *body])
-    elif kind == "extra_field":
-        body[arg % len(body)].append("surplus")
         dump([header, *body])
     return True
 
@@ -315,20 +322,8 @@ def test_malformed_targets_files_give_one_line_errors(tmp_path_factory, mutation
         r, value = arg
         body[r % len(body)][header.index(kind)] = value
         dump([header, *body])
-    elif kind == "duplicate_row":
-        r = arg % len(body)
-        dump([header, *body[: r + 1], body[r], *body[r + 1 :]])
-    elif kind == "empty":
-        path.write_text(",".join(header) + "\n" if arg == "header only" else arg, encoding="utf-8")
-    elif kind == "bytes":
-        r, b = arg
-        lines = path.read_bytes().split(b"\n")
-        i = 1 + r % (len(lines) - 2)
-        lines[i] = lines[i] + b"\xff" + b
-        path.write_bytes(b"\n".join(lines))
-    elif kind == "extra_field":
-        body[arg % len(body)].append("surplus")
-        dump([header, *body])
+    elif kind in SHARED_KINDS:
+        shared_mutation(path, header, body, kind, arg, dump)
     with pytest.raises(InputError) as exc:
         load_targets(path)
     check_error(exc.value, path)
