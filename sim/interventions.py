@@ -7,7 +7,7 @@ at the start of that day; intervals (`start`, `end`) are half-open `[start, end)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 import numpy as np
@@ -193,6 +193,8 @@ def parse_event(raw: dict[str, Any], where: str) -> Event:
 
 def as_date(v: Any, where: str) -> date:
     """A date from TOML (a date or an ISO string); `where` names the key in the error."""
+    if isinstance(v, datetime):  # a TOML date-time (1989-07-15T12:00:00) is a date subclass: refuse it, a day is the unit
+        raise InputError(f"{where} must be a date (YYYY-MM-DD), not a date-time, got {v.isoformat()}", key=where.split(".")[-1])
     if isinstance(v, date):
         return v
     try:

@@ -53,20 +53,21 @@ def _sovereign(s: State, w: World) -> np.ndarray:
 def observe_basins(s: State, w: World) -> dict[str, np.ndarray]:
     """All basin observables of R replicates at once: name -> (R, B).
 
-    Enterprise quantities are summed by basin in one matrix product, committee counts in another.
+    Enterprise quantities are summed by basin in one sparse product, committee counts in another,
+    each in a fixed order (see `World._group_sum`), so a replicate's values do not depend on its batch.
     """
     wf = w.workforce
     cols = np.stack(
         [s.striking * s.out_share * wf, s.striking, (s.stage == 0) * wf, (s.stage == 1) * wf, (s.stage == 2) * wf, s.eff * wf, s.trust * wf]
     ).astype(float)
     v, r, n = cols.shape
-    mb = (cols.reshape(v * r, n) @ w.mine_to_basin).reshape(v, r, -1)
+    mb = w.by_basin(cols.reshape(v * r, n)).reshape(v, r, -1)
     act = s.c_active
     town = np.zeros(act.shape, bool)
     town[:, : w.n_cities] = True
     ccols = np.stack([act & town, act & ~town, act & (s.c_stage == 0), act & (s.c_stage == 1), act & (s.c_stage == 2)]).astype(float)
     cv = ccols.shape[0]
-    cb = (ccols.reshape(cv * r, -1) @ w.area_to_basin).reshape(cv, r, -1)
+    cb = w.areas_by_basin(ccols.reshape(cv * r, -1)).reshape(cv, r, -1)
     wfb = w.workforce_by_basin
     return {
         "strikers": mb[0],
@@ -94,7 +95,7 @@ def observe_republics(s: State, w: World) -> dict[str, np.ndarray]:
         [s.striking * s.out_share * wf, _sovereign(s, w) * wf, (s.stage == 0) * wf, (s.stage == 1) * wf, (s.stage == 2) * wf]
     ).astype(float)
     v, r, n = cols.shape
-    out = (cols.reshape(v * r, n) @ w.mine_to_republic).reshape(v, r, -1)
+    out = w.by_republic(cols.reshape(v * r, n)).reshape(v, r, -1)
     den = w.workforce_by_republic
 
     def share(x: np.ndarray) -> np.ndarray:

@@ -149,20 +149,29 @@ class World:
     def _group_sum(self, values: np.ndarray, index: np.ndarray, groups: int) -> np.ndarray:
         """Sum (R, m) values into (R, groups) by `index` (m,), in ascending element order.
 
-        One replicate: `np.bincount`; several: one sparse product with a cached (groups, m)
-        membership matrix (summing each group in the same ascending order).
+        One sparse product with a cached (groups, m) membership matrix: each group is summed in the
+        same ascending order whatever R is, so a replicate's sums do not depend on the batch it runs
+        in (a dense BLAS product blocks its sums by the batch's shape, and its last bits change with it).
         """
         v = np.asarray(values, dtype=float)
         v = v.reshape(-1, v.shape[-1])
-        if v.shape[0] == 1:
-            return np.bincount(index, weights=v[0], minlength=groups)[None, :]
         key = (id(index), groups)
         g = self._group_matrices.get(key)
         if g is None:
             m = index.size
             g = sp.csr_matrix((np.ones(m), (index, np.arange(m))), shape=(groups, m))
-            self._group_matrices[key] = g
+            self._group_matrices[key] = (g, index)  # keep `index` alive: its id is the key
+        else:
+            g = g[0]
         return np.asarray(g @ v.T).T
+
+    @cached_property
+    def _everyone(self) -> np.ndarray:
+        return np.zeros(self.n, dtype=np.intp)
+
+    def total(self, values: np.ndarray) -> np.ndarray:
+        """(R, n) enterprise values summed over all enterprises: (R,), in a fixed order."""
+        return self._group_sum(values, self._everyone, 1)[:, 0]
 
     def by_basin(self, values: np.ndarray) -> np.ndarray:
         """(R, n) enterprise values summed by basin: (R, B)."""
@@ -180,24 +189,13 @@ class World:
         """(R, n) enterprise values summed by republic: (R, len(REPUBLICS))."""
         return self._group_sum(values, self.republic, len(REPUBLICS))
 
+    def areas_by_basin(self, values: np.ndarray) -> np.ndarray:
+        """(R, K) committee-area values summed by basin: (R, B)."""
+        return self._group_sum(values, self.k_basin, self.n_basins)
+
     def towns_by_basin(self, values: np.ndarray) -> np.ndarray:
         """(R, C) town values summed by basin: (R, B)."""
         return self._group_sum(values, self.city_basin, self.n_basins)
-
-    @cached_property
-    def mine_to_basin(self) -> np.ndarray:
-        """(n, B) dense membership of enterprises in basins (for one matrix product per day)."""
-        return _onehot(self.basin, self.n_basins)
-
-    @cached_property
-    def mine_to_republic(self) -> np.ndarray:
-        """(n, P) dense membership of enterprises in republics."""
-        return _onehot(self.republic, len(REPUBLICS))
-
-    @cached_property
-    def area_to_basin(self) -> np.ndarray:
-        """(K, B) basin of each committee area (towns, then basins)."""
-        return _onehot(self.k_basin, self.n_basins)
 
     @cached_property
     def basin_to_republic(self) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,6 @@ from typing import Any
 
 import pandas as pd
 
-PACKAGES = ("mesa", "numpy", "pandas", "scipy", "networkx", "pyarrow", "matplotlib", "pyabc")
 
 
 def git_commit(root: Path) -> str:
@@ -39,13 +39,15 @@ def git_commit(root: Path) -> str:
 
 
 def versions() -> dict[str, str]:
-    """Python and package versions."""
+    """Python and the version of every installed distribution (any of them can change a result).
+
+    Names are normalised (lower case, '-' for '_' and '.'), as in `constraints.txt`.
+    """
     out = {"python": platform.python_version()}
-    for p in PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = "not installed"
+    for d in sorted(metadata.distributions(), key=lambda d: d.metadata["Name"] or ""):
+        name = re.sub(r"[-_.]+", "-", d.metadata["Name"] or "").lower()
+        if name:
+            out[name] = d.version
     return out
 
 

@@ -301,7 +301,7 @@ def step(
     ci, bi = committee_index(world)
     truce = in_truce(s, day, p)
     ordered = ordered_back(s, day, p)
-    strikers = (s.striking * s.out_share) @ world.workforce
+    strikers = world.total(s.striking * s.out_share * world.workforce)
     news = per_replicate(p.glasnost) * news_level * np.minimum(1.0, strikers / per_replicate(p.news_scale))
 
     # decisions (simultaneous, from yesterday's state)

@@ -379,7 +379,18 @@ def run_arms(
     world_for(first.data)
     parts = execute(_arms_chunk, tasks, workers, cluster, (lambda k, r: on_chunk(firsts[k], r)) if on_chunk else None)
     every = dict(done) | dict(zip(firsts, parts, strict=True))
-    return ArmTables.concat([every[i] for i in sorted(every)]), seeds
+    return _sorted_arms(ArmTables.concat([every[i] for i in sorted(every)]), names), seeds
+
+
+def _sorted_arms(t: ArmTables, names: list[str]) -> ArmTables:
+    """Rows ordered by (arm in the given order, replicate, date), whatever the chunks were."""
+    order = {n: i for i, n in enumerate(names)}
+
+    def sort(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+        rank = df["arm"].map(order)
+        return df.assign(_arm=rank).sort_values(["_arm", *keys], kind="stable").drop(columns="_arm").reset_index(drop=True)
+
+    return ArmTables(outcomes=sort(t.outcomes, ["replicate"]), series=sort(t.series, ["replicate", "date"]))
 
 
 def arm_chunk_size(replicates: int, workers: int | None) -> int:

@@ -6,11 +6,12 @@ dated events (see `sim.interventions.KINDS`). `tomllib` parses without executing
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import tomllib
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +92,6 @@ class Scenario:
 
     def with_changes(self, params: dict[str, Any] | None = None, mechanisms: dict[str, Any] | None = None, **top: Any) -> Scenario:
         """A copy with parameter, switch or top-level changes (checked)."""
-        import dataclasses
-
         try:
             p = self.params.replace(**(params or {}))
             m = self.mechanisms.replace(**(mechanisms or {}))
@@ -310,9 +309,16 @@ def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
         outside = [d for d in (ev.date, ev.start) if d is not None and not start <= d <= end]
         if outside and inherited:
             continue  # an inherited event after a shortened horizon simply never happens
+        last = end + timedelta(days=1)  # intervals are [start, end): one may end the day after the horizon
+        if ev.end is not None and ev.end > last:
+            if inherited:
+                ev = dataclasses.replace(ev, end=last)  # an inherited interval is cut at a shortened horizon
+            else:
+                outside.append(ev.end)
         if outside:
             raise InputError(
-                f"{label} ({ev.kind}): date {outside[0]} is outside the horizon {start} to {end}", key="date" if ev.date else "start"
+                f"{label} ({ev.kind}): date {outside[0]} is outside the horizon {start} to {end}",
+                key="date" if ev.date else ("start" if outside[0] == ev.start else "end"),
             )
         events.append(ev)
     return Scenario(
