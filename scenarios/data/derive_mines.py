@@ -10,7 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sim.network import derive_mines, load_inputs, write_mines
+from sim.network import derive_mines, load_inputs
+from sim.results import write_mines
 
 if __name__ == "__main__":
     here = Path(__file__).resolve().parent
