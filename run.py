@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
+import math
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -91,7 +95,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         if failed:
             out_tables["failed_chunks"] = pd.DataFrame([f.__dict__ for f in failed])
         results.write_tables(tmp, out_tables)
-        results.drop_chunks(tmp)
         scenario_dict = sc.to_dict()
         scenario_dict["path"], scenario_dict["data"] = _rel(sc.path), _rel(sc.data)
         manifest = {
@@ -142,6 +145,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) or SIGTERM, with the one line to print about what was kept."""
+
+    def __init__(self, message: str = "interrupted: no result written", code: int = 130) -> None:
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Stopped("terminated: no result written", code=143)
+
+
 @contextlib.contextmanager
 def _resumable(tmp: Path, bar):
     """Around a chunked run: close the progress bar; if the run stops, keep its finished chunks (to resume) or drop the empty folder."""
@@ -149,12 +164,19 @@ def _resumable(tmp: Path, bar):
 
     try:
         yield
-    except BaseException:
+    except BaseException as exc:
         bar.close()
-        if any((tmp / "chunks").glob("done_*")):
-            print(f"stopped; finished chunks are kept in {_rel(tmp)}: run the same command again to resume", file=sys.stderr)
-        else:
+        kept = any((tmp / "chunks").glob("done_*"))
+        if not kept:
             results.discard(tmp)
+        if isinstance(exc, KeyboardInterrupt):
+            code = getattr(exc, "code", 130)
+            what = "terminated" if code == 143 else "interrupted"
+            if kept:
+                raise Stopped(f"{what}: finished chunks are kept in {_rel(tmp)}; run the same command again to resume", code) from None
+            raise Stopped(f"{what}: no result written", code) from None
+        if kept:
+            print(f"stopped; finished chunks are kept in {_rel(tmp)}: run the same command again to resume", file=sys.stderr)
         raise
     bar.close()
 
@@ -175,13 +197,27 @@ def _parameters_entry(sc) -> dict:
     }
 
 
+MAX_REPLICATES = 1_000_000
+"""The most replicates a command or a scenario file may ask for (the same limit as `replicates` in a scenario)."""
+
+
 def _check_counts(reps: int, seed: int, workers: int | None) -> None:
-    if reps < 1:
-        raise _usage("--replicates must be at least 1")
-    if seed < 0:
-        raise _usage("--seed must be non-negative")
+    """Replicates, seed and workers within the limits a scenario file has (one line if not)."""
+    if not 1 <= reps <= MAX_REPLICATES:
+        raise _usage(f"--replicates must be in [1, {MAX_REPLICATES:,}], got {reps}")
+    if not 0 <= seed < 2**63:
+        raise _usage(f"--seed must be a non-negative 63-bit integer (0 to 2**63 - 1), got {seed}")
     if workers is not None and workers < 1:
         raise _usage("--workers must be at least 1")
+
+
+def _cap_workers(args: argparse.Namespace) -> None:
+    """More workers than cores only slows a run down: cap them, with a note."""
+    cores = os.cpu_count() or 1
+    w = getattr(args, "workers", None)
+    if w is not None and w > cores and getattr(args, "cluster", None) is None:
+        print(f"note: --workers {w} is more than the {cores} cores here; using {cores}", file=sys.stderr)
+        args.workers = cores
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -557,7 +593,6 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
         if verdicts is not None:
             out["verdicts"] = verdicts
         results.write_tables(tmp, out)
-        results.drop_chunks(tmp)
         figs = [] if args.no_figures else ["figures/forest_effects.png", "figures/arms_1989_1991.png"]
         meta = {
             "command": results.command_line(),
@@ -945,19 +980,37 @@ def cmd_viz(args: argparse.Namespace) -> int:
     solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
     if solara is None:
         raise _usage("the solara command is not installed in this environment (pip install -e .)")
-    cmd = [solara, "run", str(ROOT / "sim" / "viz.py"), "--host", args.host, "--port", str(args.port), "--production"]
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:  # fail before saying it serves
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as exc:
+            raise _usage(
+                f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc} (another program, or an earlier viz, holds it; try --port)"
+            ) from None
+    # offline and local: no version check against the package index, no telemetry
+    cmd = [solara, "run", str(ROOT / "sim" / "viz.py"), "--host", args.host, "--port", str(args.port), "--production", "--no-check-version"]
     cmd.append("--open" if args.open else "--no-open")
-    env = {**os.environ, "MINERS_VIZ_SCENARIO": str(Path(args.scenario).resolve()), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "MINERS_VIZ_SCENARIO": str(Path(args.scenario).resolve()),
+        "PYTHONPATH": str(ROOT),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    }
     print(f"serving '{sc.name}' at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)  # its own group: stopped whole below
     try:
         return proc.wait()
-    except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see _on_sigterm)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         print("stopped", file=sys.stderr)
         return 0
 
@@ -980,29 +1033,70 @@ MANIFEST_VOLATILE = {
 """Manifest keys that describe how a run went (time, executor, resumption), not what it computed."""
 
 
+PATH_OPTIONS = ("scenario", "scenarios", "targets", "priors", "arm", "suite", "sensitivity")
+"""Options of a recorded command that name files the rerun reads: each must lie in the repository or the folder."""
+
+
+def _recorded_command(folder: Path, manifest: dict) -> tuple[argparse.Namespace, list[str]]:
+    """The recorded command of a results folder, parsed by this CLI's own parser and checked (a results folder is untrusted input).
+
+    Only simulation commands with their recorded options are rerun: a command that does not parse,
+    asks for help, names `viz`, `--host` or a file outside the repository and the folder is refused.
+    """
+    import shlex
+
+    from sim.errors import InputError
+
+    where = str(folder / "manifest.json")
+    recorded = manifest.get("command", "")
+
+    def refuse(why: str) -> InputError:
+        return InputError(f"will not rerun the recorded command {recorded!r}: {why}", file=where, key="command")
+
+    try:
+        words = shlex.split(recorded) if isinstance(recorded, str) else []
+    except ValueError:
+        words = []
+    if len(words) < 2 or words[0] != "python" or Path(words[1]).name != "run.py":
+        raise refuse("not a 'python run.py ...' command")
+    rest = words[2:]
+    if any(w in ("-h", "--help", "--host") or w.startswith("--host=") for w in rest):
+        raise refuse("it asks for help or a network address")
+    try:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            original = parse(rest)
+    except SystemExit:
+        raise refuse("it does not parse as a command of this run.py") from None
+    if original.command not in ("run", "calibrate", "validate", "compare", "thesis", "sensitivity"):
+        raise refuse(f"'{original.command}' writes no results folder to reproduce")
+    inside = (ROOT.resolve(), folder.resolve())
+    for opt in PATH_OPTIONS:
+        value = getattr(original, opt, None)
+        for v in value if isinstance(value, list) else [value]:
+            if not v:
+                continue
+            p = Path(v) if Path(v).is_absolute() else (Path.cwd() / v)
+            if not any(p.resolve().is_relative_to(d) for d in inside):
+                raise refuse(f"--{opt} {v} lies outside the repository and the results folder")
+    return original, rest
+
+
 def cmd_rerun(args: argparse.Namespace) -> int:
     """Run a results folder's recorded command again into a scratch folder and compare every result."""
     import json
-    import shlex
     import shutil
     import tempfile
 
     import pandas as pd
 
     from sim import figures, results
-    from sim.errors import InputError
 
     folder = Path(args.folder)
     manifest = figures.read(folder)
     kind = figures.kind(manifest)
-    words = shlex.split(manifest.get("command", ""))
-    if len(words) < 2 or Path(words[1]).name != "run.py":
-        raise InputError(
-            f"the manifest's command {manifest.get('command')!r} is not a run.py command", file=str(folder / "manifest.json"), key="command"
-        )
-    original = parse(words[2:])
-    if original.command in ("rerun", "plot", "params"):
-        raise InputError(f"'{original.command}' writes no results folder to reproduce", file=str(folder / "manifest.json"), key="command")
+    original, recorded = _recorded_command(folder, manifest)
+    if args.rtol is not None and not 0 <= args.rtol < 1:
+        raise _usage(f"--rtol must be in [0, 1), got {args.rtol}")
     notes = []
     now = results.git_commit(ROOT)
     if manifest.get("git_commit") != now:
@@ -1019,13 +1113,11 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         if original.command == "calibrate":
             original.install = False  # a rerun never replaces the committed posterior
             original.resume = False
-        if args.workers is not None:
-            original.workers = args.workers
-        if args.cluster is not None:
-            original.cluster = args.cluster
+        original.workers = args.workers  # how to run is this command's, never the folder's
+        original.cluster = args.cluster
         if not args.quiet:
             print(f"rerunning: {manifest['command']}  ({kind}; recorded seed {manifest.get('root_seed')})")
-        argv, sys.argv = sys.argv, ["run.py", *words[2:]]  # the command line the results record is the original's
+        argv, sys.argv = sys.argv, ["run.py", *recorded]  # the command line the results record is the original's
         t0 = time.perf_counter()
         try:
             code = original.func(original)
@@ -1036,29 +1128,40 @@ def cmd_rerun(args: argparse.Namespace) -> int:
             return 1
         (new,) = [p for p in scratch.glob("*/*") if p.is_dir() and not p.name.startswith(".")]
         diffs, same = [], []
-        for path in sorted(folder.iterdir()):
-            if not path.is_file() or path.name in RERUN_SKIP or path.suffix not in (".parquet", ".md"):
+
+        def results_in(d: Path) -> set[str]:
+            return {p.name for p in d.iterdir() if p.is_file() and p.name not in RERUN_SKIP and p.suffix in (".parquet", ".md")}
+
+        for name in sorted(results_in(folder) | results_in(new)):
+            path, other = folder / name, new / name
+            if not path.is_file():
+                diffs.append(f"{name}: written by the rerun, missing from the folder")
                 continue
-            other = new / path.name
             if not other.is_file():
-                diffs.append(f"{path.name}: not written by the rerun")
+                diffs.append(f"{name}: in the folder, not written by the rerun")
                 continue
             if path.read_bytes() == other.read_bytes():
-                same.append(path.name)
+                same.append(name)
                 continue
-            if path.suffix == ".parquet":
+            drop = TIMING_COLUMNS.get(path.stem, [])
+            if path.suffix == ".parquet" and (drop or args.rtol is not None):
                 a, b = pd.read_parquet(path), pd.read_parquet(other)
-                drop = TIMING_COLUMNS.get(path.stem, [])
                 a, b = a.drop(columns=[c for c in drop if c in a]), b.drop(columns=[c for c in drop if c in b])
                 try:
-                    pd.testing.assert_frame_equal(a, b)
-                    same.append(f"{path.name} (apart from its timing columns)" if drop else path.name)
+                    if args.rtol is None:
+                        pd.testing.assert_frame_equal(a, b, check_exact=True)
+                    else:
+                        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=args.rtol, atol=0.0)
+                    how = [
+                        f"without its timing columns {drop}" if drop else "",
+                        f"within rtol {args.rtol:g}" if args.rtol is not None else "",
+                    ]
+                    same.append(f"{name} ({', '.join(h for h in how if h)})")
                     continue
                 except AssertionError as exc:
-                    first = " ".join(str(exc).split())[:200]
-                    diffs.append(f"{path.name}: {first}")
+                    diffs.append(f"{name}: {' '.join(str(exc).split())[:200]}")
                     continue
-            diffs.append(f"{path.name}: the text differs")
+            diffs.append(f"{name}: the bytes differ")
         new_manifest = json.loads((new / "manifest.json").read_text(encoding="utf-8"))
         volatile = MANIFEST_VOLATILE | {"git_commit", "versions", "command", "tables"}
         for key in sorted(set(manifest) | set(new_manifest)):
@@ -1075,6 +1178,8 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     for n in notes:
         print(f"note: {n}")
+    if args.rtol is not None:
+        print(f"note: tables compared within a relative tolerance of {args.rtol:g} (--rtol), not byte for byte")
     if diffs:
         print(f"DIFFERENT: {len(diffs)} of {len(diffs) + len(same)} results differ from {_rel(folder)}")
         for d in diffs:
@@ -1104,13 +1209,20 @@ def _summary(scores) -> None:
         if not r["scored"]:
             print(f"{where:76s} {hist:>15s}   not scored: {r['reason']}")
             continue
-        q = {k: round(float(r[k])) + 0 for k in ("sim_median", "sim_p10", "sim_p90")}  # + 0 turns -0 into 0
-        if r["measure"] in ("first_strike", "last_day"):  # days after the historical date
-            sim = f"{q['sim_median']:+} days [{q['sim_p10']:+} to {q['sim_p90']:+}]"
+        vals = [float(r[k]) for k in ("sim_median", "sim_p10", "sim_p90")]
+        if not all(math.isfinite(v) for v in vals):  # e.g. an event that happened in no replicate
+            sim = "never happened" if r["measure"] in ("first_strike", "last_day") else "no simulated value"
+        elif r["measure"] in ("first_strike", "last_day"):  # days after the historical date
+            q = [round(v) + 0 for v in vals]  # + 0 turns -0 into 0
+            sim = f"{q[0]:+} days [{q[1]:+} to {q[2]:+}]"
         else:
-            sim = f"{q['sim_median']:,} [{q['sim_p10']:,} to {q['sim_p90']:,}]"
+            q = [round(v) + 0 for v in vals]
+            sim = f"{q[0]:,} [{q[1]:,} to {q[2]:,}]"
         print(f"{where:76s} {hist:>15s} {sim:>30s}  {'yes' if r['inside_90'] else 'NO'}")
     s = scores[scores["scored"]]
+    if s.empty:
+        print(f"none of the {len(scores)} targets could be scored (see the reasons above)")
+        return
     print(f"{int(s['inside_90'].sum())} of {len(s)} scored targets inside the 90% band, {int(s['inside_50'].sum())} inside the 50% band")
     print("(dated events: days after the historical date, negative = earlier; bands are across replicates)")
 
@@ -1163,9 +1275,16 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (`run.py run: error: ...`) instead of the usage block, exit status 2."""
+
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (every command has --help)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="run.py",
         description="Agent-based simulation of the 1989-1991 Soviet miners' strikes. With no command, runs the historical baseline ensemble; options given without a command are those of `run` (see `run.py run --help`).",
     )
@@ -1270,6 +1389,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", "-j", type=int, default=None, help="processes for the rerun (default: all cores; results do not depend on it)"
     )
     r.add_argument("--cluster", default=None, help="address of a Dask scheduler to rerun on (results do not depend on it)")
+    r.add_argument(
+        "--rtol",
+        type=float,
+        default=None,
+        help="compare tables within this relative tolerance instead of byte for byte (default: bytes; the output says so when set)",
+    )
     r.add_argument("--quiet", "-q", action="store_true", help="print only the verdict")
     r.set_defaults(func=cmd_rerun)
     y = sub.add_parser(
@@ -1327,19 +1452,26 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, run, and turn bad input into a one-line error."""
     from sim.errors import InputError
+    from sim.results import BusyError
 
     args = parse(sys.argv[1:] if argv is None else argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)  # end pools and keep finished chunks, as on Ctrl-C
     try:
+        _cap_workers(args)
         return args.func(args)
+    except BusyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: no result written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(getattr(exc, "message", "interrupted: no result written"), file=sys.stderr)
+        return getattr(exc, "code", 130)
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0

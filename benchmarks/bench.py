@@ -249,5 +249,6 @@ def main() -> None:
     print(f"{label:58s} {med:14.1f} {'':>10s} {'< 60 s':>12s}")
     print(f"   (runs: {', '.join(f'{t:.1f}' for t in m4)} s)")
 
+
 if __name__ == "__main__":
     main()

@@ -30,11 +30,19 @@ class InputError(Exception):
             parts.append(f"line {self.line}")
         if self.key is not None and self.key not in self.message:
             parts.append(f"key '{self.key}'")
-        return f"{', '.join(parts)}: {self.message}" if parts else self.message
+        text = f"{', '.join(parts)}: {self.message}" if parts else self.message
+        return _printable(text)
+
+
+def _printable(text: str) -> str:
+    """Control characters (a newline or escape sequence from a file or path) shown escaped: the message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def decode_utf8(data: bytes, file: str) -> str:
     """Decode a file's bytes as UTF-8, or raise InputError naming the file and the line of the first bad byte."""
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (some editors write one): not part of the text
+        data = data[3:]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -65,6 +65,9 @@ def read_csv(path: Path, required: dict[str, type], what: str = "data file", uni
         with io.StringIO(text, newline="") as fh:
             reader = csv.DictReader(fh)
             header = reader.fieldnames or []
+            dup = next((c for i, c in enumerate(header) if c in header[:i]), None)
+            if dup is not None:
+                raise InputError(f"column '{dup}' appears twice in the header", file=name, line=1, key=dup)
             missing = [c for c in required if c not in header]
             if missing:
                 raise InputError(f"missing column(s) {', '.join(missing)}", file=name, line=1, key=missing[0])
@@ -74,6 +77,8 @@ def read_csv(path: Path, required: dict[str, type], what: str = "data file", uni
                 line = reader.line_num
                 if None in row:
                     raise InputError("more fields than the header", file=name, line=line)
+                if None in row.values():  # DictReader fills a short row with None
+                    raise InputError(f"fewer fields than the header ({len(header)} columns)", file=name, line=line)
                 for key in (("row", *row.values()), ("key", *(row.get(c) for c in unique)) if unique else None):
                     if key is None:
                         continue
@@ -464,6 +469,10 @@ def load_inputs(folder: Path) -> dict[str, list[dict]]:
     for r in moves:
         if r["republic"] not in REPUBLICS:
             raise InputError(f"unknown republic '{r['republic']}'", file=str(folder / "movements.csv"), line=r["_line"], key="republic")
+    townless = [b["basin"] for b in basins if not any(c["basin"] == b["basin"] for c in cities)]
+    if townless:
+        b = next(r for r in basins if r["basin"] == townless[0])
+        raise InputError(f"basin '{townless[0]}' has no town in cities.csv", file=str(folder / "basins.csv"), line=b["_line"], key="basin")
     missing = names - {g["basin"] for g in griev}
     if missing:
         raise InputError(f"no row for basin(s) {', '.join(sorted(missing))}", file=str(folder / "grievances.csv"), key="basin")
@@ -478,14 +487,27 @@ def _unique(rows: list[dict], col: str, path: Path) -> None:
         seen.add(r[col])
 
 
+DATA_FILES = ("basins.csv", "cities.csv", "grievances.csv", "movements.csv", "mines.csv")
+"""The tables of a data folder that a run reads."""
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of each data table of a folder (a missing one: 'missing'), for manifests and resume keys."""
+    import hashlib
+
+    out = {}
+    for fname in DATA_FILES:
+        path = Path(folder) / fname
+        out[fname] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+    return out
+
+
 def load_world(folder: str | Path) -> World:
     """Load a data folder into a World (enterprises from mines.csv, ties built by the rule).
 
     Args:
         folder: a folder holding basins.csv, cities.csv, grievances.csv, movements.csv, mines.csv.
     """
-    import hashlib
-
     folder = Path(folder)
     tables = load_inputs(folder)
     mines = read_csv(folder / "mines.csv", MINE_COLS, unique=("id",))
@@ -498,6 +520,8 @@ def load_world(folder: str | Path) -> World:
             raise InputError(f"unknown basin '{m['basin']}'", file=str(folder / "mines.csv"), line=m["_line"], key="basin")
         if (m["basin"], m["city"]) not in city_key:
             raise InputError(f"town '{m['city']}' not in cities.csv", file=str(folder / "mines.csv"), line=m["_line"], key="city")
+        if m["republic"] not in REPUBLICS:
+            raise InputError(f"unknown republic '{m['republic']}'", file=str(folder / "mines.csv"), line=m["_line"], key="republic")
         if m["kind"] not in KIND_WEIGHT:
             raise InputError(
                 f"kind '{m['kind']}' is not one of {', '.join(KIND_WEIGHT)}", file=str(folder / "mines.csv"), line=m["_line"], key="kind"
@@ -517,9 +541,7 @@ def load_world(folder: str | Path) -> World:
     lat = np.array([m["lat"] for m in mines])
     lon = np.array([m["lon"] for m in mines])
     a_city, a_basin, a_deleg = build_ties(basin, city, hub_city, lat, lon)
-    files = {}
-    for fname in ("basins.csv", "cities.csv", "grievances.csv", "movements.csv", "mines.csv"):
-        files[fname] = hashlib.sha256((folder / fname).read_bytes()).hexdigest()
+    files = file_hashes(folder)
     return World(
         mine_id=np.array([m["id"] for m in mines]),
         mine_name=np.array([m["name"] for m in mines]),

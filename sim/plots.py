@@ -369,8 +369,11 @@ def plot_targets(
         verdict = "inside the 50% band" if r["inside_50"] else "inside the 90% band" if r["inside_90"] else "OUTSIDE the 90% band"
         if r["measure"] in ("first_strike", "last_day"):
             days = x + pd.to_timedelta([r["sim_p10"], r["sim_median"], r["sim_p90"]], unit="D")
-            ax.axvspan(days[0], days[2], color=blue, alpha=0.25, lw=0)
-            ax.axvline(days[1], color=blue, lw=1.6)
+            if days.notna().all():
+                ax.axvspan(days[0], days[2], color=blue, alpha=0.25, lw=0)
+                ax.axvline(days[1], color=blue, lw=1.6)
+            else:  # the event happened in no replicate
+                ax.text(0.5, 0.5, "never happened in the model", transform=ax.transAxes, ha="center", fontsize=9, color=blue)
             ax.axvline(x, color=red, lw=2, ls="--")
             ax.set_yticks([])
             ax.set_ylabel("date of the event", fontsize=8)

@@ -25,7 +25,6 @@ from typing import Any
 import pandas as pd
 
 
-
 def git_commit(root: Path) -> str:
     """The repository's HEAD commit (with '-dirty' if there are uncommitted changes), or 'unknown'."""
     try:
@@ -51,8 +50,43 @@ def versions() -> dict[str, str]:
     return out
 
 
+_LOCKS: dict[Path, Any] = {}
+
+
+class BusyError(Exception):
+    """Another process is running the same command into the same results folder."""
+
+
+def lock(root: Path, experiment: str, digest: str) -> None:
+    """Hold, for the life of this process, the lock of one command's results (experiment and hash).
+
+    A second identical command started meanwhile gets `BusyError` (one line) instead of writing into the
+    same unfinished folder. The lock is the kernel's (`fcntl.flock`): it is released when the
+    process ends, however it ends, so a killed run never leaves a stale lock behind.
+    """
+    import fcntl
+
+    path = (root / experiment / f".lock_{digest}").resolve()
+    if path in _LOCKS:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = path.open("a")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise BusyError(
+            f"another run of the same command is writing into {root / experiment} (lock {path.name}); wait for it to finish"
+        ) from None
+    _LOCKS[path] = fh
+
+
 def new_folder(root: Path, experiment: str, digest: str, resume: Path | None = None) -> tuple[Path, Path]:
-    """(temporary folder to fill, final folder name) for a new result, or for resuming `resume`."""
+    """(temporary folder to fill, final folder name) for a new result, or for resuming `resume`.
+
+    Takes the command's lock first (see `lock`).
+    """
+    lock(root, experiment, digest)
     if resume is not None:
         stamp = resume.name.split("_")[1]
         return resume, root / experiment / f"{stamp}_{digest}"
@@ -145,18 +179,37 @@ def partial_folders(root: Path, experiment: str, digest: str) -> list[Path]:
 
 
 def finish(tmp: Path, final: Path) -> Path:
-    """Publish a completed result folder by renaming it into place."""
+    """Publish a completed result folder by renaming it into place; then drop its chunks.
+
+    The finished chunks go only after the rename: a run stopped at any moment before keeps them (the
+    same command resumes from them), and one stopped between the two steps leaves at worst a
+    `chunks/` folder inside a complete result.
+    """
+    if final.exists():  # the same command, finished twice within one second of the clock
+        final = final.with_name(f"{final.name}_{datetime.now(UTC).strftime('%f')}")
     tmp.rename(final)
+    drop_chunks(final)
     return final
 
 
 @contextmanager
 def assembling(tmp: Path) -> Iterator[Path]:
-    """Fill a temporary result folder; on any error (or Ctrl-C) remove it, so nothing half-written is left."""
+    """Fill a temporary result folder; on any error (or Ctrl-C) remove what was being assembled.
+
+    Finished chunks of replicates (`chunks/`) are kept, so that the same command resumes from them
+    instead of redoing the simulations; a folder with none is removed whole. Nothing half-written is
+    ever published.
+    """
     try:
         yield tmp
     except BaseException:
-        discard(tmp)
+        if any((tmp / "chunks").glob("done_*")):
+            for p in tmp.iterdir():
+                if p.name != "chunks":
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+            (tmp / "figures").mkdir()
+        else:
+            discard(tmp)
         raise
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -209,14 +210,34 @@ def execute(
         ctx = client.get_executor()
     else:
         client = None
-        ctx = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(tasks)), mp_context=MP)
+        ctx = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(tasks)), mp_context=MP, initializer=_worker_init)
     try:
         futures = {ctx.submit(fn, t): i for i, t in enumerate(tasks)}
         for f in as_completed(futures):
             done(futures[f], f.result)
+    except BaseException:
+        if client is None:
+            _stop_pool(ctx)
+        raise
     finally:
         ctx.shutdown(wait=True, cancel_futures=True) if client is None else client.close()
     return out
+
+
+def _worker_init() -> None:
+    """In each pool process: leave Ctrl-C and SIGTERM to the parent, which ends the pool (no worker tracebacks)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _stop_pool(ex: ProcessPoolExecutor) -> None:
+    """End a process pool now: cancel what has not started and terminate the workers (their chunk is redone on resume)."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())  # the pool's own table of workers (CPython)
+    ex.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.join(5)
 
 
 def chunk_size(replicates: int, workers: int | None) -> int:

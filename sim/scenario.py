@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -17,11 +18,15 @@ from typing import Any
 
 from sim.errors import InputError, decode_utf8
 from sim.interventions import Event, as_date, parse_event
+from sim.network import file_hashes
 from sim.params import Mechanisms, Params
 from sim.posterior import FITTED
 
 HORIZON = (date(1989, 1, 1), date(1991, 12, 31))
 """Dates a scenario may cover: the data (grievances, national movements, shocks) describe 1989-1991, up to the end of the USSR."""
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+"""A scenario name becomes a folder name under the results root: no separators, no '..', nothing hidden."""
 
 TOP_KEYS = {
     "name",
@@ -81,12 +86,14 @@ class Scenario:
     def digest(self) -> str:
         """Short hash of the resolved scenario's content, seed and replicates (names results folders).
 
-        The file's path is left out (and the data folder enters by name), so the same scenario gives
-        the same hash however it is named and wherever the repository lies.
+        The file's path is left out (the data folder and posterior enter by the content of their files),
+        so the same scenario gives the same hash however it is named and wherever the repository lies.
         """
         d = self.to_dict()
         d.pop("path")
         d["data"] = self.data.name  # not the machine's absolute path
+        d["data_sha256"] = file_hashes(self.data)  # ...but the content of every table a run reads, so a
+        # run resumed after a data file changed starts anew instead of mixing old and new replicates
         d["posterior"] = self.posterior_sha256()  # the draws' content, not where the file lies
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
 
@@ -127,6 +134,10 @@ def read_toml(path: Path, what: str = "scenario file") -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"malformed TOML: {exc}", file=str(path)) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise InputError(f"malformed TOML: {str(exc).splitlines()[0]}", file=str(path)) from None
+    except RecursionError:
+        raise InputError("malformed TOML: nested too deeply", file=str(path)) from None
 
 
 def load_scenario(path: str | Path, require_posterior: bool = True) -> Scenario:
@@ -262,6 +273,11 @@ def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
         return v
 
     name = get("name", str, path.stem)
+    if not SAFE_NAME.fullmatch(name) or ".." in name:
+        raise InputError(
+            f"name {name!r} must be 1-80 letters, digits, '_', '-' or '.', starting with a letter or digit (it names the results folder)",
+            key="name",
+        )
     start = as_date(raw.get("start", "1989-07-01"), "start")
     end = as_date(raw.get("end", "1991-12-31"), "end")
     if end <= start:

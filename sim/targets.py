@@ -284,7 +284,16 @@ def score(targets: list[Target], basin: pd.DataFrame, town: pd.DataFrame) -> pd.
                 "replicates": int(vals.size),
             }
         )
-    return pd.DataFrame(out)
+    # every column even when no row could be scored, so summaries and figures read the same table
+    return pd.DataFrame(out, columns=SCORE_COLUMNS).astype({"scored": bool})
+
+
+SCORE_COLUMNS = [
+    "line", "date", "basin", "place", "measure", "kind", "value", "low", "high", "scored", "reason",
+    "sim_p10", "sim_p25", "sim_median", "sim_p75", "sim_p90", "inside_90", "inside_50", "within_1.5x",
+    "distance_median", "replicates",
+]  # fmt: skip
+"""Columns of `score`'s table, in order."""
 
 
 def _event_day(g: pd.DataFrame, measure: str, target: pd.Timestamp) -> float:
