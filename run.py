@@ -211,6 +211,41 @@ def _check_counts(reps: int, seed: int, workers: int | None) -> None:
         raise _usage("--workers must be at least 1")
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """Every option value within its limits, before any file is read or any simulation starts (one line if not)."""
+    from datetime import date as _date
+
+    reps = getattr(args, "replicates", None)
+    if isinstance(reps, int) and not 1 <= reps <= MAX_REPLICATES:
+        raise _usage(f"--replicates must be in [1, {MAX_REPLICATES:,}], got {reps}")
+    for opt in ("predictive",):
+        v = getattr(args, opt, None)
+        if isinstance(v, int) and not 1 <= v <= MAX_REPLICATES:
+            raise _usage(f"--{opt} must be in [1, {MAX_REPLICATES:,}], got {v}")
+    for opt in ("population", "generations"):
+        v = getattr(args, opt, None)
+        if isinstance(v, int) and not 1 <= v <= MAX_REPLICATES:
+            raise _usage(f"--{opt} must be in [1, {MAX_REPLICATES:,}], got {v}")
+    seed = getattr(args, "seed", None)
+    if isinstance(seed, int) and not 0 <= seed < 2**63:
+        raise _usage(f"--seed must be a non-negative 63-bit integer (0 to 2**63 - 1), got {seed}")
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise _usage("--workers must be at least 1")
+    fork = getattr(args, "fork_at", None)
+    if fork:
+        try:
+            _date.fromisoformat(fork)
+        except ValueError:
+            raise _usage(f"--fork-at must be an ISO date (YYYY-MM-DD), got {fork!r}") from None
+    port = getattr(args, "port", None)
+    if port is not None and not 0 < port < 65536:
+        raise _usage(f"--port must be in 1-65535, got {port}")
+    rtol = getattr(args, "rtol", None)
+    if rtol is not None and not 0 <= rtol < 1:
+        raise _usage(f"--rtol must be in [0, 1), got {rtol}")
+
+
 def _cap_workers(args: argparse.Namespace) -> None:
     """More workers than cores only slows a run down: cap them, with a note."""
     cores = os.cpu_count() or 1
@@ -457,12 +492,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     sc = sc.with_changes(replicates=reps, seed=seed, end=end)
     world = world_for(sc.data)
     check_against(sc, world)
+    tmp, final = results.new_folder(Path(args.out), "validate", sc.digest())  # an unwritable --out stops here, before any simulation
     t0 = time.perf_counter()
     bar = _progress(reps, "replicates", args.quiet)
     try:
         tables, seeds = run_ensemble(
             sc, reps, seed, workers=args.workers, cluster=args.cluster, on_chunk=lambda i, r: bar.update(r.basin["replicate"].nunique())
         )
+    except BaseException:
+        results.discard(tmp)
+        raise
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0
@@ -475,7 +514,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
             for _, r in scores.iterrows()
         ],
     )
-    tmp, final = results.new_folder(Path(args.out), "validate", sc.digest())
     with results.assembling(tmp):
         results.write_tables(tmp, {"targets_check": scores, "daily_basin": tables.basin, "daily_town": tables.town})
         results.write_manifest(
@@ -558,6 +596,7 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
     digest = hashlib.sha256(json.dumps([a.digest() for a in arms] + [reps, seed, args.fork_at or ""]).encode()).hexdigest()[:8]
     # as `run`: finished chunks go to the unfinished folder as they come; the same command resumes them
     out_root = Path(args.out)
+    sens = _sensitivity_for_report(args, out_root) if thesis else None  # a bad --sensitivity stops here, before any simulation
     found = results.partial_folders(out_root, experiment, digest)
     resume = found[-1] if found and not args.fresh else None
     tmp, final = results.new_folder(out_root, experiment, digest, resume=resume)
@@ -604,7 +643,6 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
             "workers": args.workers or __import__("os").cpu_count(),
         }
         if thesis:
-            sens = _sensitivity_for_report(args, out_root)
             meta["sensitivity"] = sens["folder"] if sens else None
             results.write_text(tmp / "report.md", experiments.report(verdicts, effects, arm_rows, meta, figs, sens))
         results.write_manifest(
@@ -1458,6 +1496,7 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)  # end pools and keep finished chunks, as on Ctrl-C
     try:
+        _check_options(args)
         _cap_workers(args)
         return args.func(args)
     except BusyError as exc:

@@ -58,9 +58,13 @@ def read_csv(path: Path, required: dict[str, type], what: str = "data file", uni
         one dict per data row, with `_line` holding its line number.
     """
     name = str(path)
-    if not path.is_file():
-        raise InputError(f"{what} not found", file=name)
-    text = decode_utf8(path.read_bytes(), name)
+    try:
+        if not path.is_file():
+            raise InputError(f"{what} not found", file=name)
+        data = path.read_bytes()
+    except OSError as exc:  # too long a name, no permission
+        raise InputError(f"cannot read this {what}: {exc.strerror or exc}", file=name) from None
+    text = decode_utf8(data, name)
     try:
         with io.StringIO(text, newline="") as fh:
             reader = csv.DictReader(fh)

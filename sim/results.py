@@ -151,9 +151,28 @@ def read_chunks(folder: Path, names: tuple[str, ...]) -> dict[int, dict[str, pd.
     d = folder / "chunks"
     out = {}
     for m in sorted(d.glob("done_*")) if d.is_dir() else []:
-        first = int(m.name.split("_")[1])
-        out[first] = {n: pd.read_parquet(d / f"{n}_{first:09d}.parquet") for n in names}
+        try:
+            first = int(m.name.split("_")[1])
+        except ValueError:
+            raise _damaged(m) from None
+        tables = {}
+        for n in names:
+            path = d / f"{n}_{first:09d}.parquet"
+            try:
+                tables[n] = pd.read_parquet(path)
+            except Exception:  # missing, truncated or not Parquet at all: pyarrow raises several kinds
+                raise _damaged(path) from None
+        out[first] = tables
     return out
+
+
+def _damaged(path: Path):
+    from sim.errors import InputError
+
+    return InputError(
+        "a finished chunk of the unfinished run cannot be read; run the same command with --fresh to start anew",
+        file=str(path),
+    )
 
 
 def write_plan(folder: Path, plan: dict[str, Any]) -> dict[str, Any]:

@@ -125,11 +125,15 @@ def read_toml(path: Path, what: str = "scenario file") -> dict[str, Any]:
         InputError: naming the file if it is missing, a folder, not UTF-8 or malformed.
     """
     path = Path(path)
-    if path.is_dir():
-        raise InputError(f"is a folder, not a {what} (.toml)", file=str(path))
-    if not path.is_file():
-        raise InputError(f"{what} not found", file=str(path))
-    text = decode_utf8(path.read_bytes(), str(path))
+    try:
+        if path.is_dir():
+            raise InputError(f"is a folder, not a {what} (.toml)", file=str(path))
+        if not path.is_file():
+            raise InputError(f"{what} not found", file=str(path))
+        data = path.read_bytes()
+    except OSError as exc:  # too long a name, no permission, a device
+        raise InputError(f"cannot read this {what}: {exc.strerror or exc}", file=str(path)) from None
+    text = decode_utf8(data, str(path))
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
