@@ -66,7 +66,7 @@ def lock(root: Path, experiment: str, digest: str) -> None:
     """
     import fcntl
 
-    path = (root / experiment / f".lock_{digest}").resolve()
+    path = (root / ".locks" / f"{experiment}_{digest}").resolve()  # beside the experiments, not among their folders
     if path in _LOCKS:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,7 +76,7 @@ def lock(root: Path, experiment: str, digest: str) -> None:
     except BlockingIOError:
         fh.close()
         raise BusyError(
-            f"another run of the same command is writing into {root / experiment} (lock {path.name}); wait for it to finish"
+            f"another run of the same command is writing into {root / experiment} (lock .locks/{path.name}); wait for it to finish"
         ) from None
     _LOCKS[path] = fh
 

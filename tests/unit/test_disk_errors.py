@@ -60,4 +60,9 @@ def test_disk_full_while_writing_tables_keeps_earlier_results(small_dir, tmp_pat
     assert cli.main([*args[:5], "4", *args[6:]]) == 1  # another seed: a new folder
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "No space left on device" in err and "daily_republic.parquet" in err
-    assert tree(out) == before  # the earlier result is intact, and nothing of the failed one is left
+    after = tree(out)
+    assert {k: v for k, v in after.items() if k in before} == before  # the earlier result is intact
+    # nothing of the failed one is published: only its lock and its finished chunks (to resume once there is space)
+    new = set(after) - set(before)
+    assert new and all(k.startswith(".locks/") or ("/.partial_" in k and "/chunks/" in k) for k in new), new
+    assert len([p for p in out.glob("*/*") if p.is_dir() and not p.name.startswith(".")]) == 1

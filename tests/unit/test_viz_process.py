@@ -32,7 +32,11 @@ def test_viz_is_offline_refuses_a_busy_port_in_one_line_and_leaves_nothing_after
     port = free_port()
     log = (tmp_path / "viz.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "viz", "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        [sys.executable, str(ROOT / "run.py"), "viz", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.time() + 120
