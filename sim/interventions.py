@@ -64,6 +64,40 @@ class Concession(Event):
 
 
 @dataclass(frozen=True)
+class StrikeCall(Event):
+    """A dated strike call by the strike committees of some basins (a miners' congress calling all of them).
+
+    Only the active committees of the listed basins call; a `political` call is followed only by
+    committees at the political stage or beyond. Turnout is not set: each enterprise of a calling
+    committee's area gets the push `k_call` on top of its readiness (grievance, efficacy, trust,
+    repression, cost of striking). `days` is the call's length (1: a one-day warning strike); 0 is
+    open-ended, until a concession (of the centre or a republic) to the basin.
+    """
+
+    KEYS: ClassVar[dict[str, type]] = {"days": int, "demands": str}
+    days: int = 1
+    demands: str = "material"
+
+
+@dataclass(frozen=True)
+class RepublicConcession(Event):
+    """A republic government's deal with strikers of some basins (material relief, transfer of enterprises to its jurisdiction).
+
+    Acts like the centre's concession on the strike (truce, return order, relief promised and carried
+    out) but binds the allegiance of the basins' committees to the republic; `transfer` = 1 for the
+    transfer of the enterprises to republic jurisdiction (raises the committees' authority as a
+    political concession does).
+    """
+
+    KEYS: ClassVar[dict[str, type]] = {"relief": float, "transfer": float, "impl_share": float, "impl_days": float, "deadline_days": float}
+    relief: float = 0.1
+    transfer: float = 0.0
+    impl_share: float | None = None
+    impl_days: float | None = None
+    deadline_days: float | None = None
+
+
+@dataclass(frozen=True)
 class Shock(Event):
     """An exogenous shock: price rise, election, sovereignty declaration, referendum, coup."""
 
@@ -116,6 +150,8 @@ class News(Event):
 KINDS: dict[str, type[Event]] = {
     "seed_strike": SeedStrike,
     "concession": Concession,
+    "republic_concession": RepublicConcession,
+    "strike_call": StrikeCall,
     "shock": Shock,
     "repression": Repression,
     "cut_communication": CutCommunication,
@@ -138,7 +174,10 @@ RANGES = {
     "strength": (-1.0, 1.0),
     "level": (0.0, 1.0),
     "share": (0.0, 1.0),
+    "days": (0, 3650),
+    "transfer": (0.0, 1.0),
 }
+CHOICES = {"demands": ("material", "political")}
 LEVELS = ("city", "basin", "delegate")
 
 
@@ -187,6 +226,8 @@ def parse_event(raw: dict[str, Any], where: str) -> Event:
             raise InputError(f"{where}.{key} must be {typ.__name__}, got {v!r}", key=key)
         if key in RANGES and not (RANGES[key][0] <= v <= RANGES[key][1]):
             raise InputError(f"{where}.{key} = {v} is out of range {list(RANGES[key])}", key=key)
+        if key in CHOICES and v not in CHOICES[key]:
+            raise InputError(f"{where}.{key} must be one of {', '.join(CHOICES[key])}, got {v!r}", key=key)
         args[key] = v
     return cls(**args)
 
@@ -282,6 +323,24 @@ def apply_events(s: rules.State, world: World, p: Params, m: Mechanisms, events:
                 p.impl_days if ev.impl_days is None else ev.impl_days,
                 p.deadline_days if ev.deadline_days is None else ev.deadline_days,
             )
+        elif isinstance(ev, RepublicConcession):
+            rules.concede(
+                s,
+                world,
+                p,
+                m,
+                rows[:, None] & mask[None, :],
+                day,
+                ev.relief,
+                ev.transfer,
+                p.impl_share if ev.impl_share is None else ev.impl_share,
+                p.impl_days if ev.impl_days is None else ev.impl_days,
+                p.deadline_days if ev.deadline_days is None else ev.deadline_days,
+                by_republic=True,
+            )
+        elif isinstance(ev, StrikeCall):
+            s.call_left = np.where(mask[None, :], float(ev.days) if ev.days > 0 else np.inf, s.call_left)
+            s.call_pol = np.where(mask[None, :], ev.demands == "political", s.call_pol)
         elif isinstance(ev, Shock) and m.shocks:
             inb = mask[world.basin][None, :]
             for k, dv in enumerate((ev.wage, ev.ecology, ev.privilege)):

@@ -40,6 +40,8 @@ REPUBLIC_OBSERVABLES: dict[str, str] = {
     "share_material": "share of the republic's mining workforce at the material stage (or none)",
     "share_political": "share at the political stage",
     "share_sovereignty": "share at the sovereignty stage (the workforce's own stage, kept after its committee is gone)",
+    "allegiance": "share of the republic's mining workforce whose active town or basin committee backs the republic against the Union "
+    "(allegiance >= 0.5; moved by concessions of the centre and of the republic, and by alliance with a national movement)",
 }
 """Daily observables by republic: name -> meaning (computed by `observe_republics`)."""
 
@@ -88,11 +90,24 @@ def observe_basins(s: State, w: World) -> dict[str, np.ndarray]:
     }
 
 
+def _backing(s: State, w: World) -> np.ndarray:
+    """(R, n) True where the town or basin committee of an enterprise is active and backs its republic against the Union."""
+    back = s.c_active & (s.c_alleg >= 0.5)
+    return back[:, w.city] | back[:, w.n_cities + w.basin]
+
+
 def observe_republics(s: State, w: World) -> dict[str, np.ndarray]:
     """All republic observables of R replicates at once: name -> (R, P)."""
     wf = w.workforce
     cols = np.stack(
-        [s.striking * s.out_share * wf, _sovereign(s, w) * wf, (s.stage == 0) * wf, (s.stage == 1) * wf, (s.stage == 2) * wf]
+        [
+            s.striking * s.out_share * wf,
+            _sovereign(s, w) * wf,
+            (s.stage == 0) * wf,
+            (s.stage == 1) * wf,
+            (s.stage == 2) * wf,
+            _backing(s, w) * wf,
+        ]
     ).astype(float)
     v, r, n = cols.shape
     out = w.by_republic(cols.reshape(v * r, n)).reshape(v, r, -1)
@@ -107,6 +122,7 @@ def observe_republics(s: State, w: World) -> dict[str, np.ndarray]:
         "share_material": share(out[2]),
         "share_political": share(out[3]),
         "share_sovereignty": share(out[4]),
+        "allegiance": share(out[5]),
     }
 
 

@@ -241,6 +241,44 @@ class Params:
     strength_concede: float = p(0.1, "unit", "trust", 0, 1, A, "drop in the centre's perceived strength per concession")
     strength_rep: float = p(0.005, "1/day", "trust", 0, 0.1, A, "daily gain in perceived strength under full repression")
     expect: float = p(0.8, "ratio", "trust", 0, 1, A, "share of a promised relief that a fully trusting workforce counts as already won")
+    push_days: float = p(
+        3650.0,
+        "days",
+        "committees",
+        0,
+        3650,
+        f"{A}, off (3650 days: a committee always calls its area out, as before) until the 1989-1990 calibration sizes it; a new committee mobilises its area for weeks (the 1989 strikes lasted one to three weeks); an established one "
+        "brings mines out by dated strike calls (MODEL.md: committees call dated strikes)",
+        "days after its formation during which a committee calls its area out whenever a strike is on there",
+    )
+    channel: float = p(
+        0.0,
+        "share",
+        "committees",
+        0,
+        1,
+        f"{A}, off (0) by default until the 1989-1990 calibration sizes it; after 1989 the committees turned protest into dated calls (the warning strike of 11 July 1990, the March 1991 "
+        "strike) rather than wildcat walk-outs; 0 gives spontaneous contagion as in July 1989; for calibration on 1989-1990 to size",
+        "share by which an established committee (past its first push_days) damps spontaneous onset, contagion and news in its area",
+    )
+    k_call: float = p(
+        3.0,
+        "1/day",
+        "committees",
+        0,
+        50,
+        f"{A}: a call of one's own committee is the strongest push there is; turnout still scales with readiness and cost",
+        "strike hazard (per unit readiness) added by a strike call of the enterprise's active town or basin committee",
+    )
+    r_call_end: float = p(
+        3.0,
+        "1/day",
+        "committees",
+        0,
+        50,
+        f"{A}: a one-day (warning) strike ends when its day is over",
+        "return hazard the day after a strike call of fixed length has run out",
+    )
     # --- 8. committee persistence and authority ---
     dissolve: float = p(
         0.02,
@@ -285,6 +323,25 @@ class Params:
         "source: ethnic gap in Donbas management fed sovereignty demands (essay)",
         "log-rate effect of the management's ethnic gap on the step to sovereignty",
     )
+    bind: float = p(
+        0.5,
+        "share",
+        "escalation",
+        0,
+        1,
+        f"{A}: a concession binds a committee's allegiance to the authority that made it (MODEL.md; the essay's 'concessions to "
+        "regional actors'); size left for calibration",
+        "share of the way a concession moves the allegiance of the committees of its basins towards its maker (Union or republic)",
+    )
+    a_move: float = p(
+        0.01,
+        "1/day",
+        "escalation",
+        0,
+        1,
+        f"{A}: committees allied with a national movement come to back their republic over months",
+        "daily drift of an allied committee's allegiance towards its republic, per unit strength of the movement",
+    )
     de_esc: float = p(0.001, "1/day", "escalation", 0, 0.1, A, "daily rate at which a trusting committee steps back a stage")
     ally_rate: float = p(0.01, "1/day", "escalation", 0, 1, A, "daily rate of alliance with a movement of strength 1")
     # --- 10. fatigue and resources ---
@@ -306,6 +363,52 @@ class Params:
         1,
         "source: committees organised supplies during strikes (essay)",
         "fatigue reduction from full committee authority",
+    )
+    cost_rate: float = p(
+        0.0,
+        "1/day",
+        "fatigue",
+        0,
+        1,
+        f"{A}, off (0) by default, which keeps the calibrated July 1989 fit, until the 1989-1990 calibration sizes it (1/30 ends an unanswered strike in weeks); strikers went unpaid (pay for strike days was itself a demand in 1989: essay, after Mandel) and household savings "
+        "and supplies lasted weeks, not months",
+        "daily growth of an enterprise's cost of striking (lost pay, spent savings) towards 1 while it is out",
+    )
+    cost_recover: float = p(
+        1.0 / 180,
+        "1/day",
+        "fatigue",
+        0,
+        1,
+        f"{A}: savings and supplies are rebuilt over months of work",
+        "daily recovery of the cost of striking towards 0 while at work",
+    )
+    r_cost: float = p(
+        0.3,
+        "1/day",
+        "fatigue",
+        0,
+        5,
+        f"{A}: with everything spent a workforce drifts back within days",
+        "return hazard per unit of the cost of striking",
+    )
+    b_cost: float = p(
+        3.0,
+        "1/unit",
+        "fatigue",
+        0,
+        20,
+        f"{A}: a workforce that has just spent its savings is less ready to walk out again",
+        "readiness (logit) lost per unit of the cost of striking",
+    )
+    refractory: float = p(
+        0.0,
+        "days",
+        "fatigue",
+        0,
+        730,
+        f"{A}, off (0) by default until the 1989-1990 calibration sizes it; after a strike a workforce does not walk out again by itself for weeks; only its committee's call can bring it out",
+        "days after a return during which an enterprise strikes only at a committee's call",
     )
     wage_drift: float = p(
         0.08,

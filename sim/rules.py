@@ -41,6 +41,13 @@ class State:
     concessions: np.ndarray  # (R, B) number of concessions made
     run_days: np.ndarray  # (R, B) consecutive days of a large strike (reactive centre)
     strength: np.ndarray  # (R,) perceived strength of the centre
+    cost: np.ndarray  # (R, n) cost of striking so far (lost pay, spent savings), in [0, 1]
+    days_off: np.ndarray  # (R, n) days since the enterprise last returned to work (large: never struck)
+    c_age: np.ndarray  # (R, K) days since the committee formed (0 when not active)
+    c_alleg: np.ndarray  # (R, K) allegiance: 0 backs the Union, 1 backs its republic against the Union
+    call_left: np.ndarray  # (R, B) days left of a strike call in force (inf: open-ended until a concession; 0: none)
+    call_pol: np.ndarray  # (R, B) bool, the call in force has political demands
+    call_ended: np.ndarray  # (R, B) bool, a call of fixed length ran out yesterday
 
     def copy(self) -> State:
         """Deep copy."""
@@ -89,6 +96,13 @@ def init_state(world: World, params: Params, u_init: np.ndarray) -> State:
         concessions=np.zeros((r, b)),
         run_days=np.zeros((r, b)),
         strength=np.ones(r),
+        cost=np.zeros((r, n)),
+        days_off=np.full((r, n), 1e6),
+        c_age=np.zeros((r, k)),
+        c_alleg=np.zeros((r, k)),
+        call_left=np.zeros((r, b)),
+        call_pol=np.zeros((r, b), bool),
+        call_ended=np.zeros((r, b), bool),
     )
 
 
@@ -119,11 +133,11 @@ def weighted_grievance(griev: np.ndarray, p: Params) -> np.ndarray:
     return griev[..., 0] * (p.w_wage / total) + griev[..., 1] * (p.w_ecology / total) + griev[..., 2] * (p.w_privilege / total)
 
 
-def readiness(s: State, world: World, p: Params, repression: np.ndarray) -> np.ndarray:
-    """Susceptibility in (0, 1) of each enterprise to strike (mechanisms 1, 6, 7).
+def readiness(s: State, world: World, p: Params, repression: np.ndarray, m: Mechanisms | None = None) -> np.ndarray:
+    """Susceptibility in (0, 1) of each enterprise to strike (mechanisms 1, 6, 7, 10).
 
     z = b_griev (G_eff - g_ref) - b_pat pat - b_rep (strength fear0 + repression)
-        + b_eff (eff - eff0) - b_trust (trust - trust0),
+        + b_eff (eff - eff0) - b_trust (trust - trust0) [- b_cost cost, with fatigue on],
     with G_eff = G - implemented - expect * trust * (promised - implemented) of the basin.
     """
     b = world.basin
@@ -137,6 +151,8 @@ def readiness(s: State, world: World, p: Params, repression: np.ndarray) -> np.n
         + p.b_eff * (s.eff - p.eff0)
         - p.b_trust * (s.trust - p.trust0)
     )
+    if m is not None and m.fatigue:
+        z = z - p.b_cost * s.cost
     return sigmoid(z)
 
 
@@ -169,11 +185,24 @@ def ordered_back(s: State, day: int, p: Params) -> np.ndarray:
     return in_truce(s, day, p) & (day >= s.deal_day + p.order_lag)
 
 
-def onset_prob(ready: np.ndarray, expo: np.ndarray, news: np.ndarray, push: np.ndarray, p: Params, m: Mechanisms) -> np.ndarray:
+def onset_prob(
+    ready: np.ndarray,
+    expo: np.ndarray,
+    news: np.ndarray,
+    push: np.ndarray,
+    p: Params,
+    m: Mechanisms,
+    can: np.ndarray | None = None,
+    call: np.ndarray | None = None,
+    damp: np.ndarray | None = None,
+) -> np.ndarray:
     """Daily probability that a working enterprise strikes (Hedström-style hazard).
 
-    hazard = readiness * (spark + contagion + w_news * news + committee push), each term
-    present only if its mechanism is on; probability = 1 - exp(-hazard).
+    hazard = readiness * (can * damp * (spark + contagion + w_news * news + committee push) + call),
+    each term present only if its mechanism is on; `can` is False for an enterprise in its refractory
+    period (it strikes only at its committee's call), `damp` is 1 - channel where an established
+    committee channels protest into calls, `call` the push of a strike call in force;
+    probability = 1 - exp(-hazard).
     """
     lam = np.zeros_like(ready)
     if m.onset:
@@ -184,6 +213,12 @@ def onset_prob(ready: np.ndarray, expo: np.ndarray, news: np.ndarray, push: np.n
         lam = lam + p.w_news * news[:, None]
     if m.committees:
         lam = lam + push
+    if damp is not None:
+        lam = lam * damp
+    if can is not None:
+        lam = np.where(can, lam, 0.0)
+    if call is not None and m.committees:
+        lam = lam + call
     return 1.0 - np.exp(-ready * lam)
 
 
@@ -204,7 +239,9 @@ def return_prob(
         lam = lam + ordered[:, world.basin] * (p.r_obey * obey + p.r_peer * working**2)
     if m.fatigue:
         over = np.maximum(s.days_on - p.fat_grace, 0.0)
-        lam = lam + p.fat_rate * over * (1 - p.fund_auth * c_city_auth)
+        lam = lam + p.fat_rate * over * (1 - p.fund_auth * c_city_auth) + p.r_cost * s.cost
+    if m.committees:
+        lam = lam + p.r_call_end * s.call_ended[:, world.basin]
     return 1.0 - np.exp(-lam)
 
 
@@ -220,8 +257,9 @@ def concede(
     share: float,
     days: float,
     deadline: float,
+    by_republic: bool = False,
 ) -> None:
-    """Apply one concession of the centre, in place, to the basins marked in each replicate.
+    """Apply one concession of the centre (or of a republic), in place, to the basins marked in each replicate.
 
     Args:
         s: the state.
@@ -235,6 +273,9 @@ def concede(
         share: share of the promise that will be carried out.
         days: time scale of carrying it out (days).
         deadline: days after which unkept parts count as broken.
+        by_republic: the concession is a republic government's: it binds the allegiance of the basins'
+            committees to the republic instead of the Union, and changes neither trust in the centre
+            nor its perceived strength.
     """
     if not m.settlement or not rb.any():
         return
@@ -250,12 +291,15 @@ def concede(
         reps = (rb.astype(float) @ world.basin_to_republic) > 0  # (R, P) republics of those basins
         k = np.where(inb, 1.0, np.where(reps[:, world.republic], p.eta_rep, p.eta_far))
         s.eff = np.where(rows[:, None], s.eff + p.eta_win * k * (1 - s.eff), s.eff)
-    if m.trust:
+    if m.trust and not by_republic:
         s.trust = np.where(inb, np.clip(s.trust + p.tau_concede, 0, 1), s.trust)
         s.strength = np.where(rows, np.clip(s.strength - per_replicate(p.strength_concede), 0, 1), s.strength)
     won = rb[:, world.k_basin] & s.c_active
     s.c_won |= won
     s.c_auth = np.where(won, np.clip(s.c_auth + 0.5 * political, 0, 1), s.c_auth)
+    # the concession binds the allegiance of the committees it answered to its maker
+    s.c_alleg = np.where(won, s.c_alleg + p.bind * (1 - s.c_alleg) if by_republic else s.c_alleg * (1 - p.bind), s.c_alleg)
+    s.call_left = np.where(rb, 0.0, s.call_left)  # a deal ends the calls in force there: its return order takes over
 
 
 def area_mean(values: np.ndarray, world: World) -> np.ndarray:
@@ -305,14 +349,24 @@ def step(
     news = per_replicate(p.glasnost) * news_level * np.minimum(1.0, strikers / per_replicate(p.news_scale))
 
     # decisions (simultaneous, from yesterday's state)
-    ready = readiness(s, world, p, repression)
+    ready = readiness(s, world, p, repression, m)
     shares = tie_shares(s.striking, world)
     expo = exposure(shares, p, cut)
     busy = world.by_area(s.striking) > 0  # areas with a strike on, before today's decisions
-    # a committee calls its area out while a strike is on there, unless a return order stands
-    callout = s.c_active & busy & ~truce[:, world.k_basin]
+    # a new committee calls its area out while a strike is on there, unless a return order stands;
+    # after its first push_days an established committee brings its area out only by a dated call
+    callout = s.c_active & busy & ~truce[:, world.k_basin] & (s.c_age < p.push_days)
     push = p.k_city * callout[:, ci] + p.k_basin * callout[:, bi]
-    p_on = onset_prob(ready, expo, news, push, p, m)
+    # a dated strike call: followed by active committees of the called basins, a political call only
+    # by those at the political stage or beyond (mechanism 3 with 9)
+    kb = world.k_basin
+    calling = s.c_active & (s.call_left[:, kb] > 0) & (~s.call_pol[:, kb] | (s.c_stage >= 1))
+    call = p.k_call * (calling[:, ci] | calling[:, bi])
+    can = (s.days_off >= p.refractory) if m.fatigue else None
+    # an established committee channels its area's protest into dated calls
+    est = s.c_active & (s.c_age >= p.push_days)
+    damp = np.where(est[:, ci] | est[:, bi], 1 - p.channel, 1.0) if m.committees else None
+    p_on = onset_prob(ready, expo, news, push, p, m, can, call, damp)
     if m.settlement:
         # under a return order only hold-outs (trust below trust_hold) may walk out
         p_on = np.where(ordered[:, world.basin] & (s.trust >= p.trust_hold), 0.0, p_on)
@@ -324,6 +378,9 @@ def step(
     s.striking = (s.striking | start) & ~stop
     s.ever |= start
     s.days_on = np.where(s.striking, s.days_on + 1, 0.0)
+    s.days_off = np.where(s.striking, 0.0, s.days_off + 1)
+    if m.fatigue:
+        s.cost = np.where(s.striking, s.cost + p.cost_rate * (1 - s.cost), s.cost * (1 - p.cost_recover))
     if m.efficacy:
         s.eff = np.where(failed, np.maximum(s.eff - p.eta_fail, 0.0), s.eff)
         s.eff = s.eff + p.eff_decay * (p.eff0 - s.eff)
@@ -349,6 +406,8 @@ def step(
         s.c_allied &= s.c_active
         s.c_stage = np.where(s.c_active, s.c_stage, 0).astype(np.int8)  # a dissolved committee's stage is gone
         s.c_auth = np.where(s.c_active, s.c_auth, 0.0)
+        s.c_alleg = np.where(s.c_active, s.c_alleg, 0.0)  # a new committee starts loyal to the Union
+        s.c_age = np.where(s.c_active, s.c_age + 1, 0.0)
         if m.persistence:
             grow = s.c_active & s.c_won
             s.c_auth = np.where(grow, s.c_auth + p.auth_gain * (1 - s.c_auth), s.c_auth)
@@ -356,6 +415,10 @@ def step(
             _escalate(s, world, p, day, movement, u_stage, u_ally)
         kstage = np.maximum(np.where(s.c_active[:, ci], s.c_stage[:, ci], -1), np.where(s.c_active[:, bi], s.c_stage[:, bi], -1))
         s.stage = np.where(kstage >= 0, np.maximum(s.stage, kstage), s.stage).astype(np.int8)
+
+    # calls run out: a call of fixed length that ends today sends its strikers back tomorrow
+    s.call_ended = (s.call_left > 0) & (s.call_left <= 1)
+    s.call_left = np.maximum(s.call_left - 1, 0.0)
 
     # slow dynamics: prices, promises, repression
     s.griev[..., 0] = np.minimum(s.griev[..., 0] + p.wage_drift / 365.0, 1.0)
@@ -403,3 +466,5 @@ def _escalate(s: State, world: World, p: Params, day: int, movement: np.ndarray,
     s.c_stage = (s.c_stage + up - dn).astype(np.int8)
     ally = s.c_active & ~s.c_allied & (s.c_stage >= 1) & (u_ally < 1 - np.exp(-p.ally_rate * move))
     s.c_allied |= ally
+    # allied committees come to back their republic, as fast as its movement is strong
+    s.c_alleg = np.where(s.c_active & s.c_allied, s.c_alleg + p.a_move * move * (1 - s.c_alleg), s.c_alleg)

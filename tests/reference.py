@@ -16,7 +16,7 @@ import math
 
 import mesa
 
-from sim.interventions import Concession, SeedStrike, Shock, compile_timeline
+from sim.interventions import Concession, RepublicConcession, SeedStrike, Shock, StrikeCall, compile_timeline
 from sim.network import World
 from sim.rng import Streams
 from sim.scenario import Scenario
@@ -57,6 +57,8 @@ class RefMine(mesa.Agent):
         self.eff = p.eff0
         self.striking = False
         self.days_on = 0.0
+        self.days_off = 1e6
+        self.cost = 0.0
         self.stage = 0
         self.nbrs = {lvl: _row(a, i) for lvl, a in (("city", w.a_city), ("basin", w.a_basin), ("delegate", w.a_deleg))}
         self.next_striking = False
@@ -77,6 +79,8 @@ class RefMine(mesa.Agent):
             + p.b_eff * (self.eff - p.eff0)
             - p.b_trust * (self.trust - p.trust0)
         )
+        if m.mech.fatigue:
+            z = z - p.b_cost * self.cost
         return 1.0 / (1.0 + math.exp(-z))
 
     def _share(self, level: str) -> float:
@@ -106,6 +110,15 @@ class RefMine(mesa.Agent):
                 lam = lam + p.w_news * m.news
             if mech.committees:
                 lam = lam + push
+            if mech.committees:
+                tc, bc = m.committees[self.city], m.committees[m.world.n_cities + self.basin]
+                est = (tc.active and tc.age >= p.push_days) or (bc.active and bc.age >= p.push_days)
+                lam = lam * (1 - p.channel if est else 1.0)
+            if mech.fatigue and self.days_off < p.refractory:
+                lam = 0.0  # in its refractory period an enterprise strikes only at its committee's call
+            if mech.committees:
+                called = m.calling[self.city] or m.calling[m.world.n_cities + self.basin]
+                lam = lam + p.k_call * float(called)
             p_on = 1.0 - math.exp(-self.readiness() * lam)
             if mech.settlement and ordered and self.trust >= p.trust_hold:
                 p_on = 0.0
@@ -121,7 +134,9 @@ class RefMine(mesa.Agent):
                 c = m.committees[self.city]
                 auth = c.auth * float(c.active)
                 over = max(self.days_on - p.fat_grace, 0.0)
-                lam = lam + p.fat_rate * over * (1 - p.fund_auth * auth)
+                lam = lam + p.fat_rate * over * (1 - p.fund_auth * auth) + p.r_cost * self.cost
+            if mech.committees:
+                lam = lam + p.r_call_end * float(m.call_ended[self.basin])
             stop = u_ret < 1.0 - math.exp(-lam)
             self.next_striking = not stop
             self.returned = stop
@@ -132,6 +147,9 @@ class RefMine(mesa.Agent):
         failed = self.returned and not m.ordered[self.basin]
         self.striking = self.next_striking
         self.days_on = self.days_on + 1 if self.striking else 0.0
+        self.days_off = 0.0 if self.striking else self.days_off + 1
+        if m.mech.fatigue:
+            self.cost = self.cost + p.cost_rate * (1 - self.cost) if self.striking else self.cost * (1 - p.cost_recover)
         if m.mech.efficacy:
             if failed:
                 self.eff = max(self.eff - p.eta_fail, 0.0)
@@ -151,6 +169,8 @@ class RefCommittee(mesa.Agent):
         self.stage = 0
         self.won = False
         self.allied = False
+        self.age = 0
+        self.alleg = 0.0
 
     def striking(self) -> int:
         return sum(1 for mine in self.members if mine.striking)
@@ -187,14 +207,19 @@ class ReferenceModel(mesa.Model):
         self.concessions = [0] * nb
         self.run_days = [0] * nb
         self.strength = 1.0
+        self.call_left = [0.0] * nb
+        self.call_pol = [False] * nb
+        self.call_ended = [False] * nb
         self.day = 0
 
     # ---- centre -------------------------------------------------------------------------
     def truce(self, b: int) -> bool:
         return self.deal_day[b] <= self.day < self.deal_day[b] + self.p.deal_truce
 
-    def concede(self, ev: Concession, basins: set[int]) -> None:
+    def concede(self, ev: Concession | RepublicConcession, basins: set[int]) -> None:
         p, w = self.p, self.world
+        by_republic = isinstance(ev, RepublicConcession)
+        political = ev.transfer if by_republic else ev.political
         if not self.mech.settlement or not basins:
             return
         share = p.impl_share if ev.impl_share is None else ev.impl_share
@@ -212,14 +237,17 @@ class ReferenceModel(mesa.Model):
             if self.mech.efficacy:
                 k = 1.0 if mine.basin in basins else (p.eta_rep if mine.republic in reps else p.eta_far)
                 mine.eff = mine.eff + p.eta_win * k * (1 - mine.eff)
-            if self.mech.trust and mine.basin in basins:
+            if self.mech.trust and not by_republic and mine.basin in basins:
                 mine.trust = _clip(mine.trust + p.tau_concede)
-        if self.mech.trust:
+        if self.mech.trust and not by_republic:
             self.strength = _clip(self.strength - p.strength_concede)
         for c in self.committees:
             if c.active and c.basin in basins:
                 c.won = True
-                c.auth = _clip(c.auth + 0.5 * ev.political)
+                c.auth = _clip(c.auth + 0.5 * political)
+                c.alleg = c.alleg + p.bind * (1 - c.alleg) if by_republic else c.alleg * (1 - p.bind)
+        for b in basins:
+            self.call_left[b] = 0.0
 
     def apply_events(self) -> None:
         w = self.world
@@ -230,8 +258,12 @@ class ReferenceModel(mesa.Model):
                 chosen = [mi for mi in self.mines if w.city_names[mi.city] == ev.city][: ev.count]
                 for mi in chosen:
                     mi.striking = True
-            elif isinstance(ev, Concession):
+            elif isinstance(ev, (Concession, RepublicConcession)):
                 self.concede(ev, targets)
+            elif isinstance(ev, StrikeCall):
+                for b in targets:
+                    self.call_left[b] = float(ev.days) if ev.days > 0 else math.inf
+                    self.call_pol[b] = ev.demands == "political"
             elif isinstance(ev, Shock) and self.mech.shocks:
                 for mi in self.mines:
                     if mi.basin in targets:
@@ -258,7 +290,8 @@ class ReferenceModel(mesa.Model):
         for mi in self.mines:
             strikers += float(mi.striking) * mi.out_share * mi.workforce
         self.news = p.glasnost * float(self.tl.news[d]) * min(1.0, strikers / p.news_scale)
-        self.callout = [c.active and c.striking() > 0 and not self.truce(c.basin) for c in self.committees]
+        self.callout = [c.active and c.striking() > 0 and not self.truce(c.basin) and c.age < p.push_days for c in self.committees]
+        self.calling = [c.active and self.call_left[c.basin] > 0 and (not self.call_pol[c.basin] or c.stage >= 1) for c in self.committees]
         n, k = w.n, len(self.committees)
         u_on, u_ret = self.streams.daily("onset", d, n), self.streams.daily("ret", d, n)
         u_comm, u_stage, u_ally = (self.streams.daily(s, d, k) for s in ("committee", "stage", "ally"))
@@ -268,6 +301,9 @@ class ReferenceModel(mesa.Model):
             mi.commit()
         if mech.committees:
             self.step_committees(d, movement, u_comm, u_stage, u_ally)
+        for b in range(w.n_basins):
+            self.call_ended[b] = 0 < self.call_left[b] <= 1
+            self.call_left[b] = max(self.call_left[b] - 1, 0.0)
         for mi in self.mines:
             mi.griev[0] = min(mi.griev[0] + p.wage_drift / 365.0, 1.0)
         if mech.settlement:
@@ -324,8 +360,12 @@ class ReferenceModel(mesa.Model):
                 c.won = c.allied = False
                 c.stage = 0
                 c.auth = 0.0
-            elif mech.persistence and c.won:
-                c.auth = c.auth + p.auth_gain * (1 - c.auth)
+                c.alleg = 0.0
+                c.age = 0
+            else:
+                c.age += 1
+                if mech.persistence and c.won:
+                    c.auth = c.auth + p.auth_gain * (1 - c.auth)
         if mech.escalation:
             for c in self.committees:
                 if not c.active:
@@ -350,6 +390,8 @@ class ReferenceModel(mesa.Model):
                 c.stage += int(up) - int(dn)
                 if not c.allied and c.stage >= 1 and float(u_ally[c.k]) < 1 - math.exp(-p.ally_rate * move):
                     c.allied = True
+                if c.allied:
+                    c.alleg = c.alleg + p.a_move * move * (1 - c.alleg)
         for mi in self.mines:
             tc, bc = self.committees[mi.city], self.committees[nc + mi.basin]
             ks = max(tc.stage if tc.active else -1, bc.stage if bc.active else -1)
