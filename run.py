@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     resume = found[-1] if found and not args.fresh else None
     tmp, final = results.new_folder(out_root, sc.name, sc.digest(), resume=resume)
     plan = results.write_plan(tmp, {"replicates": reps, "seed": seed, "chunk": chunk_size(reps, args.workers)})
-    names = ("basin", "republic", "town")
+    names = ("basin", "republic", "town", "oblast")
     done = {i: Tables(**t) for i, t in results.read_chunks(tmp, names).items()}
     failed: list = []
     bar = _progress(reps, "replicates", args.quiet, initial=sum(t.basin["replicate"].nunique() for t in done.values()))
@@ -85,6 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "daily_basin": tables.basin,
             "daily_republic": tables.republic,
             "daily_town": tables.town,
+            "allegiance_oblast": tables.oblast,
             "basin_events": events,
             "towns": figures.towns_table(world),
         }
@@ -120,6 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "daily_republic": "one row per replicate, date and republic: separatism index, strikers, workforce shares by demand stage",
                 "daily_town": "one row per replicate, date and town, over the calibration window (first 62 days): strikers, enterprises on strike",
                 "basin_events": "per replicate and basin: date of the first strike and of the first day back to no strike",
+                "allegiance_oblast": "per replicate, oblast of the mining towns and date (17 March, 24 August, 1 December 1991 and the last day): workforce and the share whose active committee backs the republic against the Union",
                 "targets_check": "each row of the targets file against the ensemble: simulated quantiles on its date, inside the 50% and 90% bands",
                 "parameter_draws": "per replicate: its seed, the posterior row drawn for it and the parameter values it ran with",
                 "towns": "one row per town with enterprises: basin, republic, oblast, mean coordinates, enterprises, workforce (the network figure's layout)",

@@ -341,6 +341,7 @@ def apply_events(s: rules.State, world: World, p: Params, m: Mechanisms, events:
         elif isinstance(ev, StrikeCall):
             s.call_left = np.where(mask[None, :], float(ev.days) if ev.days > 0 else np.inf, s.call_left)
             s.call_pol = np.where(mask[None, :], ev.demands == "political", s.call_pol)
+            s.call_age = np.where(mask[None, :], 0.0, s.call_age)
         elif isinstance(ev, Shock) and m.shocks:
             inb = mask[world.basin][None, :]
             for k, dv in enumerate((ev.wage, ev.ecology, ev.privilege)):

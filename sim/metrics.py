@@ -90,7 +90,11 @@ def observe_basins(s: State, w: World) -> dict[str, np.ndarray]:
     }
 
 
-def _backing(s: State, w: World) -> np.ndarray:
+ALLEGIANCE_DATES = ("1991-03-17", "1991-08-24", "1991-12-01")
+"""Dates on which allegiance is also recorded by town and oblast: the Union referendum, after the coup, the Ukrainian referendum."""
+
+
+def backing(s: State, w: World) -> np.ndarray:
     """(R, n) True where the town or basin committee of an enterprise is active and backs its republic against the Union."""
     back = s.c_active & (s.c_alleg >= 0.5)
     return back[:, w.city] | back[:, w.n_cities + w.basin]
@@ -106,7 +110,7 @@ def observe_republics(s: State, w: World) -> dict[str, np.ndarray]:
             (s.stage == 0) * wf,
             (s.stage == 1) * wf,
             (s.stage == 2) * wf,
-            _backing(s, w) * wf,
+            backing(s, w) * wf,
         ]
     ).astype(float)
     v, r, n = cols.shape

@@ -84,6 +84,10 @@ class Engine:
         # by town, only over the first `town_days` days (the calibration window: July-August 1989)
         self.town_days = min(town_days, self.days)
         self.town_out = {k: np.zeros((self.town_days, r, world.n_cities)) for k in ("strikers", "mines_on_strike")}
+        # allegiance by town on the dates that matter (the 1991 referendums, after the coup) and the last day
+        marks = [(date.fromisoformat(x) - scenario.start).days for x in metrics.ALLEGIANCE_DATES]
+        self.snap_days = sorted({d for d in marks if 0 <= d < self.days} | {self.days - 1})
+        self.snap_out = np.zeros((len(self.snap_days), r, world.n_cities))  # workforce whose committee backs the republic
 
     @property
     def date(self) -> date:
@@ -124,6 +128,8 @@ class Engine:
             self.basin_out[name][d] = v
         for name, v in observe_republics(self.state, w).items():
             self.rep_out[name][d] = v
+        if d in self.snap_days:
+            self.snap_out[self.snap_days.index(d)] = w.by_city(metrics.backing(self.state, w) * w.workforce)
         if d < self.town_days:
             self.town_out["strikers"][d] = w.by_city(self.state.striking * self.state.out_share * w.workforce)
             self.town_out["mines_on_strike"][d] = w.by_city(self.state.striking)

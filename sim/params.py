@@ -270,6 +270,24 @@ class Params:
         f"{A}: a call of one's own committee is the strongest push there is; turnout still scales with readiness and cost",
         "strike hazard (per unit readiness) added by a strike call of the enterprise's active town or basin committee",
     )
+    call_span: float = p(
+        30.0,
+        "days",
+        "committees",
+        1,
+        3650,
+        f"{A}: a call that wins nothing loses its pull over weeks (the open-ended strike of March 1991 lasted about two months)",
+        "time scale over which the pull of a strike call fades: k_call * exp(-days since the call / call_span)",
+    )
+    call_floor: float = p(
+        0.2,
+        "share",
+        "committees",
+        0,
+        1,
+        f"{A}: an open-ended strike is called off once it has collapsed",
+        "share of a basin's enterprises on strike below which an open-ended call lapses (from the call's eighth day)",
+    )
     r_call_end: float = p(
         3.0,
         "1/day",
@@ -277,7 +295,7 @@ class Params:
         0,
         50,
         f"{A}: a one-day (warning) strike ends when its day is over",
-        "return hazard the day after a strike call of fixed length has run out",
+        "return hazard of the basin's strikers during the week after a strike call of fixed length has run out",
     )
     # --- 8. committee persistence and authority ---
     dissolve: float = p(
@@ -315,13 +333,15 @@ class Params:
     g_auth: float = p(1.5, "1/unit", "escalation", 0, 10, A, "log-rate effect of committee authority")
     g_move: float = p(2.0, "1/unit", "escalation", 0, 10, A, "log-rate effect of an alliance with a national movement")
     g_ethnic: float = p(
-        3.0,
+        0.0,
         "1/unit",
         "escalation",
         0,
         10,
-        "source: ethnic gap in Donbas management fed sovereignty demands (essay)",
-        "log-rate effect of the management's ethnic gap on the step to sovereignty",
+        "dropped (0): the essay's ethnic gap between Russian managers and Ukrainian miners has no source for managers' nationality "
+        "by basin, the Donbas mining workforce was itself largely Russian-speaking (1989 census), and the data page's alternative "
+        "rule reverses the order of the basins (scenarios/data/grievances.md); kept as a lever a scenario may set",
+        "log-rate effect of the management's ethnic gap on the step to sovereignty (0: off in the baseline)",
     )
     bind: float = p(
         0.5,
@@ -390,7 +410,7 @@ class Params:
         0,
         5,
         f"{A}: with everything spent a workforce drifts back within days",
-        "return hazard per unit of the cost of striking",
+        "return hazard at full cost of striking (it grows with the square of the cost: savings run out late, then fast)",
     )
     b_cost: float = p(
         3.0,
@@ -408,7 +428,7 @@ class Params:
         0,
         730,
         f"{A}, off (0) by default until the 1989-1990 calibration sizes it; after a strike a workforce does not walk out again by itself for weeks; only its committee's call can bring it out",
-        "days after a return during which an enterprise strikes only at a committee's call",
+        "days after a strike that ended without a deal during which the enterprise strikes only at a committee's call",
     )
     wage_drift: float = p(
         0.08,

@@ -42,12 +42,13 @@ class State:
     run_days: np.ndarray  # (R, B) consecutive days of a large strike (reactive centre)
     strength: np.ndarray  # (R,) perceived strength of the centre
     cost: np.ndarray  # (R, n) cost of striking so far (lost pay, spent savings), in [0, 1]
-    days_off: np.ndarray  # (R, n) days since the enterprise last returned to work (large: never struck)
+    days_off: np.ndarray  # (R, n) days since the enterprise last returned from a strike that ended without a deal (large: never)
     c_age: np.ndarray  # (R, K) days since the committee formed (0 when not active)
     c_alleg: np.ndarray  # (R, K) allegiance: 0 backs the Union, 1 backs its republic against the Union
     call_left: np.ndarray  # (R, B) days left of a strike call in force (inf: open-ended until a concession; 0: none)
     call_pol: np.ndarray  # (R, B) bool, the call in force has political demands
-    call_ended: np.ndarray  # (R, B) bool, a call of fixed length ran out yesterday
+    call_ended: np.ndarray  # (R, B) days left of the week after a call of fixed length ran out (its strikers go back)
+    call_age: np.ndarray  # (R, B) days since the call in force began
 
     def copy(self) -> State:
         """Deep copy."""
@@ -55,6 +56,9 @@ class State:
 
 
 NO_DEAL = -(10**6)
+
+CALL_BACK_DAYS = 7.0
+"""Days after a call of fixed length during which its strikers get the return push `r_call_end` (assumption: a week)."""
 
 
 def committee_index(world: World) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +106,8 @@ def init_state(world: World, params: Params, u_init: np.ndarray) -> State:
         c_alleg=np.zeros((r, k)),
         call_left=np.zeros((r, b)),
         call_pol=np.zeros((r, b), bool),
-        call_ended=np.zeros((r, b), bool),
+        call_ended=np.zeros((r, b)),
+        call_age=np.zeros((r, b)),
     )
 
 
@@ -239,9 +244,9 @@ def return_prob(
         lam = lam + ordered[:, world.basin] * (p.r_obey * obey + p.r_peer * working**2)
     if m.fatigue:
         over = np.maximum(s.days_on - p.fat_grace, 0.0)
-        lam = lam + p.fat_rate * over * (1 - p.fund_auth * c_city_auth) + p.r_cost * s.cost
+        lam = lam + p.fat_rate * over * (1 - p.fund_auth * c_city_auth) + p.r_cost * s.cost**2
     if m.committees:
-        lam = lam + p.r_call_end * s.call_ended[:, world.basin]
+        lam = lam + p.r_call_end * (s.call_ended[:, world.basin] > 0)
     return 1.0 - np.exp(-lam)
 
 
@@ -361,7 +366,8 @@ def step(
     # by those at the political stage or beyond (mechanism 3 with 9)
     kb = world.k_basin
     calling = s.c_active & (s.call_left[:, kb] > 0) & (~s.call_pol[:, kb] | (s.c_stage >= 1))
-    call = p.k_call * (calling[:, ci] | calling[:, bi])
+    pull = p.k_call * np.exp(-s.call_age / p.call_span)[:, world.basin]  # a call that wins nothing fades
+    call = pull * (calling[:, ci] | calling[:, bi]) * (1 - s.cost)  # and an exhausted workforce no longer follows it
     can = (s.days_off >= p.refractory) if m.fatigue else None
     # an established committee channels its area's protest into dated calls
     est = s.c_active & (s.c_age >= p.push_days)
@@ -378,7 +384,7 @@ def step(
     s.striking = (s.striking | start) & ~stop
     s.ever |= start
     s.days_on = np.where(s.striking, s.days_on + 1, 0.0)
-    s.days_off = np.where(s.striking, 0.0, s.days_off + 1)
+    s.days_off = np.where(failed, 0.0, s.days_off + 1)  # the refractory period follows a strike that won nothing
     if m.fatigue:
         s.cost = np.where(s.striking, s.cost + p.cost_rate * (1 - s.cost), s.cost * (1 - p.cost_recover))
     if m.efficacy:
@@ -408,6 +414,8 @@ def step(
         s.c_auth = np.where(s.c_active, s.c_auth, 0.0)
         s.c_alleg = np.where(s.c_active, s.c_alleg, 0.0)  # a new committee starts loyal to the Union
         s.c_age = np.where(s.c_active, s.c_age + 1, 0.0)
+        # a committee formed under a dated call is one of the calling kind: it brings its area out by calls
+        s.c_age = np.where(new & (s.call_left[:, world.k_basin] > 0), np.maximum(s.c_age, p.push_days), s.c_age)
         if m.persistence:
             grow = s.c_active & s.c_won
             s.c_auth = np.where(grow, s.c_auth + p.auth_gain * (1 - s.c_auth), s.c_auth)
@@ -417,7 +425,12 @@ def step(
         s.stage = np.where(kstage >= 0, np.maximum(s.stage, kstage), s.stage).astype(np.int8)
 
     # calls run out: a call of fixed length that ends today sends its strikers back tomorrow
-    s.call_ended = (s.call_left > 0) & (s.call_left <= 1)
+    # an open-ended call lapses once its strike has collapsed (from its eighth day)
+    share_b = counts[:, nc:] / world.n_by_basin
+    lapse = np.isinf(s.call_left) & (s.call_age >= 7) & (share_b < p.call_floor)
+    s.call_left = np.where(lapse, 0.0, s.call_left)
+    s.call_ended = np.where((s.call_left > 0) & (s.call_left <= 1), CALL_BACK_DAYS, np.maximum(s.call_ended - 1, 0.0))
+    s.call_age = np.where(s.call_left > 0, s.call_age + 1, 0.0)
     s.call_left = np.maximum(s.call_left - 1, 0.0)
 
     # slow dynamics: prices, promises, repression

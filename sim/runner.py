@@ -37,11 +37,12 @@ def _concat(cls: type, parts: list) -> object:
 
 @dataclass
 class Tables:
-    """Tidy daily outputs: by basin, by republic, and by town over the calibration window."""
+    """Tidy outputs: daily by basin and by republic, by town over the calibration window, allegiance by oblast on dates that matter."""
 
     basin: pd.DataFrame
     republic: pd.DataFrame
     town: pd.DataFrame
+    oblast: pd.DataFrame
 
     @classmethod
     def concat(cls, parts: list[Tables]) -> Tables:
@@ -86,7 +87,25 @@ def tidy(engine: Engine, replicates: list[int]) -> Tables:
     town.insert(4, "oblast", np.tile(np.asarray(w.city_oblast, dtype=object), len(town) // w.n_cities))
     for c in ("strikers", "mines_on_strike"):
         town[c] = np.rint(town[c]).astype(np.int64)
-    return Tables(basin=basin, republic=republic, town=town)
+    return Tables(basin=basin, republic=republic, town=town, oblast=allegiance_by_oblast(engine, replicates))
+
+
+def allegiance_by_oblast(engine: Engine, replicates: list[int]) -> pd.DataFrame:
+    """Per replicate, snapshot date and oblast of the mining towns: workforce and the share whose committee backs the republic."""
+    w = engine.world
+    town_rep = np.zeros(w.n_cities, dtype=int)
+    town_rep[w.city] = w.republic  # each town's own republic (towns of the "Other" basin lie in several)
+    keys = pd.DataFrame({"oblast": w.city_oblast, "republic": [REPUBLICS[i] for i in town_rep]})
+    wf_town = w.by_city(w.workforce[None, :])[0]
+    groups = keys.groupby(["republic", "oblast"], sort=True).indices  # (republic, oblast) -> town indices, in a fixed order
+    rows = []
+    for j, d in enumerate(engine.snap_days):
+        day = pd.Timestamp(engine.scenario.start) + pd.Timedelta(days=d)
+        for r, rep in enumerate(replicates):
+            for (republic, oblast), idx in groups.items():
+                total = float(wf_town[idx].sum())
+                rows.append((rep, day, republic, oblast, total, float(engine.snap_out[j, r, idx].sum()) / total if total > 0 else 0.0))
+    return pd.DataFrame(rows, columns=["replicate", "date", "republic", "oblast", "workforce", "allegiance"])
 
 
 def run_one(scenario: Scenario, seed: int, params: Params | None = None, world: World | None = None, replicate: int = 0) -> Tables:

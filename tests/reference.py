@@ -22,6 +22,7 @@ from sim.rng import Streams
 from sim.scenario import Scenario
 
 NO_DEAL = -(10**6)
+CALL_BACK_DAYS = 7.0
 
 
 def _probit(u: float) -> float:
@@ -118,7 +119,8 @@ class RefMine(mesa.Agent):
                 lam = 0.0  # in its refractory period an enterprise strikes only at its committee's call
             if mech.committees:
                 called = m.calling[self.city] or m.calling[m.world.n_cities + self.basin]
-                lam = lam + p.k_call * float(called)
+                pull = p.k_call * math.exp(-m.call_age[self.basin] / p.call_span)
+                lam = lam + pull * float(called) * (1 - self.cost)
             p_on = 1.0 - math.exp(-self.readiness() * lam)
             if mech.settlement and ordered and self.trust >= p.trust_hold:
                 p_on = 0.0
@@ -134,9 +136,9 @@ class RefMine(mesa.Agent):
                 c = m.committees[self.city]
                 auth = c.auth * float(c.active)
                 over = max(self.days_on - p.fat_grace, 0.0)
-                lam = lam + p.fat_rate * over * (1 - p.fund_auth * auth) + p.r_cost * self.cost
+                lam = lam + p.fat_rate * over * (1 - p.fund_auth * auth) + p.r_cost * self.cost**2
             if mech.committees:
-                lam = lam + p.r_call_end * float(m.call_ended[self.basin])
+                lam = lam + p.r_call_end * float(m.call_ended[self.basin] > 0)
             stop = u_ret < 1.0 - math.exp(-lam)
             self.next_striking = not stop
             self.returned = stop
@@ -147,7 +149,7 @@ class RefMine(mesa.Agent):
         failed = self.returned and not m.ordered[self.basin]
         self.striking = self.next_striking
         self.days_on = self.days_on + 1 if self.striking else 0.0
-        self.days_off = 0.0 if self.striking else self.days_off + 1
+        self.days_off = 0.0 if failed else self.days_off + 1
         if m.mech.fatigue:
             self.cost = self.cost + p.cost_rate * (1 - self.cost) if self.striking else self.cost * (1 - p.cost_recover)
         if m.mech.efficacy:
@@ -209,7 +211,8 @@ class ReferenceModel(mesa.Model):
         self.strength = 1.0
         self.call_left = [0.0] * nb
         self.call_pol = [False] * nb
-        self.call_ended = [False] * nb
+        self.call_ended = [0.0] * nb
+        self.call_age = [0.0] * nb
         self.day = 0
 
     # ---- centre -------------------------------------------------------------------------
@@ -264,6 +267,7 @@ class ReferenceModel(mesa.Model):
                 for b in targets:
                     self.call_left[b] = float(ev.days) if ev.days > 0 else math.inf
                     self.call_pol[b] = ev.demands == "political"
+                    self.call_age[b] = 0.0
             elif isinstance(ev, Shock) and self.mech.shocks:
                 for mi in self.mines:
                     if mi.basin in targets:
@@ -302,7 +306,12 @@ class ReferenceModel(mesa.Model):
         if mech.committees:
             self.step_committees(d, movement, u_comm, u_stage, u_ally)
         for b in range(w.n_basins):
-            self.call_ended[b] = 0 < self.call_left[b] <= 1
+            members = self.committees[w.n_cities + b].members
+            share = sum(1 for mi in members if mi.striking) / len(members)
+            if math.isinf(self.call_left[b]) and self.call_age[b] >= 7 and share < p.call_floor:
+                self.call_left[b] = 0.0
+            self.call_ended[b] = CALL_BACK_DAYS if 0 < self.call_left[b] <= 1 else max(self.call_ended[b] - 1, 0.0)
+            self.call_age[b] = self.call_age[b] + 1 if self.call_left[b] > 0 else 0.0
             self.call_left[b] = max(self.call_left[b] - 1, 0.0)
         for mi in self.mines:
             mi.griev[0] = min(mi.griev[0] + p.wage_drift / 365.0, 1.0)
@@ -364,6 +373,8 @@ class ReferenceModel(mesa.Model):
                 c.age = 0
             else:
                 c.age += 1
+                if new and self.call_left[c.basin] > 0:
+                    c.age = max(c.age, p.push_days)
                 if mech.persistence and c.won:
                     c.auth = c.auth + p.auth_gain * (1 - c.auth)
         if mech.escalation:
