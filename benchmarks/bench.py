@@ -11,6 +11,8 @@
    per enterprise.
 4. A 1,000-replicate baseline ensemble end to end on all cores (tables included): median of three
    runs (goal: under a minute).
+5. Calibration throughput: replicate-days per second of ABC particles (8 replicates advanced
+   together) over the 1989-1990 window.
 
 Ratios are taken within this one run (the machines are noisy); `--quick` shortens everything.
 """
@@ -177,6 +179,25 @@ def scaling(sizes: list[int], reps: int) -> list[dict]:
     return out
 
 
+def calibration_throughput(sc, world, particles: int, reps: int = 8) -> dict:
+    """Measurement 5: replicate-days per second of ABC particles over the 1989-1990 window (R replicates, one draw each)."""
+    from datetime import date
+
+    window = sc.with_changes(end=min(sc.end, date(1990, 12, 31)))
+    seeds = replicate_seeds(window.seed, reps)
+    simulate(world, window.with_changes(end=window.start + timedelta(days=9)), seeds)  # warm-up
+    t = time.perf_counter()
+    for k in range(particles):
+        simulate(world, window, replicate_seeds(window.seed + k, reps))
+    dt = time.perf_counter() - t
+    return {
+        "particles": particles,
+        "replicates_per_particle": reps,
+        "days": window.days,
+        "replicate_days_per_second": particles * reps * window.days / dt,
+    }
+
+
 def ensemble(sc, reps: int, runs: int) -> list[float]:
     """Measurement 4: wall seconds of a `reps`-replicate ensemble on all cores, tables included."""
     times = []
@@ -206,6 +227,7 @@ def main() -> None:
     m3 = scaling(sizes, 1 if args.quick else 4)
     slope = float(np.polyfit(np.log([r["n"] for r in m3]), np.log([r["seconds"] for r in m3]), 1)[0])
     m4 = ensemble(sc, 100 if args.quick else 1000, 1 if args.quick else args.runs)
+    m5 = calibration_throughput(load_scenario(ROOT / "scenarios" / "baseline.toml"), world, 1 if args.quick else 5)
 
     med = sorted(m4)[len(m4) // 2]
     table = {
@@ -227,6 +249,7 @@ def main() -> None:
         "ensemble_replicates": 100 if args.quick else 1000,
         "ensemble_seconds": m4,
         "ensemble_median_seconds": med,
+        "calibration": m5,
     }
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
@@ -248,6 +271,8 @@ def main() -> None:
     label = f"4. {'100' if args.quick else '1,000'}-replicate ensemble, all cores (s, median of {len(m4)})"
     print(f"{label:58s} {med:14.1f} {'':>10s} {'< 60 s':>12s}")
     print(f"   (runs: {', '.join(f'{t:.1f}' for t in m4)} s)")
+    label = f"5. ABC particles of {m5['replicates_per_particle']} replicates, 1989-1990 ({m5['days']} days): replicate-days/s"
+    print(f"{label:58s} {m5['replicate_days_per_second']:14,.0f} {'':>10s} {'':>12s}")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ def test_benchmark_quick_mode_runs_and_writes_json(tmp_path):
     assert table["engine_speedup"] > 1 and table["batch_speedup"] > 1
     assert [s["n"] for s in table["scaling"]] == sorted(s["n"] for s in table["scaling"])
     assert "log-log slope" in r.stdout
+    assert table["calibration"]["days"] == 549 and table["calibration"]["replicate_days_per_second"] > 0
 
 
 def test_benchmark_synthetic_data_is_valid_at_100000_enterprises(tmp_path):
