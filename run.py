@@ -62,7 +62,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = ("basin", "republic", "town", "oblast")
     done = {i: Tables(**t) for i, t in results.read_chunks(tmp, names).items()}
     failed: list = []
-    bar = _progress(reps, "replicates", args.quiet, initial=sum(t.basin["replicate"].nunique() for t in done.values()))
+    resumed = sum(t.basin["replicate"].nunique() for t in done.values())
+    if resumed and not args.quiet:
+        print(f"resumed {resumed:,} of {reps:,} replicates from {_rel(tmp)}", file=sys.stderr)
+    bar = _progress(reps, "replicates", args.quiet, initial=resumed)
 
     def on_chunk(first: int, res) -> None:
         if isinstance(res, ChunkError):
@@ -1279,6 +1282,21 @@ def param_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def cmd_levers(args: argparse.Namespace) -> int:
+    """Print the lever reference (every event kind, its keys, ranges, defaults, an example), or write docs/levers.md."""
+    from sim.interventions import lever_reference
+
+    text = lever_reference()
+    if not args.write:
+        print(text, end="")
+        return 0
+    from sim import results
+
+    results.write_text(ROOT / "docs" / "levers.md", text)
+    print("wrote docs/levers.md")
+    return 0
+
+
 def cmd_params(args: argparse.Namespace) -> int:
     """Print the parameter table as markdown (or write it into the README)."""
     table = param_markdown()
@@ -1474,6 +1492,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--readme", action="store_true", help="write the table into README.md between its markers instead of printing it")
     q.set_defaults(func=cmd_params)
+    lv = sub.add_parser(
+        "levers",
+        help="print the lever reference (every event kind of a scenario, its keys, ranges, defaults, an example)",
+        description="Print the reference of the events a scenario's [[events]] may hold, generated from the lever registry.",
+    )
+    lv.add_argument("--write", action="store_true", help="write it to docs/levers.md instead of printing it")
+    lv.set_defaults(func=cmd_levers)
     return parser
 
 
@@ -1481,6 +1506,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     """Parse a command line (without the program name); options without a command belong to `run`."""
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    first = argv[0] if argv else ""
+    if first and first not in commands and not first.startswith("-") and not first.endswith(".toml") and not Path(first).exists():
+        import difflib
+
+        near = difflib.get_close_matches(first, list(commands), n=1)
+        hint = f"did you mean '{near[0]}'? " if near else ""
+        parser.exit(2, f"run.py: error: unknown command '{first}'; {hint}commands: {', '.join(commands)} (see run.py --help)\n")
     if argv and argv[0] not in (*commands, "-h", "--help"):
         argv = ["run", *argv]
     args = parser.parse_args(argv)

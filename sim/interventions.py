@@ -23,6 +23,9 @@ class Event:
     """Base of every lever: its kind's keys, dates and where it applies."""
 
     KEYS: ClassVar[dict[str, type]] = {}
+    DOCS: ClassVar[dict[str, str]] = {}  # key -> meaning with its unit (the lever reference, docs/levers.md)
+    EXAMPLE: ClassVar[dict[str, Any]] = {}  # example values where the default is no example (the lever reference)
+    REQUIRED: ClassVar[tuple[str, ...]] = ()  # keys without a usable default
     DATED: ClassVar[str] = "date"  # "date" (one day) or "interval"
     kind: str = ""
     source: str = ""
@@ -47,6 +50,12 @@ class SeedStrike(Event):
     """Enterprises of a town that go on strike on a date (the index case of a wave)."""
 
     KEYS: ClassVar[dict[str, type]] = {"city": str, "count": int}
+    DOCS: ClassVar[dict[str, str]] = {
+        "city": "the town (a town of the data's cities.csv) whose enterprises walk out",
+        "count": "how many of its enterprises walk out (the first in its list)",
+    }
+    EXAMPLE: ClassVar[dict[str, Any]] = {"city": "Mezhdurechensk"}
+    REQUIRED: ClassVar[tuple[str, ...]] = ("city",)
     city: str = ""
     count: int = 1
 
@@ -56,6 +65,13 @@ class Concession(Event):
     """The centre's deal with strikers of some basins: promise, terms of implementation."""
 
     KEYS: ClassVar[dict[str, type]] = {"relief": float, "political": float, "impl_share": float, "impl_days": float, "deadline_days": float}
+    DOCS: ClassVar[dict[str, str]] = {
+        "relief": "material relief promised (grievance units: lowers the basins' effective grievance as it is carried out)",
+        "political": "political concession (self-financing, local control), 0-1: authority for the committees that won",
+        "impl_share": "share of the promise eventually carried out (default: the parameter impl_share)",
+        "impl_days": "time scale of carrying it out, days (default: the parameter impl_days)",
+        "deadline_days": "days after which unkept parts count as broken promises (default: the parameter deadline_days)",
+    }
     relief: float = 0.1  # grievance units promised (material)
     political: float = 0.0  # political concession (self-financing, local control), in [0, 1]
     impl_share: float | None = None  # None: the Params default
@@ -75,6 +91,10 @@ class StrikeCall(Event):
     """
 
     KEYS: ClassVar[dict[str, type]] = {"days": int, "demands": str}
+    DOCS: ClassVar[dict[str, str]] = {
+        "days": "length of the call in days (1: a one-day warning strike; 0: open-ended, until a concession to the basin or its collapse)",
+        "demands": "material or political: a political call is followed only by committees at the political stage or beyond",
+    }
     days: int = 1
     demands: str = "material"
 
@@ -90,6 +110,13 @@ class RepublicConcession(Event):
     """
 
     KEYS: ClassVar[dict[str, type]] = {"relief": float, "transfer": float, "impl_share": float, "impl_days": float, "deadline_days": float}
+    DOCS: ClassVar[dict[str, str]] = {
+        "relief": Concession.DOCS["relief"],
+        "transfer": "1 for the transfer of the enterprises to republic jurisdiction (authority for the committees, as a political concession), 0-1",
+        "impl_share": Concession.DOCS["impl_share"],
+        "impl_days": Concession.DOCS["impl_days"],
+        "deadline_days": Concession.DOCS["deadline_days"],
+    }
     relief: float = 0.1
     transfer: float = 0.0
     impl_share: float | None = None
@@ -110,6 +137,16 @@ class Shock(Event):
         "efficacy": float,
         "strength": float,
     }
+    DOCS: ClassVar[dict[str, str]] = {
+        "name": "what happened (a label for figures and reports)",
+        "wage": "change of the wage grievance (grievance units, -1 to 1)",
+        "ecology": "change of the ecology grievance (grievance units, -1 to 1)",
+        "privilege": "change of the privilege grievance (grievance units, -1 to 1)",
+        "trust": "change of trust in the centre (-1 to 1)",
+        "efficacy": "change of efficacy, the belief that striking works (-1 to 1)",
+        "strength": "change of the centre's perceived strength (-1 to 1)",
+    }
+    EXAMPLE: ClassVar[dict[str, Any]] = {"name": "retail price rise", "wage": 0.2, "trust": -0.05}
     name: str = ""
     wage: float = 0.0
     ecology: float = 0.0
@@ -125,6 +162,9 @@ class Repression(Event):
 
     DATED: ClassVar[str] = "interval"
     KEYS: ClassVar[dict[str, type]] = {"level": float}
+    DOCS: ClassVar[dict[str, str]] = {
+        "level": "repression level, 0-1: fear in readiness, trust lost and the centre's strength gained each day"
+    }
     level: float = 0.5
 
 
@@ -134,6 +174,10 @@ class CutCommunication(Event):
 
     DATED: ClassVar[str] = "interval"
     KEYS: ClassVar[dict[str, type]] = {"levels": list, "share": float}
+    DOCS: ClassVar[dict[str, str]] = {
+        "levels": "the tie levels cut: any of city, basin, delegate",
+        "share": "share of each listed level's contagion cut, 0-1",
+    }
     levels: tuple[str, ...] = ("basin", "delegate")
     share: float = 0.8
 
@@ -144,6 +188,7 @@ class News(Event):
 
     DATED: ClassVar[str] = "interval"
     KEYS: ClassVar[dict[str, type]] = {"level": float}
+    DOCS: ClassVar[dict[str, str]] = {"level": "multiplier of national coverage of the strikes, 0-1 (weak glasnost)"}
     level: float = 0.3
 
 
@@ -352,3 +397,57 @@ def apply_events(s: rules.State, world: World, p: Params, m: Mechanisms, events:
                 s.strength = np.clip(s.strength + ev.strength, 0, 1)
             if m.efficacy:
                 s.eff = np.where(inb, np.clip(s.eff + ev.efficacy, 0, 1), s.eff)
+
+
+def lever_reference() -> str:
+    """The lever reference (docs/levers.md) as markdown, generated from `KINDS`: every kind, its keys, units, ranges, defaults, an example."""
+    import dataclasses
+    import inspect
+
+    out = [
+        "# Levers: the events a scenario can hold",
+        "",
+        "Generated from the lever registry (`sim/interventions.py`) by `python run.py levers --write`; a test keeps it",
+        "current. Every event is a `[[events]]` table with `kind`, its date (`date` for a one-day event, acting at the",
+        "start of that day; `start` and `end` for an interval `[start, end)`), optionally `basins` (a list of basin",
+        "names) and `republics` (a list of republics; both empty: every basin) and `source` (its citation, or",
+        "`assumption`). Dates must lie inside the scenario's horizon. An unknown key, a value out of range or a wrong",
+        "type stops the scenario with one line naming the file and the key.",
+        "",
+    ]
+    for kind, cls in KINDS.items():
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        out += [f"## `{kind}`", "", doc, ""]
+        out += ["| key | type | range or choices | default | meaning |", "| --- | --- | --- | --- | --- |"]
+        for key, typ in cls.KEYS.items():
+            rng = " or ".join(CHOICES[key]) if key in CHOICES else (f"{RANGES[key][0]:g} to {RANGES[key][1]:g}" if key in RANGES else "")
+            if key == "levels":
+                rng = ", ".join(LEVELS)
+            d = defaults.get(key)
+            dflt = (
+                "(required)"
+                if key in cls.REQUIRED
+                else "parameter default"
+                if d is None
+                else (", ".join(d) if isinstance(d, tuple) else repr(d) if isinstance(d, str) else f"{d:g}")
+            )
+            out.append(f"| `{key}` | {'list' if typ is list else typ.__name__} | {rng} | {dflt} | {cls.DOCS.get(key, '')} |")
+        when = 'date = "1990-07-11"' if cls.DATED == "date" else 'start = "1989-09-01"\nend = "1989-10-01"'
+        example = [f'kind = "{kind}"', *when.split("\n"), 'basins = ["Kuzbass"]']
+        for key in cls.KEYS:
+            d = cls.EXAMPLE.get(key, defaults.get(key))
+            if d is None:
+                continue
+            example.append(f"{key} = {_toml(d)}")
+        example.append('source = "assumption: ..."')
+        out += ["", "```toml", "[[events]]", *example, "```", ""]
+    return "\n".join(out)
+
+
+def _toml(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "[" + ", ".join(f'"{x}"' for x in v) + "]"
+    if isinstance(v, str):
+        return f'"{v}"'
+    return f"{v:g}" if isinstance(v, float) else str(v)

@@ -1,0 +1,38 @@
+"""Command-line messages a user reads (issue 20, first items): unknown commands, resumed runs."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("word, hint", [("comapre", "did you mean 'compare'?"), ("simulate", ""), ("thesys", "did you mean 'thesis'?")])
+def test_an_unknown_command_names_itself_the_commands_and_a_near_one(word, hint):
+    r = subprocess.run([sys.executable, str(ROOT / "run.py"), word, "a.toml"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert f"unknown command '{word}'" in r.stderr and "commands: run, calibrate, validate, compare, thesis" in r.stderr
+    assert hint in r.stderr
+
+
+def test_a_resumed_run_says_how_much_it_resumed(small_dir, tmp_path, monkeypatch, capsys):
+    import run as cli_module
+    from sim import figures
+
+    d = tmp_path / "s"
+    shutil.copytree(small_dir, d)
+    argv = ["run", str(d / "small.toml"), "-n", "6", "-s", "2", "--out", str(tmp_path / "res"), "-j", "1"]
+
+    def stop(folder):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(figures, "draw", stop)
+    assert cli_module.main(argv) == 130
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert cli_module.main([*argv, "--no-figures"]) == 0
+    err = capsys.readouterr().err
+    assert "resumed 6 of 6 replicates from " in err and ".partial_" in err
