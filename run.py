@@ -688,7 +688,10 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
         print(f"{len(arms)} arms x {reps} paired replicates in {elapsed:.0f} s -> {_rel(final)}")
         if verdicts is not None:
             for _, r in verdicts.iterrows():
-                print(f"  {r['claim']:22s} {r['arm']:18s} mean {r['mean']:+.4g} [{r['mean_lo']:+.4g}, {r['mean_hi']:+.4g}]  {r['verdict']}")
+                print(
+                    f"  {r['claim']:22s} {r['arm']:18s} mean over pairs {_num(r['mean'])} "
+                    f"(90% bootstrap interval {_num(r['mean_lo'])} to {_num(r['mean_hi'])})  {r['verdict']}"
+                )
             print(f"report: {_rel(final / 'report.md')}")
         else:
             key = [
@@ -696,9 +699,13 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
                 for o in ("july_peak_strikers", "striker_days_1990_91", "separatism_Ukraine_1991", "separatism_RSFSR_1991")
                 if o in set(effects["outcome"])
             ]
+            from sim.metrics import OUTCOMES
+
             for _, r in effects[effects["outcome"].isin(key)].iterrows():
+                o = OUTCOMES[r["outcome"]]
                 print(
-                    f"  {r['arm']:18s} {r['outcome']:26s} {ref} minus arm: mean {r['mean']:+.4g} [{r['mean_lo']:+.4g}, {r['mean_hi']:+.4g}]"
+                    f"  {r['arm']:18s} {r['outcome']:26s} {ref} minus arm, mean over pairs: {_num(r['mean'])} {o.unit} "
+                    f"(90% bootstrap interval {_num(r['mean_lo'])} to {_num(r['mean_hi'])})"
                 )
     return 0
 
@@ -754,8 +761,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     arms = [a.strip() for a in args.arms.split(",") if a.strip()] if args.arms else None
     t0 = time.perf_counter()
     names = figures.draw(Path(args.folder), arms=arms)
+    where = Path(args.folder) / "figures" / ("arms_" + "_".join(arms) if arms else "")
     if not args.quiet:
-        print(f"{len(names)} figures in {time.perf_counter() - t0:.1f} s -> {_rel(Path(args.folder) / 'figures')}: {', '.join(names)}")
+        print(f"{len(names)} figures in {time.perf_counter() - t0:.1f} s -> {_rel(where)}: {', '.join(names)}")
     return 0
 
 
@@ -1233,6 +1241,15 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     else:
         print("identical")
     return 0
+
+
+def _num(x: float) -> str:
+    """A signed number for people: thousands separators, no scientific notation, about three significant digits."""
+    if not math.isfinite(x):
+        return "n/a"
+    if abs(x) >= 100:
+        return f"{x:+,.0f}"
+    return f"{x:+.3g}" if abs(x) >= 0.001 or x == 0 else f"{x:+.6f}"
 
 
 def _rel(path: str | Path) -> str:

@@ -50,7 +50,9 @@ def read(folder: Path) -> dict:
     if not folder.is_dir():
         raise InputError("not a results folder (no such directory)", file=str(folder))
     if not path.is_file():
-        raise InputError("no manifest.json: not a finished results folder", file=str(folder))
+        inside = sorted(p for p in folder.glob("*/manifest.json") if not p.parent.name.startswith("."))
+        hint = f"; the newest finished one inside is {inside[-1].parent}" if inside else ""
+        raise InputError(f"no manifest.json: not a finished results folder{hint}", file=str(folder))
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -161,8 +163,10 @@ def draw(folder: str | Path, arms: list[str] | None = None) -> list[str]:
     """
     folder = Path(folder)
     names = []
+    # a selection of arms goes to its own subfolder, so the folder's full figures are kept
+    out = folder / "figures" / ("arms_" + "_".join(arms)) if arms else folder / "figures"
     for name, fig in build(folder, arms):
-        results.save_figure(fig, folder / "figures", name)
+        results.save_figure(fig, out, name)
         plots.close(fig)
         names.append(name)
     return names

@@ -36,3 +36,33 @@ def test_a_resumed_run_says_how_much_it_resumed(small_dir, tmp_path, monkeypatch
     assert cli_module.main([*argv, "--no-figures"]) == 0
     err = capsys.readouterr().err
     assert "resumed 6 of 6 replicates from " in err and ".partial_" in err
+
+
+def test_compare_prints_effects_with_units_the_interval_named_and_no_scientific_notation(tmp_path, small_dir):
+    sc = small_dir / "small.toml"
+    arm = tmp_path / "no_news.toml"
+    arm.write_text(f'base = "{sc.as_posix()}"\nname = "no_news"\n[mechanisms]\nnews = false\n')
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "compare",
+            str(sc),
+            str(arm),
+            "-n",
+            "3",
+            "--out",
+            str(tmp_path / "o"),
+            "-j",
+            "1",
+            "--no-figures",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    lines = [x for x in r.stdout.splitlines() if "minus arm" in x]
+    assert lines and all("90% bootstrap interval" in x for x in lines)
+    assert "persons" in r.stdout and "e+0" not in r.stdout and "e-0" not in r.stdout

@@ -93,10 +93,13 @@ def test_plot_on_a_compare_folder_and_arm_selection(tmp_path, small_dir):
     run("compare", str(sc), str(arm), "-n", "2", "--out", str(out), "-q", "-j", "1", "--no-figures")
     folder = only_folder(out)
     assert not list(folder.glob("figures/*.png"))
-    run("plot", str(folder), "--arms", "no_news", "-q")
-    assert {p.name for p in (folder / "figures").iterdir()} == {
-        f"{n}.{e}" for n in ("forest_effects", "arms_1989_1991") for e in ("png", "svg")
-    }
+    run("plot", str(folder))
+    full = {f"{n}.{e}" for n in ("forest_effects", "arms_1989_1991") for e in ("png", "svg")}
+    assert {p.name for p in (folder / "figures").iterdir()} == full
+    before = {p.name: p.read_bytes() for p in (folder / "figures").glob("*.png")}
+    run("plot", str(folder), "--arms", "no_news", "-q")  # a selection goes to a subfolder: the full figures stay
+    assert {p.name for p in (folder / "figures" / "arms_no_news").iterdir()} == full
+    assert {p.name: p.read_bytes() for p in (folder / "figures").glob("*.png")} == before
     bad = run("plot", str(folder), "--arms", "nope", ok=False)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no arm nope" in bad.stderr
 
@@ -108,3 +111,10 @@ def test_plot_on_a_missing_or_broken_folder_is_one_line(tmp_path):
     (tmp_path / "broken" / "manifest.json").write_text("{not json")
     r = run("plot", str(tmp_path / "broken"), ok=False)
     assert r.returncode == 2 and "manifest" in r.stderr and "Traceback" not in r.stderr
+    root = tmp_path / "results" / "baseline"  # a results root: the newest finished folder inside is named
+    for name in ("20260101T000000Z_aaaaaaaa", "20260102T000000Z_bbbbbbbb"):
+        (root / name).mkdir(parents=True)
+        (root / name / "manifest.json").write_text("{}")
+    r = run("plot", str(root), ok=False)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "the newest finished one inside is" in r.stderr
+    assert "20260102T000000Z_bbbbbbbb" in r.stderr
