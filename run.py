@@ -50,6 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     seed = sc.seed if args.seed is None else args.seed
     _check_counts(reps, seed, args.workers)
     sc = sc.with_changes(replicates=reps, seed=seed)  # the manifest records what actually ran
+    _note_overrides([sc], args.quiet)
     world = world_for(sc.data)  # checks the data files before any work (run_ensemble reuses it)
     check_against(sc, world)
     out_root = Path(args.out)
@@ -194,12 +195,33 @@ def _progress(total: int, unit: str, quiet: bool, initial: int = 0):
 
 
 def _parameters_entry(sc) -> dict:
-    """Manifest entries saying where the replicates' parameters came from."""
+    """Manifest entries saying where the replicates' parameters came from (and which posterior draws the scenario replaced)."""
     return {
         "parameters": sc.parameters if sc.posterior else "defaults",
         "posterior_file": _rel(sc.posterior) if sc.posterior else None,
         "posterior_sha256": sc.posterior_sha256(),
+        "overrides_posterior": _posterior_overrides(sc),
     }
+
+
+def _posterior_overrides(sc) -> list[str]:
+    """Posterior-drawn parameters that the scenario sets to a constant instead (every replicate gets the scenario's value)."""
+    if sc.posterior is None:
+        return []
+    from sim.posterior import posterior_for
+
+    return sorted(set(sc.set_params) & set(posterior_for(sc.posterior).names))
+
+
+def _note_overrides(scenarios, quiet: bool) -> None:
+    """One line when a scenario replaces posterior draws by constants: easy to do by accident in [params]."""
+    for sc in scenarios:
+        names = _posterior_overrides(sc)
+        if names and not quiet:
+            print(
+                f"note: {sc.name} sets {', '.join(names)} in [params]: every replicate uses that value instead of its posterior draw",
+                file=sys.stderr,
+            )
 
 
 MAX_REPLICATES = 1_000_000
@@ -583,6 +605,7 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
     from sim.scenario import check_against, load_scenario
 
     arms = [load_scenario(f) for f in files]
+    _note_overrides(arms, args.quiet)
     reps = args.replicates
     seed = arms[0].seed if args.seed is None else args.seed
     _check_counts(reps, seed, args.workers)
@@ -1055,7 +1078,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
         return proc.wait()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see _on_sigterm)
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGINT)
+            os.killpg(proc.pid, signal.SIGTERM)  # the server ends quietly on SIGTERM (on SIGINT it prints "Aborted!")
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -120,10 +120,20 @@ def headline(model: VizModel) -> dict[str, object]:
     }
 
 
+TITLE = "The 1989 Soviet miners' strike: an agent-based simulation"
+LEGEND = (
+    "One replicate of the scenario. Each dot is a coal enterprise (mine, open pit or plant), grouped by town and placed "
+    "roughly by geography (west left, north up); red: on strike. A ring round a town is its strike committee, coloured by "
+    "its demands: material, political or sovereignty. Step advances one day; Play runs on; Reset builds a new run from the "
+    "sliders."
+)
+
+
 @solara.component
 def NetworkView(model: VizModel):  # noqa: N802 (Solara components are capitalised)
     """The date and the strike's size as text (the browser test reads it), then the network drawing."""
     update_counter.get()
+    solara.Title(TITLE)  # the browser tab's title (Solara's default is "Solara")
     h = headline(model)
     layout = _layout(str(model.engine.scenario.data))
     when = f"{h['date']:%d %B %Y}" if h["day"] > 0 else "1 July 1989, before the first day"
@@ -131,7 +141,7 @@ def NetworkView(model: VizModel):  # noqa: N802 (Solara components are capitalis
         tag="div",
         unsafe_innerHTML=f"<h3>{when}</h3><p>Day {h['day']} of {h['days']} · <b>Strikers: {h['strikers']:,}</b> · "
         f"Enterprises on strike: {h['enterprises']:,} of {model.world.n:,} enterprises in {len(layout)} towns "
-        f"of {layout['basin'].nunique()} basins</p>",
+        f"of {layout['basin'].nunique()} basins</p><p><small>{LEGEND}</small></p>",
     )
     on, stage = _town_counts(model)
     title = f"The network on {h['date']:%d %b %Y}" if h["day"] else "The network on 1 July 1989"

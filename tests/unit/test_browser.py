@@ -109,6 +109,8 @@ def test_app_shows_the_network_and_the_striker_count_changes_when_stepped(app, b
     WebDriverWait(d, 60).until(lambda d: any((img.get_property("naturalWidth") or 0) > 300 for img in d.find_elements(By.TAG_NAME, "img")))
     assert "1,075 enterprises in" in page_text(d)
     assert "Day 0 of" in page_text(d)
+    WebDriverWait(d, 30).until(lambda d: "miners' strike" in d.title)  # the tab says what the page is, not "Solara"
+    assert "Each dot is a coal enterprise" in page_text(d)  # the legend
     before = strikers(d)
     step = d.find_element(By.XPATH, "//button[contains(., 'Step')]")
     for day in range(1, 13):  # the first strike is on 10 July: twelve steps reach 12 July

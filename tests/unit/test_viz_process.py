@@ -74,3 +74,31 @@ def test_viz_is_offline_refuses_a_busy_port_in_one_line_and_leaves_nothing_after
         log.close()
     text = (tmp_path / "viz.log").read_text()
     assert "New version of Solara" not in text and "stopped" in text
+
+
+def test_ctrl_c_stops_viz_with_one_line(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "viz", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline
+                time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal sends
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0
+    assert out.rstrip().endswith("stopped") and "Aborted" not in out and "Traceback" not in out, out
