@@ -1367,14 +1367,34 @@ def _usage(msg: str) -> UsageError:
 def _common(p: argparse.ArgumentParser) -> None:
     """Options every command that runs the model shares."""
     p.add_argument("--workers", "-j", type=int, default=None, help="processes (default: all cores; 1 = serial)")
-    p.add_argument("--cluster", default=None, help="address of a Dask scheduler (tcp://HOST:PORT) to run on instead of local processes")
+    p.add_argument(
+        "--cluster",
+        default=None,
+        help="address of a Dask scheduler (tcp://HOST:PORT) to run on instead of local processes (default: none, local processes)",
+    )
     p.add_argument("--out", default=str(ROOT / "results"), help="results root folder (default: results/)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
 
 
+class Formatter(argparse.HelpFormatter):
+    """Every option's default in its help text (unless the text already states it)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        d = action.default
+        if "default" in text or d is None or d is False or d == argparse.SUPPRESS or not action.option_strings:
+            return text
+        shown = _rel(d) if isinstance(d, str) and Path(d).is_absolute() else d
+        return f"{text} (default: {shown})"
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (`run.py run: error: ...`) instead of the usage block, exit status 2."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D102 - argparse's hook
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -1412,8 +1432,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--priors", default=str(PRIORS), help="priors file (default: calibration/priors.toml)")
     c.add_argument("--budget", default="small", help="small (CI, a few minutes) or full (the committed posterior); default small")
-    c.add_argument("--population", type=int, default=None, help="particles per population (overrides the budget's)")
-    c.add_argument("--generations", type=int, default=None, help="maximum populations (overrides the budget's)")
+    c.add_argument("--population", type=int, default=None, help="particles per population (default: the budget's)")
+    c.add_argument("--generations", type=int, default=None, help="maximum populations (default: the budget's)")
     c.add_argument("--predictive", type=int, default=200, help="replicates of the posterior predictive check (default 200)")
     c.add_argument("--seed", "-s", type=int, default=1989, help="root seed (default 1989)")
     _common(c)
@@ -1427,7 +1447,7 @@ def build_parser() -> argparse.ArgumentParser:
         "on every row of TARGETS: inside the 50% band, inside the 90% band, outside, or not scored with the reason. Prints the "
         "table; writes results/validate/<UTC time>_<hash>/ with targets_check.parquet and figures/validation.png.",
     )
-    v.add_argument("--targets", required=True, help="targets file (format: calibration/targets/README.md)")
+    v.add_argument("--targets", required=True, help="targets file (format: calibration/targets/README.md; required, no default)")
     v.add_argument("--scenario", default=str(BASELINE), help="scenario to run (default: scenarios/baseline.toml)")
     v.add_argument("--replicates", "-n", type=int, default=200, help="replicates (default 200)")
     v.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the scenario's)")
@@ -1454,7 +1474,11 @@ def build_parser() -> argparse.ArgumentParser:
             e.add_argument("scenarios", nargs="+", help="scenario files; the first is the reference arm")
         e.add_argument("--replicates", "-n", type=int, default=200 if name == "thesis" else 50, help="paired replicates per arm")
         e.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the reference scenario's)")
-        e.add_argument("--fork-at", default=None, help="ISO date: every arm goes on from the reference's history on that day")
+        e.add_argument(
+            "--fork-at",
+            default=None,
+            help="ISO date: every arm goes on from the reference's history on that day (default: none, every arm runs from the start)",
+        )
         e.add_argument("--fresh", action="store_true", help="start anew even if an unfinished run of the same command is on disk")
         if name == "thesis":
             e.add_argument(
@@ -1486,7 +1510,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--workers", "-j", type=int, default=None, help="processes for the rerun (default: all cores; results do not depend on it)"
     )
-    r.add_argument("--cluster", default=None, help="address of a Dask scheduler to rerun on (results do not depend on it)")
+    r.add_argument(
+        "--cluster",
+        default=None,
+        help="address of a Dask scheduler to rerun on (default: none, local processes; results do not depend on it)",
+    )
     r.add_argument(
         "--rtol",
         type=float,

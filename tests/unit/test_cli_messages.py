@@ -104,3 +104,24 @@ def test_the_tutorial_scenario_runs_as_written_and_says_it_replaces_a_posterior_
     assert "note: weak_contagion sets w_basin in [params]" in r.stderr
     (man,) = (tmp_path / "o" / "weak_contagion").glob("*/manifest.json")
     assert json.loads(man.read_text())["overrides_posterior"] == ["w_basin"]
+
+
+def test_every_option_states_its_default_in_help():
+    import argparse
+
+    import run
+
+    parser = run.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    fmt = run.Formatter("run.py")
+    missing = [
+        (name, a.option_strings[0])
+        for name, sp in sub.choices.items()
+        for a in sp._actions
+        if a.option_strings
+        and not isinstance(a, (argparse._HelpAction, argparse._StoreTrueAction))
+        and "default" not in fmt._get_help_string(a)
+    ]
+    assert not missing, missing
+    r = subprocess.run([sys.executable, str(ROOT / "run.py"), "thesis", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "(default: 200)" in " ".join(r.stdout.split())
