@@ -24,7 +24,7 @@ import pandas as pd
 
 from sim import plots, results
 from sim.errors import InputError
-from sim.metrics import OUTCOMES
+from sim.metrics import OUTCOME_LABELS, OUTCOMES
 from sim.params import Params
 from sim.targets import Target, series
 
@@ -251,7 +251,7 @@ def _arms(folder: Path, manifest: dict, arms) -> list:
     first = (manifest.get("arm_scenarios") or [{}])[0]
     shocks = [(str(e.get("date")), e.get("name") or e["kind"]) for e in first.get("events", []) if e["kind"] == "shock"]
     return [
-        ("forest_effects", plots.plot_forest(effects, shown, units, experiment, reps)),
+        ("forest_effects", plots.plot_forest(effects, shown, units, experiment, reps, OUTCOME_LABELS)),
         ("arms_1989_1991", plots.plot_arms(ser, experiment, reps, shocks)),
     ]
 

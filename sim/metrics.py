@@ -264,6 +264,13 @@ def _demand_gap(run: Run) -> np.ndarray:
     return pol[w][:, :, d].mean(axis=0) - pol[w][:, :, k].mean(axis=0)
 
 
+def _allegiance(republic: str, when: str) -> Callable[[Run], np.ndarray]:
+    def fn(run: Run) -> np.ndarray:
+        return run.republic["allegiance"][run.last(when), :, run.republics.index(republic)]
+
+    return fn
+
+
 def _separatism(republic: str) -> Callable[[Run], np.ndarray]:
     def fn(run: Run) -> np.ndarray:
         return run.republic["separatism_index"][run.last("1991-12-31"), :, run.republics.index(republic)]
@@ -352,9 +359,41 @@ OUTCOMES: dict[str, Outcome] = {
             _separatism("Kazakh SSR"),
             until="1991-12-31",
         ),
+        Outcome(
+            "allegiance_RSFSR_1991",
+            "share of the RSFSR's mining workforce whose committee backs the republic against the Union, 1 December 1991",
+            "share",
+            _allegiance("RSFSR", "1991-12-01"),
+            until="1991-12-01",
+        ),
+        Outcome(
+            "allegiance_Ukraine_1991",
+            "share of the Ukrainian SSR's mining workforce whose committee backs the republic against the Union, "
+            "1 December 1991 (the day of the Ukrainian referendum)",
+            "share",
+            _allegiance("Ukrainian SSR", "1991-12-01"),
+            until="1991-12-01",
+        ),
     )
 }
 """Named outcomes, shared by experiments, the thesis report and the plots."""
+
+OUTCOME_LABELS = {
+    "july_peak_strikers": "Peak strikers, July-August 1989",
+    "donbas_struck_july": "Donbas struck in July 1989 (0/1)",
+    "striker_days_1990_91": "Striker-days 1990-91",
+    "waves_1990_91": "Strike waves 1990-91",
+    "largest_wave_1990_91": "Largest strike day 1990-91",
+    "committees_1991": "Committees active in 1991",
+    "political_share_1991": "Committees with political demands, end of 1991",
+    "donbas_minus_kuzbass_political_1990": "Donbas minus Kuzbass political demands, 1990",
+    "separatism_RSFSR_1991": "Separatism index, RSFSR, end of 1991",
+    "separatism_Ukraine_1991": "Separatism index, Ukraine, end of 1991",
+    "separatism_Kazakhstan_1991": "Separatism index, Kazakhstan, end of 1991",
+    "allegiance_RSFSR_1991": "Backing the republic, RSFSR, 1 Dec 1991",
+    "allegiance_Ukraine_1991": "Backing the republic, Ukraine, 1 Dec 1991",
+}
+"""A human name for every outcome (figures and reports); a test keeps it complete."""
 
 
 def outcomes(run: Run) -> dict[str, np.ndarray]:

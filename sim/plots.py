@@ -472,7 +472,9 @@ def plot_marginals(post: pd.DataFrame, priors: list[dict], title: str) -> Figure
 ARM_COLORS = ("#222222", "#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#17becf", "#ccb974")
 
 
-def plot_forest(effects: pd.DataFrame, outcomes: list[str], units: dict[str, str], title: str, replicates: int) -> Figure:
+def plot_forest(
+    effects: pd.DataFrame, outcomes: list[str], units: dict[str, str], title: str, replicates: int, labels: dict[str, str] | None = None
+) -> Figure:
     """Forest plot: the paired effect (baseline minus arm) of every arm on each outcome.
 
     One panel per outcome, one row per arm: a dot at the mean effect with its 90% interval (thick),
@@ -484,7 +486,11 @@ def plot_forest(effects: pd.DataFrame, outcomes: list[str], units: dict[str, str
         units: outcome -> unit (axis labels).
         title: scenario suite name for the subtitle.
         replicates: pairs per arm.
+        labels: outcome -> human name (panel titles; default: the variable name).
     """
+    from matplotlib.ticker import MaxNLocator
+
+    labels = labels or {}
     arms = list(dict.fromkeys(effects["arm"]))
     n = len(outcomes)
     ncol = 3
@@ -499,10 +505,11 @@ def plot_forest(effects: pd.DataFrame, outcomes: list[str], units: dict[str, str
         ax.axvline(0, color="black", lw=0.8, ls="--")
         ax.set_yticks(y)
         ax.set_yticklabels(arms, fontsize=8)
-        ax.set_title(name.replace("_", " "), fontsize=9)
+        ax.set_title(labels.get(name, name.replace("_", " ")), fontsize=9)
         ax.set_xlabel(f"baseline minus arm ({units.get(name, '')})", fontsize=8)
         if e[["p05", "p95"]].abs().max().max() >= 10_000:
             ax.xaxis.set_major_formatter(THOUSANDS)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # few ticks: long numbers must not overlap
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", alpha=0.3)
     spare = list(axes.flat)[n:]

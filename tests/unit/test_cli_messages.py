@@ -125,3 +125,10 @@ def test_every_option_states_its_default_in_help():
     assert not missing, missing
     r = subprocess.run([sys.executable, str(ROOT / "run.py"), "thesis", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert "(default: 200)" in " ".join(r.stdout.split())
+
+
+def test_every_outcome_has_a_human_name():
+    from sim.metrics import OUTCOME_LABELS, OUTCOMES
+
+    assert set(OUTCOME_LABELS) == set(OUTCOMES)
+    assert all(label and "_" not in label for label in OUTCOME_LABELS.values())
