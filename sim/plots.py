@@ -93,9 +93,11 @@ def plot_wave(
 
 EVENT_STYLE = {
     "concession": ("#55a868", "--", "concession"),
+    "republic_concession": ("#8172b3", "--", "republic's concession"),
+    "strike_call": ("#dd8452", "-.", "strike call"),
     "shock": ("#8c8c8c", ":", "shock"),
     "repression": ("#c44e52", "-.", "repression"),
-    "cut_communication": ("#8172b3", "-.", "communication cut"),
+    "cut_communication": ("#64b5cd", "-.", "communication cut"),
     "news": ("#937860", ":", "news"),
     "seed_strike": ("#222222", "-", "first strike"),
 }
@@ -117,12 +119,14 @@ def _mark_events(axes, events: list[dict], fig: Figure) -> None:
         day = pd.Timestamp(ev.get("date") or ev.get("start"))
         color, ls, _ = EVENT_STYLE.get(ev["kind"], ("grey", ":", ev["kind"]))
         for ax in axes:
+            if ev.get("end"):  # an interval lever (repression, news, communication cut): a shaded span [start, end)
+                ax.axvspan(day, pd.Timestamp(ev["end"]), color=color, alpha=0.12, lw=0, zorder=0)
             ax.axvline(day, color=color, ls=ls, lw=0.9, zorder=1)
         axes[0].annotate(
             str(n),
             (day, 1.0),
             xycoords=("data", "axes fraction"),
-            xytext=(0, 2 + 8 * (n % 2)),
+            xytext=(0, 2 + 8 * (n % 3)),  # three heights, so numbers of events days apart do not run together
             textcoords="offset points",
             ha="center",
             va="bottom",
@@ -130,7 +134,8 @@ def _mark_events(axes, events: list[dict], fig: Figure) -> None:
             color=color,
             fontweight="bold",
         )
-        key.append(f"{n} {day:%d %b %Y} {event_label(ev)}")
+        span = f" to {pd.Timestamp(ev['end']) - pd.Timedelta(days=1):%d %b %Y}" if ev.get("end") else ""
+        key.append(f"{n} {day:%d %b %Y}{span} {event_label(ev)}")
     if key:
         half = (len(key) + 1) // 2
         width = max(len(k) for k in key[:half]) + 4
@@ -139,7 +144,7 @@ def _mark_events(axes, events: list[dict], fig: Figure) -> None:
 
 
 def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, events: list[dict] | None = None) -> Figure:
-    """The 1989-1991 course: strike waves, committees by demand stage, separatism by republic, dated events marked.
+    """The 1989-1991 course: strike waves, committees by demand stage, allegiance by republic, dated events marked.
 
     Args:
         daily: tidy basin table (replicate, date, basin, strikers, committees_<stage>, ...).
@@ -150,8 +155,11 @@ def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, ev
     reps = daily["replicate"].nunique()
     events = [e for e in events or [] if e["kind"] != "seed_strike"]
     n_key = (len(events) + 1) // 2
-    fig, axes = plt.subplots(3, 1, figsize=(12.5, 10.5 + 0.16 * n_key), sharex=True)
-    fig.subplots_adjust(left=0.09, right=0.8, top=0.88, bottom=0.065 + 0.016 * (n_key + 1), hspace=0.14)
+    height = 10.5 + 0.13 * (n_key + 2)
+    fig, axes = plt.subplots(3, 1, figsize=(14, height), sharex=True)
+    # the key of dated events takes the bottom: leave just its lines (inches), not a fixed share of the figure
+    key_in = 0.135 * (n_key + 2) + 0.55
+    fig.subplots_adjust(left=0.08, right=0.74, top=1 - 1.3 / height, bottom=key_in / height, hspace=0.2)
     total = daily.groupby(["replicate", "date"], as_index=False)[
         ["committees_material", "committees_political", "committees_sovereignty", "strikers"]
     ].sum()
@@ -163,11 +171,18 @@ def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, ev
     axes[0].fill_between(b50["date"], b50["lo"], b50["hi"], color="grey", alpha=0.4, lw=0, label="50% of replicates (25-75%)")
     axes[0].plot(b["date"], b["median"], color="black", lw=1.2, label="median of replicates")
     axes[0].plot(mean.index, mean.to_numpy(), color="#c44e52", lw=0.9, ls="--", label="mean of replicates")
+    share_on = total.assign(on=total["strikers"] > 20_000).groupby("date")["on"].mean()
+    twin = axes[0].twinx()
+    twin.plot(share_on.index, share_on.to_numpy(), color="#4c72b0", lw=0.8, alpha=0.8)
+    twin.set_ylim(0, 1.05)
+    twin.set_ylabel("share of replicates with\nover 20,000 on strike (blue)", fontsize=8, color="#4c72b0")
+    twin.tick_params(axis="y", labelsize=7, colors="#4c72b0")
+    axes[0].plot([], [], color="#4c72b0", lw=0.8, label="replicates over 20,000 (right axis)")
     axes[0].set_title(
-        "strike waves, all basins (after 1989 waves come at different dates in different replicates, so the median stays low)",
+        "strike waves, all basins: strikers across replicates, and how many replicates have a wave on that day",
         fontsize=9,
         loc="left",
-        pad=22,  # room for the numbered event marks above the panel
+        pad=30,  # room for the numbered event marks above the panel
     )
     axes[0].set_ylabel("strikers (persons)")
     axes[0].yaxis.set_major_formatter(THOUSANDS)
@@ -178,12 +193,21 @@ def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, ev
     axes[1].set_ylabel("active committees (count)")
     axes[1].set_title("strike committees by demand stage: median and 90% band", fontsize=9, loc="left")
     rep = republic[republic["republic"].isin(["RSFSR", "Ukrainian SSR", "Kazakh SSR"])].rename(columns={"republic": "basin"})
-    rb = band(rep, "separatism_index", 0.05, 0.95)
+    measure = "allegiance" if "allegiance" in rep else "separatism_index"  # folders made before allegiance existed
+    rb = band(rep, measure, 0.25, 0.75)
     for name, g in rb.groupby("basin"):
         line = axes[2].plot(g["date"], g["median"], lw=1.8, label=name)[0]
-        axes[2].fill_between(g["date"], g["lo"], g["hi"], color=line.get_color(), alpha=0.2, lw=0)
-    axes[2].set_ylabel("separatism index\n(share of mining workforce)")
-    axes[2].set_title("separatism index by republic: median and 90% band", fontsize=9, loc="left")
+        axes[2].fill_between(g["date"], g["lo"], g["hi"], color=line.get_color(), alpha=0.18, lw=0)
+    if measure == "allegiance":
+        axes[2].set_ylabel("backing the republic\n(share of mining workforce)")
+        axes[2].set_title(
+            "allegiance: share of the mining workforce whose committee backs its republic against the Union (median, 25-75%)",
+            fontsize=9,
+            loc="left",
+        )
+    else:
+        axes[2].set_ylabel("separatism index\n(share of mining workforce)")
+        axes[2].set_title("separatism index by republic: median and 25-75% band", fontsize=9, loc="left")
     axes[2].set_ylim(0, 1)
     axes[2].xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
     axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
@@ -197,11 +221,11 @@ def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, ev
     for i, ax in enumerate(axes):
         ax.grid(alpha=0.3)
         handles, _ = ax.get_legend_handles_labels()
-        ax.legend(handles=handles + (marks if i == 0 else []), loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title_fontsize=8)
+        ax.legend(handles=handles + (marks if i == 0 else []), loc="upper left", bbox_to_anchor=(1.07, 1.0), fontsize=8, title_fontsize=8)
     axes[1].get_legend().set_title("demand stage")
     _mark_events(axes, events, fig)
     fig.suptitle(
-        f"The strike movement 1989-1991: waves, committees by demand stage, separatism\n{_subtitle(scenario, reps, 'median, 50% and 90% bands')}",
+        f"The strike movement 1989-1991: waves, committees by demand stage, allegiance\n{_subtitle(scenario, reps, 'median, 50% and 90% bands')}",
         fontsize=12,
     )
     return fig
