@@ -41,18 +41,24 @@ def plot_wave(
     """
     d = daily[(daily["date"] >= start) & (daily["date"] <= end) & daily["basin"].isin(WAVE_BASINS)]
     reps = daily["replicate"].nunique()
-    fig, axes = plt.subplots(2, 1, figsize=(11, 8.5), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(3, 1, figsize=(11, 11), sharex=True, constrained_layout=True)
     colors = dict(zip(WAVE_BASINS, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
-    for ax, col, label in ((axes[0], "strikers", "strikers (persons)"), (axes[1], "mines_on_strike", "enterprises on strike")):
+    big, small = WAVE_BASINS[:2], WAVE_BASINS[2:]  # the smaller basins get a panel of their own scale, not a line at zero
+    panels = (
+        (axes[0], "strikers", "strikers (persons)", big),
+        (axes[1], "strikers", "strikers (persons)", small),
+        (axes[2], "mines_on_strike", "enterprises on strike", WAVE_BASINS),
+    )
+    for ax, col, label, shown in panels:
         b90 = band(d, col, 0.05, 0.95)
         b50 = band(d, col, 0.25, 0.75)
-        for basin in WAVE_BASINS:
+        for basin in shown:
             g, g50 = b90[b90["basin"] == basin], b50[b50["basin"] == basin]
             ax.plot(g["date"], g["median"], color=colors[basin], label=basin, lw=1.8)
             ax.fill_between(g["date"], g["lo"], g["hi"], color=colors[basin], alpha=0.12, lw=0)
             ax.fill_between(g50["date"], g50["lo"], g50["hi"], color=colors[basin], alpha=0.25, lw=0)
         if targets is not None:
-            t = targets[(targets["measure"] == col) & (targets["place"].fillna("") == "")]
+            t = targets[(targets["measure"] == col) & (targets["place"].fillna("") == "") & targets["basin"].isin(shown)]
             for _, row in t.iterrows():
                 c = colors.get(row["basin"], "black")
                 x = pd.Timestamp(row["date"])
@@ -68,25 +74,31 @@ def plot_wave(
                     capsize=4,
                     zorder=5,
                 )
-            ax.plot([], [], "D", color="grey", mec="black", label="historical figure (interval)")
+            if len(t):
+                ax.plot([], [], "D", color="grey", mec="black", label="historical figure (interval)")
         ax.set_ylabel(label)
         ax.yaxis.set_major_formatter(THOUSANDS)
         ax.grid(alpha=0.3)
     axes[0].fill_between([], [], [], color="grey", alpha=0.37, lw=0, label="50% of replicates (25-75%)")
     axes[0].fill_between([], [], [], color="grey", alpha=0.12, lw=0, label="90% of replicates (5-95%)")
     axes[0].legend(ncol=2, fontsize=9, loc="upper left")
+    axes[0].set_title("Kuzbass and Donbas", fontsize=9, loc="left")
+    axes[1].set_title(f"the other basins ({', '.join(small)}), on their own scale", fontsize=9, loc="left")
+    axes[1].legend(ncol=2, fontsize=8, loc="upper left")
+    axes[2].set_title("enterprises on strike, all six basins", fontsize=9, loc="left")
     others = sorted(set(daily["basin"]) - set(WAVE_BASINS))
-    axes[1].annotate(
+    axes[2].annotate(
         f"Not drawn (smaller July waves; in daily_basin.parquet): {', '.join(others)}.\n"
         "Figures for a town or oblast (Mezhdurechensk, Donetsk oblast) are in targets_july1989.png.",
-        xy=(0.0, -0.2),
+        xy=(0.0, -0.27),
         xycoords="axes fraction",
         fontsize=8,
         color="dimgrey",
     )
-    axes[1].xaxis.set_major_locator(WEEKLY)
-    axes[1].xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-    axes[1].set_xlabel("date (1989)")
+    axes[2].xaxis.set_major_locator(mdates.DayLocator(bymonthday=(1, 5, 10, 15, 20, 25)))  # ticks to the window's end
+    axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    axes[2].set_xlim(pd.Timestamp(start), pd.Timestamp(end))
+    axes[2].set_xlabel("date (1989)")
     fig.suptitle(f"The July 1989 strike wave by basin\n{_subtitle(scenario, reps, 'median, 50% and 90% bands')}", fontsize=12)
     return fig
 
