@@ -89,7 +89,7 @@ def plot_wave(
     others = sorted(set(daily["basin"]) - set(WAVE_BASINS))
     axes[2].annotate(
         f"Not drawn (smaller July waves; in daily_basin.parquet): {', '.join(others)}.\n"
-        "Figures for a town or oblast (Mezhdurechensk, Donetsk oblast) are in targets_july1989.png.",
+        "Figures for a town or oblast (Mezhdurechensk, Donetsk oblast) are in targets_july1989.png. Basin names: docs/glossary.md.",
         xy=(0.0, -0.27),
         xycoords="axes fraction",
         fontsize=8,

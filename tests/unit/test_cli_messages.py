@@ -132,3 +132,13 @@ def test_every_outcome_has_a_human_name():
 
     assert set(OUTCOME_LABELS) == set(OUTCOMES)
     assert all(label and "_" not in label for label in OUTCOME_LABELS.values())
+
+
+def test_the_glossary_glosses_every_basin_of_the_data():
+    import csv
+
+    text = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    with (ROOT / "scenarios" / "data" / "basins.csv").open(encoding="utf-8") as fh:
+        basins = [r["basin"] for r in csv.DictReader(fh) if r["basin"] != "USSR"]
+    assert basins and all(f"| {b} |" in text for b in basins)
+    assert "docs/glossary.md" in (ROOT / "README.md").read_text(encoding="utf-8")
