@@ -142,3 +142,33 @@ def test_the_glossary_glosses_every_basin_of_the_data():
         basins = [r["basin"] for r in csv.DictReader(fh) if r["basin"] != "USSR"]
     assert basins and all(f"| {b} |" in text for b in basins)
     assert "docs/glossary.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_gallery_describes_every_figure_a_command_draws_and_its_pictures_exist():
+    import re
+
+    src = (ROOT / "sim" / "figures.py").read_text(encoding="utf-8")
+    names = set(re.findall(r'\(\s*"([a-z0-9_]+)",\s*plots\.plot_', src)) | set(
+        re.findall(r'^\s+"([a-z_]+)",\n\s+plots\.plot_', src, flags=re.M)
+    )
+    text = (ROOT / "docs" / "gallery.md").read_text(encoding="utf-8")
+    assert len(names) >= 12, names
+    missing = [n for n in names if f"**`{n}`**" not in text]
+    assert not missing, missing
+    for pic in re.findall(r"\]\((gallery/[a-z0-9_]+\.png)\)", text):
+        assert (ROOT / "docs" / pic).is_file(), pic
+
+
+def test_the_gallery_script_draws_every_pictured_figure(tmp_path):
+    import re
+
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "docs/make_gallery.py"), "--out", str(tmp_path), "--replicates", "2"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    pictured = set(re.findall(r"\]\(gallery/([a-z0-9_]+\.png)\)", (ROOT / "docs" / "gallery.md").read_text(encoding="utf-8")))
+    assert pictured and pictured <= {p.name for p in tmp_path.glob("*.png")}
