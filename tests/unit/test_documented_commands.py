@@ -73,3 +73,27 @@ def test_benchmark_synthetic_data_is_valid_at_100000_enterprises(tmp_path):
 
     world = load_world(synthetic_data(tmp_path / "data", 100_000))
     assert 90_000 <= world.n <= 110_000
+
+
+def test_every_example_command_of_the_readme_parses(tmp_path):
+    """Every literal `python run.py ...` example of the README is a valid command line (placeholders aside)."""
+    import run as cli
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = set()
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    spans = [m.group(1) for m in re.finditer(r"`([^`]*python run\.py[^`]*)`", prose)]  # inline, may wrap a line
+    spans += [line for line in text.splitlines() if line.startswith("python run.py")]  # code blocks
+    for span in spans:
+        args = span.split("#")[0].split("python run.py", 1)[1].split()
+        if any(a.isupper() or "<" in a or "[" in a or "|" in a for a in args):
+            continue  # a pattern (SCENARIO, FOLDER, [--budget small|full]), not a literal example
+        found.add(tuple(args))
+    assert len(found) >= 10
+    for args in found:
+        try:
+            ns = cli.parse(list(args))
+        except SystemExit as exc:  # `--help` prints and exits 0; anything else is a broken example
+            assert exc.code == 0 and "--help" in args, args
+            continue
+        assert callable(ns.func), args
