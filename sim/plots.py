@@ -411,7 +411,8 @@ def plot_targets(
             else:  # the event happened in no replicate
                 ax.text(0.5, 0.5, "never happened in the model", transform=ax.transAxes, ha="center", fontsize=9, color=blue)
             ax.axvline(x, color=red, lw=2, ls="--")
-            ax.set_yticks([])  # the panel is a date axis only: the band is the spread of the simulated dates
+            ax.set_yticks([])
+            ax.set_ylabel("(dates only)", fontsize=8, color="dimgrey")  # the band is the spread of the simulated dates
             what = "first strike" if r["measure"] == "first_strike" else "end of the wave"
             ax.set_title(f"{where}\n{what} on {r['date']}: {verdict}", fontsize=9)
             ax.set_xlim(x0, x1)

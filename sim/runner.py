@@ -235,11 +235,10 @@ def execute(
         for f in as_completed(futures):
             done(futures[f], f.result)
     except BaseException:
-        if client is None:
-            _stop_pool(ctx)
+        # stopped (Ctrl-C, SIGTERM, a failing task): end the pool now, never wait on it
+        _stop_pool(ctx) if client is None else client.close()
         raise
-    finally:
-        ctx.shutdown(wait=True, cancel_futures=True) if client is None else client.close()
+    ctx.shutdown(wait=True) if client is None else client.close()
     return out
 
 
