@@ -48,7 +48,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     targets = load_targets(args.targets) if args.targets else []
     reps = sc.replicates if args.replicates is None else args.replicates
     seed = sc.seed if args.seed is None else args.seed
-    _check_counts(reps, seed, args.workers)
     sc = sc.with_changes(replicates=reps, seed=seed)  # the manifest records what actually ran
     _note_overrides([sc], args.quiet)
     world = world_for(sc.data)  # checks the data files before any work (run_ensemble reuses it)
@@ -56,9 +55,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     out_root = Path(args.out)
     # results as they come: every finished chunk is appended to an unfinished folder, which the
     # same command, run again, resumes (finished chunks are read back, not rerun)
-    found = results.partial_folders(out_root, sc.name, sc.digest())
+    digest = sc.digest()  # hashes every data table and the posterior: once
+    found = results.partial_folders(out_root, sc.name, digest)
     resume = found[-1] if found and not args.fresh else None
-    tmp, final = results.new_folder(out_root, sc.name, sc.digest(), resume=resume)
+    tmp, final = results.new_folder(out_root, sc.name, digest, resume=resume)
     plan = results.write_plan(tmp, {"replicates": reps, "seed": seed, "chunk": chunk_size(reps, args.workers)})
     names = ("basin", "republic", "town", "oblast")
     done = {i: Tables(**t) for i, t in results.read_chunks(tmp, names).items()}
@@ -228,16 +228,6 @@ MAX_REPLICATES = 1_000_000
 """The most replicates a command or a scenario file may ask for (the same limit as `replicates` in a scenario)."""
 
 
-def _check_counts(reps: int, seed: int, workers: int | None) -> None:
-    """Replicates, seed and workers within the limits a scenario file has (one line if not)."""
-    if not 1 <= reps <= MAX_REPLICATES:
-        raise _usage(f"--replicates must be in [1, {MAX_REPLICATES:,}], got {reps}")
-    if not 0 <= seed < 2**63:
-        raise _usage(f"--seed must be a non-negative 63-bit integer (0 to 2**63 - 1), got {seed}")
-    if workers is not None and workers < 1:
-        raise _usage("--workers must be at least 1")
-
-
 def _check_options(args: argparse.Namespace) -> None:
     """Every option value within its limits, before any file is read or any simulation starts (one line if not)."""
     from datetime import date as _date
@@ -303,7 +293,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         budget.generations = args.generations
     if budget.population < 2 or budget.generations < 1:
         raise _usage("--population must be at least 2 and --generations at least 1")
-    _check_counts(args.predictive, args.seed, args.workers)
     sc = load_scenario(setup.scenario, require_posterior=False)
     if not sc.start < setup.end <= sc.end:
         raise _usage(f"{setup.path}: [setup] end {setup.end} must lie after the scenario's start {sc.start} and by its end {sc.end}")
@@ -512,7 +501,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario)
     reps = args.replicates
     seed = sc.seed if args.seed is None else args.seed
-    _check_counts(reps, seed, args.workers)
     # the run stops two months after the last target (later days cannot change a score)
     last = max(t.date for t in targets) + timedelta(days=62)
     end = min(sc.end, max(last, sc.start + timedelta(days=61)))
@@ -608,7 +596,6 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
     _note_overrides(arms, args.quiet)
     reps = args.replicates
     seed = arms[0].seed if args.seed is None else args.seed
-    _check_counts(reps, seed, args.workers)
     world = world_for(arms[0].data)
     for a in arms:
         check_against(a, world)
@@ -809,7 +796,6 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     budget = sens.Budget.named(args.budget)
     seed = args.seed
-    _check_counts(1, seed, args.workers)
     base, arm = load_scenario(args.scenario), load_scenario(args.arm)
     suite = [load_scenario(f) for f in (args.suite or [str(ROOT / "scenarios" / f) for f in THESIS_SUITE])]
     priors = list(load_priors(args.priors).priors) if args.priors else []
@@ -1049,8 +1035,6 @@ def cmd_viz(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario
 
     sc = load_scenario(args.scenario)  # a bad scenario is one line here, before any server starts
-    if not 0 < args.port < 65536:
-        raise _usage(f"--port must be in 1-65535, got {args.port}")
     solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
     if solara is None:
         raise _usage("the solara command is not installed in this environment (pip install -e .)")
@@ -1143,6 +1127,10 @@ def _recorded_command(folder: Path, manifest: dict) -> tuple[argparse.Namespace,
         raise refuse("it does not parse as a command of this run.py") from None
     if original.command not in ("run", "calibrate", "validate", "compare", "thesis", "sensitivity"):
         raise refuse(f"'{original.command}' writes no results folder to reproduce")
+    try:
+        _check_options(original)  # the limits `main` applies to a typed command
+    except UsageError as exc:
+        raise refuse(str(exc)) from None
     inside = (ROOT.resolve(), folder.resolve())
     for opt in PATH_OPTIONS:
         value = getattr(original, opt, None)
