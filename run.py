@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import io
 import math
 import os
@@ -30,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 TARGETS = ROOT / "calibration" / "targets" / "july1989.csv"
-PRIORS = ROOT / "calibration" / "priors.toml"
+PRIORS = ROOT / "calibration" / "priors_1989_1990.toml"
 FITTED = ROOT / "calibration" / "fitted"
 
 
@@ -42,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.metrics import first_and_last
     from sim.runner import ChunkError, Tables, chunk_size, draws_table, run_ensemble, world_for
     from sim.scenario import check_against, load_scenario
-    from sim.targets import load_targets, score
+    from sim.targets import load_targets, score, target_areas
 
     sc = load_scenario(args.scenario)
     targets = load_targets(args.targets) if args.targets else []
@@ -56,11 +57,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     # results as they come: every finished chunk is appended to an unfinished folder, which the
     # same command, run again, resumes (finished chunks are read back, not rerun)
     digest = sc.digest()  # hashes every data table and the posterior: once
+    areas = target_areas(targets, world)[0] if targets else []
+    if targets:  # the places recorded depend on the targets file: a different file is a different run
+        digest = hashlib.sha256((digest + hashlib.sha256(Path(args.targets).read_bytes()).hexdigest()).encode()).hexdigest()
     found = results.partial_folders(out_root, sc.name, digest)
     resume = found[-1] if found and not args.fresh else None
     tmp, final = results.new_folder(out_root, sc.name, digest, resume=resume)
     plan = results.write_plan(tmp, {"replicates": reps, "seed": seed, "chunk": chunk_size(reps, args.workers)})
-    names = ("basin", "republic", "town", "oblast")
+    names = ("basin", "republic", "town", "oblast", "areas")
     done = {i: Tables(**t) for i, t in results.read_chunks(tmp, names).items()}
     failed: list = []
     resumed = sum(t.basin["replicate"].nunique() for t in done.values())
@@ -78,13 +82,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with _resumable(tmp, bar):
         tables, seeds = run_ensemble(
-            sc, reps, seed, workers=args.workers, chunk=plan["chunk"], cluster=args.cluster, done=done, on_chunk=on_chunk, keep_going=True
+            sc,
+            reps,
+            seed,
+            workers=args.workers,
+            chunk=plan["chunk"],
+            cluster=args.cluster,
+            done=done,
+            on_chunk=on_chunk,
+            keep_going=True,
+            areas=areas,
         )
     elapsed = time.perf_counter() - t0
     draws = draws_table(sc, seeds)
     with results.assembling(tmp):
         events = first_and_last(tables.basin, str(sc.start), str(sc.end))
-        scores = score(targets, tables.basin, tables.town) if targets else pd.DataFrame()
+        scores = score(targets, tables.areas, world, sc.start) if targets else pd.DataFrame()
         out_tables = {
             "daily_basin": tables.basin,
             "daily_republic": tables.republic,
@@ -95,6 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         }
         if targets:
             out_tables["targets_check"] = scores
+            out_tables["target_series"] = tables.areas
         if draws is not None:
             out_tables["parameter_draws"] = draws
         if failed:
@@ -126,7 +140,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "daily_town": "one row per replicate, date and town, over the calibration window (first 62 days): strikers, enterprises on strike",
                 "basin_events": "per replicate and basin: date of the first strike and of the first day back to no strike",
                 "allegiance_oblast": "per replicate, oblast of the mining towns and date (17 March, 24 August, 1 December 1991 and the last day): workforce and the share whose active committee backs the republic against the Union",
-                "targets_check": "each row of the targets file against the ensemble: simulated quantiles on its date, inside the 50% and 90% bands",
+                "targets_check": "each row of the targets file against the ensemble: simulated quantiles (5, 25, 50, 75, 95%) on its date or in its window, inside the 50% (25-75%) and 90% (5-95%) bands, informative or not, weighted interval score",
+                "target_series": "one row per replicate, date and place the targets file names: strikers, enterprises on strike, allegiance",
                 "parameter_draws": "per replicate: its seed, the posterior row drawn for it and the parameter values it ran with",
                 "towns": "one row per town with enterprises: basin, republic, oblast, mean coordinates, enterprises, workforce (the network figure's layout)",
             },
@@ -282,7 +297,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim import figures, results
     from sim.runner import executor_map, run_ensemble, world_for
     from sim.scenario import check_against, load_scenario
-    from sim.targets import load_targets, score
+    from sim.targets import load_targets, score, target_areas
 
     setup = cal.load_priors(args.priors)
     targets = load_targets(setup.targets)
@@ -304,6 +319,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "priors": hashlib.sha256(setup.path.read_bytes()).hexdigest(),
         "targets": hashlib.sha256(setup.targets.read_bytes()).hexdigest(),
         "scenario": sc.digest(),
+        "given": hashlib.sha256(setup.given.read_bytes()).hexdigest() if setup.given else None,
         "seed": args.seed,
         "budget": dataclasses.asdict(budget),
     }
@@ -335,13 +351,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         post = cal.posterior_table(history, setup)
         pops = cal.populations_table(history)
         summ = cal.summary(post, setup)
-        results.write_tables(tmp, {"posterior": post})
+        if setup.given is not None:  # a later stage: the earlier stage's rows, each with one of this stage's particles
+            results.write_tables(tmp, {"posterior_stage": post, "posterior": cal.combined_posterior(post, setup.given, args.seed)})
+        else:
+            results.write_tables(tmp, {"posterior": post})
         # posterior predictive: new replicates, each with a posterior draw, scored on every target
         pred_sc = dataclasses.replace(sc, posterior=tmp / "posterior.parquet", parameters="posterior")
+        areas = target_areas(targets, world)[0]
         t1 = time.perf_counter()
-        tables, seeds = run_ensemble(pred_sc, args.predictive, args.seed, workers=args.workers)
+        tables, seeds = run_ensemble(pred_sc, args.predictive, args.seed, workers=args.workers, areas=areas)
         pred_seconds = time.perf_counter() - t1
-        scores = score(targets, tables.basin, tables.town)
+        scores = score(targets, tables.areas, world, sc.start)
         results.write_tables(
             tmp,
             {
@@ -349,7 +369,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 "posterior_summary": summ,
                 "targets_check": scores,
                 "daily_basin": tables.basin,
-                "daily_town": tables.town,
+                "target_series": tables.areas,
             },
         )
         label = f"{len(post)} particles, {len(pops)} populations, final epsilon {pops['epsilon'].iloc[-1]:.3g}"
@@ -373,13 +393,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             "command": results.command_line(),
             "data_files_sha256": world.files,
             "tables": {
-                "posterior": "the last ABC-SMC population: one row per particle, the calibrated parameters and its importance weight",
+                "posterior": "the last ABC-SMC population: one row per particle, the calibrated parameters and its importance weight (for a later stage: the earlier stage's rows, each with one of this stage's particles drawn by weight)",
+                "posterior_stage": "a later stage only: this stage's particles and weights",
                 "populations": "one row per population: epsilon, simulations, accepted particles, acceptance rate, seconds",
                 "posterior_summary": "per parameter: weighted median and 5-95% interval, prior range",
                 "targets_check": "posterior predictive: every target against new replicates with posterior draws",
                 "daily_basin": "posterior predictive daily basin table (calibration window)",
-                "daily_town": "posterior predictive daily town table (calibration window)",
+                "target_series": "posterior predictive daily series of every place the targets name",
             },
+            "given_posterior": _rel(setup.given) if setup.given else None,
+            "installed_as": _rel(setup.install) if setup.install else None,
             "abc_database": "abc.db (pyabc's SQLite store of every population)",
         }
         results.write_manifest(tmp, manifest)
@@ -390,15 +413,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"calibration finished but its report failed; the populations are kept in {_rel(tmp)}", file=sys.stderr)
         raise
     if args.install:
-        results.install_file(final / "posterior.parquet", FITTED / "posterior.parquet")
-        results.write_text(FITTED / "README.md", _fitted_readme(manifest, pops, summ, scores, _rel(final)))
+        results.install_file(final / "posterior.parquet", setup.install)
+        readme = setup.install.with_name("README.md" if setup.install.name == "posterior.parquet" else setup.install.stem + ".md")
+        results.write_text(readme, _fitted_readme(manifest, pops, summ, scores, _rel(final)))
     if not args.quiet:
         print(f"ABC-SMC: {label}, {int(pops['simulations'].sum()):,} simulations in {abc_seconds:.0f} s -> {_rel(final)}")
         print(summ.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         print(f"posterior predictive ({args.predictive} replicates):")
         _summary(scores)
         if args.install:
-            print(f"installed {_rel(FITTED / 'posterior.parquet')} and {_rel(FITTED / 'README.md')}")
+            print(f"installed {_rel(setup.install)} and {_rel(readme)}")
     return 0
 
 
@@ -408,8 +432,20 @@ def _fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:
     lines = [
         "# The fitted posterior",
         "",
-        "`posterior.parquet`: the last population of an ABC-SMC calibration (pyabc) on the July 1989 targets:",
+        f"`{Path(manifest.get('installed_as') or 'posterior.parquet').name}`: the last population of an ABC-SMC calibration (pyabc) on `{manifest['targets_file']}`:",
         "one row per particle, one column per calibrated parameter (natural units) and `weight`.",
+        *(
+            [
+                "",
+                f"**Staged calibration.** This stage fits its parameters with each replicate's other parameters drawn from the earlier "
+                f"stage's posterior `{manifest['given_posterior']}`; the installed table is that posterior's rows (values and weights "
+                "unchanged, so every replicate keeps its earlier-stage draw) each with one particle of this stage attached, drawn by "
+                "weight. This treats the stages as independent given the data (the approximation of a staged scheme; a joint fit "
+                "over all parameters needs the faster engine of issue 17).",
+            ]
+            if manifest.get("given_posterior")
+            else []
+        ),
         'Scenarios with `parameters = "posterior"` draw one row per replicate, by weight, from the',
         "replicate's seed. This file is generated by `--install`; do not edit it by hand.",
         "",
@@ -440,8 +476,12 @@ def _fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:
         "",
         "## Posterior (weighted median and 5-95% interval)",
         "",
+        "*Identified*: the posterior's 5-95% interval is less than half as wide as the prior's (on the prior's scale, "
+        "linear or log): the targets inform the parameter. Otherwise the posterior is close to its prior and the "
+        "parameter's uncertainty is carried into every run.",
+        "",
         *_md_table(
-            ["parameter", "median", "5%", "95%", "prior range"],
+            ["parameter", "median", "5%", "95%", "prior range", "posterior width / prior width", "identified"],
             [
                 [
                     f"`{r['parameter']}`",
@@ -449,6 +489,8 @@ def _fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:
                     f"{r['p05']:.4g}",
                     f"{r['p95']:.4g}",
                     f"{r['prior_lo']:g} to {r['prior_hi']:g} ({r['scale']})",
+                    f"{_width_ratio(r):.2f}",
+                    "yes" if _width_ratio(r) < 0.5 else "no",
                 ]
                 for _, r in summ.iterrows()
             ],
@@ -460,11 +502,11 @@ def _fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:
         "",
         f"{int(sc['inside_90'].sum())} of {len(sc)} scored targets inside the 90% band, {int(sc['inside_50'].sum())} inside the 50% band.",
         "",
-        "| date | basin | place | measure | historical | median [10% to 90%] | band |",
+        "| date | basin | place | measure | historical | median [5% to 95%] | band |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for _, r in scores.iterrows():
-        hist = f"{r['value']:,.0f}" if r["kind"] != "interval" else f"{r['low']:,.0f} to {r['high']:,.0f}"
+        hist = _hist(r).replace("-", " to ")
         if not r["scored"]:
             lines.append(f"| {r['date']} | {r['basin']} | {r['place']} | {r['measure']} | {hist} | not scored: {r['reason']} | |")
             continue
@@ -474,9 +516,23 @@ def _fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:
         band = "50%" if r["inside_50"] else "90%" if r["inside_90"] else "outside"
         lines.append(
             f"| {r['date']} | {r['basin']} | {r['place']} | {r['measure']} | {hist} | "
-            f"{r['sim_median']:,.0f} [{r['sim_p10']:,.0f} to {r['sim_p90']:,.0f}]{unit} | {band} |"
+            f"{r['sim_median']:,.0f} [{r['sim_p05']:,.0f} to {r['sim_p95']:,.0f}]{unit} | {band} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _width_ratio(r) -> float:
+    """Width of a parameter's posterior 5-95% interval over its prior's (uniform or log-uniform), on the prior's scale."""
+    f = math.log10 if r["scale"] == "log" else float
+    return (f(r["p95"]) - f(r["p05"])) / (0.9 * (f(r["prior_hi"]) - f(r["prior_lo"])))
+
+
+def _verdicts(scores) -> list[str]:
+    """One word per row of a score table: inside 50%, inside 90%, outside (of the 25-75% and 5-95% bands), or not scored."""
+    return [
+        "not scored" if not r["scored"] else "inside 50%" if r["inside_50"] else "inside 90%" if r["inside_90"] else "outside"
+        for _, r in scores.iterrows()
+    ]
 
 
 def _md_table(header: list[str], rows: list[list]) -> list[str]:
@@ -485,15 +541,17 @@ def _md_table(header: list[str], rows: list[list]) -> list[str]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Score the calibrated model on every row of a targets file (no refitting)."""
+    """Score the calibrated model on every row of a targets file (no refitting), against a reference forecast."""
+    import dataclasses
     from datetime import timedelta
 
     import pandas as pd
 
+    from sim import calibration as cal
     from sim import figures, results
     from sim.runner import run_ensemble, world_for
     from sim.scenario import check_against, load_scenario
-    from sim.targets import load_targets, score
+    from sim.targets import load_targets, score, skill, target_areas
 
     targets = load_targets(args.targets)
     if not targets:
@@ -507,51 +565,76 @@ def cmd_validate(args: argparse.Namespace) -> int:
     sc = sc.with_changes(replicates=reps, seed=seed, end=end)
     world = world_for(sc.data)
     check_against(sc, world)
+    areas = target_areas(targets, world)[0]
     tmp, final = results.new_folder(Path(args.out), "validate", sc.digest())  # an unwritable --out stops here, before any simulation
+    ref_sc = None
+    if args.reference == "prior":
+        setups = [cal.load_priors(ROOT / "calibration" / f) for f in cal.PRIOR_FILES]
+        prior = cal.prior_table(setups, 4000, seed)
+        results.write_tables(tmp, {"prior_draws": prior})
+        ref_sc = dataclasses.replace(sc, posterior=tmp / "prior_draws.parquet", parameters="prior_draws.parquet")
     t0 = time.perf_counter()
-    bar = _progress(reps, "replicates", args.quiet)
+    bar = _progress(reps * (2 if ref_sc else 1), "replicates", args.quiet)
     try:
-        tables, seeds = run_ensemble(
-            sc, reps, seed, workers=args.workers, cluster=args.cluster, on_chunk=lambda i, r: bar.update(r.basin["replicate"].nunique())
-        )
+
+        def ensemble(scenario):
+            return run_ensemble(
+                scenario,
+                reps,
+                seed,
+                workers=args.workers,
+                cluster=args.cluster,
+                areas=areas,
+                on_chunk=lambda i, r: bar.update(r.basin["replicate"].nunique()),
+            )
+
+        tables, seeds = ensemble(sc)
+        ref_tables = ensemble(ref_sc)[0] if ref_sc else None
     except BaseException:
         results.discard(tmp)
         raise
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0
-    scores = score(targets, tables.basin, tables.town)
-    scores.insert(
-        0,
-        "verdict",
-        [
-            "not scored" if not r["scored"] else "inside 50%" if r["inside_50"] else "inside 90%" if r["inside_90"] else "outside"
-            for _, r in scores.iterrows()
-        ],
-    )
+    scores = score(targets, tables.areas, world, sc.start)
+    scores.insert(0, "verdict", _verdicts(scores))
+    out = {"targets_check": scores, "daily_basin": tables.basin, "target_series": tables.areas}
+    sk = None
+    if ref_tables is not None:
+        ref = score(targets, ref_tables.areas, world, sc.start)
+        ref.insert(0, "verdict", _verdicts(ref))
+        out["reference_check"] = ref
+        sk = skill(scores, ref)
     with results.assembling(tmp):
-        results.write_tables(tmp, {"targets_check": scores, "daily_basin": tables.basin, "daily_town": tables.town})
+        results.write_tables(tmp, out)
         results.write_manifest(
             tmp,
             {
                 "experiment": "validate",
                 "targets_file": _rel(args.targets),
-                "targets_sha256": __import__("hashlib").sha256(Path(args.targets).read_bytes()).hexdigest(),
+                "targets_sha256": hashlib.sha256(Path(args.targets).read_bytes()).hexdigest(),
                 "scenario_file": _rel(args.scenario),
                 "window": [str(sc.start), str(sc.end)],
                 "root_seed": seed,
                 "replicates": reps,
                 "replicate_seeds": seeds,
                 **_parameters_entry(sc),
+                "reference": "prior predictive: the same scenario, seeds and targets with the calibrated parameters drawn from the priors of "
+                + ", ".join(f"calibration/{f}" for f in cal.PRIOR_FILES)
+                if ref_sc
+                else None,
+                "skill": sk,
                 "run_seconds": round(elapsed, 2),
                 "git_commit": results.git_commit(ROOT),
                 "versions": results.versions(),
                 "command": results.command_line(),
                 "data_files_sha256": world.files,
                 "tables": {
-                    "targets_check": "every row of the targets file: verdict (inside 50%, inside 90%, outside, not scored), simulated quantiles, distance",
+                    "targets_check": "every row of the targets file: verdict (inside 50%, inside 90%, outside, not scored with the reason), simulated 5, 25, 50, 75 and 95% quantiles, informative or not, weighted interval score, distance",
+                    "reference_check": "the same for the reference forecast (prior predictive)",
+                    "prior_draws": "the parameter sets the reference forecast drew from (one per row, equal weights)",
                     "daily_basin": "the daily basin table of the run scored",
-                    "daily_town": "the daily town table (first 62 days)",
+                    "target_series": "one row per replicate, date and place the targets name: strikers, enterprises on strike, allegiance",
                 },
             },
         )
@@ -565,6 +648,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _summary(scores)
         counts = pd.Series(scores["verdict"]).value_counts()
         print(", ".join(f"{k}: {v}" for k, v in counts.items()))
+        ok = scores[scores["scored"]]
+        if len(ok):
+            print(
+                f"{int(ok['inside_90'].sum())} of {len(ok)} scored rows ({ok['inside_90'].mean():.0%}) inside the 90% band (5-95% of replicates); "
+                f"{int((~ok['informative'].astype(bool)).sum())} of them flagged uninformative"
+            )
+        if sk is not None:
+            print(
+                f"weighted interval score (scaled, summed over {sk['rows']} rows): model {sk['wis_model']:.2f}, prior predictive {sk['wis_reference']:.2f}; "
+                f"skill {sk['skill']:+.2f} (1 perfect, 0 no better than the prior, below 0 worse)"
+            )
     return 0
 
 
@@ -792,13 +886,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim.calibration import load_priors
     from sim.runner import run_arms, run_ensemble, world_for
     from sim.scenario import check_against, load_scenario
-    from sim.targets import load_targets, score
+    from sim.targets import load_targets, score, target_areas
 
     budget = sens.Budget.named(args.budget)
     seed = args.seed
     base, arm = load_scenario(args.scenario), load_scenario(args.arm)
     suite = [load_scenario(f) for f in (args.suite or [str(ROOT / "scenarios" / f) for f in THESIS_SUITE])]
-    priors = list(load_priors(args.priors).priors) if args.priors else []
+    priors = [p for f in args.priors if f for p in load_priors(f).priors]
     targets = load_targets(args.targets) if args.targets else []
     world = world_for(base.data)
     for sc in (base, arm, *suite):
@@ -855,8 +949,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             row = {"mechanism": name, "targets_inside_90": 0, "targets_scored": 0, "distance_median_sum": np.nan}
             if targets:
                 july = base.with_changes(mechanisms=off, end=july_end)
-                t, _ = run_ensemble(july, budget.july_replicates, seed, workers=args.workers, cluster=args.cluster)
-                sc = score(targets, t.basin, t.town)
+                t, _ = run_ensemble(
+                    july, budget.july_replicates, seed, workers=args.workers, cluster=args.cluster, areas=target_areas(targets, world)[0]
+                )
+                sc = score(targets, t.areas, world, july.start)
                 ok = sc[sc["scored"]]
                 row.update(
                     targets_inside_90=int(ok["inside_90"].sum()),
@@ -926,7 +1022,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             "scenario_file": _rel(args.scenario),
             "arm_file": _rel(args.arm),
             "suite": [_rel(a.path) for a in suite],
-            "priors_file": _rel(args.priors) if args.priors else None,
+            "priors_files": [_rel(f) for f in args.priors if f],
             "targets_file": _rel(args.targets) if args.targets else None,
             "budget_name": args.budget,
             "budget": dataclasses.asdict(budget),
@@ -1269,33 +1365,46 @@ def _rel(path: str | Path) -> str:
     return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(path)
 
 
+def _hist(r) -> str:
+    """The historical figure of a score row: a value, a range, or an open range ("at least 1")."""
+    fmt = (lambda v: f"{v:.2f}") if r["measure"] == "allegiance" else (lambda v: f"{v:,.0f}")
+    if r["kind"] != "interval":
+        return fmt(r["value"])
+    if math.isnan(r["high"]):
+        return f"at least {fmt(r['low'])}"
+    if math.isnan(r["low"]):
+        return f"at most {fmt(r['high'])}"
+    return f"{fmt(r['low'])}-{fmt(r['high'])}"
+
+
 def _summary(scores) -> None:
-    """Print each target against the ensemble's median and 10-90% band."""
-    print(f"{'target (date, basin, place, measure)':76s} {'historical':>15s} {'model median [10% to 90%]':>30s}  in 90% band")
+    """Print each target against the ensemble's median and 90% band (5-95% of replicates)."""
+    print(f"{'target (date, basin, place, measure)':76s} {'historical':>15s} {'model median [5% to 95%]':>30s}  in 90% band")
     for _, r in scores.iterrows():
         where = f"{r['date']} {r['basin']}{', ' + r['place'] if r['place'] else ''} {r['measure']}"
-        hist = f"{r['value']:,.0f}" if r["kind"] != "interval" else f"{r['low']:,.0f}-{r['high']:,.0f}"
+        fmt = (lambda v: f"{v:.2f}") if r["measure"] == "allegiance" else (lambda v: f"{v:,.0f}")
+        hist = _hist(r)
         if r["measure"] in ("first_strike", "last_day"):
             hist = "on the day"
         if not r["scored"]:
             print(f"{where:76s} {hist:>15s}   not scored: {r['reason']}")
             continue
-        vals = [float(r[k]) for k in ("sim_median", "sim_p10", "sim_p90")]
+        vals = [float(r[k]) for k in ("sim_median", "sim_p05", "sim_p95")]
         if not all(math.isfinite(v) for v in vals):  # e.g. an event that happened in no replicate
             sim = "never happened" if r["measure"] in ("first_strike", "last_day") else "no simulated value"
         elif r["measure"] in ("first_strike", "last_day"):  # days after the historical date
             q = [round(v) + 0 for v in vals]  # + 0 turns -0 into 0
             sim = f"{q[0]:+} days [{q[1]:+} to {q[2]:+}]"
         else:
-            q = [round(v) + 0 for v in vals]
-            sim = f"{q[0]:,} [{q[1]:,} to {q[2]:,}]"
-        print(f"{where:76s} {hist:>15s} {sim:>30s}  {'yes' if r['inside_90'] else 'NO'}")
+            sim = f"{fmt(vals[0])} [{fmt(vals[1])} to {fmt(vals[2])}]"
+        flag = "" if bool(r.get("informative", True)) else " (uninformative)"
+        print(f"{where:76s} {hist:>15s} {sim:>30s}  {'yes' if r['inside_90'] else 'NO'}{flag}")
     s = scores[scores["scored"]]
     if s.empty:
         print(f"none of the {len(scores)} targets could be scored (see the reasons above)")
         return
     print(f"{int(s['inside_90'].sum())} of {len(s)} scored targets inside the 90% band, {int(s['inside_50'].sum())} inside the 50% band")
-    print("(dated events: days after the historical date, negative = earlier; bands are across replicates)")
+    print("(bands across replicates: 90% = 5-95%, 50% = 25-75%; dated events: days after the historical date, negative = earlier)")
 
 
 def param_markdown() -> str:
@@ -1414,11 +1523,15 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         "calibrate",
         help="fit the model to the July 1989 targets by ABC-SMC (pyabc); posterior and fit figures",
-        description="ABC-SMC over the priors of calibration/priors.toml on its targets file. Writes results/calibration/<UTC time>_<hash>/ "
+        description="ABC-SMC over the priors of a priors file (default: the 1989-1990 stage, calibration/priors_1989_1990.toml) on its targets file. Writes results/calibration/<UTC time>_<hash>/ "
         "(posterior.parquet, populations, posterior predictive check, figures, pyabc's abc.db). --install also copies the posterior "
         "to calibration/fitted/ with a generated README. A stopped run continues with the same command and --resume.",
     )
-    c.add_argument("--priors", default=str(PRIORS), help="priors file (default: calibration/priors.toml)")
+    c.add_argument(
+        "--priors",
+        default=str(PRIORS),
+        help="priors file (default: calibration/priors_1989_1990.toml, stage 2, fitted given stage 1: calibration/priors.toml)",
+    )
     c.add_argument("--budget", default="small", help="small (CI, a few minutes) or full (the committed posterior); default small")
     c.add_argument("--population", type=int, default=None, help="particles per population (default: the budget's)")
     c.add_argument("--generations", type=int, default=None, help="maximum populations (default: the budget's)")
@@ -1432,13 +1545,20 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="score the calibrated model on every row of a targets file (no refitting)",
         description='Run the calibrated model (a scenario with parameters = "posterior", by default the baseline) and score it '
-        "on every row of TARGETS: inside the 50% band, inside the 90% band, outside, or not scored with the reason. Prints the "
-        "table; writes results/validate/<UTC time>_<hash>/ with targets_check.parquet and figures/validation.png.",
+        "on every row of TARGETS: inside the 50% band (25-75% of replicates), inside the 90% band (5-95%), outside, or not "
+        "scored with the reason; each row's weighted interval score, and the skill against a reference forecast (the prior "
+        "predictive). Prints the table; writes results/validate/<UTC time>_<hash>/ with targets_check.parquet and figures/validation.png.",
     )
     v.add_argument("--targets", required=True, help="targets file (format: calibration/targets/README.md; required, no default)")
     v.add_argument("--scenario", default=str(BASELINE), help="scenario to run (default: scenarios/baseline.toml)")
     v.add_argument("--replicates", "-n", type=int, default=200, help="replicates (default 200)")
     v.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the scenario's)")
+    v.add_argument(
+        "--reference",
+        choices=("prior", "none"),
+        default="prior",
+        help="reference forecast for the skill score: prior (the same model, calibrated parameters drawn from the priors; doubles the run time) or none",
+    )
     _common(v)
     v.set_defaults(func=cmd_validate)
     for name, helptext, desc in (
@@ -1523,7 +1643,12 @@ def build_parser() -> argparse.ArgumentParser:
     y.add_argument("--scenario", default=str(BASELINE), help="reference scenario (default: scenarios/baseline.toml)")
     y.add_argument("--arm", default=str(ROOT / "scenarios" / "no_concessions.toml"), help="the no-concessions arm of the concession effect")
     y.add_argument("--suite", nargs="+", default=None, help="scenario files of the knock-out thesis runs (default: the thesis suite)")
-    y.add_argument("--priors", default=str(PRIORS), help="priors file: the calibrated factors' ranges ('' for none)")
+    y.add_argument(
+        "--priors",
+        nargs="*",
+        default=[str(ROOT / "calibration" / f) for f in ("priors.toml", "priors_1989_1990.toml")],
+        help="priors files: the calibrated factors' ranges (default: both calibration stages; none: '')",
+    )
     y.add_argument("--targets", default=str(TARGETS), help="July 1989 targets for the knock-out fit ('' for none)")
     y.add_argument("--seed", "-s", type=int, default=1989, help="root seed (default 1989)")
     _common(y)

@@ -36,14 +36,14 @@ import pyabc
 from pyabc.sampler import MappingSampler
 
 from sim.errors import InputError
-from sim.metrics import wave_bounds
 from sim.model import Engine
-from sim.network import REPUBLICS, World
+from sim.network import World
 from sim.params import SCALAR_ONLY, Params
+from sim.posterior import load_posterior, posterior_for
 from sim.rng import replicate_seeds
 from sim.runner import world_for
 from sim.scenario import HORIZON, Scenario, read_toml
-from sim.targets import COUNTS, Target, distance, resolve
+from sim.targets import COUNTS, SHARES, Area, Target, distance, event_day, target_areas, window_start
 
 SCALES = ("linear", "log")
 
@@ -82,6 +82,8 @@ class Setup:
     end: date
     targets: Path
     priors: tuple[Prior, ...]
+    given: Path | None = None  # an earlier stage's posterior: each replicate draws the other parameters from it
+    install: Path | None = None  # where `calibrate --install` puts the posterior
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -106,8 +108,11 @@ def load_priors(path: str | Path) -> Setup:
     if not isinstance(setup, dict):
         raise InputError("missing table [setup] (scenario, end, targets)", file=where, key="setup")
     for key in setup:
-        if key not in ("scenario", "end", "targets"):
-            raise InputError(f"unknown key '{key}' in [setup]; allowed: scenario, end, targets", file=where, key=key)
+        if key not in SETUP_KEYS:
+            raise InputError(f"unknown key '{key}' in [setup]; allowed: {', '.join(SETUP_KEYS)}", file=where, key=key)
+    for key in ("given", "install"):
+        if key in setup and not isinstance(setup[key], str):
+            raise InputError(f"[setup] {key} must be a string (a path relative to the priors file)", file=where, key=key)
     for key in ("scenario", "end", "targets"):
         if not isinstance(setup.get(key), str):
             raise InputError(f"[setup] {key} must be a string", file=where, key=key)
@@ -147,16 +152,30 @@ def load_priors(path: str | Path) -> Setup:
         if not isinstance(reason, str) or not reason.strip():
             raise InputError(f"[{key}] needs a reason (source or argument for the range)", file=where, key="reason")
         priors.append(Prior(name, float(lo), float(hi), scale, reason.strip()))
-    for key in ("scenario", "targets"):
-        if not (path.parent / setup[key]).is_file():
+    for key in ("scenario", "targets", "given"):
+        if key in setup and not (path.parent / setup[key]).is_file():
             raise InputError(f"[setup] {key} file {setup[key]!r} not found (relative to the priors file)", file=where, key=key)
+    given = (path.parent / setup["given"]).resolve() if "given" in setup else None
+    if given is not None:
+        overlap = sorted(set(load_posterior(given).names) & {p.name for p in priors})
+        if overlap:
+            raise InputError(
+                f"[setup] given posterior already holds {', '.join(overlap)}: a stage calibrates other parameters", file=where, key="given"
+            )
     return Setup(
         path=path,
         scenario=(path.parent / setup["scenario"]).resolve(),
         end=end,
         targets=(path.parent / setup["targets"]).resolve(),
         priors=tuple(priors),
+        given=given,
+        install=(path.parent / setup.get("install", "fitted/posterior.parquet")).resolve(),
     )
+
+
+SETUP_KEYS = ("scenario", "end", "targets", "given", "install")
+"""Keys of a priors file's [setup]: `given` (optional) is the posterior of an earlier stage, `install`
+(default `fitted/posterior.parquet`) where `calibrate --install` writes this stage's posterior."""
 
 
 # --- targets as probes into the engine's arrays ---
@@ -167,30 +186,25 @@ class Probe:
     """Where a target is read in the engine's recorded arrays."""
 
     target: Target
-    level: str  # "basin" or "town"
-    idx: np.ndarray  # basins or towns summed
+    area: int  # index of the target's area in the engine's areas
     day: int  # day index of the target's date
+    first: int  # day index where an event target's window opens
 
 
-def probes(targets: list[Target], world: World, scenario: Scenario, town_days: int) -> tuple[list[Probe], list[tuple[Target, str]]]:
-    """The scorable targets as probes, and the others with the reason they are not scored."""
-    basin_rep = {b: REPUBLICS[world.basin_republic[i]] for i, b in enumerate(world.basin_names)}
-    towns = [(n, world.basin_names[world.city_basin[i]], world.city_oblast[i]) for i, n in enumerate(world.city_names)]
+def probes(targets: list[Target], world: World, scenario: Scenario) -> tuple[list[Probe], list[tuple[Target, str]], list[Area]]:
+    """The scorable targets as probes, the others with the reason they are not scored, and the areas to record."""
+    areas, index, reasons = target_areas(targets, world)
     ok, skipped = [], []
     for t in targets:
-        area, why = resolve(t, basin_rep, towns)
+        if t.line in reasons:
+            skipped.append((t, reasons[t.line]))
+            continue
         day = (t.date - scenario.start).days
-        if area is None:
-            skipped.append((t, why))
+        if not 0 <= day < scenario.days:
+            skipped.append((t, f"date outside the simulated days ({scenario.start} to {scenario.end})"))
             continue
-        names = world.basin_names if area.level == "basin" else world.city_names
-        idx = np.array([names.index(n) for n in area.names], dtype=int)
-        limit = scenario.days if area.level == "basin" else min(town_days, scenario.days)
-        if not 0 <= day < limit:
-            skipped.append((t, "date outside the simulated window"))
-            continue
-        ok.append(Probe(t, area.level, idx, day))
-    return ok, skipped
+        ok.append(Probe(t, index[t.line], day, (window_start(t) - scenario.start).days))
+    return ok, skipped, areas
 
 
 def observe(engine: Engine, probes: list[Probe]) -> np.ndarray:
@@ -198,16 +212,13 @@ def observe(engine: Engine, probes: list[Probe]) -> np.ndarray:
     r = len(engine.seeds)
     out = np.empty((r, len(probes)))
     for j, pr in enumerate(probes):
-        arrays = engine.basin_out if pr.level == "basin" else engine.town_out
         t = pr.target
         if t.measure in COUNTS:
-            out[:, j] = np.rint(arrays[t.measure][pr.day][:, pr.idx].sum(axis=-1))  # whole persons, as in the tables
+            v = engine.area_out[t.measure][pr.day][:, pr.area]
+            out[:, j] = v if t.measure in SHARES else np.rint(v)  # whole persons, as in the tables
         else:
-            on = arrays["mines_on_strike"][: engine.day][:, :, pr.idx].sum(axis=-1) > 0  # (days, R)
-            for k in range(r):
-                first, back = wave_bounds(on[:, k])
-                i = first if t.measure == "first_strike" else back
-                out[k, j] = np.nan if i is None else i - pr.day
+            on = engine.area_out["mines_on_strike"][: engine.day, :, pr.area]  # (days, R)
+            out[:, j] = [event_day(on[:, k], t.measure, pr.first) - pr.day for k in range(r)]
     return out
 
 
@@ -226,41 +237,56 @@ class TargetModel:
     """
 
     def __init__(
-        self, scenario: Scenario, targets: list[Target], priors: tuple[Prior, ...], replicates: int = 1, town_days: int = 62
+        self, scenario: Scenario, targets: list[Target], priors: tuple[Prior, ...], replicates: int = 1, given: Path | None = None
     ) -> None:
         self.scenario = scenario
         self.targets = targets
         self.priors = priors
         self.replicates = replicates
-        self.town_days = town_days
-        self._probes: list[Probe] | None = None
+        self.given = given
+        self._probes: tuple[list[Probe], list[Area]] | None = None
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_probes": None}
 
-    def probes(self) -> list[Probe]:
-        """The probes of the targets in this process's world."""
+    def _setup(self) -> tuple[list[Probe], list[Area]]:
         if self._probes is None:
-            self._probes = probes(self.targets, world_for(self.scenario.data), self.scenario, self.town_days)[0]
+            pr, _, areas = probes(self.targets, world_for(self.scenario.data), self.scenario)
+            self._probes = (pr, areas)
         return self._probes
 
-    def params(self, pars: dict[str, float]) -> Params:
-        """The scenario's parameters with a particle's values (given in pyabc's space, see `Prior.natural`)."""
-        return dataclasses.replace(self.scenario.params, **{p.name: p.natural(pars[p.name]) for p in self.priors})
+    def probes(self) -> list[Probe]:
+        """The probes of the targets in this process's world."""
+        return self._setup()[0]
+
+    def params(self, pars: dict[str, float], seeds: list[int] | None = None) -> Params | list[Params]:
+        """The scenario's parameters with a particle's values (given in pyabc's space, see `Prior.natural`).
+
+        With an earlier stage's posterior (`given`), one set per replicate seed: that posterior's draw
+        for the seed (as a `parameters = "posterior"` scenario draws it), with the particle's values.
+        """
+        values = {p.name: p.natural(pars[p.name]) for p in self.priors}
+        if self.given is None or seeds is None:
+            return dataclasses.replace(self.scenario.params, **values)
+        drawn, _ = posterior_for(self.given).params_for(seeds, self.scenario.params, self.scenario.set_params)
+        return [dataclasses.replace(p, **values) for p in drawn]
 
     def __call__(self, pars: dict[str, float]) -> dict[str, np.ndarray]:
         """Simulate the replicates of one particle, batched (seeded from numpy's global generator, which the sampler seeds)."""
         root = int(np.random.randint(0, 2**62))  # noqa: NPY002 (pyabc draws from the global generator, seeded per slot)
         seeds = replicate_seeds(root, self.replicates)
-        eng = Engine(world_for(self.scenario.data), self.scenario, seeds, self.params(pars), town_days=self.town_days).run()
-        return {"x": observe(eng, self.probes())}
+        pr, areas = self._setup()
+        eng = Engine(
+            world_for(self.scenario.data), self.scenario, seeds, self.params(pars, seeds), areas=[a.towns for a in areas], record="areas"
+        ).run()
+        return {"x": observe(eng, pr)}
 
 
 class TargetDistance(pyabc.distance.Distance):
     """The pyabc distance: the sum over targets of `sim.targets.distance`, per replicate of a particle."""
 
-    def __init__(self, targets: list[Target], scenario: Scenario, town_days: int = 62) -> None:
-        self.model = TargetModel(scenario, targets, (), town_days=town_days)
+    def __init__(self, targets: list[Target], scenario: Scenario) -> None:
+        self.model = TargetModel(scenario, targets, ())
 
     def per_replicate(self, x: dict[str, np.ndarray]) -> np.ndarray:
         """(K,) summed target distance of each of a particle's replicates."""
@@ -380,7 +406,7 @@ class Budget:
         if name == "small":
             return Budget(population=40, generations=3, replicates=4)
         if name == "full":
-            return Budget(population=300, generations=10, replicates=8, max_minutes=35)
+            return Budget(population=200, generations=10, replicates=4, max_minutes=40)
         raise InputError(f"--budget must be small or full, got {name!r}", key="budget")
 
 
@@ -416,7 +442,7 @@ def run_abc(
     prior = pyabc.Distribution(**{p.name: pyabc.RV("logistic", 0, 1) for p in setup.priors})
     dist = TargetDistance(targets, scenario)
     abc = pyabc.ABCSMC(
-        TargetModel(scenario, targets, setup.priors, replicates=budget.replicates),
+        TargetModel(scenario, targets, setup.priors, replicates=budget.replicates, given=setup.given),
         prior,
         dist,
         acceptor=ReplicatesAcceptor(dist),
@@ -448,6 +474,52 @@ def posterior_table(history: Any, setup: Setup) -> pd.DataFrame:
     df = df.reset_index(drop=True)
     out = pd.DataFrame({p.name: [p.natural(v) for v in df[p.name]] for p in setup.priors})
     out["weight"] = np.asarray(w, dtype=float)
+    return out
+
+
+PRIOR_FILES = ("priors.toml", "priors_1989_1990.toml")
+"""The calibration stages' priors files (in `calibration/`): together, every calibrated parameter."""
+
+
+def prior_table(setups: list[Setup], rows: int, seed: int) -> pd.DataFrame:
+    """Draws from the priors of every stage (uniform or log-uniform on [lo, hi]), equal weights, seeded.
+
+    Written as a posterior-format table, a scenario with `parameters` set to it runs the prior
+    predictive: the same model with its calibrated parameters not informed by any data (the
+    reference forecast a calibration must beat).
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
+    out = {}
+    for setup in setups:
+        for p in setup.priors:
+            u = rng.random(rows)
+            if p.scale == "log":
+                a, b = math.log10(p.lo), math.log10(p.hi)
+                out[p.name] = np.clip(10.0 ** (a + (b - a) * u), p.lo, p.hi)
+            else:
+                out[p.name] = p.lo + (p.hi - p.lo) * u
+    df = pd.DataFrame(out)
+    df["weight"] = 1.0
+    return df
+
+
+def combined_posterior(post: pd.DataFrame, given: Path, seed: int) -> pd.DataFrame:
+    """An earlier stage's posterior with one particle of this stage attached to each of its rows.
+
+    Every row of the given posterior keeps its values and weight, so a scenario that draws from the
+    result gives each replicate the same earlier-stage parameters as before; the attached particle
+    is drawn by this stage's weights (seeded). This treats the stages as independent given the data:
+    the staged scheme's approximation (stated in calibration/fitted/README.md).
+    """
+    first = load_posterior(given)
+    w = post["weight"].to_numpy(dtype=float)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    pick = rng.choice(len(post), size=len(first.weights), p=w / w.sum())
+    out = pd.DataFrame(first.values, columns=list(first.names))
+    for c in post.columns:
+        if c != "weight":
+            out[c] = post[c].to_numpy()[pick]
+    out["weight"] = first.weights
     return out
 
 

@@ -8,9 +8,13 @@ historical baseline) did and the arm did not. Summaries: median and 5-95% range 
 interval (how well the average effect is known), the share of pairs with a positive and a negative
 effect, and for 0/1 outcomes the share of pairs where the outcome flips.
 
-A claim of the essay names an arm, an outcome and the sign it predicts. Its verdict comes from the
-numbers only: **supported** when the 90% interval of the mean effect lies entirely on the predicted
-side of zero, **contradicted** when it lies entirely on the other side, **undetermined** otherwise.
+A claim of the essay names an arm, an outcome, the sign it predicts and the smallest effect that would
+matter to a historian (its region of practical equivalence, `rope`, with the reason). Its verdict
+comes from the numbers only: **supported** when the 90% interval of the mean effect lies beyond
++rope on the predicted side, **contradicted** when it lies beyond -rope on the other side,
+**negligible** when it lies inside (-rope, +rope), **undetermined** otherwise. A claim whose sign
+the model's structure fixes (`construction`: the argument) is never "supported": an effect on the
+predicted side is reported as **true by construction**.
 """
 
 from __future__ import annotations
@@ -39,6 +43,13 @@ class Claim:
         outcome: the named outcome (`sim.metrics.OUTCOMES`).
         sign: +1 if the claim predicts reference - arm > 0 (or, without an arm, a positive value).
         reads: how to read the effect in a sentence.
+        rope: the smallest mean effect that would matter to a historian, in the outcome's unit.
+        rope_reason: why that size.
+        construction: None if the model's structure allows an effect of either sign; else the
+            argument why the sign cannot flip (the verdict is then "true by construction").
+        dates: the claim read at the dates that matter, as (date, outcome) pairs (the 1991 Union
+            referendum, after the coup, the Ukrainian referendum): the report shows the verdict at
+            each and says when they differ.
     """
 
     key: str
@@ -47,7 +58,24 @@ class Claim:
     outcome: str
     sign: int
     reads: str
+    rope: float = 0.0
+    rope_reason: str = ""
+    construction: str | None = None
+    dates: tuple[tuple[str, str], ...] = ()  # (date read, outcome) pairs: the same claim read at other dates that matter
 
+
+DATES_UKRAINE = (
+    ("17 Mar 1991", "allegiance_Ukraine_mar1991"),
+    ("24 Aug 1991", "allegiance_Ukraine_aug1991"),
+    ("1 Dec 1991", "allegiance_Ukraine_1991"),
+)
+"""The Ukrainian claim read at the Union referendum, after the coup, and at the Ukrainian referendum."""
+DATES_RSFSR = (
+    ("17 Mar 1991", "allegiance_RSFSR_mar1991"),
+    ("24 Aug 1991", "allegiance_RSFSR_aug1991"),
+    ("1 Dec 1991", "allegiance_RSFSR_1991"),
+)
+"""The RSFSR claim read at the same dates."""
 
 CLAIMS: tuple[Claim, ...] = (
     Claim(
@@ -57,6 +85,8 @@ CLAIMS: tuple[Claim, ...] = (
         "striker_days_1990_91",
         +1,
         "striker-days of 1990-91 with the historical concessions minus without any",
+        rope=1_000_000.0,
+        rope_reason="one day of a strike of the whole industry (about a million miners) is the least a historian of 1990-91 would notice",
     ),
     Claim(
         "precedent_waves",
@@ -65,6 +95,8 @@ CLAIMS: tuple[Claim, ...] = (
         "waves_1990_91",
         +1,
         "strike waves of 1990-91 with the concessions minus without",
+        rope=0.5,
+        rope_reason="half a wave on average: fewer than one wave in two replicates is not a pattern a historian could see",
     ),
     Claim(
         "institutionalisation",
@@ -73,6 +105,8 @@ CLAIMS: tuple[Claim, ...] = (
         "committees_1991",
         +1,
         "committees active in 1991 with the concessions minus without",
+        rope=5.0,
+        rope_reason="five of the model's 143 town and basin committees: fewer would not change how the movement looked in any basin",
     ),
     Claim(
         "broken_promises",
@@ -81,22 +115,32 @@ CLAIMS: tuple[Claim, ...] = (
         "political_share_1991",
         +1,
         "share of committees at the political or sovereignty stage at the end of 1991, promises broken (history) minus kept",
+        rope=0.05,
+        rope_reason="five percentage points of the committees: a smaller shift is within what the sources could distinguish",
     ),
     Claim(
         "separatism_ukraine",
         "The thesis: the centre's concessions fuelled separatism (Ukrainian SSR).",
         "no_concessions",
-        "separatism_Ukraine_1991",
+        "allegiance_Ukraine_1991",
         +1,
-        "Ukrainian separatism index at the end of 1991 with the concessions minus without",
+        "share of the Ukrainian SSR's mining workforce whose committee backs the republic against the Union on 1 December 1991, "
+        "with the concessions minus without",
+        dates=DATES_UKRAINE,
+        rope=0.05,
+        rope_reason="five percentage points of the mining workforce: smaller than the margin by which any mining oblast voted in 1991",
     ),
     Claim(
         "separatism_rsfsr",
         "The thesis: the centre's concessions fuelled separatism (RSFSR).",
         "no_concessions",
-        "separatism_RSFSR_1991",
+        "allegiance_RSFSR_1991",
         +1,
-        "RSFSR separatism index at the end of 1991 with the concessions minus without",
+        "share of the RSFSR's mining workforce whose committee backs the republic against the Union on 1 December 1991, "
+        "with the concessions minus without",
+        dates=DATES_RSFSR,
+        rope=0.05,
+        rope_reason="five percentage points of the mining workforce: smaller than the margin by which any mining oblast voted in 1991",
     ),
     Claim(
         "co_optation",
@@ -105,6 +149,10 @@ CLAIMS: tuple[Claim, ...] = (
         "separatism_Ukraine_1991",
         +1,
         "Ukrainian separatism index at the end of 1991 with the ethnic gap's effect minus without",
+        rope=0.05,
+        rope_reason="five percentage points of the mining workforce, as for the thesis",
+        construction="the ethnic gap enters only as a term g_ethnic * gap >= 0 in the log-rate of escalation (g_ethnic >= 0 in its "
+        "allowed range), so removing it can only lower escalation: the effect cannot be negative",
     ),
     Claim(
         "demands",
@@ -113,6 +161,8 @@ CLAIMS: tuple[Claim, ...] = (
         "donbas_minus_kuzbass_political_1990",
         +1,
         "Donbas minus Kuzbass share of the workforce at the political or sovereignty stage, mean over 1990 (baseline alone)",
+        rope=0.05,
+        rope_reason="five percentage points of the workforce: a smaller difference would not distinguish the two basins' demands",
     ),
 )
 
@@ -170,12 +220,23 @@ def paired_effects(outcomes: pd.DataFrame, reference: str, seed: int = 0) -> pd.
     return pd.DataFrame(rows)
 
 
-def verdict(lo: float, hi: float, sign: int) -> str:
-    """The verdict (supported, contradicted, undetermined) from the interval of the mean effect and the predicted sign."""
-    if sign * lo > 0 and sign * hi > 0:
-        return "supported"
-    if sign * lo < 0 and sign * hi < 0:
+VERDICTS = ("supported", "true by construction", "contradicted", "negligible", "undetermined")
+
+
+def verdict(lo: float, hi: float, sign: int, rope: float = 0.0, construction: bool = False) -> str:
+    """The verdict from the interval [lo, hi] of the mean effect, the predicted sign and the region of practical equivalence.
+
+    supported: the interval lies beyond +rope on the predicted side (or "true by construction" when
+    the model's structure fixes that sign); contradicted: beyond -rope on the other side; negligible:
+    inside (-rope, +rope); undetermined: otherwise.
+    """
+    a, b = sorted((sign * lo, sign * hi))
+    if a > rope:
+        return "true by construction" if construction else "supported"
+    if b < -rope:
         return "contradicted"
+    if -rope < a and b < rope:
+        return "negligible"
     return "undetermined"
 
 
@@ -193,6 +254,13 @@ def judge(outcomes: pd.DataFrame, reference: str, claims: tuple[Claim, ...] = CL
             g = outcomes[outcomes["arm"] == c.arm].set_index("replicate").sort_index()
             values = ref[c.outcome].to_numpy(float) - g[c.outcome].to_numpy(float)
         s = summarise(values, seed)
+        at = []
+        for label, name in c.dates:
+            if name not in ref.columns:
+                continue
+            v = ref[name].to_numpy(float) - (g[name].to_numpy(float) if c.arm is not None else 0.0)
+            sd = summarise(v, seed)
+            at.append((label, verdict(sd["mean_lo"], sd["mean_hi"], c.sign, c.rope, c.construction is not None), sd["mean"]))
         rows.append(
             {
                 "claim": c.key,
@@ -203,7 +271,13 @@ def judge(outcomes: pd.DataFrame, reference: str, claims: tuple[Claim, ...] = CL
                 "reads": c.reads,
                 **s,
                 "share_predicted": s["share_positive"] if c.sign > 0 else s["share_negative"],
-                "verdict": verdict(s["mean_lo"], s["mean_hi"], c.sign),
+                "rope": c.rope,
+                "rope_reason": c.rope_reason,
+                "can_flip": c.construction is None,
+                "construction": c.construction or "",
+                "verdict": verdict(s["mean_lo"], s["mean_hi"], c.sign, c.rope, c.construction is not None),
+                "verdict_by_date": "; ".join(f"{lab}: {v} ({_fmt(m)})" for lab, v, m in at),
+                "dates_differ": len({v for _, v, _ in at}) > 1,
             }
         )
     return pd.DataFrame(rows)
@@ -249,21 +323,39 @@ def report(
         "**How to read it.** An effect is *baseline minus arm*: what the historical course did that the counterfactual did "
         f"not. For each claim: the median of the paired effects and the range from {(100 - pct) // 2}% to {100 - (100 - pct) // 2}% of them (how much the "
         f"effect varies with chance and the uncertain parameters), the mean effect with a bootstrap {pct}% interval (how well "
-        "the average is known), and the share of pairs in which the effect has the sign the claim predicts. The verdict comes "
-        f"from the numbers alone: **supported** if the {pct}% interval of the mean effect lies on the predicted side of zero, "
-        "**contradicted** if it lies on the other side, **undetermined** otherwise. A verdict is about this model, with its "
+        "the average is known), and the share of pairs in which the effect has the sign the claim predicts. Each claim declares "
+        "the smallest mean effect that would matter to a historian (its threshold, with the reason). The verdict comes from the "
+        f"numbers alone: **supported** if the {pct}% interval of the mean effect lies beyond the threshold on the predicted side, "
+        "**contradicted** if it lies beyond it on the other side, **negligible** if it lies inside plus or minus the threshold, "
+        "**undetermined** otherwise; a claim whose sign the model's structure fixes is reported as **true by construction**, "
+        "never as supported (the argument is given). A verdict is about this model, with its "
         "assumptions (see the parameter table and `docs/model.md`): it says whether the model's mechanisms, calibrated on July "
         "1989, produce the claimed effect, not whether history did.",
         "",
         "## Verdicts",
         "",
-        f"| claim | arm | outcome | median effect [{(100 - pct) // 2}%-{100 - (100 - pct) // 2}% of pairs] | mean [{pct}% interval] | pairs with the predicted sign | verdict |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        f"| claim | arm | outcome | median effect [{(100 - pct) // 2}%-{100 - (100 - pct) // 2}% of pairs] | mean [{pct}% interval] | threshold | pairs with the predicted sign | can the sign flip? | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for _, r in verdicts.iterrows():
+        flip = "yes" if r.get("can_flip", True) else "no: by construction"
         lines.append(
             f"| {r['text']} | `{r['arm']}` | {r['outcome']} | {_fmt(r['median'])} [{_fmt(r['p05'])} to {_fmt(r['p95'])}] | "
-            f"{_fmt(r['mean'])} [{_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}] | {r['share_predicted']:.0%} | **{r['verdict']}** |"
+            f"{_fmt(r['mean'])} [{_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}] | {_fmt(r.get('rope', 0.0))} | {r['share_predicted']:.0%} | {flip} | **{r['verdict']}** |"
+        )
+    dated = verdicts[verdicts.get("verdict_by_date", pd.Series("", index=verdicts.index)).astype(bool)] if len(verdicts) else verdicts
+    if len(dated):
+        lines += ["", "The separatism claims read at the dates that matter (mean effect in brackets):", ""]
+        for _, r in dated.iterrows():
+            differ = " **The verdict depends on the date read.**" if r.get("dates_differ") else " The same verdict at every date."
+            lines.append(f"- *{r['claim']}*: {r['verdict_by_date']}.{differ}")
+    lines += ["", "Thresholds and whether a claim can come out otherwise:", ""]
+    for _, r in verdicts.iterrows():
+        why = r.get("rope_reason") or "none given"
+        arg = r.get("construction") or ""
+        lines.append(
+            f"- *{r['claim']}*: threshold {_fmt(r.get('rope', 0.0))} ({why})."
+            + (f" **True by construction**: {arg}." if arg else " The model's structure allows an effect of either sign.")
         )
     lines += ["", "In words:", ""]
     for _, r in verdicts.iterrows():

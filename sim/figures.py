@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +25,6 @@ from sim import plots, results
 from sim.errors import InputError
 from sim.metrics import OUTCOME_LABELS, OUTCOMES
 from sim.params import Params
-from sim.targets import Target, series
 
 NETWORK_DATES = ("1989-07-10", "1989-07-15", "1989-07-20", "1989-07-25")
 """Dates of the network small multiples: the first strike, the Kuzbass peak, the Kuzbass return, the Donbas deal."""
@@ -72,28 +70,15 @@ def table(folder: Path, name: str, required: bool = True) -> pd.DataFrame | None
         raise InputError(f"unreadable table ({type(exc).__name__}: {exc})", file=str(path)) from None
 
 
-def targets_from_scores(scores: pd.DataFrame) -> list[Target]:
-    """The targets a `targets_check` table scored, rebuilt from its rows (to find their simulated series)."""
-    return [
-        Target(
-            line=int(r["line"]),
-            date=date.fromisoformat(str(r["date"])[:10]),
-            basin=r["basin"],
-            place=r["place"] or "",
-            measure=r["measure"],
-            value=float(r["value"]),
-            low=float(r["low"]),
-            high=float(r["high"]),
-            kind=r["kind"],
-            source="",
-            confidence="",
-        )
-        for _, r in scores.iterrows()
-    ]
+def _target_series(scores: pd.DataFrame, areas: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    """Target line -> the simulated daily series of its area (the `target_series` table)."""
+    by_area = dict(tuple(areas.groupby("area", sort=False)))
+    return {int(r["line"]): by_area[r["area"]] for _, r in scores[scores["scored"]].iterrows() if r["area"] in by_area}
 
 
-def _target_series(scores: pd.DataFrame, basin: pd.DataFrame, town: pd.DataFrame) -> dict[int, pd.DataFrame]:
-    return {t.line: series(t, basin, town)[0] for t in targets_from_scores(scores[scores["scored"]])}
+def _scored(scores: pd.DataFrame | None, areas: pd.DataFrame | None) -> bool:
+    """True when a folder has scored targets and their series (folders of older versions have no series)."""
+    return scores is not None and areas is not None and "area" in scores.columns and bool(scores["scored"].any())
 
 
 def towns_table(world) -> pd.DataFrame:
@@ -176,6 +161,7 @@ def _run(folder: Path, manifest: dict, arms) -> list:
     sc = manifest["scenario"]
     basin, republic, town = table(folder, "daily_basin"), table(folder, "daily_republic"), table(folder, "daily_town")
     scores = table(folder, "targets_check", required=False)
+    areas = table(folder, "target_series", required=False)
     reps = int(basin["replicate"].nunique())
     figs = [("wave_july1989", plots.plot_wave(basin, scores, sc["name"]))]
     dates = [d for d in NETWORK_DATES if (town["date"] == pd.Timestamp(d)).any()]
@@ -183,14 +169,16 @@ def _run(folder: Path, manifest: dict, arms) -> list:
         layout = plots.network_layout(_towns(folder, manifest))
         figs.append(("network_july1989", plots.plot_network(town, layout, dates, sc["name"])))
     figs.append(("timeline_1989_1991", plots.plot_timeline(basin, republic, sc["name"], sc.get("events"))))
-    if scores is not None and scores["scored"].any():
-        figs.append(("targets_july1989", plots.plot_targets(scores, _target_series(scores, basin, town), sc["name"], reps)))
+    if _scored(scores, areas):
+        figs.append(("targets_july1989", plots.plot_targets(scores, _target_series(scores, areas), sc["name"], reps)))
     return figs
 
 
 def _calibration(folder: Path, manifest: dict, arms) -> list:
-    scores, basin, town = table(folder, "targets_check"), table(folder, "daily_basin"), table(folder, "daily_town")
+    scores, basin, areas = table(folder, "targets_check"), table(folder, "daily_basin"), table(folder, "target_series", required=False)
     post, pops, summ = table(folder, "posterior"), table(folder, "populations"), table(folder, "posterior_summary")
+    stage = table(folder, "posterior_stage", required=False)
+    post = stage if stage is not None else post  # a later stage: its own particles, not the combined table
     units = {f.name: f.metadata["unit"] for f in dataclasses.fields(Params)}
     priors = [
         {"name": r["parameter"], "lo": r["prior_lo"], "hi": r["prior_hi"], "scale": r["scale"], "unit": units.get(r["parameter"], "")}
@@ -206,16 +194,16 @@ def _calibration(folder: Path, manifest: dict, arms) -> list:
     )
     reps = int(basin["replicate"].nunique())
     figs = []
-    if scores["scored"].any():
+    if _scored(scores, areas):
         figs.append(
             (
                 "posterior_predictive",
                 plots.plot_targets(
                     scores,
-                    _target_series(scores, basin, town),
+                    _target_series(scores, areas),
                     "calibration (posterior predictive)",
                     reps,
-                    "Posterior predictive check on the July 1989 targets",
+                    f"Posterior predictive check on {Path(manifest.get('targets_file') or 'the targets').name}",
                 ),
             )
         )
@@ -224,13 +212,13 @@ def _calibration(folder: Path, manifest: dict, arms) -> list:
 
 
 def _validate(folder: Path, manifest: dict, arms) -> list:
-    scores, basin, town = table(folder, "targets_check"), table(folder, "daily_basin"), table(folder, "daily_town")
-    if not scores["scored"].any():
+    scores, basin, areas = table(folder, "targets_check"), table(folder, "daily_basin"), table(folder, "target_series", required=False)
+    if not _scored(scores, areas):
         return []
     name = Path(manifest.get("targets_file") or "targets").name
     reps = int(basin["replicate"].nunique())
     scenario = Path(manifest.get("scenario_file") or "scenario").stem
-    return [("validation", plots.plot_targets(scores, _target_series(scores, basin, town), scenario, reps, f"Validation on {name}"))]
+    return [("validation", plots.plot_targets(scores, _target_series(scores, areas), scenario, reps, f"Validation on {name}"))]
 
 
 def _arms(folder: Path, manifest: dict, arms) -> list:

@@ -187,7 +187,7 @@ def striker_days(daily: pd.DataFrame) -> pd.DataFrame:
     return daily.groupby(["replicate", "basin"], as_index=False)["strikers"].sum().rename(columns={"strikers": "striker_days"})
 
 
-def band(daily: pd.DataFrame, column: str, lo: float = 0.1, hi: float = 0.9) -> pd.DataFrame:
+def band(daily: pd.DataFrame, column: str, lo: float = 0.05, hi: float = 0.95) -> pd.DataFrame:
     """Median and [lo, hi] quantiles of `column` across replicates, by date and basin."""
     g = daily.groupby(["date", "basin"])[column]
     return pd.DataFrame({"median": g.median(), "lo": g.quantile(lo), "hi": g.quantile(hi)}).reset_index()
@@ -359,6 +359,20 @@ OUTCOMES: dict[str, Outcome] = {
             _separatism("Kazakh SSR"),
             until="1991-12-31",
         ),
+        *(
+            Outcome(
+                f"allegiance_{short}_{tag}",
+                f"share of the {rep}'s mining workforce whose committee backs the republic against the Union, {label}",
+                "share",
+                _allegiance(rep, day),
+                until=day,
+            )
+            for short, rep in (("RSFSR", "RSFSR"), ("Ukraine", "Ukrainian SSR"))
+            for tag, day, label in (
+                ("mar1991", "1991-03-17", "17 March 1991 (the Union referendum)"),
+                ("aug1991", "1991-08-24", "24 August 1991 (after the coup; Ukraine's declaration of independence)"),
+            )
+        ),
         Outcome(
             "allegiance_RSFSR_1991",
             "share of the RSFSR's mining workforce whose committee backs the republic against the Union, 1 December 1991",
@@ -390,6 +404,10 @@ OUTCOME_LABELS = {
     "separatism_RSFSR_1991": "Separatism index, RSFSR, end of 1991",
     "separatism_Ukraine_1991": "Separatism index, Ukraine, end of 1991",
     "separatism_Kazakhstan_1991": "Separatism index, Kazakhstan, end of 1991",
+    "allegiance_RSFSR_mar1991": "Backing the republic, RSFSR, 17 Mar 1991",
+    "allegiance_RSFSR_aug1991": "Backing the republic, RSFSR, 24 Aug 1991",
+    "allegiance_Ukraine_mar1991": "Backing the republic, Ukraine, 17 Mar 1991",
+    "allegiance_Ukraine_aug1991": "Backing the republic, Ukraine, 24 Aug 1991",
     "allegiance_RSFSR_1991": "Backing the republic, RSFSR, 1 Dec 1991",
     "allegiance_Ukraine_1991": "Backing the republic, Ukraine, 1 Dec 1991",
 }

@@ -16,10 +16,12 @@ from datetime import date, timedelta
 import mesa
 import networkx as nx
 import numpy as np
+import scipy.sparse as sp
 from mesa.discrete_space import Network
 from mesa.time import Priority
 
-from sim import metrics, rules
+from sim import kernel, metrics
+from sim import rules as day_rules
 from sim.agents import Centre, Committee, Mine
 from sim.interventions import apply_events, compile_timeline
 from sim.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES, observe_basins, observe_republics
@@ -28,6 +30,10 @@ from sim.params import Params, stack_params
 from sim.posterior import draws_for
 from sim.rng import Streams
 from sim.scenario import Scenario
+
+AREA_OBSERVABLES = ("strikers", "mines_on_strike", "allegiance")
+"""Daily series recorded for requested areas: strikers, enterprises on strike, and the share of the
+area's workforce whose town or basin committee backs its republic against the Union."""
 
 
 def batch_params(scenario: Scenario, seeds: list[int], params: Params | Sequence[Params] | None = None) -> Params:
@@ -57,6 +63,13 @@ class Engine:
         params: parameters to use instead of the scenario's: one set for every replicate, or a
             sequence with one set per replicate, advanced together. By default the scenario's own,
             or, for a scenario with `parameters = "posterior"`, one posterior draw per replicate.
+        town_days: days over which every town's series is recorded (the July-August 1989 window).
+        areas: sets of towns (indices) whose daily series (`AREA_OBSERVABLES`) are recorded over the
+            whole run: the places a targets file names (`sim.targets.target_areas`), and only those.
+        record: "all" (basin, republic, town and area series: what results need) or "areas" (the
+            area series only: what a calibration particle needs; about half the cost of a day).
+        rules: "auto" (the compiled kernel of `sim.kernel` where it applies, else the numpy rules),
+            "kernel" or "numpy" (`sim.rules.step`, the readable reference; a test keeps them equal).
     """
 
     def __init__(
@@ -66,6 +79,9 @@ class Engine:
         seeds: list[int],
         params: Params | Sequence[Params] | None = None,
         town_days: int = 62,
+        areas: Sequence[Sequence[int]] = (),
+        record: str = "all",
+        rules: str = "auto",
     ) -> None:
         self.world = world
         self.scenario = scenario
@@ -76,8 +92,15 @@ class Engine:
         self.seeds = list(seeds)
         self.streams = [Streams(s) for s in self.seeds]
         u_init = np.stack([st.gen["init"].random((world.n, 5)) for st in self.streams])
-        self.state = rules.init_state(world, self.params, u_init)
+        self.state = day_rules.init_state(world, self.params, u_init)
         self.day = 0
+        if record not in ("all", "areas"):
+            raise ValueError(f"record must be 'all' or 'areas', got {record!r}")
+        self.record = record
+        if rules not in ("auto", "kernel", "numpy"):
+            raise ValueError(f"rules must be 'auto', 'kernel' or 'numpy', got {rules!r}")
+        self._wanted_rules = rules
+        self._choose_rules()
         r = len(self.seeds)
         self.basin_out = {k: np.zeros((self.days, r, world.n_basins)) for k in BASIN_OBSERVABLES}
         self.rep_out = {k: np.zeros((self.days, r, len(REPUBLICS))) for k in REPUBLIC_OBSERVABLES}
@@ -88,6 +111,23 @@ class Engine:
         marks = [(date.fromisoformat(x) - scenario.start).days for x in metrics.ALLEGIANCE_DATES]
         self.snap_days = sorted({d for d in marks if 0 <= d < self.days} | {self.days - 1})
         self.snap_out = np.zeros((len(self.snap_days), r, world.n_cities))  # workforce whose committee backs the republic
+        # the requested areas: a (A, C) membership matrix, summed in a fixed order (see World._group_sum)
+        self.areas = [tuple(int(i) for i in a) for a in areas]
+        rows = np.repeat(np.arange(len(self.areas)), [len(a) for a in self.areas]).astype(np.intp)
+        cols = np.asarray([i for a in self.areas for i in a], dtype=np.intp)
+        self._area_mat = sp.csr_matrix((np.ones(cols.size), (rows, cols)), shape=(len(self.areas), world.n_cities))
+        self._area_wf = np.asarray(self._area_mat @ world.by_city(world.workforce[None, :])[0]).ravel()
+        self.area_out = {k: np.zeros((self.days, r, len(self.areas))) for k in AREA_OBSERVABLES} if self.areas else {}
+
+    def _choose_rules(self) -> None:
+        """The daily rules for the current parameters: the compiled kernel where it applies, else the numpy rules."""
+        ok = kernel.usable(self.params)
+        if self._wanted_rules == "kernel" and not ok:
+            raise ValueError("the compiled kernel does not apply here (numba missing, or the reactive centre is on)")
+        self.rules = "kernel" if ok and self._wanted_rules != "numpy" else "numpy"
+        r = len(self.seeds)
+        self._pm = kernel.param_matrix(self.params, r) if self.rules == "kernel" else None
+        self._mf = kernel.mech_flags(self.mech) if self.rules == "kernel" else None
 
     @property
     def date(self) -> date:
@@ -108,11 +148,7 @@ class Engine:
         def draws(name: str, size: int) -> np.ndarray:
             return np.stack([st.daily(name, d, size) for st in self.streams])
 
-        rules.step(
-            self.state,
-            w,
-            self.params,
-            self.mech,
+        args = (
             d,
             tl.repression[d],
             tl.cut[d],
@@ -124,15 +160,30 @@ class Engine:
             draws("stage", k),
             draws("ally", k),
         )
-        for name, v in observe_basins(self.state, w).items():
-            self.basin_out[name][d] = v
-        for name, v in observe_republics(self.state, w).items():
-            self.rep_out[name][d] = v
-        if d in self.snap_days:
-            self.snap_out[self.snap_days.index(d)] = w.by_city(metrics.backing(self.state, w) * w.workforce)
-        if d < self.town_days:
-            self.town_out["strikers"][d] = w.by_city(self.state.striking * self.state.out_share * w.workforce)
-            self.town_out["mines_on_strike"][d] = w.by_city(self.state.striking)
+        if self.rules == "kernel":  # the compiled day (sim/kernel.py): the same rules, decisions and draws
+            kernel.step(self.state, w, self._pm, self._mf, *args)
+        else:
+            day_rules.step(self.state, w, self.params, self.mech, *args)
+        if self.record == "all":
+            for name, v in observe_basins(self.state, w).items():
+                self.basin_out[name][d] = v
+            for name, v in observe_republics(self.state, w).items():
+                self.rep_out[name][d] = v
+            if d in self.snap_days:
+                self.snap_out[self.snap_days.index(d)] = w.by_city(metrics.backing(self.state, w) * w.workforce)
+        if (d < self.town_days and self.record == "all") or self.areas:
+            towns = {
+                "strikers": w.by_city(self.state.striking * self.state.out_share * w.workforce),
+                "mines_on_strike": w.by_city(self.state.striking),
+            }
+            if d < self.town_days and self.record == "all":
+                for k, v in towns.items():
+                    self.town_out[k][d] = v
+            if self.areas:
+                towns["allegiance"] = w.by_city(metrics.backing(self.state, w) * w.workforce)
+                for k, v in towns.items():
+                    a = np.asarray(self._area_mat @ v.T).T
+                    self.area_out[k][d] = a / np.maximum(self._area_wf, 1e-300) if k == "allegiance" else a
         self.day += 1
 
     def run(self, until: int | None = None) -> Engine:
@@ -162,6 +213,7 @@ class Engine:
         new.mech = scenario.mechanisms
         new.timeline = compile_timeline(list(scenario.events), scenario.start, self.days, self.world)
         new.params = batch_params(scenario, self.seeds)
+        new._choose_rules()
         return new
 
     def outcome_run(self) -> metrics.Run:
@@ -245,7 +297,7 @@ class StrikeModel(mesa.Model):
         )
 
     @property
-    def state(self) -> rules.State:
+    def state(self) -> day_rules.State:
         """The array state (one replicate row)."""
         return self.engine.state
 

@@ -51,6 +51,11 @@ CAL = (
     "calibrated: ABC-SMC posterior in calibration/fitted/ (prior range and reason in calibration/priors.toml); "
     'scenarios with parameters = "posterior" draw it per replicate, this hand-set default is used otherwise'
 )
+CAL2 = (
+    "calibrated (stage 2, on 1989-1990 figures given the July 1989 posterior): ABC-SMC posterior in calibration/fitted/ (prior range "
+    'and reason in calibration/priors_1989_1990.toml); scenarios with parameters = "posterior" draw it per replicate; this default '
+    "(the mechanism off or neutral, which reproduces the earlier model) is used otherwise"
+)
 
 
 @dataclass(frozen=True)
@@ -247,7 +252,7 @@ class Params:
         "committees",
         0,
         3650,
-        f"{A}, off (3650 days: a committee always calls its area out, as before) until the 1989-1990 calibration sizes it; a new committee mobilises its area for weeks (the 1989 strikes lasted one to three weeks); an established one "
+        f"{CAL2}. Before calibration: off (3650 days: a committee always calls its area out, as before) until the 1989-1990 calibration sizes it; a new committee mobilises its area for weeks (the 1989 strikes lasted one to three weeks); an established one "
         "brings mines out by dated strike calls (MODEL.md: committees call dated strikes)",
         "days after its formation during which a committee calls its area out whenever a strike is on there",
     )
@@ -257,7 +262,7 @@ class Params:
         "committees",
         0,
         1,
-        f"{A}, off (0) by default until the 1989-1990 calibration sizes it; after 1989 the committees turned protest into dated calls (the warning strike of 11 July 1990, the March 1991 "
+        f"{CAL2}. Before calibration: off (0) by default until the 1989-1990 calibration sizes it; after 1989 the committees turned protest into dated calls (the warning strike of 11 July 1990, the March 1991 "
         "strike) rather than wildcat walk-outs; 0 gives spontaneous contagion as in July 1989; for calibration on 1989-1990 to size",
         "share by which an established committee (past its first push_days) damps spontaneous onset, contagion and news in its area",
     )
@@ -267,7 +272,7 @@ class Params:
         "committees",
         0,
         50,
-        f"{A}: a call of one's own committee is the strongest push there is; turnout still scales with readiness and cost",
+        f"{CAL2}. Reason for the range: a call of one's own committee is the strongest push there is; turnout still scales with readiness and cost",
         "strike hazard (per unit readiness) added by a strike call of the enterprise's active town or basin committee",
     )
     call_span: float = p(
@@ -285,7 +290,7 @@ class Params:
         "committees",
         0,
         1,
-        f"{A}: an open-ended strike is called off once it has collapsed",
+        f"{CAL2}. Reason for the range: an open-ended strike is called off once it has collapsed",
         "share of a basin's enterprises on strike below which an open-ended call lapses (from the call's eighth day)",
     )
     r_call_end: float = p(
@@ -294,7 +299,7 @@ class Params:
         "committees",
         0,
         50,
-        f"{A}: a one-day (warning) strike ends when its day is over",
+        f"{CAL2}. Reason for the range: a one-day (warning) strike ends when its day is over",
         "return hazard of the basin's strikers during the week after a strike call of fixed length has run out",
     )
     # --- 8. committee persistence and authority ---
@@ -304,7 +309,7 @@ class Params:
         "persistence",
         0,
         1,
-        f"{A}: many committees lasted into 1990-91 (essay)",
+        f"{CAL2}. Reason for the range: many committees lasted into 1990-91 (essay)",
         "daily dissolution hazard of an idle committee without authority",
     )
     persist_won: float = p(0.6, "ratio", "persistence", 0, 1, A, "reduction of that hazard for committees that won")
@@ -390,7 +395,7 @@ class Params:
         "fatigue",
         0,
         1,
-        f"{A}, off (0) by default, which keeps the calibrated July 1989 fit, until the 1989-1990 calibration sizes it (1/30 ends an unanswered strike in weeks); strikers went unpaid (pay for strike days was itself a demand in 1989: essay, after Mandel) and household savings "
+        f"{CAL2}. Before calibration: off (0) by default, which keeps the calibrated July 1989 fit, until the 1989-1990 calibration sizes it (1/30 ends an unanswered strike in weeks); strikers went unpaid (pay for strike days was itself a demand in 1989: essay, after Mandel) and household savings "
         "and supplies lasted weeks, not months",
         "daily growth of an enterprise's cost of striking (lost pay, spent savings) towards 1 while it is out",
     )
@@ -400,7 +405,7 @@ class Params:
         "fatigue",
         0,
         1,
-        f"{A}: savings and supplies are rebuilt over months of work",
+        f"{CAL2}. Reason for the range: savings and supplies are rebuilt over months of work",
         "daily recovery of the cost of striking towards 0 while at work",
     )
     r_cost: float = p(
@@ -409,7 +414,7 @@ class Params:
         "fatigue",
         0,
         5,
-        f"{A}: with everything spent a workforce drifts back within days",
+        f"{CAL2}. Reason for the range: with everything spent a workforce drifts back within days",
         "return hazard at full cost of striking (it grows with the square of the cost: savings run out late, then fast)",
     )
     b_cost: float = p(
@@ -427,7 +432,7 @@ class Params:
         "fatigue",
         0,
         730,
-        f"{A}, off (0) by default until the 1989-1990 calibration sizes it; after a strike a workforce does not walk out again by itself for weeks; only its committee's call can bring it out",
+        f"{CAL2}. Before calibration: off (0) by default until the 1989-1990 calibration sizes it; after a strike a workforce does not walk out again by itself for weeks; only its committee's call can bring it out",
         "days after a strike that ended without a deal during which the enterprise strikes only at a committee's call",
     )
     wage_drift: float = p(

@@ -23,7 +23,7 @@ WEEKLY = mdates.WeekdayLocator(byweekday=mdates.MO)  # Mondays: 10 July 1989 was
 STAGE_COLORS = {"material": "#4c72b0", "political": "#dd8452", "sovereignty": "#c44e52"}
 
 
-def _subtitle(scenario: str, replicates: int, bands: str = "median and 10-90% band") -> str:
+def _subtitle(scenario: str, replicates: int, bands: str = "median and 5-95% band") -> str:
     return f"scenario: {scenario} | {replicates} replicates | {bands}"
 
 
@@ -380,7 +380,7 @@ def plot_targets(
 ) -> Figure:
     """One panel per scored target: the simulated band in its place over July-August 1989, and the figure.
 
-    Count targets show the model's median and 10-90% band over time with the historical value (or
+    Count targets show the model's median and 5-95% band over time with the historical value (or
     interval); event targets (a first strike, the end of a wave) show the spread of the simulated
     dates across replicates with the historical date.
 
@@ -404,7 +404,7 @@ def plot_targets(
         where = r["basin"] + (f", {r['place']}" if r["place"] else "")
         verdict = "inside the 50% band" if r["inside_50"] else "inside the 90% band" if r["inside_90"] else "OUTSIDE the 90% band"
         if r["measure"] in ("first_strike", "last_day"):
-            days = x + pd.to_timedelta([r["sim_p10"], r["sim_median"], r["sim_p90"]], unit="D")
+            days = x + pd.to_timedelta([r["sim_p05"], r["sim_median"], r["sim_p95"]], unit="D")
             if days.notna().all():
                 ax.axvspan(days[0], days[2], color=blue, alpha=0.25, lw=0)
                 ax.axvline(days[1], color=blue, lw=1.6)
@@ -443,7 +443,7 @@ def plot_targets(
     handles = [
         plt.Line2D([], [], color=blue, lw=1.6, label="model median"),
         plt.Rectangle((0, 0), 1, 1, color=blue, alpha=0.5, label="model 25-75% of replicates"),
-        plt.Rectangle((0, 0), 1, 1, color=blue, alpha=0.2, label="model 10-90% of replicates"),
+        plt.Rectangle((0, 0), 1, 1, color=blue, alpha=0.2, label="model 5-95% of replicates"),
         plt.Line2D([], [], marker="D", color=red, mec="black", ls="", label="historical figure (bar: its interval)"),
         plt.Line2D([], [], color=red, ls="--", lw=2, label="historical date"),
     ]

@@ -37,12 +37,17 @@ def _concat(cls: type, parts: list) -> object:
 
 @dataclass
 class Tables:
-    """Tidy outputs: daily by basin and by republic, by town over the calibration window, allegiance by oblast on dates that matter."""
+    """Tidy outputs of a run.
+
+    Daily by basin and by republic, by town over the calibration window, allegiance by oblast on the
+    dates that matter, and daily by requested area (the places a targets file names; empty unless asked).
+    """
 
     basin: pd.DataFrame
     republic: pd.DataFrame
     town: pd.DataFrame
     oblast: pd.DataFrame
+    areas: pd.DataFrame
 
     @classmethod
     def concat(cls, parts: list[Tables]) -> Tables:
@@ -50,8 +55,8 @@ class Tables:
         return _concat(cls, parts)
 
 
-def tidy(engine: Engine, replicates: list[int]) -> Tables:
-    """Turn an engine's recorded arrays into tidy tables."""
+def tidy(engine: Engine, replicates: list[int], labels: tuple[str, ...] = ()) -> Tables:
+    """Turn an engine's recorded arrays into tidy tables (`labels`: the names of the engine's areas)."""
     sc, w = engine.scenario, engine.world
     dates = pd.date_range(sc.start, periods=engine.days, freq="D")
     r = len(replicates)
@@ -87,7 +92,13 @@ def tidy(engine: Engine, replicates: list[int]) -> Tables:
     town.insert(4, "oblast", np.tile(np.asarray(w.city_oblast, dtype=object), len(town) // w.n_cities))
     for c in ("strikers", "mines_on_strike"):
         town[c] = np.rint(town[c]).astype(np.int64)
-    return Tables(basin=basin, republic=republic, town=town, oblast=allegiance_by_oblast(engine, replicates))
+    if engine.areas:
+        areas = frame(engine.area_out, tuple(labels), "area")
+        for c in ("strikers", "mines_on_strike"):
+            areas[c] = np.rint(areas[c]).astype(np.int64)
+    else:
+        areas = pd.DataFrame(columns=["replicate", "date", "area", "strikers", "mines_on_strike", "allegiance"])
+    return Tables(basin=basin, republic=republic, town=town, oblast=allegiance_by_oblast(engine, replicates), areas=areas)
 
 
 def allegiance_by_oblast(engine: Engine, replicates: list[int]) -> pd.DataFrame:
@@ -115,9 +126,10 @@ def run_one(scenario: Scenario, seed: int, params: Params | None = None, world: 
 
 
 def _chunk(args: tuple) -> Tables:
-    scenario, seeds, first, params = args
+    scenario, seeds, first, params, areas = args
     world = world_for(scenario.data)
-    return tidy(simulate(world, scenario, seeds, params), list(range(first, first + len(seeds))))
+    engine = Engine(world, scenario, seeds, params, areas=[towns for _, towns in areas]).run()
+    return tidy(engine, list(range(first, first + len(seeds))), tuple(label for label, _ in areas))
 
 
 MP = multiprocessing.get_context("forkserver")
@@ -252,6 +264,9 @@ def _stop_pool(ex: ProcessPoolExecutor) -> None:
     """End a process pool now: cancel what has not started and terminate the workers (their chunk is redone on resume)."""
     procs = list((getattr(ex, "_processes", None) or {}).values())  # the pool's own table of workers (CPython)
     ex.shutdown(wait=False, cancel_futures=True)
+    # and any worker the pool was starting at that moment (not yet in its table: left alone, the
+    # interpreter's exit would wait for it forever)
+    procs += [c for c in multiprocessing.active_children() if c not in procs]
     for p in procs:
         p.terminate()
     for p in procs:
@@ -274,6 +289,7 @@ def run_ensemble(
     done: dict[int, Tables] | None = None,
     on_chunk: Callable[[int, Tables | ChunkError], None] | None = None,
     keep_going: bool = False,
+    areas: list | tuple = (),
 ) -> tuple[Tables, list[int]]:
     """Run `replicates` replicates from root `seed`; returns the tables and the replicate seeds.
 
@@ -288,6 +304,7 @@ def run_ensemble(
         done: chunks already finished (first replicate -> tables), e.g. read back to resume: not rerun.
         on_chunk: called as each chunk finishes, with its first replicate and its tables (or error).
         keep_going: record a failing chunk (`ChunkError`) and go on instead of stopping.
+        areas: places (`sim.targets.Area`: label and towns) whose daily series go into `Tables.areas`.
 
     Every replicate has its own seed and streams, so the tables do not depend on chunking, workers,
     executor, or on which chunks were resumed.
@@ -296,7 +313,8 @@ def run_ensemble(
     chunk = chunk or chunk_size(replicates, workers)
     done = done or {}
     firsts = [i for i in range(0, replicates, chunk) if i not in done]
-    tasks = [(scenario, seeds[i : i + chunk], i, params) for i in firsts]
+    pairs = tuple((a.label, tuple(a.towns)) for a in areas)
+    tasks = [(scenario, seeds[i : i + chunk], i, params, pairs) for i in firsts]
     world_for(scenario.data)  # load (and check) the data once, here, before any process starts
     if scenario.posterior is not None:
         posterior_for(scenario.posterior)  # likewise the posterior

@@ -9,8 +9,9 @@ or `event` (a dated happening). A row the loader cannot read is an error naming 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ class Target:
     kind: str
     source: str
     confidence: str
+    window_days: float = math.nan  # event targets: days before `date` the window opens (NaN: WINDOW_DAYS)
 
 
 def _num(raw: str, col: str, file: str, line: int) -> float:
@@ -85,6 +87,7 @@ def load_targets(path: str | Path) -> list[Target]:
             kind=kind,
             source=row["source"],
             confidence=row["confidence"],
+            window_days=_num(row.get("window_days", ""), "window_days", name, line),
         )
         if not t.basin or not t.measure:
             raise InputError("basin and measure are required", file=name, line=line, key="basin" if not t.basin else "measure")
@@ -100,6 +103,21 @@ def load_targets(path: str | Path) -> list[Target]:
             v = getattr(t, col)
             if not math.isnan(v) and not 0 <= v <= MAX_COUNT:
                 raise InputError(f"{col} = {v:g} must be a count in [0, {MAX_COUNT:,}]", file=name, line=line, key=col)
+        if not math.isnan(t.window_days) and not (
+            t.measure in EVENTS and 0 <= t.window_days <= 1000 and t.window_days == int(t.window_days)
+        ):
+            raise InputError(
+                "window_days must be a whole number of days in [0, 1000], on first_strike or last_day rows only",
+                file=name,
+                line=line,
+                key="window_days",
+            )
+        if t.measure in SHARES:
+            for col in ("value", "low", "high"):
+                if not math.isnan(getattr(t, col)) and not 0 <= getattr(t, col) <= 1:
+                    raise InputError(
+                        f"{col} of an allegiance target is a share in [0, 1], got {getattr(t, col):g}", file=name, line=line, key=col
+                    )
         if kind == "interval" and t.low > t.high:
             raise InputError(f"low {t.low:g} is above high {t.high:g}", file=name, line=line, key="low")
         out.append(t)
@@ -107,103 +125,186 @@ def load_targets(path: str | Path) -> list[Target]:
 
 
 REPUBLIC_NAMES = ("RSFSR", "Ukrainian SSR", "Kazakh SSR", "USSR")
-MEASURES = ("mines_on_strike", "strikers", "first_strike", "last_day")
-COUNTS = ("mines_on_strike", "strikers")
+LEVELS = ("mines_on_strike", "strikers", "allegiance")
+"""Measures read on the target's date: enterprises on strike, strikers (persons), and allegiance (the
+share, 0 to 1, of the area's workforce whose town or basin committee backs its republic against the Union)."""
+EVENTS = ("first_strike", "last_day")
+"""Measures that are dates: the first day on strike, and the first day back to none, in the target's window."""
+MEASURES = LEVELS + EVENTS
+COUNTS = LEVELS  # measures read on a day (kept under its old name: the calibration's probes read them)
+SHARES = ("allegiance",)
+WINDOW_DAYS = 30
+"""Default window of an event target: a `first_strike` or `last_day` target dated D is scored against the
+first such event on or after D - WINDOW_DAYS (a `window_days` column overrides it per row)."""
 
 
 @dataclass(frozen=True)
 class Area:
-    """Where a target lies in the model: basins (summed) or towns (summed)."""
+    """Where a target lies in the model: a set of towns (summed), labelled as the first target that named it."""
 
-    level: str  # "basin" or "town"
-    names: tuple[str, ...]
+    label: str
+    towns: tuple[int, ...]
 
 
-def resolve(t: Target, basin_republic: dict[str, str], towns: list[tuple[str, str, str]]) -> tuple[Area | None, str]:
-    """The model area a target refers to, or (None, reason) when the model cannot resolve it.
+def _alternatives(name: str) -> set[str]:
+    """Lower-case names an oblast goes by: 'Luhansk (Voroshilovgrad) oblast' -> {'luhansk', 'voroshilovgrad'}."""
+    s = re.sub(r"\b(oblasts?|provinces?)\b", "", name.lower()).strip()
+    m = re.fullmatch(r"(.*?)\s*\((.*)\)\s*", s)
+    return {m.group(1).strip(), m.group(2).strip()} if m else {s}
+
+
+def town_republics(world) -> np.ndarray:
+    """Republic index of each town.
+
+    That of its enterprises (towns of the "Other" basin lie in several republics), else of its basin
+    (a town whose mines the data assign to a neighbouring town).
+    """
+    out = np.asarray(world.basin_republic, dtype=int)[world.city_basin].copy()
+    out[world.city] = world.republic
+    return out
+
+
+def resolve(t: Target, world) -> tuple[Area | None, str]:
+    """The towns a target refers to, or (None, the reason) when the model cannot resolve it.
+
+    `basin` names a basin, a republic, `USSR`, or a basin within a republic (`Donbas (Ukrainian SSR)`);
+    `place` narrows it to a town (`Mezhdurechensk`, `Mezhdurechensk (Shevyakov mine)`: the bracket is a
+    detail), an oblast (`Donetsk oblast`) or a list of oblasts (`Lviv and Volyn oblasts`,
+    `Voroshilovgrad (Luhansk) and Dnipropetrovsk oblasts`: either name of a renamed oblast).
+    """
+    from sim.network import REPUBLICS
+
+    if t.measure not in MEASURES:
+        return None, f"measure '{t.measure}' is not a model output (measures: {', '.join(MEASURES)})"
+    reps = town_republics(world)
+    basins = list(world.basin_names)
+    m = re.fullmatch(r"(.*?)\s*\((.*)\)", t.basin)
+    if t.basin == "USSR":
+        cand = np.arange(world.n_cities)
+    elif t.basin in REPUBLICS:
+        cand = np.flatnonzero(reps == REPUBLICS.index(t.basin))
+    elif t.basin in basins:
+        cand = np.flatnonzero(world.city_basin == basins.index(t.basin))
+    elif m and m.group(1) in basins and m.group(2) in REPUBLICS:
+        b, r = basins.index(m.group(1)), REPUBLICS.index(m.group(2))
+        cand = np.flatnonzero((world.city_basin == b) & (reps == r))
+        if cand.size == 0:
+            return None, f"the model has no towns of the {m.group(1)} basin in the {m.group(2)}"
+    else:
+        return None, f"unknown basin or republic '{t.basin}'"
+    if cand.size == 0:
+        return None, f"the model has no mining towns in '{t.basin}'"
+    label = t.basin + (f" / {t.place}" if t.place else "")
+    if not t.place:
+        return Area(label, tuple(int(i) for i in cand)), ""
+    place = t.place.strip().lower()
+    names = [world.city_names[i].lower() for i in cand]
+    hit = [int(i) for i, n in zip(cand, names, strict=True) if place == n]
+    if not hit:
+        hit = [int(i) for i, n in zip(cand, names, strict=True) if place.startswith(f"{n} (")]
+    if hit:
+        return Area(label, tuple(hit)), ""
+    parts = [p for p in re.split(r"\s*(?:,|;|\band\b)\s*", re.sub(r"\boblasts\b", "", t.place, flags=re.I)) if p.strip()]
+    towns: set[int] = set()
+    for part in parts:
+        alts = _alternatives(part)
+        found = [int(i) for i in cand if _alternatives(world.city_oblast[i]) & alts]
+        if not found:
+            return None, f"place '{t.place}': '{part.strip()}' is not a town of '{t.basin}' nor an oblast with its mining towns"
+        towns.update(found)
+    return Area(label, tuple(sorted(towns))), ""
+
+
+def target_areas(targets: list[Target], world) -> tuple[list[Area], dict[int, int], dict[int, str]]:
+    """The distinct areas of a targets file; each scorable row's area index (by line); each other row's reason."""
+    areas: list[Area] = []
+    where: dict[tuple[int, ...], int] = {}
+    index, reasons = {}, {}
+    for t in targets:
+        area, why = resolve(t, world)
+        if area is None:
+            reasons[t.line] = why
+            continue
+        if area.towns not in where:
+            where[area.towns] = len(areas)
+            areas.append(area)
+        index[t.line] = where[area.towns]
+    return areas, index, reasons
+
+
+def event_day(mines: np.ndarray, measure: str, start: int) -> float:
+    """Day index of a target's event in one replicate's daily enterprises on strike (NaN if none).
+
+    The first day on strike (`first_strike`) or the first day back to none after it (`last_day`),
+    looking only at days from `start` on (the target's window): a strike already on at `start` has
+    its first day at `start`.
+    """
+    first, back = wave_bounds(np.asarray(mines)[max(start, 0) :] > 0)
+    i = first if measure == "first_strike" else back
+    return np.nan if i is None else float(max(start, 0) + i)
+
+
+def window_start(t: Target) -> date:
+    """First date an event target looks at: its date minus its window (default `WINDOW_DAYS`)."""
+    return t.date - timedelta(days=WINDOW_DAYS if math.isnan(t.window_days) else int(t.window_days))
+
+
+def values_for(t: Target, area_series: pd.DataFrame, start: date) -> np.ndarray:
+    """One simulated value per replicate: the measure on the target's date, or the event as days after it.
 
     Args:
         t: the target.
-        basin_republic: basin name -> republic name.
-        towns: (town, basin, oblast) of every town.
-
-    A basin (or republic, or USSR) with an empty place is a basin-level sum; a place that names a
-    town of the basin (`Town` or `Town (detail)`), or an oblast of its towns, is a sum over towns.
+        area_series: the area's daily rows (replicate, date, mines_on_strike, strikers, allegiance).
+        start: the first simulated date.
     """
-    if t.measure not in MEASURES:
-        return None, f"measure '{t.measure}' is not a model output"
-    if t.basin in REPUBLIC_NAMES:
-        if t.place:
-            return None, f"place '{t.place}' is finer than a republic-level target can be resolved"
-        names = tuple(b for b, r in basin_republic.items() if t.basin in ("USSR", r))
-        return Area("basin", names), ""
-    if t.basin not in basin_republic:
-        return None, f"unknown basin or republic '{t.basin}'"
-    if not t.place:
-        return Area("basin", (t.basin,)), ""
-    tw = [(n, o) for n, b, o in towns if b == t.basin]
-    place = t.place.lower()
-    if t.place in {o for _, o in tw}:
-        return Area("town", tuple(n for n, o in tw if o == t.place)), ""
-    names = tuple(n for n, _ in tw if place == n.lower() or place.startswith(f"{n.lower()} ("))
-    if names:
-        return Area("town", names), ""
-    return None, f"place '{t.place}' is finer than the model or not one of its towns or oblasts"
-
-
-def series(t: Target, basin: pd.DataFrame, town: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
-    """The simulated daily series (replicate, date, mines_on_strike, strikers) that a target refers to.
-
-    Resolution as in `resolve`; town tables cover the calibration window only. Returns
-    (None, reason) when the model cannot resolve the target.
-    """
-    cols = list(COUNTS)
-    basin_rep = dict(zip(basin["basin"], basin["republic"], strict=True)) if len(basin) else {}
-    towns = list(town[["town", "basin", "oblast"]].drop_duplicates().itertuples(index=False, name=None)) if len(town) else []
-    area, why = resolve(t, basin_rep, towns)
-    if area is None:
-        return None, why
-    if area.level == "basin":
-        rows = basin[basin["basin"].isin(area.names)]
-    else:
-        rows = town[town["town"].isin(area.names)]
-        if rows.empty:
-            return None, "date outside the town tables' window"
-    return rows.groupby(["replicate", "date"], as_index=False)[cols].sum(), ""
+    ts = pd.Timestamp(t.date)
+    if t.measure in LEVELS:
+        return area_series.loc[area_series["date"] == ts, t.measure].to_numpy(dtype=float)
+    first = (window_start(t) - start).days
+    target_day = (t.date - start).days
+    out = []
+    for _, g in area_series.groupby("replicate", sort=True):
+        out.append(event_day(g.sort_values("date")["mines_on_strike"].to_numpy(), t.measure, first) - target_day)
+    return np.asarray(out, dtype=float)
 
 
 # --- goodness of fit: one distance per target kind, 0 inside the target, 1 = one tolerance off ---
 
 POINT_TOLERANCE = {"high": 0.1, "approx": 0.2}
-"""A point target is met within this share of its value (at least one count): assumption."""
+"""A point target is met within this share of its value (at least one count, or 0.01 of a share): assumption."""
 EVENT_TOLERANCE_DAYS = {"high": 1.0, "approx": 2.0}
 """A dated event is met within this many days: assumption (dates of 1989 reports vary by a day)."""
 MISSING_EVENT = 10.0
 """Distance of an event that never happens in a replicate (as if ten tolerances off)."""
 
 
+def _unit(t: Target) -> float:
+    """The smallest difference that counts: one enterprise or person, or 0.01 of a share."""
+    return 0.01 if t.measure in SHARES else 1.0
+
+
 def bounds(t: Target) -> tuple[float, float]:
-    """The range of simulated counts that meets a count target.
+    """The range of simulated values that meets a count target.
 
     An interval is met inside [low, high] (a missing bound is open: "over 400,000"); a point within
     its tolerance (`POINT_TOLERANCE`, at least one count).
     """
     if t.kind == "interval":
         return (t.low if np.isfinite(t.low) else -np.inf, t.high if np.isfinite(t.high) else np.inf)
-    tol = max(POINT_TOLERANCE.get(t.confidence, 0.2) * abs(t.value), 1.0)
+    tol = max(POINT_TOLERANCE.get(t.confidence, 0.2) * abs(t.value), _unit(t))
     return t.value - tol, t.value + tol
 
 
 def count_scale(t: Target) -> float:
-    """The count that one unit of distance stands for: the target's width, at least 10% of it and 1."""
+    """The value that one unit of distance stands for: the target's width, at least 10% of it and one unit."""
     lo, hi = bounds(t)
     finite = [abs(v) for v in (lo, hi) if np.isfinite(v)]
     width = hi - lo if np.isfinite(hi - lo) else 0.0
-    return max(width, 0.1 * max(finite), 1.0)
+    return max(width, 0.1 * max(finite), _unit(t))
 
 
 def count_distance(t: Target, x: np.ndarray) -> np.ndarray:
-    """Distance of simulated counts `x` (one per replicate) from a point or interval target."""
+    """Distance of simulated values `x` (one per replicate) from a point or interval target."""
     lo, hi = bounds(t)
     x = np.asarray(x, dtype=float)
     return np.maximum(np.maximum(lo - x, x - hi), 0.0) / count_scale(t)
@@ -218,20 +319,94 @@ def event_distance(t: Target, days_off: np.ndarray) -> np.ndarray:
 
 def distance(t: Target, values: np.ndarray) -> np.ndarray:
     """Per-replicate distance of a target's simulated values (counts, or event days off)."""
-    return count_distance(t, values) if t.measure in COUNTS else event_distance(t, values)
+    return count_distance(t, values) if t.measure in LEVELS else event_distance(t, values)
 
 
-def score(targets: list[Target], basin: pd.DataFrame, town: pd.DataFrame) -> pd.DataFrame:
+# --- proper scores ---
+
+WIS_ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+"""Central intervals of the weighted interval score: the (1 - alpha) intervals of the COVID-19 forecast hubs."""
+
+
+def interval_score(lo: float, hi: float, y: float, alpha: float) -> float:
+    """Interval score of a central (1 - alpha) interval [lo, hi] for the observation y (Gneiting and Raftery 2007)."""
+    return (hi - lo) + 2.0 / alpha * max(lo - y, 0.0) + 2.0 / alpha * max(y - hi, 0.0)
+
+
+def weighted_interval_score(samples: np.ndarray, y: float, alphas: tuple[float, ...] = WIS_ALPHAS) -> float:
+    """Weighted interval score of an ensemble for the observation y (Bracher et al. 2021, PLoS Comput Biol 17:e1008618).
+
+    WIS = (|y - median| / 2 + sum_k alpha_k / 2 * IS_alpha_k) / (K + 1/2), with each interval taken
+    from the ensemble's quantiles; a proper score in the measure's units (0 is perfect, lower is better).
+    A replicate whose event never happens (NaN) counts as `MISSING_EVENT` days off, late.
+    """
+    x = np.asarray(samples, dtype=float)
+    x = np.where(np.isnan(x), MISSING_EVENT * 10, x)  # an event that never comes: far off, late
+    total = 0.5 * abs(y - float(np.quantile(x, 0.5)))
+    for a in alphas:
+        lo, hi = np.quantile(x, [a / 2, 1 - a / 2])
+        total += a / 2 * interval_score(float(lo), float(hi), y, a)
+    return total / (len(alphas) + 0.5)
+
+
+def observed(t: Target, median: float) -> float:
+    """The figure a row is judged by (bands and proper score).
+
+    A point's value, an event's 0 days off, or, for an interval, its point nearest the simulated
+    median. An interval says the truth lies
+    anywhere in [low, high] (shared/data/README.md: "fit intervals as intervals, not as their
+    midpoint"), so its row is inside a band when any of it is, as the calibration's distance is 0
+    anywhere inside it; a `value` given with an interval is shown, not judged.
+    """
+    if t.measure in EVENTS:
+        return 0.0
+    if t.kind != "interval":
+        return t.value
+    lo, hi = bounds(t)
+    return float(min(max(median, lo), hi)) if np.isfinite(median) else float(lo if np.isfinite(lo) else hi)
+
+
+def capacity(t: Target, area: Area, world) -> float:
+    """Largest value the measure can take in the area: its enterprises, its workforce, a share of 1, or the window in days."""
+    if t.measure in EVENTS:
+        return float(WINDOW_DAYS if math.isnan(t.window_days) else t.window_days) * 2
+    if t.measure in SHARES:
+        return 1.0
+    towns = np.asarray(area.towns)
+    in_area = np.isin(world.city, towns)
+    return float(in_area.sum() if t.measure == "mines_on_strike" else world.workforce[in_area].sum())
+
+
+UNINFORMATIVE_SHARE = 0.9
+"""A 90% band wider than this share of what the area could hold says nothing (assumption)."""
+
+
+def score(targets: list[Target], series: pd.DataFrame, world, start: date | None = None) -> pd.DataFrame:
     """Score every target row against the simulated ensemble.
 
-    For counts: the simulated median and 10%, 25%, 75%, 90% quantiles across replicates on the
-    target's date. For `first_strike` and `last_day`: the same for the date, as days after the
-    target date (0 means on the day). `inside_90` / `inside_50`: the target (its value, or any part of
-    its interval) lies inside the 10-90% / 25-75% band. `within_1.5x`: the value (or the interval's
-    nearest bound) is within a factor 1.5 of the median. `distance_median`: the median across
-    replicates of the target's distance (`distance`: 0 when met). Unresolvable rows are kept with
-    the reason.
+    Args:
+        targets: the rows of a targets file.
+        series: the daily area table of the run (`sim.runner.Tables.areas`: replicate, date, area,
+            mines_on_strike, strikers, allegiance), recorded for `target_areas(targets, world)`.
+        world: the world the run used (to resolve places and size areas).
+        start: the first simulated date (default: the first date in `series`).
+
+    For measures read on a day: the simulated quantiles across replicates on the target's date. For
+    `first_strike` and `last_day`: the same for the date of the first such event in the target's
+    window, as days after the target date (0 means on the day). Bands: "90%" = 5-95%, "50%" = 25-75%
+    of replicates. `inside_90` / `inside_50`: the row's figure (`observed`: its value, or for an
+    interval the point of it nearest the median) lies inside the band. `within_1.5x`: that point is within a factor 1.5 of the
+    median. `wis`: the weighted interval score (`weighted_interval_score`), and `wis_scaled` the same
+    divided by the target's scale (`count_scale`; for events, one day), so rows add up.
+    `informative` is False for a row inside its 90% band whose median is 0 while the target is not, or
+    whose band spans more than `UNINFORMATIVE_SHARE` of what the area could hold. `distance_median`:
+    the median across replicates of the target's distance (`distance`: 0 when met). Rows the model
+    cannot resolve are kept with the reason.
     """
+    areas, index, reasons = target_areas(targets, world)
+    by_area = dict(tuple(series.groupby("area", sort=False))) if len(series) else {}
+    if start is None and len(series):
+        start = pd.Timestamp(series["date"].min()).date()
     out = []
     for t in targets:
         rec = {
@@ -245,43 +420,47 @@ def score(targets: list[Target], basin: pd.DataFrame, town: pd.DataFrame) -> pd.
             "low": t.low,
             "high": t.high,
         }
-        s, why = series(t, basin, town)
-        if s is None:
-            out.append({**rec, "scored": False, "reason": why})
+        if t.line in reasons:
+            out.append({**rec, "scored": False, "reason": reasons[t.line]})
             continue
-        ts = pd.Timestamp(t.date)
-        if t.measure in COUNTS:
-            vals = s[s["date"] == ts][t.measure].to_numpy(dtype=float)
-            lo_t, hi_t = (
-                (t.value, t.value)
-                if t.kind != "interval"
-                else (t.low if np.isfinite(t.low) else -np.inf, t.high if np.isfinite(t.high) else np.inf)
-            )
-        else:
-            vals = np.array([_event_day(g, t.measure, ts) for _, g in s.groupby("replicate")], dtype=float)
-            lo_t = hi_t = 0.0
-        if vals.size == 0:
-            out.append({**rec, "scored": False, "reason": "date outside the simulated horizon"})
+        area = areas[index[t.line]]
+        s = by_area.get(area.label)
+        if s is None or start is None:
+            out.append({**rec, "scored": False, "reason": "no simulated series for this area (the run did not record it)"})
             continue
-        q = np.nanquantile(vals, [0.1, 0.25, 0.5, 0.75, 0.9]) if np.isfinite(vals).any() else np.full(5, np.nan)
+        last = pd.Timestamp(s["date"].max()).date()
+        if t.date < start or t.date > last:
+            out.append({**rec, "scored": False, "reason": f"date outside the simulated days ({start} to {last})"})
+            continue
+        vals = values_for(t, s, start)
+        q = np.nanquantile(vals, [0.05, 0.25, 0.5, 0.75, 0.95]) if np.isfinite(vals).any() else np.full(5, np.nan)
         med = q[2]
-        near = min(max(med, lo_t), hi_t)  # the target point nearest the median
-        ratio = max(med, near) / max(min(med, near), 1e-9) if med > 0 and near > 0 else (1.0 if med == near else np.inf)
+        y = observed(t, med)
+        ratio = max(med, y) / max(min(med, y), 1e-9) if med > 0 and y > 0 else (1.0 if med == y else np.inf)
+        inside_90 = bool(q[0] <= y <= q[4])
+        idle = med == 0 and (y > 0 if t.measure in LEVELS else False)
+        wide = (q[4] - q[0]) > UNINFORMATIVE_SHARE * capacity(t, area, world)
+        scale = count_scale(t) if t.measure in LEVELS else 1.0
+        wis = weighted_interval_score(vals, y)
         out.append(
             {
                 **rec,
                 "scored": True,
                 "reason": "",
-                "sim_p10": q[0],
+                "sim_p05": q[0],
                 "sim_p25": q[1],
                 "sim_median": med,
                 "sim_p75": q[3],
-                "sim_p90": q[4],
-                "inside_90": bool(hi_t >= q[0] and lo_t <= q[4]),
-                "inside_50": bool(hi_t >= q[1] and lo_t <= q[3]),
+                "sim_p95": q[4],
+                "inside_90": inside_90,
+                "inside_50": bool(q[1] <= y <= q[3]),
                 "within_1.5x": bool(ratio <= 1.5),
+                "informative": not (inside_90 and (idle or wide)),
+                "wis": wis,
+                "wis_scaled": wis / scale,
                 "distance_median": float(np.median(distance(t, vals))),
                 "replicates": int(vals.size),
+                "area": area.label,
             }
         )
     # every column even when no row could be scored, so summaries and figures read the same table
@@ -290,15 +469,20 @@ def score(targets: list[Target], basin: pd.DataFrame, town: pd.DataFrame) -> pd.
 
 SCORE_COLUMNS = [
     "line", "date", "basin", "place", "measure", "kind", "value", "low", "high", "scored", "reason",
-    "sim_p10", "sim_p25", "sim_median", "sim_p75", "sim_p90", "inside_90", "inside_50", "within_1.5x",
-    "distance_median", "replicates",
+    "sim_p05", "sim_p25", "sim_median", "sim_p75", "sim_p95", "inside_90", "inside_50", "within_1.5x",
+    "informative", "wis", "wis_scaled", "distance_median", "replicates", "area",
 ]  # fmt: skip
 """Columns of `score`'s table, in order."""
 
 
-def _event_day(g: pd.DataFrame, measure: str, target: pd.Timestamp) -> float:
-    """Days from the target date to the simulated event (first strike, or end of the wave)."""
-    on = g.sort_values("date")
-    first, back = wave_bounds(on["mines_on_strike"].to_numpy() > 0)
-    i = first if measure == "first_strike" else back
-    return np.nan if i is None else float((pd.Timestamp(on["date"].to_numpy()[i]) - target).days)
+def skill(scores: pd.DataFrame, reference: pd.DataFrame) -> dict[str, float]:
+    """Skill of a forecast against a reference forecast on the rows both scored.
+
+    Returns the summed scaled weighted interval scores of each and the skill 1 - model / reference
+    (1 is perfect, 0 no better than the reference, negative worse).
+    """
+    a = scores[scores["scored"]].set_index("line")["wis_scaled"]
+    b = reference[reference["scored"]].set_index("line")["wis_scaled"]
+    common = a.index.intersection(b.index)
+    m, r = float(a[common].sum()), float(b[common].sum())
+    return {"rows": len(common), "wis_model": m, "wis_reference": r, "skill": (1.0 - m / r) if r > 0 else math.nan}

@@ -19,6 +19,7 @@ import pytest
 
 from sim.errors import InputError
 from sim.network import load_world
+from sim.runner import world_for
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -310,7 +311,7 @@ def test_runs_with_nothing_to_score_or_nothing_spreading_finish_cleanly(copy, tm
 def test_score_table_has_every_column_when_nothing_is_scored():
     from sim.targets import SCORE_COLUMNS, score
 
-    df = score([], pd.DataFrame(), pd.DataFrame())
+    df = score([], pd.DataFrame(), world_for(ROOT / "scenarios" / "data"))
     assert list(df.columns) == SCORE_COLUMNS and df.empty
 
 

@@ -11,6 +11,7 @@ LAYER = {
     "rng": 0.1,
     "network": 0.2,
     "rules": 0.3,
+    "kernel": 0.35,
     "metrics": 0.4,
     "posterior": 0.5,
     "interventions": 1.0,

@@ -21,20 +21,27 @@ def run(args, ok=True):
 
 
 def test_calibrate_small_budget_writes_posterior_predictive_and_figures(tmp_path):
+    """The default calibration is stage 2 (1989-1990), fitted given stage 1: its combined posterior keeps stage 1's rows."""
     out = tmp_path / "res"
     run(["calibrate", "--budget", "small", "--population", "16", "--generations", "2", "--predictive", "12", "--out", str(out), "--quiet"])
     (folder,) = [p for p in (out / "calibration").iterdir() if not p.name.startswith(".")]
+    stage = pd.read_parquet(folder / "posterior_stage.parquet")
+    assert len(stage) == 16 and abs(stage["weight"].sum() - 1) < 1e-9
+    assert {"cost_rate", "k_call", "dissolve"} <= set(stage.columns) and "w_city" not in stage.columns
     post = pd.read_parquet(folder / "posterior.parquet")
-    assert len(post) == 16 and abs(post["weight"].sum() - 1) < 1e-9
-    assert {"w_city", "r_obey", "trust_hold"} <= set(post.columns)
+    first = pd.read_parquet(ROOT / "calibration" / "fitted" / "posterior_july1989.parquet")
+    assert len(post) == len(first)  # every stage-1 row, unchanged, with a stage-2 particle attached
+    pd.testing.assert_frame_equal(post[list(first.columns)], first)
+    assert set(post["cost_rate"]) <= set(stage["cost_rate"])
     pops = pd.read_parquet(folder / "populations.parquet")
     assert list(pops["population"]) == [0, 1] and (pops["epsilon"].diff().dropna() <= 0).all()
     check = pd.read_parquet(folder / "targets_check.parquet")
-    assert check["scored"].sum() == 10 and check.loc[check["scored"], "replicates"].eq(12).all()
+    assert check["scored"].sum() == 23 and check.loc[check["scored"], "replicates"].eq(12).all()
     for fig in ("posterior_predictive", "marginal_posteriors"):
         assert (folder / "figures" / f"{fig}.png").is_file() and (folder / "figures" / f"{fig}.svg").is_file()
     man = json.loads((folder / "manifest.json").read_text())
     assert man["budget"]["population"] == 16 and (folder / "abc.db").is_file()
+    assert man["given_posterior"] == "calibration/fitted/posterior_july1989.parquet"
     assert not (ROOT / "calibration" / "fitted" / "posterior.parquet").stat().st_mtime > folder.stat().st_mtime  # no --install
 
 
@@ -45,6 +52,9 @@ def test_validate_prints_the_table_and_writes_it(tmp_path):
     (folder,) = [p for p in (out / "validate").iterdir() if not p.name.startswith(".")]
     check = pd.read_parquet(folder / "targets_check.parquet")
     assert len(check) == 11 and set(check["verdict"]) <= {"inside 50%", "inside 90%", "outside", "not scored"}
+    assert "weighted interval score" in r.stdout and "prior predictive" in r.stdout  # the skill against the reference
+    ref = pd.read_parquet(folder / "reference_check.parquet")
+    assert len(ref) == 11 and ref["wis"].notna().sum() == check["wis"].notna().sum() == 10
     assert (folder / "figures" / "validation.png").is_file()
     man = json.loads((folder / "manifest.json").read_text())
     assert man["parameters"] == "posterior" and man["posterior_sha256"]

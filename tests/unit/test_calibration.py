@@ -13,10 +13,10 @@ import pytest
 
 from sim import calibration as cal
 from sim.errors import InputError
-from sim.model import simulate
+from sim.model import Engine, simulate
 from sim.posterior import draws_for, load_posterior
 from sim.rng import replicate_seeds
-from sim.runner import Tables, executor_map, run_ensemble, tidy, world_for
+from sim.runner import executor_map, run_ensemble, tidy, world_for
 from sim.targets import Target, distance, load_targets, score
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,19 +62,32 @@ def test_probes_read_the_same_values_as_the_scores(baseline):
     sc = dataclasses.replace(sc.with_changes(end=date(1989, 7, 31)), posterior=None)
     targets = load_targets(ROOT / "calibration" / "targets" / "july1989.csv")
     seeds = replicate_seeds(3, 6)
-    eng = simulate(world, sc, seeds)
-    pr, skipped = cal.probes(targets, world, sc, 62)
+    pr, skipped, areas = cal.probes(targets, world, sc)
     assert [t.measure for t, _ in skipped] == ["event_return_recommended"]
+    eng = Engine(world, sc, seeds, areas=[a.towns for a in areas]).run()
     vals = cal.observe(eng, pr)
-    scores = score(targets, *_frames(tidy(eng, list(range(6)))))
+    scores = score(targets, tidy(eng, list(range(6)), tuple(a.label for a in areas)).areas, world, sc.start)
     for j, p in enumerate(pr):
         row = scores[scores["line"] == p.target.line].iloc[0]
         assert np.nanmedian(vals[:, j]) == pytest.approx(row["sim_median"]), p.target
         assert np.median(distance(p.target, vals[:, j])) == pytest.approx(row["distance_median"])
 
 
-def _frames(t: Tables) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return t.basin, t.town
+def test_area_series_equal_the_town_and_basin_tables(baseline):
+    """A recorded area is the sum of its towns (the town table) and a whole basin equals the basin table."""
+    sc, world = baseline
+    sc = dataclasses.replace(sc.with_changes(end=date(1989, 7, 31)), posterior=None)
+    kuz = world.basin_names.index("Kuzbass")
+    towns = tuple(int(i) for i in np.flatnonzero(world.city_basin == kuz))
+    eng = Engine(world, sc, replicate_seeds(5, 3), areas=[towns, towns[:2]]).run()
+    t = tidy(eng, [0, 1, 2], ("Kuzbass", "two towns"))
+    a = t.areas.set_index(["area", "replicate", "date"])
+    b = t.basin[t.basin["basin"] == "Kuzbass"].set_index(["replicate", "date"])
+    np.testing.assert_array_equal(a.loc["Kuzbass", "mines_on_strike"].to_numpy(), b["mines_on_strike"].to_numpy())
+    np.testing.assert_allclose(a.loc["Kuzbass", "strikers"].to_numpy(), b["strikers"].to_numpy(), atol=1)
+    names = [world.city_names[i] for i in towns[:2]]
+    two = t.town[t.town["town"].isin(names)].groupby(["replicate", "date"])["mines_on_strike"].sum()
+    np.testing.assert_array_equal(a.loc["two towns", "mines_on_strike"].to_numpy(), two.to_numpy())
 
 
 def _tiny_abc(small, tmp_path, map_, name):
@@ -151,3 +164,15 @@ def test_broken_posterior_files_are_one_line_errors(tmp_path):
 def test_world_cache_is_used(baseline):
     sc, _ = baseline
     assert world_for(sc.data) is world_for(sc.data)
+
+
+def test_calibrated_parameters_are_the_priors_of_the_stages():
+    """A parameter documented as calibrated has a prior in one calibration stage, and every prior's parameter says so."""
+    from sim.params import param_table
+
+    documented = {r["name"] for r in param_table() if r["source"].startswith("calibrated")}
+    stages = [cal.load_priors(ROOT / "calibration" / f) for f in cal.PRIOR_FILES]
+    fitted = [p.name for s in stages for p in s.priors]
+    assert len(fitted) == len(set(fitted))  # no parameter in two stages
+    assert documented == set(fitted)
+    assert stages[1].given is not None and stages[1].given.name == stages[0].install.name  # stage 2 is fitted given stage 1

@@ -64,6 +64,7 @@ def test_benchmark_quick_mode_runs_and_writes_json(tmp_path):
     assert [s["n"] for s in table["scaling"]] == sorted(s["n"] for s in table["scaling"])
     assert "log-log slope" in r.stdout
     assert table["calibration"]["days"] == 549 and table["calibration"]["replicate_days_per_second"] > 0
+    assert table["calibration"]["speedup_of_recording_only_the_targets"] > 1  # a particle records only its targets' places
 
 
 def test_benchmark_synthetic_data_is_valid_at_100000_enterprises(tmp_path):
@@ -97,3 +98,13 @@ def test_every_example_command_of_the_readme_parses(tmp_path):
             assert exc.code == 0 and "--help" in args, args
             continue
         assert callable(ns.func), args
+
+
+def test_installed_command_is_the_same_cli():
+    """`pip install -e .` installs `miners-strike`, the same CLI as `python run.py` (pyproject's [project.scripts])."""
+    exe = Path(sys.executable).with_name("miners-strike")
+    assert exe.is_file(), "reinstall the project (pip install -c constraints.txt -e '.[dev]') to get the miners-strike command"
+    a = subprocess.run([str(exe), "validate", "--help"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    b = subprocess.run([sys.executable, str(ROOT / "run.py"), "validate", "--help"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert a.returncode == 0 and b.returncode == 0
+    assert a.stdout.split("options:")[1] == b.stdout.split("options:")[1]  # the same options, help and defaults

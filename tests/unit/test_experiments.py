@@ -111,6 +111,9 @@ def test_paired_effects_and_flips():
         experiments.paired_effects(bad, "base")
 
 
+META = {"command": "c", "git_commit": "g", "replicates": 6, "seed": 1, "parameters": "defaults"}
+
+
 def test_verdicts_follow_the_interval():
     assert experiments.verdict(0.1, 0.3, +1) == "supported"
     assert experiments.verdict(-0.3, -0.1, +1) == "contradicted"
@@ -118,10 +121,51 @@ def test_verdicts_follow_the_interval():
     assert experiments.verdict(-0.3, -0.1, -1) == "supported"
 
 
+def test_effects_inside_the_threshold_are_negligible_and_construction_is_never_supported():
+    assert experiments.verdict(0.01, 0.04, +1, rope=0.05) == "negligible"  # clearly non-zero, yet too small to matter
+    assert experiments.verdict(-0.04, 0.04, -1, rope=0.05) == "negligible"
+    assert experiments.verdict(0.02, 0.3, +1, rope=0.05) == "undetermined"  # might matter, might not
+    assert experiments.verdict(0.06, 0.3, +1, rope=0.05) == "supported"
+    assert experiments.verdict(-0.3, -0.06, +1, rope=0.05) == "contradicted"
+    assert experiments.verdict(0.06, 0.3, +1, rope=0.05, construction=True) == "true by construction"
+
+
+def test_a_claim_that_cannot_flip_is_reported_as_true_by_construction():
+    """A claim on an outcome the arm can only lower (by construction) is judged so, with its argument in the report."""
+    out = pd.DataFrame(
+        {
+            "arm": ["base"] * 6 + ["x"] * 6,
+            "replicate": list(range(6)) * 2,
+            "seed": list(range(6)) * 2,
+            "july_peak_strikers": [10.0, 12.0, 11.0, 13.0, 12.0, 14.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0],
+        }
+    )
+    free = experiments.Claim("free", "A claim that could have failed.", "x", "july_peak_strikers", +1, "reads", rope=1.0)
+    fixed = experiments.Claim(
+        "fixed",
+        "A claim fixed by the rules.",
+        "x",
+        "july_peak_strikers",
+        +1,
+        "reads",
+        rope=1.0,
+        construction="the arm only removes strikes",
+    )
+    v = experiments.judge(out, "base", (free, fixed)).set_index("claim")
+    assert v.loc["free", "verdict"] == "supported" and v.loc["fixed", "verdict"] == "true by construction"
+    assert not v.loc["fixed", "can_flip"] and v.loc["free", "can_flip"]
+    text = experiments.report(v.reset_index(), experiments.paired_effects(out, "base"), [], META, [])
+    assert "True by construction**: the arm only removes strikes" in text and "threshold 1" in text
+
+
 def test_report_can_contradict_the_thesis(long_small):
     """When concessions raise trust more than efficacy, the separatism effect of concessions changes sign and so does the verdict."""
     base, arm = long_small
-    claims = tuple(c for c in experiments.CLAIMS if c.key == "separatism_rsfsr")
+    claims = (
+        experiments.Claim(
+            "separatism_rsfsr", "concessions fuelled sovereignty demands (RSFSR)", "no_concessions", "separatism_RSFSR_1991", +1, "reads"
+        ),
+    )
     found = {}
     for label, ch in {
         "efficacy": {},
