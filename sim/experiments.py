@@ -85,8 +85,9 @@ CLAIMS: tuple[Claim, ...] = (
         "striker_days_1990_91",
         +1,
         "striker-days of 1990-91 with the historical concessions minus without any",
-        rope=1_000_000.0,
-        rope_reason="one day of a strike of the whole industry (about a million miners) is the least a historian of 1990-91 would notice",
+        rope=1.0,
+        rope_reason="one million striker-days (the outcome's unit): one day of a strike of the whole industry, about a million miners, "
+        "is the least a historian of 1990-91 would notice",
     ),
     Claim(
         "precedent_waves",

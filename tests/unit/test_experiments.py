@@ -121,6 +121,19 @@ def test_verdicts_follow_the_interval():
     assert experiments.verdict(-0.3, -0.1, -1) == "supported"
 
 
+def test_thresholds_are_in_their_outcomes_units():
+    """A threshold is a size in the outcome's unit: never larger than the outcome's plausible range (a unit slip would be)."""
+    from sim.metrics import OUTCOMES
+
+    for c in experiments.CLAIMS:
+        unit = OUTCOMES[c.outcome].unit
+        assert c.rope > 0 and c.rope_reason, c.key
+        if unit in ("share", "index (share)") or "share" in unit:
+            assert c.rope < 0.5, (c.key, unit)
+        if unit.startswith("million"):
+            assert c.rope <= 10, (c.key, unit)  # the 1990-91 totals are tens of millions
+
+
 def test_effects_inside_the_threshold_are_negligible_and_construction_is_never_supported():
     assert experiments.verdict(0.01, 0.04, +1, rope=0.05) == "negligible"  # clearly non-zero, yet too small to matter
     assert experiments.verdict(-0.04, 0.04, -1, rope=0.05) == "negligible"
