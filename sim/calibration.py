@@ -43,7 +43,7 @@ from sim.posterior import load_posterior, posterior_for
 from sim.rng import replicate_seeds
 from sim.runner import world_for
 from sim.scenario import HORIZON, Scenario, read_toml
-from sim.targets import COUNTS, SHARES, Area, Target, distance, event_day, target_areas, window_start
+from sim.targets import LEVELS, SHARES, Area, Target, distance, event_day, target_areas, window_start
 
 SCALES = ("linear", "log")
 
@@ -66,7 +66,10 @@ class Prior:
         the space has no hard edges, so the importance weights of ABC-SMC's Gaussian proposal do
         not blow up at the box's faces and corners (measured: see calibration/fitted/README.md).
         """
-        u = 1.0 / (1.0 + math.exp(-min(max(z, -700.0), 700.0)))
+        return self.at(1.0 / (1.0 + math.exp(-min(max(z, -700.0), 700.0))))
+
+    def at(self, u: float) -> float:
+        """The parameter's value at quantile u of its prior: uniform on [lo, hi], or on log10 for log scale."""
         if self.scale == "log":
             a, b = math.log10(self.lo), math.log10(self.hi)
             return float(min(max(10.0 ** (a + (b - a) * u), self.lo), self.hi))
@@ -213,7 +216,7 @@ def observe(engine: Engine, probes: list[Probe]) -> np.ndarray:
     out = np.empty((r, len(probes)))
     for j, pr in enumerate(probes):
         t = pr.target
-        if t.measure in COUNTS:
+        if t.measure in LEVELS:
             v = engine.area_out[t.measure][pr.day][:, pr.area]
             out[:, j] = v if t.measure in SHARES else np.rint(v)  # whole persons, as in the tables
         else:
@@ -492,12 +495,7 @@ def prior_table(setups: list[Setup], rows: int, seed: int) -> pd.DataFrame:
     out = {}
     for setup in setups:
         for p in setup.priors:
-            u = rng.random(rows)
-            if p.scale == "log":
-                a, b = math.log10(p.lo), math.log10(p.hi)
-                out[p.name] = np.clip(10.0 ** (a + (b - a) * u), p.lo, p.hi)
-            else:
-                out[p.name] = p.lo + (p.hi - p.lo) * u
+            out[p.name] = [p.at(u) for u in rng.random(rows)]
     df = pd.DataFrame(out)
     df["weight"] = 1.0
     return df

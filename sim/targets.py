@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.errors import InputError
 from sim.metrics import wave_bounds
-from sim.network import read_csv
+from sim.network import REPUBLICS, read_csv
 from sim.scenario import HORIZON
 
 COLUMNS = ("date", "basin", "place", "measure", "value", "low", "high", "kind", "source", "confidence")
@@ -124,14 +124,12 @@ def load_targets(path: str | Path) -> list[Target]:
     return out
 
 
-REPUBLIC_NAMES = ("RSFSR", "Ukrainian SSR", "Kazakh SSR", "USSR")
 LEVELS = ("mines_on_strike", "strikers", "allegiance")
 """Measures read on the target's date: enterprises on strike, strikers (persons), and allegiance (the
 share, 0 to 1, of the area's workforce whose town or basin committee backs its republic against the Union)."""
 EVENTS = ("first_strike", "last_day")
 """Measures that are dates: the first day on strike, and the first day back to none, in the target's window."""
 MEASURES = LEVELS + EVENTS
-COUNTS = LEVELS  # measures read on a day (kept under its old name: the calibration's probes read them)
 SHARES = ("allegiance",)
 WINDOW_DAYS = 30
 """Default window of an event target: a `first_strike` or `last_day` target dated D is scored against the
@@ -172,8 +170,6 @@ def resolve(t: Target, world) -> tuple[Area | None, str]:
     detail), an oblast (`Donetsk oblast`) or a list of oblasts (`Lviv and Volyn oblasts`,
     `Voroshilovgrad (Luhansk) and Dnipropetrovsk oblasts`: either name of a renamed oblast).
     """
-    from sim.network import REPUBLICS
-
     if t.measure not in MEASURES:
         return None, f"measure '{t.measure}' is not a model output (measures: {', '.join(MEASURES)})"
     reps = town_republics(world)
