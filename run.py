@@ -672,6 +672,9 @@ THESIS_SUITE = (
     "weak_news.toml",
     "no_ethnic_gap.toml",
     "no_cooperatives.toml",
+    "no_republic_concessions.toml",
+    "pechora_repressed.toml",
+    "strike_law_enforced.toml",
 )
 """The thesis suite: the baseline (reference) and the counterfactual arms, in scenarios/."""
 
@@ -702,7 +705,12 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
         if not arms[0].start < fork <= arms[0].end:
             raise _usage(f"--fork-at {fork} must lie after the start {arms[0].start} and by the end {arms[0].end}")
         fork_day = (fork - arms[0].start).days
-    digest = hashlib.sha256(json.dumps([a.digest() for a in arms] + [reps, seed, args.fork_at or ""]).encode()).hexdigest()[:8]
+    flip_budget = [args.flip_points, args.flip_replicates, args.flip_confirm] if thesis else []
+    if any(v < 0 for v in flip_budget) or (thesis and args.flip_points > 0 and min(flip_budget[1:]) < 1):
+        raise _usage("--flip-points must be >= 0, and --flip-replicates and --flip-confirm >= 1")
+    digest = hashlib.sha256(json.dumps([a.digest() for a in arms] + [reps, seed, args.fork_at or ""] + flip_budget).encode()).hexdigest()[
+        :8
+    ]
     # as `run`: finished chunks go to the unfinished folder as they come; the same command resumes them
     out_root = Path(args.out)
     sens = _sensitivity_for_report(args, out_root) if thesis else None  # a bad --sensitivity stops here, before any simulation
@@ -734,12 +742,15 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
     elapsed = time.perf_counter() - t0
     ref = arms[0].name
     effects = experiments.paired_effects(tables.outcomes, ref, seed=seed)
-    verdicts = experiments.judge(tables.outcomes, ref, seed=seed) if thesis else None
+    flips = _flip_search(args, arms, seed) if thesis else None
+    verdicts = experiments.judge(tables.outcomes, ref, seed=seed, flips=flips) if thesis else None
     arm_rows = [{"name": a.name, "file": _rel(a.path), "claim": a.claim, "description": a.description} for a in arms]
     with results.assembling(tmp):
         out = {"outcomes": tables.outcomes, "effects": effects, "series": tables.series}
         if verdicts is not None:
             out["verdicts"] = verdicts
+        if flips is not None and len(flips):
+            out["flips"] = flips
         results.write_tables(tmp, out)
         figs = [] if args.no_figures else ["figures/forest_effects.png", "figures/arms_1989_1991.png"]
         meta = {
@@ -782,6 +793,7 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
                     "effects": "per arm and outcome: paired effect baseline minus arm (median, 5-95% of pairs, mean with bootstrap 90% interval, shares, flips)",
                     "series": "per arm, replicate and day: union strikers, committees at the political stage or beyond, separatism index by republic",
                     "verdicts": "per claim of the essay: effect summary and verdict (thesis only)",
+                    "flips": "per claim: the search of the priors for a parameter set that reverses it (thesis only; sim/flips.py)",
                 },
             },
         )
@@ -851,6 +863,40 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(args.scenarios) < 2:
         raise _usage("compare needs at least two scenarios (the first is the reference)")
     return _run_arms(args, args.scenarios, "compare", thesis=False)
+
+
+def _flip_search(args: argparse.Namespace, arms: list, seed: int):
+    """The thesis's search of the priors for parameter sets that reverse each claim (sim/flips.py)."""
+    from sim import experiments, flips
+    from sim.calibration import load_priors
+
+    if args.flip_points < 1:
+        return None
+    priors = [p for f in ("priors.toml", "priors_1989_1990.toml") for p in load_priors(ROOT / "calibration" / f).priors]
+    fs = flips.flip_factors(arms[0], priors)
+    todo = [c for c in experiments.CLAIMS if c.arm in {a.name for a in arms[1:]}]
+    if not args.quiet:
+        n_arms = len({c.arm for c in todo}) + 1
+        print(f"flip search: {args.flip_points} parameter sets x {n_arms} arms x {args.flip_replicates} replicates", file=sys.stderr)
+    bar = _progress(args.flip_points, "points", args.quiet)
+    t0 = time.perf_counter()
+    out = flips.search(
+        arms[0],
+        {a.name: a for a in arms[1:]},
+        experiments.CLAIMS,
+        fs,
+        args.flip_points,
+        args.flip_replicates,
+        args.flip_confirm,
+        seed,
+        args.workers,
+        args.cluster,
+        on_done=bar.update,
+    )
+    bar.close()
+    if not args.quiet:
+        print(f"flip search: {args.flip_points} parameter sets x {len(fs)} factors in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return out
 
 
 def cmd_thesis(args: argparse.Namespace) -> int:
@@ -1419,6 +1465,85 @@ def param_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Why did this town's enterprises strike (or go back) on this day? The terms of each decision (sim/explain.py)."""
+    import hashlib
+    import json
+    from datetime import date as _date
+
+    import pandas as pd
+
+    from sim import explain, results
+    from sim.scenario import load_scenario
+
+    try:
+        day = _date.fromisoformat(args.date)
+    except ValueError:
+        raise _usage(f"--date must be an ISO date (YYYY-MM-DD), got {args.date!r}") from None
+    sc = load_scenario(args.scenario)
+    ex = explain.explain(sc, day, args.town, args.replicate)
+    digest = hashlib.sha256(json.dumps([sc.digest(), args.date, args.town, args.replicate]).encode()).hexdigest()[:8]
+    tmp, final = results.new_folder(Path(args.out), "explain", digest)
+    with results.assembling(tmp):
+        results.write_tables(tmp, {"enterprises": ex.enterprises, "committees": ex.committees})
+        if not args.no_figures:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            results.save_figure(explain.draw(ex), tmp / "figures", "explain")
+        results.write_manifest(
+            tmp,
+            {
+                "experiment": "explain",
+                "command": results.command_line(),
+                "scenario": _rel(sc.path),
+                "date": args.date,
+                "town": args.town,
+                "replicate": args.replicate,
+                "replicate_seed": ex.seed,
+                "git_commit": results.git_commit(ROOT),
+                "versions": results.versions(),
+                "tables": {
+                    "enterprises": "one row per enterprise of the town: the terms of its decision that day, hazard, probability, draw, acted",
+                    "committees": "the town's and the basin's committee: active, stage, allegiance and that day's escalation terms",
+                },
+            },
+        )
+    final = results.finish(tmp, final)
+    if not args.quiet:
+        e = ex.enterprises
+        with pd.option_context("display.width", 200, "display.max_columns", 40, "display.float_format", "{:.4g}".format):
+            print(f"{ex.town}, {ex.day}, replicate {ex.replicate} of {ex.scenario} (seed {ex.seed}): {len(e)} enterprises")
+            for kind, cols in (
+                (
+                    "at work: onset",
+                    [
+                        "enterprise",
+                        "readiness",
+                        *explain.READINESS_TERMS,
+                        *explain.ONSET_TERMS,
+                        "channelled",
+                        "refractory",
+                        "committee_call",
+                        "held_by_return_order",
+                        "hazard",
+                        "probability",
+                        "draw",
+                        "acted",
+                    ],
+                ),
+                ("on strike: return", ["enterprise", *explain.RETURN_TERMS, "hazard", "probability", "draw", "acted"]),
+            ):
+                part = e[e["decision"] == kind.split(": ")[1]] if len(e) else e
+                if len(part):
+                    print(f"\n{kind} ({len(part)})")
+                    print(part[[c for c in cols if c in part]].to_string(index=False))
+            print("\ncommittees")
+            print(ex.committees.to_string(index=False))
+        print(f"-> {_rel(final)}")
+    return 0
+
+
 def cmd_levers(args: argparse.Namespace) -> int:
     """Print the lever reference (every event kind, its keys, ranges, defaults, an example), or write docs/levers.md."""
     from sim.interventions import lever_reference
@@ -1571,10 +1696,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         (
             "thesis",
-            "run the thesis suite (baseline and eight counterfactual arms) and write the report",
+            "run the thesis suite (baseline and eleven counterfactual arms) and write the report",
             "Run the scenario suite of the thesis as paired arms and write results/thesis/<UTC time>_<hash>/report.md: each claim "
-            "of the essay with its paired effect, intervals and verdict (supported, contradicted, undetermined), with a forest "
-            "plot of the effects and the arms' bands.",
+            "of the essay with its paired effect, threshold, intervals and verdict (supported, contradicted, negligible, "
+            "undetermined, true by construction) at the dates that matter, the search of the priors for a parameter set that "
+            "reverses it, a forest plot of the effects and the arms' bands.",
         ),
     ):
         e = sub.add_parser(name, help=helptext, description=desc)
@@ -1593,6 +1719,19 @@ def build_parser() -> argparse.ArgumentParser:
                 "--sensitivity",
                 default=None,
                 help="sensitivity results folder to read back into the report (default: the newest under --out/sensitivity; '' for none)",
+            )
+            e.add_argument(
+                "--flip-points",
+                type=int,
+                default=32,
+                help="parameter sets inside the priors searched for one that reverses each claim (default 32; 0: no search)",
+            )
+            e.add_argument("--flip-replicates", type=int, default=4, help="paired replicates per searched parameter set (default 4)")
+            e.add_argument(
+                "--flip-confirm",
+                type=int,
+                default=32,
+                help="fresh paired replicates that confirm the most opposite parameter set of each claim (default 32)",
             )
         _common(e)
         e.set_defaults(func=cmd_compare if name == "compare" else cmd_thesis)
@@ -1673,6 +1812,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--readme", action="store_true", help="write the table into README.md between its markers instead of printing it")
     q.set_defaults(func=cmd_params)
+    x = sub.add_parser(
+        "explain",
+        help="why did a town's enterprises strike or go back on a day: the terms of each decision (table and figure)",
+        description="Run the per-agent model (the same rules, seed and parameter draw as the engine's replicate) to DATE and "
+        "print, for every enterprise of TOWN, the terms of that day's decision: readiness and its grievance, paternalism, "
+        "repression, efficacy, trust and cost terms with the onset hazard's spark, contagion by tie level, news, committee "
+        "push and call; or the return hazard's order, peers, fatigue, cost and end of a call; with the probability, the "
+        "draw and the decision. Also the town's and basin's committee: stage, allegiance and why it moved. Writes "
+        "results/explain/<UTC time>_<hash>/ with both tables and figures/explain.png.",
+    )
+    x.add_argument("scenario", help="scenario file, e.g. scenarios/baseline.toml")
+    x.add_argument("--date", required=True, help="ISO date of the decisions to explain, e.g. 1989-07-12")
+    x.add_argument("--town", required=True, help="town name as in the data, e.g. Prokopyevsk")
+    x.add_argument("--replicate", type=int, default=0, help="replicate index (its seed and parameter draw are the engine's)")
+    x.add_argument("--out", default=str(ROOT / "results"), help="results root folder (default: results/)")
+    x.add_argument("--no-figures", action="store_true", help="skip the figure")
+    x.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    x.set_defaults(func=cmd_explain)
     lv = sub.add_parser(
         "levers",
         help="print the lever reference (every event kind of a scenario, its keys, ranges, defaults, an example)",
@@ -1702,8 +1859,26 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def threads_and_backend() -> None:
+    """Set up what the command line needs before numpy is first imported.
+
+    One BLAS thread per process, and a matplotlib backend that needs no screen. The engine's matrix products are small, and ensembles and calibration already keep every core busy
+    with one process each; threaded BLAS on top of that made a calibration step twice as slow here
+    (measured). Worker processes inherit the setting. A value the user exported wins.
+    """
+    for var in BLAS_THREADS:
+        os.environ.setdefault(var, "1")
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, run, and turn bad input into a one-line error."""
+    threads_and_backend()
     from sim.errors import InputError
     from sim.results import BusyError
 

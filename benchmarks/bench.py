@@ -16,6 +16,8 @@
    1989-1990 window, and the same particles recording every table.
 6. The compiled kernel (sim/kernel.py): a fresh process running 5 days with an empty on-disk cache
    (compiling) and with it filled (warm).
+7. A profile of one engine run: the share of its time in the compiled day, the compiled
+   observation, the random draws, the day's events and the rest (Python around the day).
 
 The engine uses the compiled kernel where it applies (`Engine.rules`); the per-agent reference and
 the numpy rules stay the readable specification it is checked against (tests/unit/test_kernel.py).
@@ -39,8 +41,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from run import threads_and_backend  # noqa: E402
+
+threads_and_backend()  # as the command line: one BLAS thread per process, before numpy is imported
+
 import numpy as np  # noqa: E402
 
+from sim.agentmodel import ReferenceModel  # noqa: E402
 from sim.model import simulate  # noqa: E402
 from sim.network import derive_mines, load_inputs, load_world  # noqa: E402
 from sim.posterior import draws_for  # noqa: E402
@@ -48,7 +55,6 @@ from sim.results import write_mines  # noqa: E402
 from sim.rng import replicate_seeds  # noqa: E402
 from sim.runner import run_ensemble  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
-from tests.reference import ReferenceModel  # noqa: E402
 
 
 def reference_vs_engine(sc, world, batch: int) -> dict:
@@ -252,6 +258,38 @@ def kernel_compile() -> dict:
     return out
 
 
+PHASES = (
+    ("compiled day (sim/kernel.py step)", ("kernel.py", "step")),
+    ("compiled observation (sim/kernel.py observe)", ("kernel.py", "observe")),
+    ("random draws (sim/rng.py) and their stacking", ("model.py", "draws")),
+    ("events of the day", ("model.py", "apply_events")),
+)
+"""Measurement 7's phases: label, (file, function) whose cumulative time is the phase's."""
+
+
+def profile_run(sc, world) -> dict:
+    """Measurement 7: where the time of one engine run goes (cProfile; shares of the run's time by phase)."""
+    import cProfile
+    import pstats
+
+    simulate(world, sc.with_changes(end=sc.start + timedelta(days=9)), [1])  # compiled and warm
+    seeds = replicate_seeds(sc.seed, 1)
+    prof = cProfile.Profile()
+    prof.enable()
+    t = time.perf_counter()
+    simulate(world, sc, seeds)
+    total = time.perf_counter() - t
+    prof.disable()
+    stats = pstats.Stats(prof).stats  # (file, line, function) -> (calls, primitive calls, tottime, cumtime, callers)
+    run_cum = sum(v[3] for (f, _, fn), v in stats.items() if f.endswith("model.py") and fn == "run")
+    out = {"profiled_seconds": run_cum, "wall_seconds_under_profile": total, "phases": {}}
+    for label, (file, fn) in PHASES:
+        cum = sum(v[3] for (f, _, name), v in stats.items() if f.endswith(file) and name == fn)
+        out["phases"][label] = cum / run_cum if run_cum else float("nan")
+    out["phases"]["the rest (Python around the day: engine bookkeeping, town series)"] = 1 - sum(out["phases"].values())
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="shorter runs (a smoke test of the benchmark, not a measurement)")
@@ -272,6 +310,7 @@ def main() -> None:
     m4 = ensemble(sc, 100 if args.quick else 1000, 1 if args.quick else args.runs)
     m5 = calibration_throughput(load_scenario(ROOT / "scenarios" / "baseline.toml"), world, 1 if args.quick else 5)
     m6 = kernel_compile()
+    m7 = profile_run(sc, world)
 
     med = sorted(m4)[len(m4) // 2]
     table = {
@@ -295,6 +334,7 @@ def main() -> None:
         "ensemble_median_seconds": med,
         "calibration": m5,
         "kernel_compile": m6,
+        "profile": m7,
     }
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
@@ -326,6 +366,10 @@ def main() -> None:
     print(
         f"{'   the same, kernel loaded from the on-disk cache (s)':58s} {m6['warm_seconds']:14.2f} {m6['first_run_seconds'] / m6['warm_seconds']:9.1f}x {'':>12s}"
     )
+
+    print(f"7. where one engine run's time goes (cProfile, {m7['profiled_seconds']:.3f} s profiled):")
+    for label, share in m7["phases"].items():
+        print(f"{'   ' + label:58s} {share:14.0%}")
 
 
 if __name__ == "__main__":

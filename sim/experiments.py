@@ -144,6 +144,98 @@ CLAIMS: tuple[Claim, ...] = (
         rope_reason="five percentage points of the mining workforce: smaller than the margin by which any mining oblast voted in 1991",
     ),
     Claim(
+        "regional_concessions",
+        "Concessions to regional actors: the republics' deals with the strikers (the RSFSR's transfer of its mines in May 1991) "
+        "bound the committees to the republic.",
+        "no_republic_concessions",
+        "allegiance_RSFSR_1991",
+        +1,
+        "share of the RSFSR's mining workforce whose committee backs the republic on 1 December 1991, with the republic's "
+        "concession minus without",
+        dates=DATES_RSFSR,
+        rope=0.05,
+        rope_reason="five percentage points of the mining workforce, as for the thesis",
+    ),
+    Claim(
+        "regional_deals",
+        "Regional deals (Kuzbass on 17 July, Donbas on 23 July 1989) tied the committees to their republics; one Union-wide deal "
+        "would have kept an all-Union movement.",
+        "union_deal",
+        "allegiance_Ukraine_1991",
+        +1,
+        "share of the Ukrainian SSR's mining workforce whose committee backs the republic on 1 December 1991, regional deals "
+        "(history) minus one Union-wide deal",
+        dates=DATES_UKRAINE,
+        rope=0.05,
+        rope_reason="five percentage points of the mining workforce, as for the thesis",
+    ),
+    Claim(
+        "pacifism",
+        "Pacifism: a centre that negotiated with the July 1989 strikers instead of repressing them strengthened separatism.",
+        "repression",
+        "allegiance_RSFSR_1991",
+        +1,
+        "share of the RSFSR's mining workforce whose committee backs the republic on 1 December 1991, negotiation (history) "
+        "minus repression",
+        dates=DATES_RSFSR,
+        rope=0.05,
+        rope_reason="five percentage points of the mining workforce, as for the thesis",
+    ),
+    Claim(
+        "pacifism_vorkuta",
+        "Pacifism towards the Vorkuta strike of autumn 1989 strengthened separatism.",
+        "pechora_repressed",
+        "allegiance_RSFSR_1991",
+        +1,
+        "share of the RSFSR's mining workforce whose committee backs the republic on 1 December 1991, the Vorkuta strike left "
+        "alone (history) minus repressed",
+        dates=DATES_RSFSR,
+        rope=0.05,
+        rope_reason="five percentage points of the mining workforce, as for the thesis",
+    ),
+    Claim(
+        "pacifism_strike_law",
+        "Pacifism: the strike ban of October 1989, never enforced against the miners, let separatism grow.",
+        "strike_law_enforced",
+        "allegiance_RSFSR_1991",
+        +1,
+        "share of the RSFSR's mining workforce whose committee backs the republic on 1 December 1991, the ban unenforced "
+        "(history) minus enforced",
+        dates=DATES_RSFSR,
+        rope=0.05,
+        rope_reason="five percentage points of the mining workforce, as for the thesis",
+    ),
+    Claim(
+        "early_concession",
+        "The strike spread because the centre answered late: a deal in the first days would have kept the Donbas out.",
+        "early_concession",
+        "donbas_struck_july",
+        +1,
+        "share of replicates in which the Donbas struck in July 1989, history minus an early Kuzbass deal",
+        rope=0.1,
+        rope_reason="a change of ten percentage points in the chance that the Donbas struck at all",
+    ),
+    Claim(
+        "cooperatives",
+        "Co-operatives: the 1988 law on co-operatives sharpened the grievance against managerial privilege and so the July strike.",
+        "no_cooperatives",
+        "july_peak_strikers",
+        +1,
+        "July 1989 peak strikers with the co-operatives (history) minus without",
+        rope=20000.0,
+        rope_reason="20,000 strikers: about a tenth of the Kuzbass strike, below what the July counts can distinguish",
+    ),
+    Claim(
+        "glasnost",
+        "Glasnost: open national coverage spread the strike beyond the Kuzbass within days.",
+        "weak_news",
+        "july_peak_strikers",
+        +1,
+        "July 1989 peak strikers with glasnost's coverage (history) minus with weak coverage",
+        rope=20000.0,
+        rope_reason="20,000 strikers: about a tenth of the Kuzbass strike, below what the July counts can distinguish",
+    ),
+    Claim(
         "co_optation",
         "National co-optation where management was ethnically distinct: the Donbas committees were drawn to sovereignty.",
         "no_ethnic_gap",
@@ -241,8 +333,20 @@ def verdict(lo: float, hi: float, sign: int, rope: float = 0.0, construction: bo
     return "undetermined"
 
 
-def judge(outcomes: pd.DataFrame, reference: str, claims: tuple[Claim, ...] = CLAIMS, seed: int = 0) -> pd.DataFrame:
-    """Every claim whose arm was run: its effect summary and verdict (from the numbers alone)."""
+def judge(
+    outcomes: pd.DataFrame, reference: str, claims: tuple[Claim, ...] = CLAIMS, seed: int = 0, flips: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Every claim whose arm was run: its effect summary and verdict (from the numbers alone).
+
+    Args:
+        outcomes: one row per arm and replicate.
+        reference: the reference arm's name.
+        claims: the claims.
+        seed: seed of the bootstrap.
+        flips: the table of `sim.flips.search` (None: no search). A claim that the search could not
+            reverse (no confirmed flip) is judged as true by construction of the model and its priors.
+    """
+    flip = {} if flips is None or not len(flips) else {r["claim"]: r for _, r in flips.iterrows()}
     arms = set(outcomes["arm"])
     ref = outcomes[outcomes["arm"] == reference].set_index("replicate").sort_index()
     rows = []
@@ -255,13 +359,20 @@ def judge(outcomes: pd.DataFrame, reference: str, claims: tuple[Claim, ...] = CL
             g = outcomes[outcomes["arm"] == c.arm].set_index("replicate").sort_index()
             values = ref[c.outcome].to_numpy(float) - g[c.outcome].to_numpy(float)
         s = summarise(values, seed)
+        f = flip.get(c.key)
+        construction = c.construction
+        if construction is None and f is not None and f["share_points_opposite"] == 0:
+            construction = (
+                f"no parameter set of the search gives the opposite sign ({int(f['points'])} sets inside the priors, "
+                f"{f['share_points_predicted']:.0%} of them with the predicted sign, the rest none)"
+            )
         at = []
         for label, name in c.dates:
             if name not in ref.columns:
                 continue
             v = ref[name].to_numpy(float) - (g[name].to_numpy(float) if c.arm is not None else 0.0)
             sd = summarise(v, seed)
-            at.append((label, verdict(sd["mean_lo"], sd["mean_hi"], c.sign, c.rope, c.construction is not None), sd["mean"]))
+            at.append((label, verdict(sd["mean_lo"], sd["mean_hi"], c.sign, c.rope, construction is not None), sd["mean"]))
         rows.append(
             {
                 "claim": c.key,
@@ -274,14 +385,32 @@ def judge(outcomes: pd.DataFrame, reference: str, claims: tuple[Claim, ...] = CL
                 "share_predicted": s["share_positive"] if c.sign > 0 else s["share_negative"],
                 "rope": c.rope,
                 "rope_reason": c.rope_reason,
-                "can_flip": c.construction is None,
-                "construction": c.construction or "",
-                "verdict": verdict(s["mean_lo"], s["mean_hi"], c.sign, c.rope, c.construction is not None),
+                "can_flip": construction is None,
+                "construction": construction or "",
+                "flip_evidence": _flip_evidence(f, c) if f is not None else "",
+                "verdict": verdict(s["mean_lo"], s["mean_hi"], c.sign, c.rope, construction is not None),
                 "verdict_by_date": "; ".join(f"{lab}: {v} ({_fmt(m)})" for lab, v, m in at),
                 "dates_differ": len({v for _, v, _ in at}) > 1,
             }
         )
     return pd.DataFrame(rows)
+
+
+def _flip_evidence(f, c: Claim) -> str:
+    """One sentence: what the search of the priors found for a claim."""
+    head = f"{f['share_points_predicted']:.0%} of {int(f['points'])} parameter sets inside the priors give the predicted sign"
+    if f["flip_shown"]:
+        return (
+            f"{head}; the sign flips at {f['point']}: effect {_fmt(f['confirm_mean'])} "
+            f"[90% interval {_fmt(f['confirm_lo'])} to {_fmt(f['confirm_hi'])}] on fresh paired replicates"
+        )
+    if f["share_points_opposite"] == 0:
+        return f"{head}; none gives the opposite sign"
+    return (
+        f"{head} and {f['share_points_opposite']:.0%} the opposite one, but no flip was confirmed: the most opposite of the "
+        f"{int(f['candidates'])} run again on fresh paired replicates ({f['point']}) gave {_fmt(f['confirm_mean'])} "
+        f"[{_fmt(f['confirm_lo'])} to {_fmt(f['confirm_hi'])}]; the sign may flip, but the search did not show it"
+    )
 
 
 def _fmt(v: float) -> str:
@@ -329,7 +458,11 @@ def report(
         f"numbers alone: **supported** if the {pct}% interval of the mean effect lies beyond the threshold on the predicted side, "
         "**contradicted** if it lies beyond it on the other side, **negligible** if it lies inside plus or minus the threshold, "
         "**undetermined** otherwise; a claim whose sign the model's structure fixes is reported as **true by construction**, "
-        "never as supported (the argument is given). A verdict is about this model, with its "
+        "never as supported (the argument is given), and so is a claim whose sign no parameter set inside the priors reverses: "
+        "the command searches the priors (a Latin hypercube over the calibrated parameters, the assumed ones and, over wide "
+        "ranges, the mechanisms linking concessions, refusal and repression to separatism with their counter-mechanisms), "
+        "runs the most opposite parameter set again on fresh paired replicates, and reports the flip only if it holds there. "
+        "A verdict is about this model, with its "
         "assumptions (see the parameter table and `docs/model.md`): it says whether the model's mechanisms, calibrated on July "
         "1989, produce the claimed effect, not whether history did.",
         "",
@@ -339,7 +472,13 @@ def report(
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for _, r in verdicts.iterrows():
-        flip = "yes" if r.get("can_flip", True) else "no: by construction"
+        ev = r.get("flip_evidence") or ""
+        if not r.get("can_flip", True):
+            flip = "no: by construction"
+        elif "sign flips at" in ev:
+            flip = "yes: shown (below)"
+        else:
+            flip = "maybe: opposite signs in the search, none confirmed" if ev else "not searched"
         lines.append(
             f"| {r['text']} | `{r['arm']}` | {r['outcome']} | {_fmt(r['median'])} [{_fmt(r['p05'])} to {_fmt(r['p95'])}] | "
             f"{_fmt(r['mean'])} [{_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}] | {_fmt(r.get('rope', 0.0))} | {r['share_predicted']:.0%} | {flip} | **{r['verdict']}** |"
@@ -357,6 +496,7 @@ def report(
         lines.append(
             f"- *{r['claim']}*: threshold {_fmt(r.get('rope', 0.0))} ({why})."
             + (f" **True by construction**: {arg}." if arg else " The model's structure allows an effect of either sign.")
+            + (f" Search of the priors: {r['flip_evidence']}." if r.get("flip_evidence") else " (The priors were not searched for a flip.)")
         )
     lines += ["", "In words:", ""]
     for _, r in verdicts.iterrows():

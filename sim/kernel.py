@@ -40,6 +40,7 @@ PARAMS = (
     "cost_rate", "cost_recover", "eta_fail", "eff_decay", "form_share", "form_count", "form_towns", "dissolve",
     "persist_won", "auth_gain", "esc0", "g_distrust", "g_eff", "g_broken", "g_auth", "g_move", "g_ethnic",
     "de_esc", "ally_rate", "a_move", "call_floor", "wage_drift", "tau_kept", "tau_broken", "tau_rep", "strength_rep",
+    "tau_refuse", "court",
 )  # fmt: skip
 """The parameters the daily rules read, in the column order of `param_matrix`."""
 P = {name: i for i, name in enumerate(PARAMS)}
@@ -146,6 +147,7 @@ def _kernel(
     forb = np.zeros(nb)
     tk = np.zeros(nk)
     ek = np.zeros(nk)
+    fk = np.zeros(nk)
     broken = np.empty(nb)
     gain = np.empty(nb)
     for r in range(nrep):
@@ -187,35 +189,46 @@ def _kernel(
             b = basin[i]
             ci = city[i]
             bi = nc + b
-            g = griev[r, i, 0] * (pr[4] / total_w) + griev[r, i, 1] * (pr[5] / total_w) + griev[r, i, 2] * (pr[6] / total_w)
-            g_eff = g - implemented[r, b] - pr[7] * trust[r, i] * pending[b]
-            fear = strength[r] * pr[8] + repression[b]
-            z = pr[9] * (g_eff - pr[10]) - pr[11] * pat[i] - pr[12] * fear + pr[13] * (eff[r, i] - pr[14]) - pr[15] * (trust[r, i] - pr[16])
-            if fatigue:
-                z = z - pr[17] * cost[r, i]
-            ready = 1.0 / (1.0 + math.exp(-z))
-            expo = pr[18] * (1 - cut[0]) * shares[0, i] + pr[19] * (1 - cut[1]) * shares[1, i] + pr[20] * (1 - cut[2]) * shares[2, i]
-            push = pr[22] * (1.0 if callout[ci] else 0.0) + pr[23] * (1.0 if callout[bi] else 0.0)
-            call = pull[b] * (1.0 if (calling[ci] or calling[bi]) else 0.0) * (1 - cost[r, i])
-            lam = 0.0
-            if onset:
-                lam = lam + pr[28]
-            if contagion:
-                lam = lam + expo
-            if news_on:
-                lam = lam + pr[29] * news
-            if committees:
-                lam = lam + push
-                lam = lam * ((1 - pr[27]) if (est[ci] or est[bi]) else 1.0)
-            if fatigue and not (days_off[r, i] >= pr[26]):
+            # only the decision an enterprise can take today is computed: onset if at work, return if out
+            # (the other probability is never read; skipping it changes no value)
+            if not striking[r, i]:
+                g = griev[r, i, 0] * (pr[4] / total_w) + griev[r, i, 1] * (pr[5] / total_w) + griev[r, i, 2] * (pr[6] / total_w)
+                g_eff = g - implemented[r, b] - pr[7] * trust[r, i] * pending[b]
+                fear = strength[r] * pr[8] + repression[b]
+                z = (
+                    pr[9] * (g_eff - pr[10])
+                    - pr[11] * pat[i]
+                    - pr[12] * fear
+                    + pr[13] * (eff[r, i] - pr[14])
+                    - pr[15] * (trust[r, i] - pr[16])
+                )
+                if fatigue:
+                    z = z - pr[17] * cost[r, i]
+                ready = 1.0 / (1.0 + math.exp(-z))
+                expo = pr[18] * (1 - cut[0]) * shares[0, i] + pr[19] * (1 - cut[1]) * shares[1, i] + pr[20] * (1 - cut[2]) * shares[2, i]
+                push = pr[22] * (1.0 if callout[ci] else 0.0) + pr[23] * (1.0 if callout[bi] else 0.0)
+                call = pull[b] * (1.0 if (calling[ci] or calling[bi]) else 0.0) * (1 - cost[r, i])
                 lam = 0.0
-            if committees:
-                lam = lam + call
-            pon = 1.0 - math.exp(-ready * lam)
-            if settlement and ordered[b] and trust[r, i] >= pr[30]:
-                pon = 0.0
-            p_on[i] = pon
-            # return
+                if onset:
+                    lam = lam + pr[28]
+                if contagion:
+                    lam = lam + expo
+                if news_on:
+                    lam = lam + pr[29] * news
+                if committees:
+                    lam = lam + push
+                    lam = lam * ((1 - pr[27]) if (est[ci] or est[bi]) else 1.0)
+                if fatigue and not (days_off[r, i] >= pr[26]):
+                    lam = 0.0
+                if committees:
+                    lam = lam + call
+                pon = 1.0 - math.exp(-ready * lam)
+                if settlement and ordered[b] and trust[r, i] >= pr[30]:
+                    pon = 0.0
+                p_on[i] = pon
+                p_ret[i] = 0.0
+                continue
+            p_on[i] = 0.0
             lr = 0.0
             if settlement:
                 working = 1.0 - shares[0, i]
@@ -247,6 +260,8 @@ def _kernel(
             if efficacy:
                 e = max(eff[r, i] - pr[40], 0.0) if failed[i] else eff[r, i]
                 eff[r, i] = e + pr[41] * (pr[14] - e)
+            if trust_on and failed[i]:
+                trust[r, i] = min(max(trust[r, i] - pr[64], 0.0), 1.0)
         # committees
         for k in range(nk):
             counts[k] = 0.0
@@ -290,12 +305,18 @@ def _kernel(
                 for k in range(nk):
                     tk[k] = 0.0
                     ek[k] = 0.0
+                    fk[k] = 0.0
                 for i in range(n):
                     tk[city[i]] += trust[r, i] * wf[i]
                     ek[city[i]] += eff[r, i] * wf[i]
+                    fk[city[i]] += (1.0 if failed[i] else 0.0) * wf[i]
                 for i in range(n):
                     tk[nc + basin[i]] += trust[r, i] * wf[i]
                     ek[nc + basin[i]] += eff[r, i] * wf[i]
+                    fk[nc + basin[i]] += (1.0 if failed[i] else 0.0) * wf[i]
+                for k in range(nk):  # the republics court the refused
+                    if c_active[r, k]:
+                        c_alleg[r, k] = c_alleg[r, k] + pr[65] * (fk[k] / max(wf_by_area[k], 1e-12)) * (1 - c_alleg[r, k])
                 for b in range(nb):
                     broken[b] = max(promised[r, b] - implemented[r, b], 0.0) if day > deadline[r, b] else 0.0
                 for k in range(nk):
@@ -357,3 +378,105 @@ def _kernel(
 
 
 _step = njit(cache=True, error_model="numpy")(_kernel) if AVAILABLE else _kernel  # numpy's division semantics
+
+
+# --- the day's observables, fused (sim/metrics.py's observe_basins and observe_republics, in one pass) ---
+
+N_BASIN_OBS = 15
+N_REPUBLIC_OBS = 6
+
+
+def observe(s, world, bo: np.ndarray, ro: np.ndarray) -> None:
+    """Fill bo (15, R, B) and ro (6, R, P) with `sim.metrics.observe_basins` and `observe_republics` of state `s`.
+
+    The same sums in the same order (each group summed from 0 in ascending enterprise order, as the
+    sparse products of `World._group_sum`), so the values are bit-identical (tests/unit/test_kernel.py).
+    The order of the rows is that of `BASIN_OBSERVABLES` and `REPUBLIC_OBSERVABLES`.
+    """
+    basin, city, wf = world_arrays(world)[:3]
+    extra = getattr(world, "_kernel_observe", None)
+    if extra is None:
+        extra = (
+            np.ascontiguousarray(world.republic, dtype=np.int64),
+            np.ascontiguousarray(world.k_basin, dtype=np.int64),
+            np.ascontiguousarray(world.workforce_by_basin, dtype=float),
+            np.ascontiguousarray(world.workforce_by_republic, dtype=float),
+        )
+        object.__setattr__(world, "_kernel_observe", extra)
+    _observe_c(
+        s.striking, s.out_share, s.stage, s.eff, s.trust, s.c_active, s.c_stage, s.c_alleg, s.promised, s.implemented,
+        s.concessions, basin, city, wf, *extra, world.n_cities, bo, ro,
+    )  # fmt: skip
+
+
+def _observe(
+    striking, out_share, stage, eff, trust, c_active, c_stage, c_alleg, promised, implemented, concessions,
+    basin, city, wf, republic, k_basin, wfb, wfp, nc, bo, ro,
+):  # fmt: skip
+    nrep, n = striking.shape
+    nk = c_active.shape[1]
+    nb = wfb.shape[0]
+    npr = wfp.shape[0]
+    mb = np.zeros((7, nb))
+    cb = np.zeros((5, nb))
+    rp = np.zeros((6, npr))
+    sov = np.empty(nk, dtype=np.bool_)
+    back = np.empty(nk, dtype=np.bool_)
+    for r in range(nrep):
+        mb[:] = 0.0
+        cb[:] = 0.0
+        rp[:] = 0.0
+        for k in range(nk):
+            sov[k] = c_active[r, k] and c_stage[r, k] == 2
+            back[k] = c_active[r, k] and c_alleg[r, k] >= 0.5
+        for i in range(n):
+            b = basin[i]
+            p = republic[i]
+            w = wf[i]
+            st = stage[r, i]
+            out = (out_share[r, i] if striking[r, i] else 0.0) * w
+            s0 = w if st == 0 else 0.0
+            s1 = w if st == 1 else 0.0
+            s2 = w if st == 2 else 0.0
+            mb[0, b] += out
+            mb[1, b] += 1.0 if striking[r, i] else 0.0
+            mb[2, b] += s0
+            mb[3, b] += s1
+            mb[4, b] += s2
+            mb[5, b] += eff[r, i] * w
+            mb[6, b] += trust[r, i] * w
+            rp[0, p] += out
+            rp[1, p] += w if (sov[city[i]] or sov[nc + b]) else 0.0
+            rp[2, p] += s0
+            rp[3, p] += s1
+            rp[4, p] += s2
+            rp[5, p] += w if (back[city[i]] or back[nc + b]) else 0.0
+        for k in range(nk):
+            if c_active[r, k]:
+                b = k_basin[k]
+                cb[0 if k < nc else 1, b] += 1.0
+                cb[2 + c_stage[r, k], b] += 1.0
+        for b in range(nb):
+            bo[0, r, b] = mb[0, b]
+            bo[1, r, b] = mb[1, b]
+            for j in range(5):
+                bo[2 + j, r, b] = cb[j, b]
+            bo[7, r, b] = mb[2, b] / wfb[b]
+            bo[8, r, b] = mb[3, b] / wfb[b]
+            bo[9, r, b] = mb[4, b] / wfb[b]
+            bo[10, r, b] = mb[5, b] / wfb[b]
+            bo[11, r, b] = mb[6, b] / wfb[b]
+            bo[12, r, b] = promised[r, b]
+            bo[13, r, b] = implemented[r, b]
+            bo[14, r, b] = concessions[r, b]
+        for p in range(npr):
+            ok = wfp[p] > 0
+            ro[0, r, p] = rp[1, p] / wfp[p] if ok else 0.0
+            ro[1, r, p] = rp[0, p]
+            ro[2, r, p] = rp[2, p] / wfp[p] if ok else 0.0
+            ro[3, r, p] = rp[3, p] / wfp[p] if ok else 0.0
+            ro[4, r, p] = rp[4, p] / wfp[p] if ok else 0.0
+            ro[5, r, p] = rp[5, p] / wfp[p] if ok else 0.0
+
+
+_observe_c = njit(cache=True, error_model="numpy")(_observe) if AVAILABLE else _observe

@@ -146,11 +146,6 @@ def committees_by_stage(s: State, w: World) -> np.ndarray:
     return np.stack([o[f"committees_{st}"].sum(axis=1) for st in STAGES], axis=1)
 
 
-def separatism_index(s: State, w: World) -> np.ndarray:
-    """Share of each republic's mining workforce whose active committee is at the sovereignty stage."""
-    return observe_republics(s, w)["separatism_index"]
-
-
 # ---- derived outcomes on tidy tables -------------------------------------------------------
 
 
@@ -180,11 +175,6 @@ def first_and_last(daily: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
         last = dates[j] if j is not None else pd.NaT
         out.append({"replicate": rep, "basin": basin, "first_strike": first, "return": last})
     return pd.DataFrame(out)
-
-
-def striker_days(daily: pd.DataFrame) -> pd.DataFrame:
-    """Total striker-days by replicate and basin."""
-    return daily.groupby(["replicate", "basin"], as_index=False)["strikers"].sum().rename(columns={"strikers": "striker_days"})
 
 
 def band(daily: pd.DataFrame, column: str, lo: float = 0.05, hi: float = 0.95) -> pd.DataFrame:

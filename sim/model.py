@@ -28,7 +28,7 @@ from sim.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES, observe_basins,
 from sim.network import REPUBLICS, World, load_world
 from sim.params import Params, stack_params
 from sim.posterior import draws_for
-from sim.rng import Streams
+from sim.rng import BLOCK, Streams
 from sim.scenario import Scenario
 
 AREA_OBSERVABLES = ("strikers", "mines_on_strike", "allegiance")
@@ -102,8 +102,12 @@ class Engine:
         self._wanted_rules = rules
         self._choose_rules()
         r = len(self.seeds)
-        self.basin_out = {k: np.zeros((self.days, r, world.n_basins)) for k in BASIN_OBSERVABLES}
-        self.rep_out = {k: np.zeros((self.days, r, len(REPUBLICS))) for k in REPUBLIC_OBSERVABLES}
+        self._fused = kernel.AVAILABLE and rules != "numpy"
+        self._draws: dict[str, tuple[int, np.ndarray]] = {}  # stream name -> (block, (R, BLOCK, size) draws)
+        self._bind_observables(
+            np.zeros((self.days, len(BASIN_OBSERVABLES), r, world.n_basins)),
+            np.zeros((self.days, len(REPUBLIC_OBSERVABLES), r, len(REPUBLICS))),
+        )
         # by town, only over the first `town_days` days (the calibration window: July-August 1989)
         self.town_days = min(town_days, self.days)
         self.town_out = {k: np.zeros((self.town_days, r, world.n_cities)) for k in ("strikers", "mines_on_strike")}
@@ -118,6 +122,15 @@ class Engine:
         self._area_mat = sp.csr_matrix((np.ones(cols.size), (rows, cols)), shape=(len(self.areas), world.n_cities))
         self._area_wf = np.asarray(self._area_mat @ world.by_city(world.workforce[None, :])[0]).ravel()
         self.area_out = {k: np.zeros((self.days, r, len(self.areas))) for k in AREA_OBSERVABLES} if self.areas else {}
+
+    def _bind_observables(self, basin_block: np.ndarray, rep_block: np.ndarray) -> None:
+        """Hold the daily observables in two blocks; `basin_out` and `rep_out` are views of them by name.
+
+        The blocks are (day, observable, replicate, basin or republic); the compiled observation fills a day at a time.
+        """
+        self._bblock, self._rblock = basin_block, rep_block
+        self.basin_out = {k: basin_block[:, j] for j, k in enumerate(BASIN_OBSERVABLES)}
+        self.rep_out = {k: rep_block[:, j] for j, k in enumerate(REPUBLIC_OBSERVABLES)}
 
     def _choose_rules(self) -> None:
         """The daily rules for the current parameters: the compiled kernel where it applies, else the numpy rules."""
@@ -146,7 +159,15 @@ class Engine:
         n, k = w.n, w.n_cities + w.n_basins
 
         def draws(name: str, size: int) -> np.ndarray:
-            return np.stack([st.daily(name, d, size) for st in self.streams])
+            # (R, size) draws of today: a view of the (R, BLOCK, size) block every replicate's stream fills in place
+            block, at = divmod(d, BLOCK)
+            held = self._draws.get(name)
+            if held is None or held[0] != block:
+                arr = held[1] if held is not None else np.empty((len(self.streams), BLOCK, size))
+                for r, st in enumerate(self.streams):
+                    st.fill(name, block, arr[r])
+                held = self._draws[name] = (block, arr)
+            return held[1][:, at]
 
         args = (
             d,
@@ -165,10 +186,13 @@ class Engine:
         else:
             day_rules.step(self.state, w, self.params, self.mech, *args)
         if self.record == "all":
-            for name, v in observe_basins(self.state, w).items():
-                self.basin_out[name][d] = v
-            for name, v in observe_republics(self.state, w).items():
-                self.rep_out[name][d] = v
+            if self._fused:  # the compiled observation: the same sums in the same order (sim/kernel.py, `observe`)
+                kernel.observe(self.state, w, self._bblock[d], self._rblock[d])
+            else:
+                for name, v in observe_basins(self.state, w).items():
+                    self.basin_out[name][d] = v
+                for name, v in observe_republics(self.state, w).items():
+                    self.rep_out[name][d] = v
             if d in self.snap_days:
                 self.snap_out[self.snap_days.index(d)] = w.by_city(metrics.backing(self.state, w) * w.workforce)
         if (d < self.town_days and self.record == "all") or self.areas:
@@ -209,6 +233,7 @@ class Engine:
         ):
             raise ValueError(f"cannot fork {self.scenario.name} into {scenario.name}: start, end and data folder must be the same")
         new = copy.deepcopy(self, {id(self.world): self.world, id(self.timeline): None})  # the world is shared, not copied
+        new._bind_observables(new._bblock, new._rblock)  # deepcopy copies the views apart from their blocks: tie them again
         new.scenario = scenario
         new.mech = scenario.mechanisms
         new.timeline = compile_timeline(list(scenario.events), scenario.start, self.days, self.world)

@@ -16,21 +16,6 @@ from typing import Any
 
 from sim.errors import InputError
 
-MECHANISMS = (
-    "onset",
-    "contagion",
-    "committees",
-    "news",
-    "settlement",
-    "efficacy",
-    "trust",
-    "persistence",
-    "escalation",
-    "fatigue",
-    "shocks",
-)
-"""The eleven mechanisms of MODEL.md, in its order; each is a switch in `Mechanisms`."""
-
 
 def p(
     default: float,
@@ -242,6 +227,17 @@ class Params:
     )
     tau_broken: float = p(0.004, "1/day", "trust", 0, 0.1, A, "daily trust loss per unit of promise unkept after its deadline")
     tau_kept: float = p(0.3, "unit", "trust", 0, 1, A, "trust gain per unit of relief actually implemented")
+    tau_refuse: float = p(
+        0.0,
+        "unit",
+        "trust",
+        0,
+        0.5,
+        f"{A}: off (0) in the baseline, which keeps the calibrated fit; the counter-mechanism of the concessions' effects "
+        "(radicalisation by refusal: a strike the centre leaves unanswered turns the workforce against it); no source sizes "
+        "it, so `thesis` searches its whole range (0 to 0.5) for a sign flip",
+        "trust in the centre lost by an enterprise whose strike ends without a deal",
+    )
     tau_rep: float = p(0.02, "1/day", "trust", 0, 0.5, A, "daily trust loss under full repression")
     strength_concede: float = p(0.1, "unit", "trust", 0, 1, A, "drop in the centre's perceived strength per concession")
     strength_rep: float = p(0.005, "1/day", "trust", 0, 0.1, A, "daily gain in perceived strength under full repression")
@@ -366,6 +362,18 @@ class Params:
         1,
         f"{A}: committees allied with a national movement come to back their republic over months",
         "daily drift of an allied committee's allegiance towards its republic, per unit strength of the movement",
+    )
+    court: float = p(
+        0.0,
+        "share",
+        "escalation",
+        0,
+        1,
+        f"{A}: off (0) in the baseline, which keeps the calibrated fit; the counter-mechanism of `bind` (the republics "
+        "courting the refused: a strike the centre leaves unanswered drives its committees to the republic's leaders); no "
+        "source sizes it, so `thesis` searches its whole range (0 to 1) for a sign flip",
+        "share of the way a strike that ends without a deal moves its committees' allegiance towards the republic "
+        "(per unit of the area's workforce that returned without a deal that day)",
     )
     de_esc: float = p(0.001, "1/day", "escalation", 0, 0.1, A, "daily rate at which a trusting committee steps back a stage")
     ally_rate: float = p(0.01, "1/day", "escalation", 0, 1, A, "daily rate of alliance with a movement of strength 1")

@@ -6,9 +6,6 @@ subtitle. `sim.results.save_figure` writes them as PNG and SVG.
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
@@ -902,3 +899,37 @@ def plot_robustness(points: pd.DataFrame, boxes: dict, dims: dict[str, tuple[str
         ax.legend(fontsize=7, loc="best")
     fig.suptitle(f"Where in parameter space does the thesis fail? (PRIM scenario discovery)\n{subtitle}", fontsize=12)
     return fig
+
+
+def plot_explain(e: pd.DataFrame, terms: list[str], damped: set[str], title: str, ax=None) -> Figure:
+    """Horizontal stacked bars of each enterprise's hazard terms (`sim.explain`), its probability and whether it acted.
+
+    Args:
+        e: one row per enterprise (`Explanation.enterprises`).
+        terms: the hazard terms to stack, in order.
+        damped: the onset terms that an established committee's damping (`channelled`) multiplies.
+        title: the title.
+        ax: an Axes to draw on (default: a new figure).
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 0.45 * max(len(e), 2) + 1.6), constrained_layout=True)
+    colors = plt.get_cmap("tab20")(range(len(terms)))
+    for y, (_, r) in enumerate(e.iterrows()):
+        left = 0.0
+        for t, col in zip(terms, colors, strict=True):
+            v = r.get(t)
+            if v is None or v != v or v <= 0:
+                continue
+            v = v * (r["channelled"] if t in damped and r["decision"] == "onset" else 1.0)
+            ax.barh(y, v, left=left, color=col, label=t)
+            left += v
+        mark = "acted" if r["acted"] else "did not"
+        ax.text(left, y, f"  {r['decision']} p={r['probability']:.2g} ({mark})", va="center", fontsize=8)
+    ax.set_yticks(range(len(e)), e["enterprise"], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("daily hazard (onset: before multiplying by readiness)")
+    ax.set_title(title, fontsize=10)
+    handles, labels = ax.get_legend_handles_labels()
+    uniq = dict(zip(labels, handles, strict=True))
+    ax.legend(uniq.values(), uniq.keys(), fontsize=7, loc="lower right")
+    return ax.figure

@@ -242,15 +242,6 @@ def command_line() -> str:
     return " ".join(["python", Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
-def read_results(folder: str | Path) -> dict[str, Any]:
-    """Read a results folder: its manifest and tables."""
-    folder = Path(folder)
-    out: dict[str, Any] = {"manifest": json.loads((folder / "manifest.json").read_text(encoding="utf-8"))}
-    for f in sorted(folder.glob("*.parquet")):
-        out[f.stem] = pd.read_parquet(f)
-    return out
-
-
 def write_mines(rows: list[dict], path: Path) -> None:
     """Write derived enterprise rows to mines.csv (atomically)."""
     import csv

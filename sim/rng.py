@@ -46,6 +46,17 @@ class Streams:
         self._block: dict[str, np.ndarray] = {}
         self._start: dict[str, int] = {}
 
+    def fill(self, name: str, block: int, out: np.ndarray) -> None:
+        """Write block `block` of stream `name` (days `block * BLOCK` on, shape (BLOCK, size)) into `out`, in place.
+
+        The same numbers as `daily` gives for those days; blocks are asked in order from 0, and a stream
+        is read either by `fill` or by `daily`, not both.
+        """
+        if self._start.get(name, -1) != block - 1:
+            raise ValueError(f"stream {name}: block {block} asked out of order")
+        self.gen[name].random(out=out)
+        self._start[name] = block
+
     def daily(self, name: str, day: int, size: int) -> np.ndarray:
         """Uniform draws in [0, 1) of stream `name` for day `day`; days are asked in order from 0."""
         block = day // BLOCK

@@ -390,6 +390,8 @@ def step(
     if m.efficacy:
         s.eff = np.where(failed, np.maximum(s.eff - p.eta_fail, 0.0), s.eff)
         s.eff = s.eff + p.eff_decay * (p.eff0 - s.eff)
+    if m.trust:  # radicalisation by refusal: a strike left unanswered costs the centre trust
+        s.trust = np.where(failed, np.clip(s.trust - p.tau_refuse, 0, 1), s.trust)
 
     # committees (mechanisms 3, 8, 9)
     counts = world.by_area(s.striking)  # enterprises on strike by area, after today's decisions
@@ -420,7 +422,7 @@ def step(
             grow = s.c_active & s.c_won
             s.c_auth = np.where(grow, s.c_auth + p.auth_gain * (1 - s.c_auth), s.c_auth)
         if m.escalation and s.c_active.any():
-            _escalate(s, world, p, day, movement, u_stage, u_ally)
+            _escalate(s, world, p, day, movement, u_stage, u_ally, failed)
         kstage = np.maximum(np.where(s.c_active[:, ci], s.c_stage[:, ci], -1), np.where(s.c_active[:, bi], s.c_stage[:, bi], -1))
         s.stage = np.where(kstage >= 0, np.maximum(s.stage, kstage), s.stage).astype(np.int8)
 
@@ -456,8 +458,13 @@ def step(
             s.run_days = np.where(due, 0, s.run_days)
 
 
-def _escalate(s: State, world: World, p: Params, day: int, movement: np.ndarray, u_stage: np.ndarray, u_ally: np.ndarray) -> None:
-    """Demand-stage moves and alliances of active committees (mechanism 9)."""
+def _escalate(
+    s: State, world: World, p: Params, day: int, movement: np.ndarray, u_stage: np.ndarray, u_ally: np.ndarray, failed: np.ndarray
+) -> None:
+    """Demand-stage moves, alliances and allegiance of active committees (mechanism 9)."""
+    # the republics court the refused: a strike that ends without a deal moves its committees towards the republic
+    fshare = area_mean(failed.astype(float), world)
+    s.c_alleg = np.where(s.c_active, s.c_alleg + p.court * fshare * (1 - s.c_alleg), s.c_alleg)
     trust = area_mean(s.trust, world)
     eff = area_mean(s.eff, world)
     kb = world.k_basin

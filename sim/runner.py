@@ -1,7 +1,7 @@
-"""Runs: one replicate, and ensembles of replicates (batched, over local processes).
+"""Runs: ensembles of replicates (batched, over local processes or Dask) and paired arms.
 
-The unit of work is `run_one(scenario, seed) -> tables`; ensembles split replicates into chunks,
-each chunk advanced together by the batched engine, in a `concurrent.futures` process pool.
+Ensembles split replicates into chunks, each chunk advanced together by the batched engine, in a
+`concurrent.futures` process pool.
 Every replicate has its own seed and streams, so the tables do not depend on chunking or workers.
 """
 
@@ -117,12 +117,6 @@ def allegiance_by_oblast(engine: Engine, replicates: list[int]) -> pd.DataFrame:
                 total = float(wf_town[idx].sum())
                 rows.append((rep, day, republic, oblast, total, float(engine.snap_out[j, r, idx].sum()) / total if total > 0 else 0.0))
     return pd.DataFrame(rows, columns=["replicate", "date", "republic", "oblast", "workforce", "allegiance"])
-
-
-def run_one(scenario: Scenario, seed: int, params: Params | None = None, world: World | None = None, replicate: int = 0) -> Tables:
-    """Run one replicate and return its tidy tables."""
-    world = world or load_world(scenario.data)
-    return tidy(simulate(world, scenario, [seed], params), [replicate])
 
 
 def _chunk(args: tuple) -> Tables:

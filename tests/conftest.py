@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from pathlib import Path
 
-import pytest
+# as the command line does (run.threads_and_backend), before numpy is first imported: one BLAS thread per
+# process (worker processes inherit it) and a backend that needs no screen
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

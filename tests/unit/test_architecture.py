@@ -18,6 +18,7 @@ LAYER = {
     "scenario": 1.1,
     "targets": 1.2,
     "agents": 2,
+    "agentmodel": 2.5,
     "model": 3,
     "runner": 4,
     "calibration": 5,
@@ -25,6 +26,8 @@ LAYER = {
     "plots": 5,
     "results": 5,
     "sensitivity": 5.5,
+    "flips": 5.6,
+    "explain": 5.2,
     "figures": 6,
     "viz": 7,
 }
@@ -61,3 +64,20 @@ def test_only_plots_imports_matplotlib_and_only_results_writes():
             assert "import matplotlib" not in text and "from matplotlib" not in text, path.stem
         if path.stem != "results":
             assert not any(w in text for w in writes), path.stem
+
+
+def test_importing_the_library_switches_no_backend_and_sets_no_environment_variable():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os; before = dict(os.environ); "
+        "import sim, sim.plots, sim.figures, sim.runner, sim.experiments, sim.explain; import matplotlib; "
+        "print(dict(os.environ) == before, matplotlib.get_backend())"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    env["MPLBACKEND"] = "svg"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=SIM.parent, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "svg"]

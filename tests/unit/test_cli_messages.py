@@ -120,6 +120,7 @@ def test_every_option_states_its_default_in_help():
         for a in sp._actions
         if a.option_strings
         and not isinstance(a, (argparse._HelpAction, argparse._StoreTrueAction))
+        and not a.required  # a required option has no default
         and "default" not in fmt._get_help_string(a)
     ]
     assert not missing, missing

@@ -64,7 +64,12 @@ def test_benchmark_quick_mode_runs_and_writes_json(tmp_path):
     assert [s["n"] for s in table["scaling"]] == sorted(s["n"] for s in table["scaling"])
     assert "log-log slope" in r.stdout
     assert table["calibration"]["days"] == 549 and table["calibration"]["replicate_days_per_second"] > 0
-    assert table["calibration"]["speedup_of_recording_only_the_targets"] > 1  # a particle records only its targets' places
+    # both recording modes are measured (timing is reported, not asserted: since the observation was compiled,
+    # recording every table costs a particle little more than recording only its targets' places)
+    assert table["calibration"]["replicate_days_per_second_all_tables"] > 0
+    phases = table["profile"]["phases"]
+    assert abs(sum(phases.values()) - 1) < 1e-9 and phases["compiled day (sim/kernel.py step)"] > 0.1  # the profile adds up
+    assert "7. where one engine run's time goes" in r.stdout
 
 
 def test_benchmark_synthetic_data_is_valid_at_100000_enterprises(tmp_path):

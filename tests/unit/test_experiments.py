@@ -220,7 +220,27 @@ def test_thesis_reports_are_identical_for_the_same_seed(tmp_path):
     out = tmp_path / "res"
     for _ in range(2):  # the same command twice (the command line is part of the report)
         r = subprocess.run(
-            [sys.executable, str(ROOT / "run.py"), "thesis", "-n", "2", "--seed", "5", "--out", str(out), "-q", "-j", "2", "--no-figures"],
+            [
+                sys.executable,
+                str(ROOT / "run.py"),
+                "thesis",
+                "-n",
+                "2",
+                "--seed",
+                "5",
+                "--out",
+                str(out),
+                "-q",
+                "-j",
+                "2",
+                "--no-figures",
+                "--flip-points",
+                "2",
+                "--flip-replicates",
+                "1",
+                "--flip-confirm",
+                "2",
+            ],
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -233,6 +253,6 @@ def test_thesis_reports_are_identical_for_the_same_seed(tmp_path):
     for t in ("outcomes", "effects", "verdicts"):
         pd.testing.assert_frame_equal(pd.read_parquet(a / f"{t}.parquet"), pd.read_parquet(b / f"{t}.parquet"))
     man = json.loads((a / "manifest.json").read_text())
-    assert man["seeds_shared_by_arms"] and len(man["arms"]) == 9 and man["parameters"] == "posterior"
+    assert man["seeds_shared_by_arms"] and len(man["arms"]) == 12 and man["parameters"] == "posterior"
     o = pd.read_parquet(a / "outcomes.parquet")
     assert o.groupby("arm")["seed"].apply(tuple).nunique() == 1  # every arm ran the same seeds

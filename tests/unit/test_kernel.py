@@ -72,3 +72,37 @@ def test_engine_uses_the_kernel_where_it_applies_and_the_results_agree():
         np.testing.assert_allclose(fast.basin_out[name], slow.basin_out[name], rtol=RTOL, atol=1e-9, err_msg=name)
     reactive = sc.with_changes(params={"centre_reactive": 1.0})
     assert Engine(w, reactive, replicate_seeds(4, 2)).rules == "numpy"  # the reactive centre: numpy rules for the whole run
+
+
+@pytest.mark.skipif(not kernel.AVAILABLE, reason="numba not installed")
+def test_kernel_equals_the_numpy_rules_with_the_counter_mechanisms_on():
+    # radicalisation by refusal and the republics courting the refused (off in the baseline), where strikes go unanswered
+    sc = load_scenario(ROOT / "scenarios" / "no_concessions.toml").with_changes(
+        end=date(1990, 6, 30), params={"tau_refuse": 0.2, "court": 0.8}
+    )
+    a, _ = _twin_runs(sc, 4, 365)
+    assert (a.state.c_alleg > 0).any()  # the courting moved some allegiance
+
+
+@pytest.mark.skipif(not kernel.AVAILABLE, reason="numba not installed")
+def test_fused_observation_equals_the_numpy_observables_bit_for_bit():
+    from sim.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES, observe_basins, observe_republics
+    from sim.network import REPUBLICS
+
+    assert len(BASIN_OBSERVABLES) == kernel.N_BASIN_OBS and len(REPUBLIC_OBSERVABLES) == kernel.N_REPUBLIC_OBS
+    sc = load_scenario(ROOT / "scenarios" / "no_concessions.toml").with_changes(params={"court": 0.9, "bind": 0.9})
+    w = world_for(sc.data)
+    eng = Engine(w, sc, replicate_seeds(3, 5))
+    bo = np.zeros((kernel.N_BASIN_OBS, 5, w.n_basins))
+    ro = np.zeros((kernel.N_REPUBLIC_OBS, 5, len(REPUBLICS)))
+    seen = {"strikers": 0.0, "committees_political": 0.0, "allegiance": 0.0, "separatism_index": 0.0}
+    for stop in (12, 40, 200, 500, eng.days):
+        eng.run(until=stop)
+        kernel.observe(eng.state, w, bo, ro)
+        for j, (name, v) in enumerate(observe_basins(eng.state, w).items()):
+            assert np.array_equal(bo[j], v), (stop, name)
+            seen[name] = max(seen.get(name, 0.0), float(v.max()))
+        for j, (name, v) in enumerate(observe_republics(eng.state, w).items()):
+            assert np.array_equal(ro[j], v), (stop, name)
+            seen[name] = max(seen.get(name, 0.0), float(v.max()))
+    assert all(v > 0 for v in seen.values()), seen  # every kind of observable was exercised

@@ -9,11 +9,11 @@ engine against the per-agent reference with all of them on.
 import numpy as np
 import pytest
 
+from sim.agentmodel import ReferenceModel
 from sim.errors import InputError
 from sim.interventions import parse_event
 from sim.model import Engine, simulate
 from sim.rng import replicate_seeds
-from tests.reference import ReferenceModel
 
 QUIET = {"onset": False, "contagion": False, "news": False}  # only committees' calls can bring mines out
 

@@ -144,8 +144,8 @@ def test_shocks_off_ignores_the_price_rise(small):
 def test_engine_equals_reference_on_the_real_network(baseline):
     import dataclasses
 
+    from sim.agentmodel import ReferenceModel
     from sim.posterior import draws_for
-    from tests.reference import ReferenceModel
 
     sc, world = baseline
     sc = sc.with_changes(end=sc.start.replace(month=8, day=4))

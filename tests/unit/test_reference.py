@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from sim.agentmodel import ReferenceModel
 from sim.model import Engine
-from tests.reference import ReferenceModel
 
 
 def _compare(sc, world, seed):
@@ -23,6 +23,7 @@ def _compare(sc, world, seed):
         np.testing.assert_allclose(s.trust[0], [m.trust for m in ref.mines], rtol=0, atol=1e-12)
         np.testing.assert_allclose(s.eff[0], [m.eff for m in ref.mines], rtol=0, atol=1e-12)
         np.testing.assert_allclose(s.implemented[0], ref.implemented, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(s.c_alleg[0], [c.alleg for c in ref.committees], rtol=0, atol=1e-12)
     return eng
 
 
@@ -39,3 +40,11 @@ def test_engine_equals_reference_with_mechanisms_off(small):
     sc, world = small
     sc = sc.with_changes(mechanisms={"persistence": False, "fatigue": False, "trust": False}, params={"spark": 0.001})
     _compare(sc, world, 5)
+
+
+def test_engine_equals_reference_with_the_counter_mechanisms_on(small):
+    # radicalisation by refusal and the republics courting the refused: off in the baseline, on here
+    sc, world = small
+    sc = sc.with_changes(params={"tau_refuse": 0.2, "court": 0.8, "eta_fail": 0.2})
+    eng = _compare(sc, world, 2)
+    assert (eng.state.c_alleg > 0).any()

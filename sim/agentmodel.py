@@ -1,9 +1,14 @@
-"""A slow, idiomatic per-agent Mesa implementation of the same daily rules as `sim.rules`.
+"""The per-agent model: the daily rules of `sim.rules` one Mesa agent at a time, and why each decision was taken.
 
-One Mesa agent steps at a time, reading its neighbours through the Mesa network and Python
-floats, with no arrays. It exists to prove the array engine right (same seeds, same draws:
-`tests/unit/test_reference.py` checks identical trajectories) and as the yardstick of the speed
-goal (`benchmarks/bench.py`). It takes the same `World`, `Scenario` and seed.
+Each enterprise (`RefMine`) and committee (`RefCommittee`) decides with Python floats, reading its
+neighbours' states, with no arrays: the readable specification of the model. It proves the batched
+engine right (same seeds, same draws: `tests/unit/test_reference.py` checks identical
+trajectories), is the yardstick of the speed goal (`benchmarks/bench.py`), and explains decisions:
+every enterprise keeps in `why` the terms of its decision of the day (readiness and its grievance,
+efficacy, trust, repression and cost terms; the onset hazard's spark, contagion by tie level, news,
+committee push and call; or the return hazard's order, peers, fatigue, cost and the end of a
+call), and every committee the terms of its escalation (`python run.py explain`, `sim/explain.py`).
+It takes the same `World`, `Scenario` and seed.
 
 Draws: every stream gives a vector for all enterprises (or committees) each day, exactly as in the
 engine, and agent i uses element i, so both implementations consume the same random numbers.
@@ -56,6 +61,7 @@ class RefMine(mesa.Agent):
         self.trust = _clip(p.trust0 + p.trust_sd * _probit(u[3]))
         self.out_share = _clip(p.out_share + 0.08 * _probit(u[4]), 0.1, 1.0)
         self.eff = p.eff0
+        self.failed = False
         self.striking = False
         self.days_on = 0.0
         self.days_off = 1e6
@@ -63,8 +69,13 @@ class RefMine(mesa.Agent):
         self.stage = 0
         self.nbrs = {lvl: _row(a, i) for lvl, a in (("city", w.a_city), ("basin", w.a_basin), ("delegate", w.a_deleg))}
         self.next_striking = False
+        self.why: dict = {}  # the terms of the last decision (see the module docstring)
 
-    def readiness(self) -> float:
+    def readiness_terms(self) -> tuple[float, dict[str, float] | None]:
+        """Readiness to strike, and the terms of its log-odds when the model keeps them (`explain`; else None).
+
+        Each term is signed (a - b is a + (-b) exactly), so the terms add up to the log-odds bit for bit.
+        """
         m, p = self.model, self.model.p
         b = self.basin
         wsum = p.w_wage + p.w_ecology + p.w_privilege
@@ -73,16 +84,37 @@ class RefMine(mesa.Agent):
         pending = max(m.promised[b] - m.implemented[b], 0.0)
         g_eff = g - m.implemented[b] - p.expect * self.trust * pending
         fear = m.strength * p.fear0 + m.repression[b]
-        z = (
-            p.b_griev * (g_eff - p.g_ref)
-            - p.b_pat * self.paternalism
-            - p.b_rep * fear
-            + p.b_eff * (self.eff - p.eff0)
-            - p.b_trust * (self.trust - p.trust0)
-        )
+        zg = p.b_griev * (g_eff - p.g_ref)
+        zp = -(p.b_pat * self.paternalism)
+        zr = -(p.b_rep * fear)
+        ze = p.b_eff * (self.eff - p.eff0)
+        zt = -(p.b_trust * (self.trust - p.trust0))
+        zc = -(p.b_cost * self.cost) if m.mech.fatigue else 0.0
+        z = zg + zp + zr + ze + zt
         if m.mech.fatigue:
-            z = z - p.b_cost * self.cost
-        return 1.0 / (1.0 + math.exp(-z))
+            z = z + zc
+        ready = 1.0 / (1.0 + math.exp(-z))
+        if not m.explain:
+            return ready, None
+        return ready, {
+            "grievance": g,
+            "grievance_wage": self.griev[0],
+            "grievance_ecology": self.griev[1],
+            "grievance_privilege": self.griev[2],
+            "grievance_net_of_relief": g_eff,
+            "z_grievance": zg,
+            "z_paternalism": zp,
+            "z_repression": zr,
+            "z_efficacy": ze,
+            "z_trust": zt,
+            "z_cost": zc,
+            "z": z,
+            "readiness": ready,
+        }
+
+    def readiness(self) -> float:
+        """Readiness to strike today (see `readiness_terms`)."""
+        return self.readiness_terms()[0]
 
     def _share(self, level: str) -> float:
         mines = self.model.mines
@@ -96,11 +128,11 @@ class RefMine(mesa.Agent):
         m, p, mech = self.model, self.model.p, self.model.mech
         ordered = m.ordered[self.basin]
         if not self.striking:
-            expo = (
-                p.w_city * (1 - m.cut[0]) * self._share("city")
-                + p.w_basin * (1 - m.cut[1]) * self._share("basin")
-                + p.w_delegate * (1 - m.cut[2]) * self._share("delegate")
-            )
+            ready, why = self.readiness_terms()
+            c_city = p.w_city * (1 - m.cut[0]) * self._share("city")
+            c_basin = p.w_basin * (1 - m.cut[1]) * self._share("basin")
+            c_deleg = p.w_delegate * (1 - m.cut[2]) * self._share("delegate")
+            expo = c_city + c_basin + c_deleg
             push = p.k_city * m.callout[self.city] + p.k_basin * m.callout[m.world.n_cities + self.basin]
             lam = 0.0
             if mech.onset:
@@ -111,37 +143,81 @@ class RefMine(mesa.Agent):
                 lam = lam + p.w_news * m.news
             if mech.committees:
                 lam = lam + push
+            damp, refractory, call = 1.0, False, 0.0
             if mech.committees:
                 tc, bc = m.committees[self.city], m.committees[m.world.n_cities + self.basin]
                 est = (tc.active and tc.age >= p.push_days) or (bc.active and bc.age >= p.push_days)
-                lam = lam * (1 - p.channel if est else 1.0)
+                damp = 1 - p.channel if est else 1.0
+                lam = lam * damp
             if mech.fatigue and self.days_off < p.refractory:
+                refractory = True
                 lam = 0.0  # in its refractory period an enterprise strikes only at its committee's call
             if mech.committees:
                 called = m.calling[self.city] or m.calling[m.world.n_cities + self.basin]
                 pull = p.k_call * math.exp(-m.call_age[self.basin] / p.call_span)
-                lam = lam + pull * float(called) * (1 - self.cost)
-            p_on = 1.0 - math.exp(-self.readiness() * lam)
-            if mech.settlement and ordered and self.trust >= p.trust_hold:
+                call = pull * float(called) * (1 - self.cost)
+                lam = lam + call
+            p_on = 1.0 - math.exp(-ready * lam)
+            held = mech.settlement and ordered and self.trust >= p.trust_hold
+            if held:
                 p_on = 0.0
             self.next_striking = u_on < p_on
             self.returned = False
+            if why is not None:  # the terms of the decision (`explain`)
+                why.update(
+                    spark=p.spark if mech.onset else 0.0,
+                    contagion_town=c_city if mech.contagion else 0.0,
+                    contagion_basin=c_basin if mech.contagion else 0.0,
+                    contagion_delegates=c_deleg if mech.contagion else 0.0,
+                    news=p.w_news * m.news if mech.news else 0.0,
+                    committee_push=push if mech.committees else 0.0,
+                    channelled=damp,
+                    refractory=refractory,
+                    committee_call=call,
+                    decision="onset",
+                    hazard=lam,
+                    held_by_return_order=held,
+                    probability=p_on,
+                    draw=u_on,
+                    acted=self.next_striking,
+                )
+                self.why = why
         else:
+            order = peers = fatigue = cost = call_over = 0.0
             lam = 0.0
             if mech.settlement:
                 working = 1.0 - self._share("city") if self.nbrs["city"] else 1.0
                 obey = 1.0 if self.trust >= p.trust_hold else 0.0
+                order = float(ordered) * (p.r_obey * obey)
+                peers = float(ordered) * (p.r_peer * working**2)
                 lam = lam + float(ordered) * (p.r_obey * obey + p.r_peer * working**2)
             if mech.fatigue:
                 c = m.committees[self.city]
                 auth = c.auth * float(c.active)
                 over = max(self.days_on - p.fat_grace, 0.0)
-                lam = lam + p.fat_rate * over * (1 - p.fund_auth * auth) + p.r_cost * self.cost**2
+                fatigue = p.fat_rate * over * (1 - p.fund_auth * auth)
+                cost = p.r_cost * self.cost**2
+                lam = lam + fatigue + cost
             if mech.committees:
-                lam = lam + p.r_call_end * float(m.call_ended[self.basin] > 0)
-            stop = u_ret < 1.0 - math.exp(-lam)
+                call_over = p.r_call_end * float(m.call_ended[self.basin] > 0)
+                lam = lam + call_over
+            p_ret = 1.0 - math.exp(-lam)
+            stop = u_ret < p_ret
             self.next_striking = not stop
             self.returned = stop
+            if m.explain:  # the terms of the decision (`explain`)
+                self.why = {
+                    "return_order": order,
+                    "peers_back": peers,
+                    "fatigue": fatigue,
+                    "cost_of_striking": cost,
+                    "call_over": call_over,
+                    "decision": "return",
+                    "hazard": lam,
+                    "probability": p_ret,
+                    "draw": u_ret,
+                    "acted": stop,
+                }
 
     def commit(self) -> None:
         """Take the decided state; a strike that ends without a deal lowers efficacy."""
@@ -150,12 +226,15 @@ class RefMine(mesa.Agent):
         self.striking = self.next_striking
         self.days_on = self.days_on + 1 if self.striking else 0.0
         self.days_off = 0.0 if failed else self.days_off + 1
+        self.failed = failed
         if m.mech.fatigue:
             self.cost = self.cost + p.cost_rate * (1 - self.cost) if self.striking else self.cost * (1 - p.cost_recover)
         if m.mech.efficacy:
             if failed:
                 self.eff = max(self.eff - p.eta_fail, 0.0)
             self.eff = self.eff + p.eff_decay * (p.eff0 - self.eff)
+        if m.mech.trust and failed:  # radicalisation by refusal
+            self.trust = _clip(self.trust - p.tau_refuse)
 
 
 class RefCommittee(mesa.Agent):
@@ -173,11 +252,14 @@ class RefCommittee(mesa.Agent):
         self.allied = False
         self.age = 0
         self.alleg = 0.0
+        self.why: dict = {}  # the terms of its last escalation step (see the module docstring)
 
     def striking(self) -> int:
+        """Enterprises of its area on strike."""
         return sum(1 for mine in self.members if mine.striking)
 
     def mean(self, attr: str) -> float:
+        """Workforce-weighted mean of an enterprise attribute over its area."""
         num = 0.0
         den = 0.0
         for mine in self.members:
@@ -189,8 +271,9 @@ class RefCommittee(mesa.Agent):
 class ReferenceModel(mesa.Model):
     """The per-agent reference model (one replicate)."""
 
-    def __init__(self, world: World, scenario: Scenario, seed: int) -> None:
+    def __init__(self, world: World, scenario: Scenario, seed: int, explain: bool = False) -> None:
         super().__init__(rng=seed)
+        self.explain = explain  # keep the terms of every decision in the agents' `why` (slower)
         self.world, self.sc = world, scenario
         self.p, self.mech = scenario.params, scenario.mechanisms
         self.tl = compile_timeline(list(scenario.events), scenario.start, scenario.days, world)
@@ -217,9 +300,11 @@ class ReferenceModel(mesa.Model):
 
     # ---- centre -------------------------------------------------------------------------
     def truce(self, b: int) -> bool:
+        """True while a deal's truce holds in basin `b`."""
         return self.deal_day[b] <= self.day < self.deal_day[b] + self.p.deal_truce
 
     def concede(self, ev: Concession | RepublicConcession, basins: set[int]) -> None:
+        """Apply a concession of the centre or of a republic to the basins."""
         p, w = self.p, self.world
         by_republic = isinstance(ev, RepublicConcession)
         political = ev.transfer if by_republic else ev.political
@@ -253,6 +338,7 @@ class ReferenceModel(mesa.Model):
             self.call_left[b] = 0.0
 
     def apply_events(self) -> None:
+        """Apply today's dated events."""
         w = self.world
         for ev in self.tl.events.get(self.day, []):
             mask = ev.basin_mask(w.basin_names, w.basin_republic)
@@ -344,6 +430,7 @@ class ReferenceModel(mesa.Model):
         self.day += 1
 
     def step_committees(self, d: int, movement: list[float], u_comm, u_stage, u_ally) -> None:
+        """Committees form, dissolve, gain authority, escalate and ally (mechanisms 3, 8, 9)."""
         p, mech, w = self.p, self.mech, self.world
         nc = w.n_cities
         towns = self.committees[:nc]
@@ -381,6 +468,7 @@ class ReferenceModel(mesa.Model):
             for c in self.committees:
                 if not c.active:
                     continue
+                c.alleg = c.alleg + p.court * c.mean("failed") * (1 - c.alleg)  # the republics court the refused
                 trust, eff = c.mean("trust"), c.mean("eff")
                 b = c.basin
                 broken = max(self.promised[b] - self.implemented[b], 0.0) if d > self.deadline[b] else 0.0
@@ -398,6 +486,22 @@ class ReferenceModel(mesa.Model):
                 u = float(u_stage[c.k])
                 up = c.stage < 2 and u < 1 - math.exp(-lam_up)
                 dn = c.stage > 0 and not up and u > math.exp(-lam_dn)
+                c.why = (
+                    {}
+                    if not self.explain
+                    else {
+                        "stage_before": c.stage,
+                        "log_rate_distrust": p.g_distrust * (1 - trust),
+                        "log_rate_efficacy": p.g_eff * eff,
+                        "log_rate_broken_promises": p.g_broken * broken,
+                        "log_rate_authority": p.g_auth * c.auth,
+                        "log_rate_movement": p.g_move * float(c.allied) * move,
+                        "log_rate_ethnic_gap": p.g_ethnic * eth * float(c.stage == 1),
+                        "rate_up": lam_up,
+                        "rate_down": lam_dn,
+                        "moved": "up" if up else ("down" if dn else "stayed"),
+                    }
+                )
                 c.stage += int(up) - int(dn)
                 if not c.allied and c.stage >= 1 and float(u_ally[c.k]) < 1 - math.exp(-p.ally_rate * move):
                     c.allied = True
@@ -409,8 +513,9 @@ class ReferenceModel(mesa.Model):
             if ks >= 0:
                 mi.stage = max(mi.stage, ks)
 
-    def run(self) -> ReferenceModel:
-        """Run to the horizon."""
-        while self.day < self.sc.days:
+    def run(self, until: int | None = None) -> ReferenceModel:
+        """Run to the horizon (or up to, not including, day index `until`)."""
+        stop = self.sc.days if until is None else min(until, self.sc.days)
+        while self.day < stop:
             self.step()
         return self

@@ -1,0 +1,21 @@
+"""The tutorial (docs/tutorial.py, a notebook in the percent format) runs from start to end (issue 19)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_tutorial_runs_and_makes_its_figure(tmp_path):
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "tutorial.py")], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = r.stdout
+    assert "20 replicates" in out and "Kuzbass" in out  # the run and its table
+    assert "july_peak_strikers" in out and "early_concession" in out  # the paired comparison
+    assert "Prokopyevsk underground 1" in out and "z_grievance" in out  # the agent's decision terms
+    assert (ROOT / "results" / "tutorial" / "kuzbass_july1989.png").is_file()
