@@ -1179,7 +1179,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario)  # a bad scenario is one line here, before any server starts
     solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
     if solara is None:
-        raise _usage("the solara command is not installed in this environment (pip install -e .)")
+        raise _usage("the interactive app is not installed in this environment: pip install -c constraints.txt -e '.[viz]'")
     import socket
 
     with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:  # fail before saying it serves

@@ -48,8 +48,9 @@ threads_and_backend()  # as the command line: one BLAS thread per process, befor
 import numpy as np  # noqa: E402
 
 from sim.agentmodel import ReferenceModel  # noqa: E402
+from sim.datafiles import load_inputs  # noqa: E402
 from sim.model import simulate  # noqa: E402
-from sim.network import derive_mines, load_inputs, load_world  # noqa: E402
+from sim.network import derive_mines, load_world  # noqa: E402
 from sim.posterior import draws_for  # noqa: E402
 from sim.results import write_mines  # noqa: E402
 from sim.rng import replicate_seeds  # noqa: E402

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import plots, results
+from sim import plots, plots_analysis, results
 from sim.errors import InputError
 from sim.metrics import OUTCOME_LABELS, OUTCOMES
 from sim.params import Params
@@ -170,7 +170,7 @@ def _run(folder: Path, manifest: dict, arms) -> list:
         figs.append(("network_july1989", plots.plot_network(town, layout, dates, sc["name"])))
     figs.append(("timeline_1989_1991", plots.plot_timeline(basin, republic, sc["name"], sc.get("events"))))
     if _scored(scores, areas):
-        figs.append(("targets_july1989", plots.plot_targets(scores, _target_series(scores, areas), sc["name"], reps)))
+        figs.append(("targets_july1989", plots_analysis.plot_targets(scores, _target_series(scores, areas), sc["name"], reps)))
     return figs
 
 
@@ -198,7 +198,7 @@ def _calibration(folder: Path, manifest: dict, arms) -> list:
         figs.append(
             (
                 "posterior_predictive",
-                plots.plot_targets(
+                plots_analysis.plot_targets(
                     scores,
                     _target_series(scores, areas),
                     "calibration (posterior predictive)",
@@ -207,7 +207,7 @@ def _calibration(folder: Path, manifest: dict, arms) -> list:
                 ),
             )
         )
-    figs.append(("marginal_posteriors", plots.plot_marginals(post, priors, label)))
+    figs.append(("marginal_posteriors", plots_analysis.plot_marginals(post, priors, label)))
     return figs
 
 
@@ -218,7 +218,7 @@ def _validate(folder: Path, manifest: dict, arms) -> list:
     name = Path(manifest.get("targets_file") or "targets").name
     reps = int(basin["replicate"].nunique())
     scenario = Path(manifest.get("scenario_file") or "scenario").stem
-    return [("validation", plots.plot_targets(scores, _target_series(scores, areas), scenario, reps, f"Validation on {name}"))]
+    return [("validation", plots_analysis.plot_targets(scores, _target_series(scores, areas), scenario, reps, f"Validation on {name}"))]
 
 
 def _arms(folder: Path, manifest: dict, arms) -> list:
@@ -273,19 +273,24 @@ def _sensitivity(folder: Path, manifest: dict, arms) -> list:
     return [
         (
             "morris",
-            plots.plot_morris(
+            plots_analysis.plot_morris(
                 morris, labels, f"{sub} | {b.get('morris_trajectories')} trajectories x {b.get('morris_replicates')} replicates per point"
             ),
         ),
         (
             "sobol",
-            plots.plot_sobol(sobol, labels, f"{sub} | N = {b.get('sobol_n')} (Saltelli), {b.get('sobol_replicates')} replicates per point"),
+            plots_analysis.plot_sobol(
+                sobol, labels, f"{sub} | N = {b.get('sobol_n')} (Saltelli), {b.get('sobol_replicates')} replicates per point"
+            ),
         ),
         (
             "knockouts",
-            plots.plot_knockouts(
+            plots_analysis.plot_knockouts(
                 ko, claims, f"{sub} | {b.get('knockout_replicates')} paired replicates per arm, {b.get('july_replicates')} for the July fit"
             ),
         ),
-        ("robustness", plots.plot_robustness(rob, boxes, dims, f"{sub} | {len(rob)} points x {b.get('robustness_replicates')} replicates")),
+        (
+            "robustness",
+            plots_analysis.plot_robustness(rob, boxes, dims, f"{sub} | {len(rob)} points x {b.get('robustness_replicates')} replicates"),
+        ),
     ]

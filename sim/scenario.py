@@ -16,9 +16,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from sim.datafiles import file_hashes
 from sim.errors import InputError, decode_utf8
 from sim.interventions import Event, as_date, parse_event
-from sim.network import file_hashes
 from sim.params import Mechanisms, Params
 from sim.posterior import FITTED
 

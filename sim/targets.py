@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.datafiles import REPUBLICS, read_csv
 from sim.errors import InputError
 from sim.metrics import wave_bounds
-from sim.network import REPUBLICS, read_csv
 from sim.scenario import HORIZON
 
 COLUMNS = ("date", "basin", "place", "measure", "value", "low", "high", "kind", "source", "confidence")

@@ -25,7 +25,7 @@ import solara
 from mesa.visualization import SolaraViz, make_plot_component
 from mesa.visualization.utils import update_counter
 
-from sim import plots
+from sim import plots, plots_app
 from sim.figures import towns_table
 from sim.interventions import Repression
 from sim.model import StrikeModel, strikers_total
@@ -145,7 +145,7 @@ def NetworkView(model: VizModel):  # noqa: N802 (Solara components are capitalis
     )
     on, stage = _town_counts(model)
     title = f"The network on {h['date']:%d %b %Y}" if h["day"] else "The network on 1 July 1989"
-    fig = plots.plot_network_state(layout, on, stage, title, figsize=(8, 3.3))
+    fig = plots_app.plot_network_state(layout, on, stage, title, figsize=(8, 3.3))
     solara.FigureMatplotlib(fig, format="png", bbox_inches="tight", dpi=90)
 
 
@@ -162,7 +162,7 @@ def BasinStrikers(model: VizModel):  # noqa: N802
     others = [i for i, b in enumerate(names) if b not in MAIN_BASINS]
     if others:
         series["other basins"] = arr[:, others].sum(axis=1).tolist()
-    fig = plots.plot_live_series(dates, series, "strikers (persons)", "Strikers by basin")
+    fig = plots_app.plot_live_series(dates, series, "strikers (persons)", "Strikers by basin")
     solara.FigureMatplotlib(fig, format="png", bbox_inches="tight", dpi=90)
 
 

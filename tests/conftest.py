@@ -21,7 +21,8 @@ import pytest  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.network import derive_mines, load_inputs, load_world  # noqa: E402
+from sim.datafiles import load_inputs  # noqa: E402
+from sim.network import derive_mines, load_world  # noqa: E402
 from sim.results import write_mines  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 

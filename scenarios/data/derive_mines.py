@@ -10,7 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sim.network import derive_mines, load_inputs
+from sim.datafiles import load_inputs
+from sim.network import derive_mines
 from sim.results import write_mines
 
 if __name__ == "__main__":

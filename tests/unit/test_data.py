@@ -5,7 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.network import _apportion, derive_mines, load_inputs
+from sim.datafiles import load_inputs
+from sim.network import _apportion, derive_mines
 
 DATA = Path(__file__).resolve().parents[2] / "scenarios" / "data"
 
