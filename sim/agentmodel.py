@@ -21,7 +21,7 @@ import math
 
 import mesa
 
-from sim.interventions import Concession, RepublicConcession, SeedStrike, Shock, StrikeCall, compile_timeline
+from sim.interventions import Concession, RepublicConcession, compile_timeline
 from sim.network import World
 from sim.rng import Streams
 from sim.scenario import Scenario
@@ -306,8 +306,8 @@ class ReferenceModel(mesa.Model):
     def concede(self, ev: Concession | RepublicConcession, basins: set[int]) -> None:
         """Apply a concession of the centre or of a republic to the basins."""
         p, w = self.p, self.world
-        by_republic = isinstance(ev, RepublicConcession)
-        political = ev.transfer if by_republic else ev.political
+        by_republic = ev.BY_REPUBLIC
+        political = ev.political_share()
         if not self.mech.settlement or not basins:
             return
         share = p.impl_share if ev.impl_share is None else ev.impl_share
@@ -343,29 +343,7 @@ class ReferenceModel(mesa.Model):
         for ev in self.tl.events.get(self.day, []):
             mask = ev.basin_mask(w.basin_names, w.basin_republic)
             targets = {b for b in range(w.n_basins) if mask[b]}
-            if isinstance(ev, SeedStrike):
-                chosen = [mi for mi in self.mines if w.city_names[mi.city] == ev.city][: ev.count]
-                for mi in chosen:
-                    mi.striking = True
-            elif isinstance(ev, (Concession, RepublicConcession)):
-                self.concede(ev, targets)
-            elif isinstance(ev, StrikeCall):
-                for b in targets:
-                    self.call_left[b] = float(ev.days) if ev.days > 0 else math.inf
-                    self.call_pol[b] = ev.demands == "political"
-                    self.call_age[b] = 0.0
-            elif isinstance(ev, Shock) and self.mech.shocks:
-                for mi in self.mines:
-                    if mi.basin in targets:
-                        for k, dv in enumerate((ev.wage, ev.ecology, ev.privilege)):
-                            if dv:
-                                mi.griev[k] = _clip(mi.griev[k] + dv)
-                        if self.mech.trust:
-                            mi.trust = _clip(mi.trust + ev.trust)
-                        if self.mech.efficacy:
-                            mi.eff = _clip(mi.eff + ev.efficacy)
-                if self.mech.trust:
-                    self.strength = _clip(self.strength + ev.strength)
+            ev.apply_agents(self, targets)  # what each lever does lives in its class (sim/interventions.py)
 
     # ---- one day --------------------------------------------------------------------------
     def step(self) -> None:

@@ -1,11 +1,15 @@
 """Dated levers and shocks, and their compilation into a day-indexed timeline.
 
-One registry `KINDS` maps a scenario's `kind = "..."` to its class. One-day events (`date`) act
-at the start of that day; intervals (`start`, `end`) are half-open `[start, end)`.
+One registry `KINDS` maps a scenario's `kind = "..."` to its class, and what a lever does lives in
+its class: `shape` writes an interval event into the timeline, `apply` acts on the batched engine's
+state and `apply_agents` on the per-agent model, `check_world` checks the names it uses. A new lever
+is one class here and one line in `KINDS`. One-day events (`date`) act at the start of that day;
+intervals (`start`, `end`) are half-open `[start, end)`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -44,6 +48,23 @@ class Event:
             m &= np.isin(np.array([REPUBLICS[r] for r in basin_republic]), self.republics)
         return m
 
+    # What a lever does lives in its class: a new lever is one class here, registered in `KINDS`.
+
+    def check_world(self, world: Any, where: str) -> None:
+        """Check names the event uses beyond its basins against the world (raise InputError naming `where`)."""
+
+    def shape(self, tl: Timeline, a: int, b: int, mask: np.ndarray) -> None:
+        """An interval event: write its days [a, b) over the basins in `mask` into the timeline."""
+        raise NotImplementedError(self.kind)
+
+    def apply(self, s: rules.State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
+        """A one-day event: act on every replicate of the batched engine's state, in place."""
+        raise NotImplementedError(self.kind)
+
+    def apply_agents(self, model: Any, basins: set[int]) -> None:
+        """A one-day event: act on the per-agent model (`sim.agentmodel.ReferenceModel`), the same way."""
+        raise NotImplementedError(self.kind)
+
 
 @dataclass(frozen=True)
 class SeedStrike(Event):
@@ -58,6 +79,23 @@ class SeedStrike(Event):
     REQUIRED: ClassVar[tuple[str, ...]] = ("city",)
     city: str = ""
     count: int = 1
+
+    def check_world(self, world: Any, where: str) -> None:
+        """The town must be one of the world's."""
+        if self.city not in world.city_names:
+            raise InputError(f"{where} (seed_strike): unknown town {self.city!r}", key="city")
+
+    def apply(self, s: rules.State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
+        """The town's first `count` enterprises walk out."""
+        idx = np.flatnonzero(np.array(world.city_names)[world.city] == self.city)[: self.count]
+        s.striking[:, idx] = True
+        s.ever[:, idx] = True
+
+    def apply_agents(self, model: Any, basins: set[int]) -> None:
+        """The same, one agent at a time."""
+        names = model.world.city_names
+        for mi in [mi for mi in model.mines if names[mi.city] == self.city][: self.count]:
+            mi.striking = True
 
 
 @dataclass(frozen=True)
@@ -78,6 +116,34 @@ class Concession(Event):
     impl_days: float | None = None
     deadline_days: float | None = None
 
+    BY_REPUBLIC: ClassVar[bool] = False
+
+    def political_share(self) -> float:
+        """The political part of the deal (authority for the committees that won)."""
+        return self.political
+
+    def apply(self, s: rules.State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
+        """Promise, truce and return order, efficacy, trust, authority and allegiance (`sim.rules.concede`)."""
+        rows = np.ones(s.striking.shape[0], bool)
+        rules.concede(
+            s,
+            world,
+            p,
+            m,
+            rows[:, None] & mask[None, :],
+            day,
+            self.relief,
+            self.political_share(),
+            p.impl_share if self.impl_share is None else self.impl_share,
+            p.impl_days if self.impl_days is None else self.impl_days,
+            p.deadline_days if self.deadline_days is None else self.deadline_days,
+            by_republic=self.BY_REPUBLIC,
+        )
+
+    def apply_agents(self, model: Any, basins: set[int]) -> None:
+        """The same, one agent at a time (`ReferenceModel.concede`)."""
+        model.concede(self, basins)
+
 
 @dataclass(frozen=True)
 class StrikeCall(Event):
@@ -97,6 +163,19 @@ class StrikeCall(Event):
     }
     days: int = 1
     demands: str = "material"
+
+    def apply(self, s: rules.State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
+        """The call comes into force in the basins."""
+        s.call_left = np.where(mask[None, :], float(self.days) if self.days > 0 else np.inf, s.call_left)
+        s.call_pol = np.where(mask[None, :], self.demands == "political", s.call_pol)
+        s.call_age = np.where(mask[None, :], 0.0, s.call_age)
+
+    def apply_agents(self, model: Any, basins: set[int]) -> None:
+        """The same, one basin at a time."""
+        for b in basins:
+            model.call_left[b] = float(self.days) if self.days > 0 else math.inf
+            model.call_pol[b] = self.demands == "political"
+            model.call_age[b] = 0.0
 
 
 @dataclass(frozen=True)
@@ -122,6 +201,15 @@ class RepublicConcession(Event):
     impl_share: float | None = None
     impl_days: float | None = None
     deadline_days: float | None = None
+
+    BY_REPUBLIC: ClassVar[bool] = True
+
+    def political_share(self) -> float:
+        """The transfer of the enterprises counts as a political concession."""
+        return self.transfer
+
+    apply = Concession.apply
+    apply_agents = Concession.apply_agents
 
 
 @dataclass(frozen=True)
@@ -155,6 +243,36 @@ class Shock(Event):
     efficacy: float = 0.0
     strength: float = 0.0
 
+    def apply(self, s: rules.State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
+        """Grievances, trust, efficacy and the centre's strength change in the basins (if shocks are on)."""
+        if not m.shocks:
+            return
+        inb = mask[world.basin][None, :]
+        for k, dv in enumerate((self.wage, self.ecology, self.privilege)):
+            if dv:
+                s.griev[..., k] = np.where(inb, np.clip(s.griev[..., k] + dv, 0, 1), s.griev[..., k])
+        if m.trust:
+            s.trust = np.where(inb, np.clip(s.trust + self.trust, 0, 1), s.trust)
+            s.strength = np.clip(s.strength + self.strength, 0, 1)
+        if m.efficacy:
+            s.eff = np.where(inb, np.clip(s.eff + self.efficacy, 0, 1), s.eff)
+
+    def apply_agents(self, model: Any, basins: set[int]) -> None:
+        """The same, one agent at a time."""
+        if not model.mech.shocks:
+            return
+        for mi in model.mines:
+            if mi.basin in basins:
+                for k, dv in enumerate((self.wage, self.ecology, self.privilege)):
+                    if dv:
+                        mi.griev[k] = min(max(mi.griev[k] + dv, 0.0), 1.0)
+                if model.mech.trust:
+                    mi.trust = min(max(mi.trust + self.trust, 0.0), 1.0)
+                if model.mech.efficacy:
+                    mi.eff = min(max(mi.eff + self.efficacy, 0.0), 1.0)
+        if model.mech.trust:
+            model.strength = min(max(model.strength + self.strength, 0.0), 1.0)
+
 
 @dataclass(frozen=True)
 class Repression(Event):
@@ -166,6 +284,10 @@ class Repression(Event):
         "level": "repression level, 0-1: fear in readiness, trust lost and the centre's strength gained each day"
     }
     level: float = 0.5
+
+    def shape(self, tl: Timeline, a: int, b: int, mask: np.ndarray) -> None:
+        """The highest repression level in force wins."""
+        tl.repression[a:b, mask] = np.maximum(tl.repression[a:b, mask], self.level)
 
 
 @dataclass(frozen=True)
@@ -181,6 +303,11 @@ class CutCommunication(Event):
     levels: tuple[str, ...] = ("basin", "delegate")
     share: float = 0.8
 
+    def shape(self, tl: Timeline, a: int, b: int, mask: np.ndarray) -> None:
+        """The largest cut in force wins, per tie level."""
+        for lvl in self.levels:
+            tl.cut[a:b, LEVELS.index(lvl)] = np.maximum(tl.cut[a:b, LEVELS.index(lvl)], self.share)
+
 
 @dataclass(frozen=True)
 class News(Event):
@@ -190,6 +317,10 @@ class News(Event):
     KEYS: ClassVar[dict[str, type]] = {"level": float}
     DOCS: ClassVar[dict[str, str]] = {"level": "multiplier of national coverage of the strikes, 0-1 (weak glasnost)"}
     level: float = 0.3
+
+    def shape(self, tl: Timeline, a: int, b: int, mask: np.ndarray) -> None:
+        """The weakest coverage in force wins."""
+        tl.news[a:b] = np.minimum(tl.news[a:b], self.level)
 
 
 KINDS: dict[str, type[Event]] = {
@@ -328,75 +459,20 @@ def compile_timeline(events: list[Event], start: date, days: int, world: Any) ->
             d = (ev.date - start).days
             if not 0 <= d < days:
                 continue  # outside this run's horizon (files are checked against theirs on load)
-            if isinstance(ev, SeedStrike) and ev.city not in world.city_names:
-                raise InputError(f"[[events]] #{n + 1} (seed_strike): unknown town {ev.city!r}", key="city")
+            ev.check_world(world, f"[[events]] #{n + 1}")
             tl.events.setdefault(d, []).append(ev)
             continue
         a, b = max((ev.start - start).days, 0), min((ev.end - start).days, days)
         if a >= b:
             continue
-        if isinstance(ev, Repression):
-            tl.repression[a:b, mask] = np.maximum(tl.repression[a:b, mask], ev.level)
-        elif isinstance(ev, CutCommunication):
-            for lvl in ev.levels:
-                tl.cut[a:b, LEVELS.index(lvl)] = np.maximum(tl.cut[a:b, LEVELS.index(lvl)], ev.share)
-        elif isinstance(ev, News):
-            tl.news[a:b] = np.minimum(tl.news[a:b], ev.level)
+        ev.shape(tl, a, b, mask)
     return tl
 
 
 def apply_events(s: rules.State, world: World, p: Params, m: Mechanisms, events: list[Event], day: int) -> None:
-    """Apply the one-day events of `day` to every replicate, in place."""
-    rows = np.ones(s.striking.shape[0], bool)
+    """Apply the one-day events of `day` to every replicate, in place (each through its class's `apply`)."""
     for ev in events:
-        mask = ev.basin_mask(world.basin_names, world.basin_republic)
-        if isinstance(ev, SeedStrike):
-            idx = np.flatnonzero(np.array(world.city_names)[world.city] == ev.city)[: ev.count]
-            s.striking[:, idx] = True
-            s.ever[:, idx] = True
-        elif isinstance(ev, Concession):
-            rules.concede(
-                s,
-                world,
-                p,
-                m,
-                rows[:, None] & mask[None, :],
-                day,
-                ev.relief,
-                ev.political,
-                p.impl_share if ev.impl_share is None else ev.impl_share,
-                p.impl_days if ev.impl_days is None else ev.impl_days,
-                p.deadline_days if ev.deadline_days is None else ev.deadline_days,
-            )
-        elif isinstance(ev, RepublicConcession):
-            rules.concede(
-                s,
-                world,
-                p,
-                m,
-                rows[:, None] & mask[None, :],
-                day,
-                ev.relief,
-                ev.transfer,
-                p.impl_share if ev.impl_share is None else ev.impl_share,
-                p.impl_days if ev.impl_days is None else ev.impl_days,
-                p.deadline_days if ev.deadline_days is None else ev.deadline_days,
-                by_republic=True,
-            )
-        elif isinstance(ev, StrikeCall):
-            s.call_left = np.where(mask[None, :], float(ev.days) if ev.days > 0 else np.inf, s.call_left)
-            s.call_pol = np.where(mask[None, :], ev.demands == "political", s.call_pol)
-            s.call_age = np.where(mask[None, :], 0.0, s.call_age)
-        elif isinstance(ev, Shock) and m.shocks:
-            inb = mask[world.basin][None, :]
-            for k, dv in enumerate((ev.wage, ev.ecology, ev.privilege)):
-                if dv:
-                    s.griev[..., k] = np.where(inb, np.clip(s.griev[..., k] + dv, 0, 1), s.griev[..., k])
-            if m.trust:
-                s.trust = np.where(inb, np.clip(s.trust + ev.trust, 0, 1), s.trust)
-                s.strength = np.clip(s.strength + ev.strength, 0, 1)
-            if m.efficacy:
-                s.eff = np.where(inb, np.clip(s.eff + ev.efficacy, 0, 1), s.eff)
+        ev.apply(s, world, p, m, day, ev.basin_mask(world.basin_names, world.basin_republic))
 
 
 def lever_reference() -> str:
