@@ -123,9 +123,10 @@ class RefMine(mesa.Agent):
             total += w * float(mines[j].striking)
         return total
 
-    def decide(self, u_on: float, u_ret: float) -> None:
-        """Choose tomorrow's state from today's (all agents decide before any commits)."""
+    def decide(self) -> None:
+        """Choose tomorrow's state from today's (all agents decide before any commits), with today's draws of its streams."""
         m, p, mech = self.model, self.model.p, self.model.mech
+        u_on, u_ret = float(m.u_on[self.i]), float(m.u_ret[self.i])
         ordered = m.ordered[self.basin]
         if not self.striking:
             ready, why = self.readiness_terms()
@@ -279,10 +280,16 @@ class ReferenceModel(mesa.Model):
         self.tl = compile_timeline(list(scenario.events), scenario.start, scenario.days, world)
         self.streams = Streams(seed)
         u = self.streams.gen["init"].random((world.n, 5))
-        self.mines = [RefMine(self, i, [float(x) for x in u[i]]) for i in range(world.n)]
+        # the agents, created the Mesa way (one keyword value per agent); the AgentSets fix the order of a day
+        self.mine_set = RefMine.create_agents(self, world.n, i=list(range(world.n)), u=[[float(x) for x in row] for row in u])
+        self.mines: list[RefMine] = list(self.mine_set)
         nc, nb = world.n_cities, world.n_basins
-        self.committees = [RefCommittee(self, c, [mi for mi in self.mines if mi.city == c], int(world.city_basin[c])) for c in range(nc)]
-        self.committees += [RefCommittee(self, nc + b, [mi for mi in self.mines if mi.basin == b], b) for b in range(nb)]
+        members = [[mi for mi in self.mines if mi.city == c] for c in range(nc)] + [
+            [mi for mi in self.mines if mi.basin == b] for b in range(nb)
+        ]
+        basins = [int(world.city_basin[c]) for c in range(nc)] + list(range(nb))
+        self.committee_set = RefCommittee.create_agents(self, nc + nb, k=list(range(nc + nb)), members=members, basin=basins)
+        self.committees: list[RefCommittee] = list(self.committee_set)
         self.promised = [0.0] * nb
         self.implemented = [0.0] * nb
         self.cap = [0.0] * nb
@@ -297,6 +304,16 @@ class ReferenceModel(mesa.Model):
         self.call_ended = [0.0] * nb
         self.call_age = [0.0] * nb
         self.day = 0
+        # observed once a day, day 0 (the state before the first day) included
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "strikers": lambda m: sum(float(mi.striking) * mi.out_share * mi.workforce for mi in m.mines),
+                "mines_on_strike": lambda m: sum(1 for mi in m.mines if mi.striking),
+                "committees": lambda m: sum(1 for c in m.committees if c.active),
+                "committees_political": lambda m: sum(1 for c in m.committees if c.active and c.stage >= 1),
+            }
+        )
+        self.datacollector.collect(self)
 
     # ---- centre -------------------------------------------------------------------------
     def truce(self, b: int) -> bool:
@@ -363,10 +380,9 @@ class ReferenceModel(mesa.Model):
         n, k = w.n, len(self.committees)
         u_on, u_ret = self.streams.daily("onset", d, n), self.streams.daily("ret", d, n)
         u_comm, u_stage, u_ally = (self.streams.daily(s, d, k) for s in ("committee", "stage", "ally"))
-        for mi in self.mines:
-            mi.decide(float(u_on[mi.i]), float(u_ret[mi.i]))
-        for mi in self.mines:
-            mi.commit()
+        self.u_on, self.u_ret = u_on, u_ret
+        self.mine_set.do("decide")  # every enterprise decides from today's states ...
+        self.mine_set.do("commit")  # ... before any takes its decision
         if mech.committees:
             self.step_committees(d, movement, u_comm, u_stage, u_ally)
         for b in range(w.n_basins):
@@ -406,6 +422,7 @@ class ReferenceModel(mesa.Model):
             for b in due:
                 self.run_days[b] = 0
         self.day += 1
+        self.datacollector.collect(self)
 
     def step_committees(self, d: int, movement: list[float], u_comm, u_stage, u_ally) -> None:
         """Committees form, dissolve, gain authority, escalate and ally (mechanisms 3, 8, 9)."""

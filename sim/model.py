@@ -320,6 +320,7 @@ class StrikeModel(mesa.Model):
                 "committees_sovereignty": committees_sovereignty,
             }
         )
+        self.datacollector.collect(self)  # day 0: the state before the first day
 
     @property
     def state(self) -> day_rules.State:

@@ -18,7 +18,8 @@ def test_mesa_model_equals_engine(small):
         np.testing.assert_array_equal(model.engine.basin_out[name], eng.basin_out[name], err_msg=name)
     assert model.steps == sc.days
     df = model.datacollector.get_model_vars_dataframe()
-    assert len(df) == sc.days and df["mines_on_strike"].max() > 0
+    assert len(df) == sc.days + 1 and df["mines_on_strike"].max() > 0  # once a day, and day 0
+    assert df["mines_on_strike"].iloc[0] == 0  # day 0: the state before the first day (no strike yet)
 
 
 def test_agents_are_mesa_agents_and_views(small):

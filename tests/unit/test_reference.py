@@ -48,3 +48,16 @@ def test_engine_equals_reference_with_the_counter_mechanisms_on(small):
     sc = sc.with_changes(params={"tau_refuse": 0.2, "court": 0.8, "eta_fail": 0.2})
     eng = _compare(sc, world, 2)
     assert (eng.state.c_alleg > 0).any()
+
+
+def test_the_per_agent_model_is_mesa_agents_in_agentsets_observed_once_a_day(small):
+    from sim.agentmodel import RefCommittee, RefMine
+
+    sc, world = small
+    ref = ReferenceModel(world, sc, 4)
+    assert len(ref.agents_by_type[RefMine]) == world.n and len(ref.agents_by_type[RefCommittee]) == world.n_cities + world.n_basins
+    assert [m.i for m in ref.mine_set] == list(range(world.n))  # the AgentSet's order is the order of a day
+    ref.run(until=30)
+    df = ref.datacollector.get_model_vars_dataframe()
+    assert len(df) == 31 and df["mines_on_strike"].iloc[0] == 0 and df["mines_on_strike"].max() > 0
+    assert df["mines_on_strike"].iloc[-1] == sum(m.striking for m in ref.mines)
