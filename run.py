@@ -60,27 +60,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     areas = target_areas(targets, world)[0] if targets else []
     if targets:  # the places recorded depend on the targets file: a different file is a different run
         digest = hashlib.sha256((digest + hashlib.sha256(Path(args.targets).read_bytes()).hexdigest()).encode()).hexdigest()
-    found = results.partial_folders(out_root, sc.name, digest)
-    resume = found[-1] if found and not args.fresh else None
-    tmp, final = results.new_folder(out_root, sc.name, digest, resume=resume)
-    plan = results.write_plan(tmp, {"replicates": reps, "seed": seed, "chunk": chunk_size(reps, args.workers)})
+    folder = results.ResultsFolder(out_root, sc.name, digest, args.command_line, resume=not args.fresh)
+    plan = folder.plan({"replicates": reps, "seed": seed, "chunk": chunk_size(reps, args.workers)})
     names = ("basin", "republic", "town", "oblast", "areas")
-    done = {i: Tables(**t) for i, t in results.read_chunks(tmp, names).items()}
+    done = {i: Tables(**t) for i, t in folder.done_chunks(names).items()}
     failed: list = []
     resumed = sum(t.basin["replicate"].nunique() for t in done.values())
     if resumed and not args.quiet:
-        print(f"resumed {resumed:,} of {reps:,} replicates from {_rel(tmp)}", file=sys.stderr)
+        print(f"resumed {resumed:,} of {reps:,} replicates from {_rel(folder.path)}", file=sys.stderr)
     bar = _progress(reps, "replicates", args.quiet, initial=resumed)
 
     def on_chunk(first: int, res) -> None:
         if isinstance(res, ChunkError):
             failed.append(res)
         else:
-            results.write_chunk(tmp, first, {n: getattr(res, n) for n in names})
+            folder.add_chunk(first, {n: getattr(res, n) for n in names})
         bar.update(res.replicates if isinstance(res, ChunkError) else res.basin["replicate"].nunique())
 
     t0 = time.perf_counter()
-    with _resumable(tmp, bar):
+    with folder.running(on_stop=bar.close):
         tables, seeds = run_ensemble(
             sc,
             reps,
@@ -95,7 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     elapsed = time.perf_counter() - t0
     draws = draws_table(sc, seeds)
-    with results.assembling(tmp):
+    with folder.assembling():
         events = first_and_last(tables.basin, str(sc.start), str(sc.end))
         scores = score(targets, tables.areas, world, sc.start) if targets else pd.DataFrame()
         out_tables = {
@@ -113,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             out_tables["parameter_draws"] = draws
         if failed:
             out_tables["failed_chunks"] = pd.DataFrame([f.__dict__ for f in failed])
-        results.write_tables(tmp, out_tables)
+        folder.tables(out_tables)
         scenario_dict = sc.to_dict()
         scenario_dict["path"], scenario_dict["data"] = _rel(sc.path), _rel(sc.data)
         manifest = {
@@ -125,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "replicate_seeds": seeds,
             "git_commit": results.git_commit(ROOT),
             "versions": results.versions(),
-            "command": results.command_line(),
+            "command": args.command_line,
             "data_files_sha256": world.files,
             "enterprises": world.n,
             "run_seconds": round(elapsed, 2),
@@ -147,10 +145,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             },
             "targets_file": _rel(args.targets) if args.targets else None,
         }
-        results.write_manifest(tmp, manifest)
+        folder.manifest(manifest, ROOT)
         if not args.no_figures:
-            figures.draw(tmp)
-    final = results.finish(tmp, final)
+            figures.draw(folder.path)
+    final = folder.publish()
     if not args.quiet:
         print(
             f"{reps} replicates of '{sc.name}' in {elapsed:.1f} s -> {final.relative_to(Path.cwd()) if final.is_relative_to(Path.cwd()) else final}"
@@ -166,40 +164,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-class Stopped(KeyboardInterrupt):
-    """Ctrl-C (SIGINT) or SIGTERM, with the one line to print about what was kept."""
-
-    def __init__(self, message: str = "interrupted: no result written", code: int = 130) -> None:
-        super().__init__(message)
-        self.message, self.code = message, code
-
-
 def _on_sigterm(signum, frame) -> None:
+    from sim.results import Stopped
+
     raise Stopped("terminated: no result written", code=143)
-
-
-@contextlib.contextmanager
-def _resumable(tmp: Path, bar):
-    """Around a chunked run: close the progress bar; if the run stops, keep its finished chunks (to resume) or drop the empty folder."""
-    from sim import results
-
-    try:
-        yield
-    except BaseException as exc:
-        bar.close()
-        kept = any((tmp / "chunks").glob("done_*"))
-        if not kept:
-            results.discard(tmp)
-        if isinstance(exc, KeyboardInterrupt):
-            code = getattr(exc, "code", 130)
-            what = "terminated" if code == 143 else "interrupted"
-            if kept:
-                raise Stopped(f"{what}: finished chunks are kept in {_rel(tmp)}; run the same command again to resume", code) from None
-            raise Stopped(f"{what}: no result written", code) from None
-        if kept:
-            print(f"stopped; finished chunks are kept in {_rel(tmp)}: run the same command again to resume", file=sys.stderr)
-        raise
-    bar.close()
 
 
 def _progress(total: int, unit: str, quiet: bool, initial: int = 0):
@@ -325,25 +293,25 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     }
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
     out_root = Path(args.out)
-    resume = None
-    if args.resume:
-        found = [f for f in results.partial_folders(out_root, "calibration", digest) if (f / "abc.db").is_file()]
-        if not found:
-            raise _usage(
-                "--resume: no unfinished calibration with these priors, targets, seed and budget under " + _rel(out_root / "calibration")
-            )
-        resume = found[-1]
-    tmp, final = results.new_folder(out_root, "calibration", digest, resume=resume)
+    if args.resume and not [f for f in results.partial_folders(out_root, "calibration", digest) if (f / "abc.db").is_file()]:
+        raise _usage(
+            "--resume: no unfinished calibration with these priors, targets, seed and budget under " + _rel(out_root / "calibration")
+        )
+    folder = results.ResultsFolder(
+        out_root, "calibration", digest, args.command_line, resume=args.resume, usable=lambda f: (f / "abc.db").is_file(), repo=ROOT
+    )
+    resume = folder.resumed_from
     commit = results.git_commit(ROOT)  # the code that runs (taken now, not after a long run)
     t0 = time.perf_counter()
     try:
         with executor_map(args.workers, chunksize=4, cluster=args.cluster) as map_:
             history = cal.run_abc(
-                setup, sc, targets, budget, args.seed, tmp / "abc.db", map_=map_, resume=resume is not None, verbose=not args.quiet
+                setup, sc, targets, budget, args.seed, folder.path / "abc.db", map_=map_, resume=resume is not None, verbose=not args.quiet
             )
     except BaseException:
         print(
-            f"calibration stopped; its populations so far are kept in {_rel(tmp)} (rerun the same command with --resume)", file=sys.stderr
+            f"calibration stopped; its populations so far are kept in {_rel(folder.path)} (rerun the same command with --resume)",
+            file=sys.stderr,
         )
         raise
     abc_seconds = time.perf_counter() - t0
@@ -352,18 +320,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         pops = cal.populations_table(history)
         summ = cal.summary(post, setup)
         if setup.given is not None:  # a later stage: the earlier stage's rows, each with one of this stage's particles
-            results.write_tables(tmp, {"posterior_stage": post, "posterior": cal.combined_posterior(post, setup.given, args.seed)})
+            folder.tables({"posterior_stage": post, "posterior": cal.combined_posterior(post, setup.given, args.seed)})
         else:
-            results.write_tables(tmp, {"posterior": post})
+            folder.tables({"posterior": post})
         # posterior predictive: new replicates, each with a posterior draw, scored on every target
-        pred_sc = dataclasses.replace(sc, posterior=tmp / "posterior.parquet", parameters="posterior")
+        pred_sc = dataclasses.replace(sc, posterior=folder.path / "posterior.parquet", parameters="posterior")
         areas = target_areas(targets, world)[0]
         t1 = time.perf_counter()
         tables, seeds = run_ensemble(pred_sc, args.predictive, args.seed, workers=args.workers, areas=areas)
         pred_seconds = time.perf_counter() - t1
         scores = score(targets, tables.areas, world, sc.start)
-        results.write_tables(
-            tmp,
+        folder.tables(
             {
                 "populations": pops,
                 "posterior_summary": summ,
@@ -390,7 +357,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             "simulations": int(pops["simulations"].sum()),
             "git_commit": commit,
             "versions": results.versions(),
-            "command": results.command_line(),
+            "command": args.command_line,
             "data_files_sha256": world.files,
             "tables": {
                 "posterior": "the last ABC-SMC population: one row per particle, the calibrated parameters and its importance weight (for a later stage: the earlier stage's rows, each with one of this stage's particles drawn by weight)",
@@ -405,12 +372,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             "installed_as": _rel(setup.install) if setup.install else None,
             "abc_database": "abc.db (pyabc's SQLite store of every population)",
         }
-        results.write_manifest(tmp, manifest)
+        folder.manifest(manifest)
         if not args.no_figures:
-            figures.draw(tmp)
-        final = results.finish(tmp, final)
+            figures.draw(folder.path)
+        final = folder.publish()
     except BaseException:
-        print(f"calibration finished but its report failed; the populations are kept in {_rel(tmp)}", file=sys.stderr)
+        print(f"calibration finished but its report failed; the populations are kept in {_rel(folder.path)}", file=sys.stderr)
         raise
     if args.install:
         results.install_file(final / "posterior.parquet", setup.install)
@@ -566,13 +533,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     world = world_for(sc.data)
     check_against(sc, world)
     areas = target_areas(targets, world)[0]
-    tmp, final = results.new_folder(Path(args.out), "validate", sc.digest())  # an unwritable --out stops here, before any simulation
+    # an unwritable --out stops here, before any simulation
+    folder = results.ResultsFolder(Path(args.out), "validate", sc.digest(), args.command_line, resume=False, repo=ROOT)
     ref_sc = None
     if args.reference == "prior":
         setups = [cal.load_priors(ROOT / "calibration" / f) for f in cal.PRIOR_FILES]
         prior = cal.prior_table(setups, 4000, seed)
-        results.write_tables(tmp, {"prior_draws": prior})
-        ref_sc = dataclasses.replace(sc, posterior=tmp / "prior_draws.parquet", parameters="prior_draws.parquet")
+        folder.tables({"prior_draws": prior})
+        ref_sc = dataclasses.replace(sc, posterior=folder.path / "prior_draws.parquet", parameters="prior_draws.parquet")
     t0 = time.perf_counter()
     bar = _progress(reps * (2 if ref_sc else 1), "replicates", args.quiet)
     try:
@@ -591,7 +559,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         tables, seeds = ensemble(sc)
         ref_tables = ensemble(ref_sc)[0] if ref_sc else None
     except BaseException:
-        results.discard(tmp)
+        folder.discard()
         raise
     finally:
         bar.close()
@@ -605,10 +573,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         ref.insert(0, "verdict", _verdicts(ref))
         out["reference_check"] = ref
         sk = skill(scores, ref)
-    with results.assembling(tmp):
-        results.write_tables(tmp, out)
-        results.write_manifest(
-            tmp,
+    with folder.assembling():
+        folder.tables(out)
+        folder.manifest(
             {
                 "experiment": "validate",
                 "targets_file": _rel(args.targets),
@@ -627,7 +594,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 "run_seconds": round(elapsed, 2),
                 "git_commit": results.git_commit(ROOT),
                 "versions": results.versions(),
-                "command": results.command_line(),
+                "command": args.command_line,
                 "data_files_sha256": world.files,
                 "tables": {
                     "targets_check": "every row of the targets file: verdict (inside 50%, inside 90%, outside, not scored with the reason), simulated 5, 25, 50, 75 and 95% quantiles, informative or not, weighted interval score, distance",
@@ -639,8 +606,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             },
         )
         if not args.no_figures:
-            figures.draw(tmp)
-    final = results.finish(tmp, final)
+            figures.draw(folder.path)
+    final = folder.publish()
     if not args.quiet:
         print(
             f"validation of '{sc.name}' ({reps} replicates, {_parameters_entry(sc)['parameters']} parameters) on {Path(args.targets).name} in {elapsed:.1f} s -> {_rel(final)}"
@@ -714,20 +681,18 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
     # as `run`: finished chunks go to the unfinished folder as they come; the same command resumes them
     out_root = Path(args.out)
     sens = _sensitivity_for_report(args, out_root) if thesis else None  # a bad --sensitivity stops here, before any simulation
-    found = results.partial_folders(out_root, experiment, digest)
-    resume = found[-1] if found and not args.fresh else None
-    tmp, final = results.new_folder(out_root, experiment, digest, resume=resume)
-    plan = results.write_plan(tmp, {"replicates": reps, "seed": seed, "chunk": arm_chunk_size(reps, args.workers)})
+    folder = results.ResultsFolder(out_root, experiment, digest, args.command_line, resume=not args.fresh)
+    plan = folder.plan({"replicates": reps, "seed": seed, "chunk": arm_chunk_size(reps, args.workers)})
     names = ("outcomes", "series")
-    done = {i: ArmTables(**t) for i, t in results.read_chunks(tmp, names).items()}
+    done = {i: ArmTables(**t) for i, t in folder.done_chunks(names).items()}
     bar = _progress(reps * len(arms), "runs", args.quiet, initial=sum(len(t.outcomes) for t in done.values()))
 
     def on_chunk(first: int, res) -> None:
-        results.write_chunk(tmp, first, {n: getattr(res, n) for n in names})
+        folder.add_chunk(first, {n: getattr(res, n) for n in names})
         bar.update(len(res.outcomes))
 
     t0 = time.perf_counter()
-    with _resumable(tmp, bar):
+    with folder.running(on_stop=bar.close):
         tables, seeds = run_arms(
             arms,
             reps,
@@ -745,16 +710,16 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
     flips = _flip_search(args, arms, seed) if thesis else None
     verdicts = experiments.judge(tables.outcomes, ref, seed=seed, flips=flips) if thesis else None
     arm_rows = [{"name": a.name, "file": _rel(a.path), "claim": a.claim, "description": a.description} for a in arms]
-    with results.assembling(tmp):
+    with folder.assembling():
         out = {"outcomes": tables.outcomes, "effects": effects, "series": tables.series}
         if verdicts is not None:
             out["verdicts"] = verdicts
         if flips is not None and len(flips):
             out["flips"] = flips
-        results.write_tables(tmp, out)
+        folder.tables(out)
         figs = [] if args.no_figures else ["figures/forest_effects.png", "figures/arms_1989_1991.png"]
         meta = {
-            "command": results.command_line(),
+            "command": args.command_line,
             "git_commit": results.git_commit(ROOT),
             "replicates": reps,
             "seed": seed,
@@ -764,9 +729,8 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
         }
         if thesis:
             meta["sensitivity"] = sens["folder"] if sens else None
-            results.write_text(tmp / "report.md", experiments.report(verdicts, effects, arm_rows, meta, figs, sens))
-        results.write_manifest(
-            tmp,
+            folder.text("report.md", experiments.report(verdicts, effects, arm_rows, meta, figs, sens))
+        folder.manifest(
             {
                 "experiment": experiment,
                 "arms": arm_rows,
@@ -796,10 +760,11 @@ def _run_arms(args: argparse.Namespace, files: list[str], experiment: str, thesi
                     "flips": "per claim: the search of the priors for a parameter set that reverses it (thesis only; sim/flips.py)",
                 },
             },
+            ROOT,
         )
         if not args.no_figures:
-            figures.draw(tmp)
-    final = results.finish(tmp, final)
+            figures.draw(folder.path)
+    final = folder.publish()
     if not args.quiet:
         print(f"{len(arms)} arms x {reps} paired replicates in {elapsed:.0f} s -> {_rel(final)}")
         if verdicts is not None:
@@ -1049,10 +1014,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0
-    tmp, final = results.new_folder(Path(args.out), "sensitivity", digest)
-    with results.assembling(tmp):
-        results.write_tables(
-            tmp,
+    folder = results.ResultsFolder(Path(args.out), "sensitivity", digest, args.command_line, resume=False, repo=ROOT)
+    with folder.assembling():
+        folder.tables(
             {
                 "factors": pd.DataFrame([dataclasses.asdict(f) for f in fs]),
                 "morris": morris,
@@ -1080,7 +1044,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             "seconds_by_analysis": {k: round(v, 1) for k, v in timing.items()},
             "git_commit": results.git_commit(ROOT),
             "versions": results.versions(),
-            "command": results.command_line(),
+            "command": args.command_line,
             "data_files_sha256": world.files,
             "tables": {
                 "factors": "every factor: mechanism group, range, scale and where the range comes from",
@@ -1092,11 +1056,11 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                 "sobol_points": "the Sobol design's outcomes (mean over replicates)",
             },
         }
-        results.write_manifest(tmp, manifest)
-        results.write_text(tmp / "summary.md", _sensitivity_summary(manifest, morris, sobol, knockouts, experiments))
+        folder.manifest(manifest)
+        folder.text("summary.md", _sensitivity_summary(manifest, morris, sobol, knockouts, experiments))
         if not args.no_figures:
-            figures.draw(tmp)
-    final = results.finish(tmp, final)
+            figures.draw(folder.path)
+    final = folder.publish()
     if not args.quiet:
         print(f"sensitivity ({args.budget} budget) in {elapsed:.0f} s -> {_rel(final)}")
         print(f"  Sobol factors (largest Morris mu*): {', '.join(top)}")
@@ -1321,12 +1285,9 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         original.cluster = args.cluster
         if not args.quiet:
             print(f"rerunning: {manifest['command']}  ({kind}; recorded seed {manifest.get('root_seed')})")
-        argv, sys.argv = sys.argv, ["run.py", *recorded]  # the command line the results record is the original's
+        original.command_line = " ".join(["python", "run.py", *recorded])  # the command line the results record is the original's
         t0 = time.perf_counter()
-        try:
-            code = original.func(original)
-        finally:
-            sys.argv = argv
+        code = original.func(original)
         if code != 0:
             print(f"error: the rerun exited with status {code}", file=sys.stderr)
             return 1
@@ -1483,19 +1444,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario)
     ex = explain.explain(sc, day, args.town, args.replicate)
     digest = hashlib.sha256(json.dumps([sc.digest(), args.date, args.town, args.replicate]).encode()).hexdigest()[:8]
-    tmp, final = results.new_folder(Path(args.out), "explain", digest)
-    with results.assembling(tmp):
-        results.write_tables(tmp, {"enterprises": ex.enterprises, "committees": ex.committees})
+    folder = results.ResultsFolder(Path(args.out), "explain", digest, args.command_line, resume=False, repo=ROOT)
+    with folder.assembling():
+        folder.tables({"enterprises": ex.enterprises, "committees": ex.committees})
         if not args.no_figures:
             import matplotlib
 
             matplotlib.use("Agg")
-            results.save_figure(explain.draw(ex), tmp / "figures", "explain")
-        results.write_manifest(
-            tmp,
+            results.save_figure(explain.draw(ex), folder.path / "figures", "explain")
+        folder.manifest(
             {
                 "experiment": "explain",
-                "command": results.command_line(),
+                "command": args.command_line,
                 "scenario": _rel(sc.path),
                 "date": args.date,
                 "town": args.town,
@@ -1509,7 +1469,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 },
             },
         )
-    final = results.finish(tmp, final)
+    final = folder.publish()
     if not args.quiet:
         e = ex.enterprises
         with pd.option_context("display.width", 200, "display.max_columns", 40, "display.float_format", "{:.4g}".format):
@@ -1882,7 +1842,10 @@ def main(argv: list[str] | None = None) -> int:
     from sim.errors import InputError
     from sim.results import BusyError
 
-    args = parse(sys.argv[1:] if argv is None else argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = parse(words)
+    # the command line the results record (the library is given it, never reads sys.argv)
+    args.command_line = " ".join(["python", "run.py", *words])
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)  # end pools and keep finished chunks, as on Ctrl-C
     try:

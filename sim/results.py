@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
@@ -237,9 +237,134 @@ def discard(tmp: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def command_line() -> str:
-    """The command that produced this result."""
-    return " ".join(["python", Path(sys.argv[0]).name, *sys.argv[1:]])
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) or SIGTERM during a run, with the one line to print about what was kept."""
+
+    def __init__(self, message: str = "interrupted: no result written", code: int = 130) -> None:
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+def shown(path: Path) -> str:
+    """A path as a message shows it: relative to the working folder where it lies below it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+class ResultsFolder:
+    """One result in the making, and the one place its folder's lifecycle is written.
+
+    The key (`experiment`, `digest`) names it; the unfinished folder `.partial_<time>_<digest>` is
+    resumed when the same command left one (`resume`), with its plan and finished chunks; tables,
+    texts and figures are written into it atomically; the manifest gets the command (passed in, not
+    read from `sys.argv`), the git commit and the package versions; `publish` renames it into place
+    whole. A run that stops keeps its finished chunks (the same command resumes from them) and
+    otherwise leaves nothing.
+
+    Args:
+        root: the results root (`--out`).
+        experiment: the experiment's name (the scenario's, or the command's).
+        digest: the key of what is computed (scenario, seeds, options).
+        command: the command line that makes it (recorded in the manifest).
+        resume: resume an unfinished folder of the same key if there is one (False: `--fresh`).
+        usable: which unfinished folders may be resumed (default: any).
+        repo: the repository whose git commit the manifest records (None: none recorded unless given).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        experiment: str,
+        digest: str,
+        command: str,
+        resume: bool = True,
+        usable: Callable[[Path], bool] | None = None,
+        repo: Path | None = None,
+    ) -> None:
+        found = [f for f in partial_folders(Path(root), experiment, digest) if usable is None or usable(f)]
+        self.resumed_from = found[-1] if found and resume else None
+        self.path, self.final = new_folder(Path(root), experiment, digest, resume=self.resumed_from)
+        self.command, self.repo = command, repo
+
+    def plan(self, plan: dict[str, Any]) -> dict[str, Any]:
+        """How the run is cut into chunks (read back when resuming)."""
+        return write_plan(self.path, plan)
+
+    def done_chunks(self, names: tuple[str, ...]) -> dict[int, dict[str, pd.DataFrame]]:
+        """The finished chunks on disk: first replicate -> its tables."""
+        return read_chunks(self.path, names)
+
+    def add_chunk(self, first: int, tables: dict[str, pd.DataFrame]) -> None:
+        """Keep one finished chunk."""
+        write_chunk(self.path, first, tables)
+
+    def has_chunks(self) -> bool:
+        """True once a chunk is finished (a stopped run keeps the folder to resume)."""
+        return any((self.path / "chunks").glob("done_*"))
+
+    @contextmanager
+    def running(self, on_stop: Callable[[], None] | None = None) -> Iterator[ResultsFolder]:
+        """Around a chunked run: if it stops, keep its finished chunks (to resume) or drop the empty folder.
+
+        Ctrl-C and SIGTERM become `Stopped` with the one line to print; `on_stop` runs first (e.g. close a progress bar).
+        """
+        try:
+            yield self
+        except BaseException as exc:
+            if on_stop:
+                on_stop()
+            kept = self.has_chunks()
+            if not kept:
+                discard(self.path)
+            if isinstance(exc, KeyboardInterrupt):
+                code = getattr(exc, "code", 130)
+                what = "terminated" if code == 143 else "interrupted"
+                if kept:
+                    raise Stopped(
+                        f"{what}: finished chunks are kept in {shown(self.path)}; run the same command again to resume", code
+                    ) from None
+                raise Stopped(f"{what}: no result written", code) from None
+            if kept:
+                print(f"stopped; finished chunks are kept in {shown(self.path)}: run the same command again to resume", file=sys.stderr)
+            raise
+        if on_stop:
+            on_stop()
+
+    @contextmanager
+    def assembling(self) -> Iterator[ResultsFolder]:
+        """Fill the folder; on any error (or Ctrl-C) remove what was being assembled (finished chunks are kept)."""
+        with assembling(self.path):
+            yield self
+
+    def tables(self, tables: dict[str, pd.DataFrame]) -> None:
+        """Write tables as Parquet."""
+        write_tables(self.path, tables)
+
+    def text(self, name: str, text: str) -> None:
+        """Write a text file (a report, a README)."""
+        write_text(self.path / name, text)
+
+    def manifest(self, entries: dict[str, Any], repo: Path | None = None) -> dict[str, Any]:
+        """Write manifest.json: the entries, then the command, git commit (of `repo`) and package versions, where not given."""
+        m = dict(entries)
+        m.setdefault("command", self.command)
+        if (repo or self.repo) is not None:
+            m.setdefault("git_commit", git_commit(repo or self.repo))
+        m.setdefault("versions", versions())
+        write_manifest(self.path, m)
+        return m
+
+    def discard(self) -> None:
+        """Give up: remove the unfinished folder."""
+        discard(self.path)
+
+    def publish(self) -> Path:
+        """Rename the finished folder into place, whole; returns where it is."""
+        self.final = finish(self.path, self.final)
+        return self.final
 
 
 def write_mines(rows: list[dict], path: Path) -> None:
