@@ -89,3 +89,29 @@ why = explain.explain(baseline, date(1989, 7, 12), "Prokopyevsk", replicate=0)
 cols = ["enterprise", "decision", "readiness", "z_grievance", "contagion_town", "contagion_basin", "news", "hazard", "probability", "acted"]
 print(why.enterprises[[c for c in cols if c in why.enterprises]].head(8).to_string(index=False))
 print(why.committees[["committee", "active", "stage", "allegiance"]].to_string(index=False))
+
+# %% [markdown]
+# ## 6. Step a Mesa model and read its agents
+#
+# `StrikeModel` is a `mesa.Model` (one replicate, the same engine): its `Mine`, `Committee` and `Centre`
+# agents are views onto the engine's state, so Mesa's AgentSet queries read them like any agents.
+
+# %%
+from sim.agents import Centre, Committee, Mine  # noqa: E402
+from sim.model import StrikeModel  # noqa: E402
+
+model = StrikeModel(baseline, seed=seeds[0])
+for _ in range(16):  # 1 to 16 July 1989
+    model.step()
+out = model.agents_by_type[Mine].select(lambda m: m.striking)
+print(f"{model.date}: {len(out)} enterprises on strike, {sum(m.strikers for m in out):,.0f} strikers")
+m = out.to_list()[0]
+print(
+    f"{m.name} ({m.city}, {m.basin}, {m.republic}): {m.workforce:,.0f} workers, {m.days_on_strike} days out, "
+    f"efficacy {m.efficacy:.2f}, trust {m.trust:.2f}, demands {m.stage}, grievances {m.grievances}"
+)
+for c in model.agents_by_type[Committee].select(lambda c: c.active):
+    print(f"committee of {c.area} ({c.level}): stage {c.stage}, authority {c.authority:.2f}, won {c.won}, allied {c.allied}")
+(centre,) = model.agents_by_type[Centre]
+print(f"centre: strength {centre.strength:.2f}, {centre.concessions} concessions, relief promised {centre.promised:.2f}")
+print(model.datacollector.get_model_vars_dataframe().tail(3).to_string())

@@ -18,4 +18,5 @@ def test_tutorial_runs_and_makes_its_figure(tmp_path):
     assert "20 replicates" in out and "Kuzbass" in out  # the run and its table
     assert "july_peak_strikers" in out and "early_concession" in out  # the paired comparison
     assert "Prokopyevsk underground 1" in out and "z_grievance" in out  # the agent's decision terms
+    assert "enterprises on strike" in out and "committee of Kuzbass (basin)" in out and "centre: strength" in out  # Mesa agents
     assert (ROOT / "results" / "tutorial" / "kuzbass_july1989.png").is_file()
