@@ -887,17 +887,15 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     import dataclasses
     import hashlib
     import json
-    from datetime import date as _date
 
-    import numpy as np
     import pandas as pd
 
     from sim import experiments, figures, results
     from sim import sensitivity as sens
     from sim.calibration import load_priors
-    from sim.runner import run_arms, run_ensemble, world_for
+    from sim.runner import world_for
     from sim.scenario import check_against, load_scenario
-    from sim.targets import load_targets, score, target_areas
+    from sim.targets import load_targets
 
     budget = sens.Budget.named(args.budget)
     seed = args.seed
@@ -922,97 +920,11 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     bar = _progress(0, "points", args.quiet)
     say = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     t0 = time.perf_counter()
-    timing = {}
-
-    def run_points(points, reps):
-        bar.reset(total=len(points))
-        return sens.evaluate([base, arm], points, reps, seed, args.workers, args.cluster, on_done=bar.update)
-
     try:
-        # 1. Morris screening over every factor
-        say(
-            f"1/4 Morris: {budget.morris_trajectories} trajectories x {len(fs) + 1} points x {budget.morris_replicates} replicates x 2 arms"
-        )
-        unit = sens.morris_sample(fs, budget.morris_trajectories, seed)
-        ys = run_points(sens.to_values(fs, unit), budget.morris_replicates)
-        morris = sens.morris_table(fs, unit, ys, seed)
-        timing["morris"] = time.perf_counter() - t0
-        # 2. Sobol on the factors that matter most (the others at their values)
-        top = sens.top_factors(morris, budget.sobol_factors)
-        fs_top = [f for f in fs if f.name in top]
-        unit2 = sens.sobol_sample(fs_top, budget.sobol_n, seed)
-        say(f"2/4 Sobol on {', '.join(top)}: {len(unit2)} points x {budget.sobol_replicates} replicates x 2 arms")
-        t1 = time.perf_counter()
-        ys2 = run_points(sens.to_values(fs_top, unit2), budget.sobol_replicates)
-        sobol = sens.sobol_table(fs_top, ys2, seed)
-        timing["sobol"] = time.perf_counter() - t1
-        # 3. knock-outs: July 1989 fit and the thesis verdicts without each mechanism
-        t1 = time.perf_counter()
-        configs = sens.knockout_configs()
-        say(f"3/4 knock-outs: {len(configs)} configurations x {len(suite)} arms x {budget.knockout_replicates} replicates")
-        bar.reset(total=len(configs))
-        july_end = min(base.end, _date(1989, 9, 30))
-        rows = []
-        for name, off in configs:
-            arms_off = [a.with_changes(mechanisms=off) for a in suite]
-            tables, _ = run_arms(arms_off, budget.knockout_replicates, seed, workers=args.workers, cluster=args.cluster)
-            verdicts = experiments.judge(tables.outcomes, suite[0].name, seed=seed)
-            row = {"mechanism": name, "targets_inside_90": 0, "targets_scored": 0, "distance_median_sum": np.nan}
-            if targets:
-                july = base.with_changes(mechanisms=off, end=july_end)
-                t, _ = run_ensemble(
-                    july, budget.july_replicates, seed, workers=args.workers, cluster=args.cluster, areas=target_areas(targets, world)[0]
-                )
-                sc = score(targets, t.areas, world, july.start)
-                ok = sc[sc["scored"]]
-                row.update(
-                    targets_inside_90=int(ok["inside_90"].sum()),
-                    targets_scored=len(ok),
-                    distance_median_sum=float(ok["distance_median"].sum()),
-                )
-            for _, v in verdicts.iterrows():
-                row[f"verdict_{v['claim']}"] = v["verdict"]
-                row[f"mean_{v['claim']}"] = float(v["mean"])
-            rows.append(row)
-            bar.update(1)
-        knockouts = pd.DataFrame(rows)
-        timing["knockouts"] = time.perf_counter() - t1
-        # 4. robustness map: posterior draws and the wider ranges; PRIM on the sign of the concession effect
-        t1 = time.perf_counter()
-        n = budget.robustness_points
-        rng = np.random.default_rng(seed)
-        if base.posterior is not None:
-            post_pts, _ = sens.posterior_points(base, fs, n // 2, seed)
-        else:
-            post_pts = []
-        wide_pts = sens.to_values(fs, rng.random((n - len(post_pts), len(fs))))
-        say(
-            f"4/4 robustness: {len(post_pts)} posterior draws + {len(wide_pts)} points of the wider ranges x {budget.robustness_replicates} replicates x 2 arms"
-        )
-        ys3 = run_points(post_pts + wide_pts, budget.robustness_replicates)
-        pts = pd.DataFrame(post_pts + wide_pts)
-        pts.insert(0, "source", ["posterior"] * len(post_pts) + ["wider ranges"] * len(wide_pts))
-        robustness = pd.concat([pts, ys3.drop(columns="point")], axis=1)
-        names = [f.name for f in fs]
-        summary = {}
-        for rep in ("RSFSR", "Ukraine"):
-            col = f"concession_effect_{rep}"
-            box = sens.prim(robustness[names], (robustness[col] < 0).to_numpy())
-            is_post = robustness["source"] == "posterior"
-            summary[rep] = {
-                "limits": {k: list(v) for k, v in box["limits"].items()},
-                "coverage": box["coverage"],
-                "density": box["density"],
-                "support": box["support"],
-                "base_rate": box["base_rate"],
-                "posterior_mass": sens.posterior_mass(base, fs, box["limits"]) if base.posterior is not None else None,
-                "posterior_share_predicted": float((robustness.loc[is_post, col] > 0).mean()) if is_post.any() else None,
-                "wider_share_predicted": float((robustness.loc[~is_post, col] > 0).mean()) if (~is_post).any() else None,
-            }
-            summary[rep]["trajectory"] = box["trajectory"].to_dict("list")
-        timing["robustness"] = time.perf_counter() - t1
+        an = sens.analyse(base, arm, suite, fs, targets, world, budget, seed, args.workers, args.cluster, say=say, progress=bar)
     finally:
         bar.close()
+    morris, sobol, knockouts, robustness, top, summary = an.morris, an.sobol, an.knockouts, an.robustness, an.sobol_factors, an.summary
     elapsed = time.perf_counter() - t0
     folder = results.ResultsFolder(Path(args.out), "sensitivity", digest, args.command_line, resume=False, repo=ROOT)
     with folder.assembling():
@@ -1023,8 +935,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                 "sobol": sobol,
                 "knockouts": knockouts,
                 "robustness": robustness,
-                "morris_points": ys,
-                "sobol_points": ys2,
+                "morris_points": an.morris_points,
+                "sobol_points": an.sobol_points,
             },
         )
         manifest = {
@@ -1041,7 +953,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             "robustness": summary,
             "outcomes": sens.OUTCOMES,
             "run_seconds": round(elapsed, 1),
-            "seconds_by_analysis": {k: round(v, 1) for k, v in timing.items()},
+            "seconds_by_analysis": {k: round(v, 1) for k, v in an.seconds.items()},
             "git_commit": results.git_commit(ROOT),
             "versions": results.versions(),
             "command": args.command_line,

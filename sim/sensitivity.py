@@ -24,6 +24,7 @@ outcome the mean over `replicates` seeded replicates (common random numbers acro
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -396,3 +397,171 @@ def knockout_configs() -> list[tuple[str, dict[str, bool]]]:
 
     names = [f.name for f in dataclasses.fields(Mechanisms)]
     return [("none", {})] + [(n, {n: False}) for n in names] + [(f"{a}+{b}", {a: False, b: False}) for a, b in KNOCKOUT_PAIRS]
+
+
+# --- the whole analysis, as `python run.py sensitivity` runs it ---
+
+
+@dataclass
+class Analysis:
+    """What `analyse` found: the tables of a sensitivity run and its robustness summary.
+
+    Attributes:
+        factors: the factors varied.
+        morris: per outcome and factor, the Morris indices (`morris_table`).
+        sobol: per outcome and top factor, the Sobol indices (`sobol_table`).
+        knockouts: per mechanism switched off, the July 1989 fit and each claim's verdict.
+        robustness: per sampled point, its factor values, outcomes and concession effects.
+        morris_points: the Morris design's outcomes.
+        sobol_points: the Sobol design's outcomes.
+        sobol_factors: the factors Sobol ran on (largest Morris mu*).
+        summary: per republic, the PRIM box of the concession effect's sign flips and its posterior mass.
+        seconds: wall seconds of each analysis.
+    """
+
+    factors: list[Factor]
+    morris: pd.DataFrame
+    sobol: pd.DataFrame
+    knockouts: pd.DataFrame
+    robustness: pd.DataFrame
+    morris_points: pd.DataFrame
+    sobol_points: pd.DataFrame
+    sobol_factors: list[str]
+    summary: dict[str, Any]
+    seconds: dict[str, float]
+
+
+class _Quiet:
+    """A progress bar that shows nothing (the default of `analyse`)."""
+
+    def reset(self, total: int | None = None) -> None:
+        """Start a stage of `total` steps."""
+
+    def update(self, n: int = 1) -> None:
+        """Advance by `n` steps."""
+
+
+def analyse(
+    base: Scenario,
+    arm: Scenario,
+    suite: list[Scenario],
+    fs: list[Factor],
+    targets: list,
+    world: Any,
+    budget: Budget,
+    seed: int,
+    workers: int | None = None,
+    cluster: str | None = None,
+    say: Any = None,
+    progress: Any = None,
+) -> Analysis:
+    """Morris screening, Sobol indices on the top factors, mechanism knock-outs and the robustness map, in that order.
+
+    Args:
+        base: the reference scenario (the baseline).
+        arm: the no-concessions arm (the concession effect is base minus arm).
+        suite: the thesis suite (reference first), run under each knock-out.
+        fs: the factors (`factors`).
+        targets: the July 1989 targets the knock-outs are scored on (empty: not scored).
+        world: the world of `base`.
+        budget: sample sizes (`Budget`).
+        seed: root seed of every design and run.
+        workers: processes (as elsewhere).
+        cluster: Dask scheduler address (as elsewhere).
+        say: called with one line per stage (default: nothing).
+        progress: a progress bar with `reset(total=...)` and `update(n)` (a tqdm bar will do; default: none).
+    """
+    from datetime import date as _date
+
+    from sim.experiments import judge
+    from sim.runner import run_arms, run_ensemble
+    from sim.targets import score, target_areas
+
+    say = say or (lambda m: None)
+    progress = progress or _Quiet()
+    t0 = time.perf_counter()
+    timing: dict[str, float] = {}
+
+    def run_points(points, reps):
+        progress.reset(total=len(points))
+        return evaluate([base, arm], points, reps, seed, workers, cluster, on_done=progress.update)
+
+    # 1. Morris screening over every factor
+    say(f"1/4 Morris: {budget.morris_trajectories} trajectories x {len(fs) + 1} points x {budget.morris_replicates} replicates x 2 arms")
+    unit = morris_sample(fs, budget.morris_trajectories, seed)
+    ys = run_points(to_values(fs, unit), budget.morris_replicates)
+    morris = morris_table(fs, unit, ys, seed)
+    timing["morris"] = time.perf_counter() - t0
+    # 2. Sobol on the factors that matter most (the others at their values)
+    top = top_factors(morris, budget.sobol_factors)
+    fs_top = [f for f in fs if f.name in top]
+    unit2 = sobol_sample(fs_top, budget.sobol_n, seed)
+    say(f"2/4 Sobol on {', '.join(top)}: {len(unit2)} points x {budget.sobol_replicates} replicates x 2 arms")
+    t1 = time.perf_counter()
+    ys2 = run_points(to_values(fs_top, unit2), budget.sobol_replicates)
+    sobol = sobol_table(fs_top, ys2, seed)
+    timing["sobol"] = time.perf_counter() - t1
+    # 3. knock-outs: July 1989 fit and the thesis verdicts without each mechanism
+    t1 = time.perf_counter()
+    configs = knockout_configs()
+    say(f"3/4 knock-outs: {len(configs)} configurations x {len(suite)} arms x {budget.knockout_replicates} replicates")
+    progress.reset(total=len(configs))
+    july_end = min(base.end, _date(1989, 9, 30))
+    rows = []
+    for name, off in configs:
+        arms_off = [a.with_changes(mechanisms=off) for a in suite]
+        tables, _ = run_arms(arms_off, budget.knockout_replicates, seed, workers=workers, cluster=cluster)
+        verdicts = judge(tables.outcomes, suite[0].name, seed=seed)
+        row = {"mechanism": name, "targets_inside_90": 0, "targets_scored": 0, "distance_median_sum": np.nan}
+        if targets:
+            july = base.with_changes(mechanisms=off, end=july_end)
+            t, _ = run_ensemble(july, budget.july_replicates, seed, workers=workers, cluster=cluster, areas=target_areas(targets, world)[0])
+            sc = score(targets, t.areas, world, july.start)
+            ok = sc[sc["scored"]]
+            row.update(
+                targets_inside_90=int(ok["inside_90"].sum()),
+                targets_scored=len(ok),
+                distance_median_sum=float(ok["distance_median"].sum()),
+            )
+        for _, v in verdicts.iterrows():
+            row[f"verdict_{v['claim']}"] = v["verdict"]
+            row[f"mean_{v['claim']}"] = float(v["mean"])
+        rows.append(row)
+        progress.update(1)
+    knockouts = pd.DataFrame(rows)
+    timing["knockouts"] = time.perf_counter() - t1
+    # 4. robustness map: posterior draws and the wider ranges; PRIM on the sign of the concession effect
+    t1 = time.perf_counter()
+    n = budget.robustness_points
+    rng = np.random.default_rng(seed)
+    if base.posterior is not None:
+        post_pts, _ = posterior_points(base, fs, n // 2, seed)
+    else:
+        post_pts = []
+    wide_pts = to_values(fs, rng.random((n - len(post_pts), len(fs))))
+    say(
+        f"4/4 robustness: {len(post_pts)} posterior draws + {len(wide_pts)} points of the wider ranges x {budget.robustness_replicates} replicates x 2 arms"
+    )
+    ys3 = run_points(post_pts + wide_pts, budget.robustness_replicates)
+    pts = pd.DataFrame(post_pts + wide_pts)
+    pts.insert(0, "source", ["posterior"] * len(post_pts) + ["wider ranges"] * len(wide_pts))
+    robustness = pd.concat([pts, ys3.drop(columns="point")], axis=1)
+    names = [f.name for f in fs]
+    summary = {}
+    for rep in ("RSFSR", "Ukraine"):
+        col = f"concession_effect_{rep}"
+        box = prim(robustness[names], (robustness[col] < 0).to_numpy())
+        is_post = robustness["source"] == "posterior"
+        summary[rep] = {
+            "limits": {k: list(v) for k, v in box["limits"].items()},
+            "coverage": box["coverage"],
+            "density": box["density"],
+            "support": box["support"],
+            "base_rate": box["base_rate"],
+            "posterior_mass": posterior_mass(base, fs, box["limits"]) if base.posterior is not None else None,
+            "posterior_share_predicted": float((robustness.loc[is_post, col] > 0).mean()) if is_post.any() else None,
+            "wider_share_predicted": float((robustness.loc[~is_post, col] > 0).mean()) if (~is_post).any() else None,
+        }
+        summary[rep]["trajectory"] = box["trajectory"].to_dict("list")
+    timing["robustness"] = time.perf_counter() - t1
+    return Analysis(fs, morris, sobol, knockouts, robustness, ys, ys2, top, summary, timing)
