@@ -1743,6 +1743,9 @@ def threads_and_backend() -> None:
     """
     for var in BLAS_THREADS:
         os.environ.setdefault(var, "1")
+    # a run stopped by Ctrl-C leaves at once (`entry`); multiprocessing's resource tracker then unlinks the
+    # pool's semaphores itself, and its warning about them would be a second line after the one the user reads
+    sys.warnoptions.append("ignore:resource_tracker:UserWarning")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -1785,5 +1788,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def entry() -> None:
+    """The command (`python run.py`, and the installed `miners-strike`): run `main` and leave with its status.
+
+    A run stopped by Ctrl-C or SIGTERM leaves at once, once its one line is printed and its chunks are
+    on disk: the interpreter's exit would otherwise join the stopped process pool's manager thread,
+    which can wait forever on a pipe of a worker that was being started when the pool was ended.
+    """
+    code = main()
+    if code in (130, 143):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -12,8 +12,9 @@ import functools
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -237,15 +238,59 @@ def execute(
         client = None
         ctx = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(tasks)), mp_context=MP, initializer=_worker_init)
     try:
-        futures = {ctx.submit(fn, t): i for i, t in enumerate(tasks)}
-        for f in as_completed(futures):
-            done(futures[f], f.result)
+        with _signals_deferred() as stopped:
+            futures = {ctx.submit(fn, t): i for i, t in enumerate(tasks)}
+            pending = set(futures)
+            while pending:
+                stopped()  # a Ctrl-C or SIGTERM that came in acts here, where no lock of the pool is held
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for f in sorted(finished, key=futures.get):
+                    done(futures[f], f.result)
+            stopped()
     except BaseException:
         # stopped (Ctrl-C, SIGTERM, a failing task): end the pool now, never wait on it
         _stop_pool(ctx) if client is None else client.close()
         raise
     ctx.shutdown(wait=True) if client is None else client.close()
     return out
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[Callable[[], None]]:
+    """While a pool runs: Ctrl-C and SIGTERM only set a flag, and the yielded check raises what they would have raised.
+
+    A signal's exception raised at an arbitrary point can land inside the executor's own code while it holds
+    one of its locks; ending the pool then waits on that lock forever (a run hung, now and then, on Ctrl-C).
+    Deferred to the check, it always lands between two waits. Outside the main thread nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+    got: list[int] = []
+    old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    old = {sig: h for sig, h in old.items() if h is not signal.SIG_IGN and h is not None}  # an ignored signal stays ignored
+
+    def flag(signum, frame) -> None:
+        got.append(signum)
+
+    def check() -> None:
+        if got:
+            signum = got[0]
+            got.clear()
+            for sig, handler in old.items():  # restore first: a second Ctrl-C acts at once
+                signal.signal(sig, handler)
+            handler = old[signum]
+            if callable(handler):
+                handler(signum, None)  # raises (KeyboardInterrupt, or the CLI's own exception for SIGTERM)
+            raise KeyboardInterrupt
+
+    for sig in old:
+        signal.signal(sig, flag)
+    try:
+        yield check
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def _worker_init() -> None:
