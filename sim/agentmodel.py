@@ -112,10 +112,6 @@ class RefMine(mesa.Agent):
             "readiness": ready,
         }
 
-    def readiness(self) -> float:
-        """Readiness to strike today (see `readiness_terms`)."""
-        return self.readiness_terms()[0]
-
     def _share(self, level: str) -> float:
         mines = self.model.mines
         total = 0.0

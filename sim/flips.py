@@ -29,14 +29,12 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments import Claim, summarise
-from sim.metrics import outcomes
-from sim.model import Engine
 from sim.params import Params
 from sim.posterior import posterior_for
 from sim.rng import replicate_seeds
 from sim.runner import execute, world_for
 from sim.scenario import Scenario
-from sim.sensitivity import Factor, factors, point_base, to_values
+from sim.sensitivity import Factor, _points_chunk, factors, point_base, to_values
 
 WIDE: dict[str, tuple[float, float, str]] = {
     "bind": (0.0, 1.0, "a concession binds its committees to its maker: the whole range, as its counter `court`"),
@@ -78,29 +76,11 @@ def latin_hypercube(points: int, dims: int, seed: int) -> np.ndarray:
     return (strata + rng.random((points, dims))) / points
 
 
-def lever(arm: Scenario, reference: Scenario) -> set[str]:
-    """The parameters an arm sets to a value of its own (its lever): a search point leaves them alone."""
-    return {k for k in arm.set_params if k not in reference.set_params or np.any(getattr(arm.params, k) != getattr(reference.params, k))}
-
-
-def _chunk(args: tuple) -> dict[str, dict[str, np.ndarray]]:
-    """Every arm at a few points, `len(seeds)` paired replicates each: outcome arrays (points, replicates) by arm name."""
-    arms, points, seeds = args
-    world = world_for(arms[0].data)
-    out = {}
-    for arm in arms:
-        base, own = point_base(arm), lever(arm, arms[0])
-        params = [base.replace(**{k: v for k, v in p.items() if k not in own}) for p in points for _ in seeds]
-        run = Engine(world, arm, list(seeds) * len(points), params).run().outcome_run()
-        out[arm.name] = {k: np.asarray(v, float).reshape(len(points), len(seeds)) for k, v in outcomes(run).items()}
-    return out
-
-
 def _run(arms: list[Scenario], points: list[dict[str, float]], seeds: list[int], workers, cluster, on_done) -> dict[str, dict]:
     """Every arm at every point: outcome arrays (points, replicates) by arm name (the first arm is the reference)."""
     per = max(1, 40 // max(len(seeds), 1))
     tasks = [(arms, points[i : i + per], seeds) for i in range(0, len(points), per)]
-    parts = execute(_chunk, tasks, workers, cluster, (lambda k, r: on_done(len(tasks[k][1]))) if on_done else None)
+    parts = execute(_points_chunk, tasks, workers, cluster, (lambda k, r: on_done(len(tasks[k][1]))) if on_done else None)
     return {a.name: {k: np.concatenate([p[a.name][k] for p in parts]) for k in parts[0][a.name]} for a in arms}
 
 

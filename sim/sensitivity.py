@@ -166,14 +166,22 @@ def point_base(scenario: Scenario) -> Params:
     return scenario.params.replace(**{k: v for k, v in mean.items() if k not in scenario.set_params})
 
 
+def lever(arm: Scenario, reference: Scenario) -> set[str]:
+    """The parameters an arm sets to a value of its own (its lever): a sample point leaves them alone."""
+    return {k for k in arm.set_params if k not in reference.set_params or np.any(getattr(arm.params, k) != getattr(reference.params, k))}
+
+
 def _points_chunk(args: tuple) -> dict[str, dict[str, np.ndarray]]:
-    """Run every arm at a few points, `len(seeds)` replicates each; the named outcomes per arm, (points, replicates)."""
+    """Run every arm at a few points, `len(seeds)` replicates each; the named outcomes per arm, (points, replicates).
+
+    The first arm is the reference; a point's values never override another arm's lever (`lever`).
+    """
     arms, points, seeds = args
     world = world_for(arms[0].data)
     out = {}
     for arm in arms:
-        base = point_base(arm)
-        params = [base.replace(**p) for p in points for _ in seeds]
+        base, own = point_base(arm), lever(arm, arms[0])
+        params = [base.replace(**{k: v for k, v in p.items() if k not in own}) for p in points for _ in seeds]
         run = Engine(world, arm, list(seeds) * len(points), params).run().outcome_run()
         out[arm.name] = {k: np.asarray(v, float).reshape(len(points), len(seeds)) for k, v in outcomes(run).items()}
     return out

@@ -7,7 +7,7 @@ import numpy as np
 
 from sim import experiments, flips
 from sim.runner import run_arms
-from sim.sensitivity import Factor
+from sim.sensitivity import Factor, lever
 from tests.unit.test_experiments import long_small  # noqa: F401 (fixture)
 
 SEPARATISM = experiments.Claim(
@@ -64,7 +64,7 @@ def test_a_search_point_leaves_the_arms_lever_alone(long_small):  # noqa: F811
     # weak news sets `glasnost` as its lever; a point that also varies glasnost must not undo the lever in the arm
     base, _ = long_small
     weak = base.with_changes(params={"glasnost": 0.05}, name="weak")
-    assert flips.lever(weak, base) == {"glasnost"} and flips.lever(base, base) == set()
+    assert lever(weak, base) == {"glasnost"} and lever(base, base) == set()
     claim = experiments.Claim("glasnost", "news spread the strike", "weak", "july_peak_strikers", +1, "reads", rope=1.0)
     fs = [Factor("glasnost", "test", 0.5, 1.0, "linear", "test"), Factor("w_news", "test", 0.001, 0.05, "linear", "test")]
     found = flips.search(base, {"weak": weak}, (claim,), fs, points=4, replicates=2, confirm=2, seed=2, workers=1)
