@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from run import threads_and_backend  # noqa: E402
+from sim.process import threads_and_backend  # noqa: E402
 
 threads_and_backend()  # as the command line: one BLAS thread per process, before numpy is imported
 

@@ -48,3 +48,7 @@ def decode_utf8(data: bytes, file: str) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(f"not UTF-8 text (byte {data[exc.start]:#04x}: {exc.reason})", file=file, line=line) from None
+
+
+class OptionError(ValueError):
+    """A bad option of a command or library call (a count, date or choice out of range): one line, exit status 2."""

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import csv
-import os
 import sys
 from pathlib import Path
 
-# as the command line does (run.threads_and_backend), before numpy is first imported: one BLAS thread per
-# process (worker processes inherit it) and a backend that needs no screen
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-
-import pytest  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from sim.process import threads_and_backend  # noqa: E402
+
+# as the command line does, before numpy is first imported: one BLAS thread per process (worker
+# processes inherit it) and a backend that needs no screen
+threads_and_backend()
+
+import pytest  # noqa: E402
 
 from sim.datafiles import load_inputs  # noqa: E402
 from sim.network import derive_mines, load_world  # noqa: E402

@@ -162,14 +162,12 @@ def test_thesis_report_reads_the_sensitivity_results_back(sens_folder, tmp_path)
 
 
 def test_thesis_finds_the_newest_sensitivity_folder_or_the_one_named(sens_folder, tmp_path):
-    import argparse
-
-    import run as cli
+    from sim.api.arms import sensitivity_for_report
 
     folder, _, _, out = sens_folder
-    found = cli._sensitivity_for_report(argparse.Namespace(sensitivity=None), out)
+    found = sensitivity_for_report(None, out)
     assert found["knockouts"].equals(pd.read_parquet(folder / "knockouts.parquet")) and set(found["robustness"]) == {"RSFSR", "Ukraine"}
-    assert cli._sensitivity_for_report(argparse.Namespace(sensitivity=None), tmp_path) is None
-    assert cli._sensitivity_for_report(argparse.Namespace(sensitivity=""), out) is None
+    assert sensitivity_for_report(None, tmp_path) is None
+    assert sensitivity_for_report("", out) is None
     with pytest.raises(Exception, match="not a finished sensitivity folder"):
-        cli._sensitivity_for_report(argparse.Namespace(sensitivity=str(tmp_path)), out)
+        sensitivity_for_report(str(tmp_path), out)

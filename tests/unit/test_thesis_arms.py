@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_thesis_arm_ends_its_1989_strike():
     """Every arm of the thesis suite: the median union-wide strikers on 1 January 1990 are below 10% of its July 1989 peak."""
-    import run
+    from sim.api import THESIS_SUITE
 
     reps = 12
-    for f in run.THESIS_SUITE:
+    for f in THESIS_SUITE:
         sc = load_scenario(ROOT / "scenarios" / f)
         sc = sc.with_changes(end=date(1990, 1, 1))
         eng = simulate(world_for(sc.data), sc, replicate_seeds(7, reps))

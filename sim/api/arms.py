@@ -1,0 +1,281 @@
+"""Paired arms: `compare` any scenarios, or run the `thesis` suite and write its report (verdicts, flip search)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from sim import figures, results
+from sim.api.common import PRIOR_STAGES, RESULTS, ROOT, Result, called, note, note_overrides, num, parameters_entry, progress, rel
+from sim.errors import InputError, OptionError
+
+THESIS_SUITE = (
+    "baseline.toml",
+    "no_concessions.toml",
+    "kept_promises.toml",
+    "early_concession.toml",
+    "union_deal.toml",
+    "repression.toml",
+    "weak_news.toml",
+    "no_ethnic_gap.toml",
+    "no_cooperatives.toml",
+    "no_republic_concessions.toml",
+    "pechora_repressed.toml",
+    "strike_law_enforced.toml",
+)
+"""The thesis suite: the baseline (reference) and the counterfactual arms, in scenarios/."""
+KEY_OUTCOMES = ("july_peak_strikers", "striker_days_1990_91", "separatism_Ukraine_1991", "separatism_RSFSR_1991")
+"""The outcomes `compare` prints (all are in its effects table)."""
+
+
+@dataclass
+class ArmsResult(Result):
+    """Paired arms: the outcomes per arm and replicate, the paired effects, and (thesis) the verdicts and the flip search."""
+
+    reference: str = ""
+    arms: int = 0
+    replicates: int = 0
+    seconds: float = 0.0
+    outcomes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    verdicts: pd.DataFrame | None = None
+    flips: pd.DataFrame | None = None
+
+    def text(self) -> str:  # noqa: D102 - Result.text
+        lines = [f"{self.arms} arms x {self.replicates} paired replicates in {self.seconds:.0f} s -> {rel(self.folder)}"]
+        if self.verdicts is not None:
+            for _, r in self.verdicts.iterrows():
+                lines.append(
+                    f"  {r['claim']:22s} {r['arm']:18s} mean over pairs {num(r['mean'])} "
+                    f"(90% bootstrap interval {num(r['mean_lo'])} to {num(r['mean_hi'])})  {r['verdict']}"
+                )
+            lines.append(f"report: {rel(self.folder / 'report.md')}")
+            return "\n".join(lines)
+        from sim.metrics import OUTCOMES
+
+        e = self.effects
+        for _, r in e[e["outcome"].isin(KEY_OUTCOMES)].iterrows():
+            lines.append(
+                f"  {r['arm']:18s} {r['outcome']:26s} {self.reference} minus arm, mean over pairs: {num(r['mean'])} {OUTCOMES[r['outcome']].unit} "
+                f"(90% bootstrap interval {num(r['mean_lo'])} to {num(r['mean_hi'])})"
+            )
+        return "\n".join(lines)
+
+
+def compare(scenarios: list[str | Path], **options) -> ArmsResult:
+    """Run `scenarios` as paired arms on the same seeds and parameter draws; the first is the reference.
+
+    Options: replicates (50), seed, fork_at, workers, cluster, out, fresh, draw_figures, quiet, command (see `thesis`).
+    """
+    if len(scenarios) < 2:
+        raise OptionError("compare needs at least two scenarios (the first is the reference)")
+    options.setdefault("replicates", 50)
+    options.setdefault("command", called("compare", scenarios=[str(s) for s in scenarios], replicates=options["replicates"]))
+    return _run_arms([str(s) for s in scenarios], "compare", **options)
+
+
+def thesis(
+    *,
+    replicates: int = 200,
+    sensitivity: str | Path | None = None,
+    flip_points: int = 32,
+    flip_replicates: int = 4,
+    flip_confirm: int = 32,
+    **options,
+) -> ArmsResult:
+    """The thesis suite as paired arms, each claim's verdict, the search of the priors for a reversal, and report.md.
+
+    `sensitivity`: a sensitivity results folder read back into the report (None: the newest under `out`; "": none).
+    Other options: seed, fork_at, workers, cluster, out, fresh, draw_figures, quiet, command.
+    """
+    options.setdefault("command", called("thesis", replicates=replicates, flip_points=flip_points))
+    files = [str(ROOT / "scenarios" / f) for f in THESIS_SUITE]
+    flip = (flip_points, flip_replicates, flip_confirm)
+    return _run_arms(files, "thesis", replicates=replicates, flip=flip, sensitivity=sensitivity, **options)
+
+
+def _run_arms(
+    files: list[str],
+    experiment: str,
+    *,
+    replicates: int,
+    seed: int | None = None,
+    fork_at: str | None = None,
+    workers: int | None = None,
+    cluster: str | None = None,
+    out: str | Path = RESULTS,
+    fresh: bool = False,
+    draw_figures: bool = True,
+    quiet: bool = True,
+    command: str,
+    flip: tuple[int, int, int] | None = None,
+    sensitivity: str | Path | None = None,
+) -> ArmsResult:
+    """Run paired arms, compute effects (and, for the thesis, verdicts and the flip search), write the folder and report."""
+    from sim import experiments
+    from sim.runner import ArmTables, arm_chunk_size, run_arms, world_for
+    from sim.scenario import check_against, load_scenario
+
+    thesis = flip is not None
+    arms = [load_scenario(f) for f in files]
+    note_overrides(arms, quiet)
+    reps = replicates
+    seed = arms[0].seed if seed is None else seed
+    world = world_for(arms[0].data)
+    for a in arms:
+        check_against(a, world)
+    fork_day = None
+    if fork_at:
+        try:
+            fork = date.fromisoformat(fork_at)
+        except ValueError:
+            raise OptionError(f"--fork-at must be an ISO date (YYYY-MM-DD), got {fork_at!r}") from None
+        if not arms[0].start < fork <= arms[0].end:
+            raise OptionError(f"--fork-at {fork} must lie after the start {arms[0].start} and by the end {arms[0].end}")
+        fork_day = (fork - arms[0].start).days
+    budget = list(flip) if thesis else []
+    if any(v < 0 for v in budget) or (thesis and flip[0] > 0 and min(flip[1:]) < 1):
+        raise OptionError("--flip-points must be >= 0, and --flip-replicates and --flip-confirm >= 1")
+    digest = hashlib.sha256(json.dumps([a.digest() for a in arms] + [reps, seed, fork_at or ""] + budget).encode()).hexdigest()[:8]
+    # as `run_scenario`: finished chunks go to the unfinished folder as they come; the same call resumes them
+    out = Path(out)
+    sens = sensitivity_for_report(sensitivity, out) if thesis else None  # a bad folder stops here, before any simulation
+    folder = results.ResultsFolder(out, experiment, digest, command, resume=not fresh)
+    plan = folder.plan({"replicates": reps, "seed": seed, "chunk": arm_chunk_size(reps, workers)})
+    names = ("outcomes", "series")
+    done = {i: ArmTables(**t) for i, t in folder.done_chunks(names).items()}
+    bar = progress(reps * len(arms), "runs", quiet, initial=sum(len(t.outcomes) for t in done.values()))
+
+    def on_chunk(first: int, res) -> None:
+        folder.add_chunk(first, {n: getattr(res, n) for n in names})
+        bar.update(len(res.outcomes))
+
+    t0 = time.perf_counter()
+    with folder.running(on_stop=bar.close):
+        tables, seeds = run_arms(
+            arms, reps, seed, workers=workers, fork_day=fork_day, chunk=plan["chunk"], cluster=cluster, on_chunk=on_chunk, done=done
+        )
+    elapsed = time.perf_counter() - t0
+    ref = arms[0].name
+    effects = experiments.paired_effects(tables.outcomes, ref, seed=seed)
+    flips = flip_search(arms, seed, *flip, workers=workers, cluster=cluster, quiet=quiet) if thesis else None
+    verdicts = experiments.judge(tables.outcomes, ref, seed=seed, flips=flips) if thesis else None
+    arm_rows = [{"name": a.name, "file": rel(a.path), "claim": a.claim, "description": a.description} for a in arms]
+    with folder.assembling():
+        out_tables = {"outcomes": tables.outcomes, "effects": effects, "series": tables.series}
+        if verdicts is not None:
+            out_tables["verdicts"] = verdicts
+        if flips is not None and len(flips):
+            out_tables["flips"] = flips
+        folder.tables(out_tables)
+        figs = ["figures/forest_effects.png", "figures/arms_1989_1991.png"] if draw_figures else []
+        meta = {
+            "command": command,
+            "git_commit": results.git_commit(ROOT),
+            "replicates": reps,
+            "seed": seed,
+            "parameters": "one posterior draw per replicate, the same in every arm" if arms[0].posterior else "the scenarios' own",
+            "fork_at": fork_at,
+            "workers": workers or os.cpu_count(),
+        }
+        if thesis:
+            meta["sensitivity"] = sens["folder"] if sens else None
+            folder.text("report.md", experiments.report(verdicts, effects, arm_rows, meta, figs, sens))
+        folder.manifest(
+            {
+                "experiment": experiment,
+                "arms": arm_rows,
+                "reference_arm": ref,
+                "arm_scenarios": [
+                    a.to_dict() | {"path": rel(a.path), "data": rel(a.data), "posterior": rel(a.posterior) if a.posterior else None}
+                    for a in arms
+                ],
+                "root_seed": seed,
+                "replicates": reps,
+                "replicate_seeds": seeds,
+                "seeds_shared_by_arms": True,
+                "fork_at": fork_at,
+                "resumed_from_chunks": sorted(done),
+                "chunk_replicates": plan["chunk"],
+                **parameters_entry(arms[0]),
+                "run_seconds": round(elapsed, 1),
+                "git_commit": meta["git_commit"],
+                "versions": results.versions(),
+                "command": command,
+                "data_files_sha256": world.files,
+                "tables": {
+                    "outcomes": "one row per arm and replicate: seed and every named outcome",
+                    "effects": "per arm and outcome: paired effect baseline minus arm (median, 5-95% of pairs, mean with bootstrap 90% interval, shares, flips)",
+                    "series": "per arm, replicate and day: union strikers, committees at the political stage or beyond, separatism index by republic",
+                    "verdicts": "per claim of the essay: effect summary and verdict (thesis only)",
+                    "flips": "per claim: the search of the priors for a parameter set that reverses it (thesis only; sim/flips.py)",
+                },
+            },
+            ROOT,
+        )
+        if draw_figures:
+            figures.draw(folder.path)
+    final = folder.publish()
+    return ArmsResult(final, ref, len(arms), reps, elapsed, tables.outcomes, effects, verdicts, flips)
+
+
+def sensitivity_for_report(sensitivity: str | Path | None, out: Path) -> dict | None:
+    """The sensitivity results the thesis report reads back: the folder named, else the newest finished one under `out` ("": none)."""
+    if sensitivity == "":
+        return None
+    if sensitivity:
+        folder = Path(sensitivity)
+        if not (folder / "knockouts.parquet").is_file() or not (folder / "manifest.json").is_file():
+            raise InputError(
+                "not a finished sensitivity folder (no knockouts.parquet or manifest.json)", file=str(folder), key="sensitivity"
+            )
+    else:
+        found = sorted(p for p in (out / "sensitivity").glob("*_*") if not p.name.startswith(".") and (p / "knockouts.parquet").is_file())
+        if not found:
+            return None
+        folder = found[-1]
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return {
+        "folder": rel(folder),
+        "budget": manifest.get("budget_name"),
+        "knockouts": pd.read_parquet(folder / "knockouts.parquet"),
+        "robustness": manifest.get("robustness") or {},
+    }
+
+
+def flip_search(arms: list, seed: int, points: int, replicates: int, confirm: int, *, workers, cluster, quiet: bool) -> pd.DataFrame | None:
+    """The thesis's search of the priors for parameter sets that reverse each claim (sim/flips.py); None when `points` is 0."""
+    from sim import experiments, flips
+    from sim.calibration import load_priors
+
+    if points < 1:
+        return None
+    priors = [p for f in PRIOR_STAGES for p in load_priors(f).priors]
+    fs = flips.flip_factors(arms[0], priors)
+    todo = [c for c in experiments.CLAIMS if c.arm in {a.name for a in arms[1:]}]
+    note(quiet, f"flip search: {points} parameter sets x {len({c.arm for c in todo}) + 1} arms x {replicates} replicates")
+    bar = progress(points, "points", quiet)
+    t0 = time.perf_counter()
+    found = flips.search(
+        arms[0],
+        {a.name: a for a in arms[1:]},
+        experiments.CLAIMS,
+        fs,
+        points,
+        replicates,
+        confirm,
+        seed,
+        workers,
+        cluster,
+        on_done=bar.update,
+    )
+    bar.close()
+    note(quiet, f"flip search: {points} parameter sets x {len(fs)} factors in {time.perf_counter() - t0:.0f} s")
+    return found

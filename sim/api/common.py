@@ -1,0 +1,203 @@
+"""What every command of the library shares: the repository's paths, typed results, option limits, text helpers.
+
+A library command (`sim.api.run_scenario`, `validate`, `compare`, ...) takes keyword options, writes
+one results folder through `sim.results.ResultsFolder`, and returns a typed result whose `text()`
+is what the command line prints. Progress bars and notes go to standard error unless `quiet`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.errors import OptionError
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository: scenarios/, calibration/, the default results/ and the commit a manifest records."""
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+TARGETS = ROOT / "calibration" / "targets" / "july1989.csv"
+PRIORS = ROOT / "calibration" / "priors_1989_1990.toml"
+PRIOR_STAGES = [ROOT / "calibration" / f for f in ("priors.toml", "priors_1989_1990.toml")]
+RESULTS = ROOT / "results"
+MAX_REPLICATES = 1_000_000
+"""The most replicates a command or a scenario file may ask for (the same limit as `replicates` in a scenario)."""
+
+
+@dataclass
+class Result:
+    """What a library command returns: the published folder and what it found. `text()` is the command line's report."""
+
+    folder: Path | None
+
+    @property
+    def status(self) -> int:
+        """The command's exit status (0: done)."""
+        return 0
+
+    def text(self) -> str:
+        """The report the command line prints (empty: nothing to say)."""
+        return f"-> {rel(self.folder)}" if self.folder else ""
+
+
+def rel(path: str | Path | None) -> str | None:
+    """A path relative to the repository when it lies inside it (manifests carry no machine paths)."""
+    if path is None:
+        return None
+    p = Path(path).resolve()
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(path)
+
+
+def called(name: str, **options: Any) -> str:
+    """The command a manifest records for a call from Python (the command line passes its own)."""
+    return f"sim.api.{name}(" + ", ".join(f"{k}={v!r}" for k, v in options.items() if v is not None) + ")"
+
+
+def progress(total: int, unit: str, quiet: bool, initial: int = 0):
+    """A progress bar (runs done, rate, time left) on standard error; silent when quiet or not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit=unit, disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True, smoothing=0.1)
+
+
+def note(quiet: bool, message: str) -> None:
+    """One line on standard error, unless quiet."""
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def check_options(opts: Any) -> None:
+    """Every option value within its limits, before any file is read or any simulation starts (`OptionError`, one line, if not).
+
+    `opts` is anything with the options as attributes (the command line's namespace, a recorded command).
+    """
+    from datetime import date
+
+    for opt in ("replicates", "predictive", "population", "generations"):
+        v = getattr(opts, opt, None)
+        if isinstance(v, int) and not 1 <= v <= MAX_REPLICATES:
+            raise OptionError(f"--{opt} must be in [1, {MAX_REPLICATES:,}], got {v}")
+    seed = getattr(opts, "seed", None)
+    if isinstance(seed, int) and not 0 <= seed < 2**63:
+        raise OptionError(f"--seed must be a non-negative 63-bit integer (0 to 2**63 - 1), got {seed}")
+    workers = getattr(opts, "workers", None)
+    if workers is not None and workers < 1:
+        raise OptionError("--workers must be at least 1")
+    fork = getattr(opts, "fork_at", None)
+    if fork:
+        try:
+            date.fromisoformat(fork)
+        except ValueError:
+            raise OptionError(f"--fork-at must be an ISO date (YYYY-MM-DD), got {fork!r}") from None
+    port = getattr(opts, "port", None)
+    if port is not None and not 0 < port < 65536:
+        raise OptionError(f"--port must be in 1-65535, got {port}")
+    rtol = getattr(opts, "rtol", None)
+    if rtol is not None and not 0 <= rtol < 1:
+        raise OptionError(f"--rtol must be in [0, 1), got {rtol}")
+
+
+def cap_workers(workers: int | None, cluster: str | None) -> int | None:
+    """More workers than cores only slows a run down: cap them, with a note."""
+    cores = os.cpu_count() or 1
+    if workers is not None and workers > cores and cluster is None:
+        print(f"note: --workers {workers} is more than the {cores} cores here; using {cores}", file=sys.stderr)
+        return cores
+    return workers
+
+
+def parameters_entry(sc) -> dict:
+    """Manifest entries saying where the replicates' parameters came from (and which posterior draws the scenario replaced)."""
+    return {
+        "parameters": sc.parameters if sc.posterior else "defaults",
+        "posterior_file": rel(sc.posterior) if sc.posterior else None,
+        "posterior_sha256": sc.posterior_sha256(),
+        "overrides_posterior": posterior_overrides(sc),
+    }
+
+
+def posterior_overrides(sc) -> list[str]:
+    """Posterior-drawn parameters that the scenario sets to a constant instead (every replicate gets the scenario's value)."""
+    if sc.posterior is None:
+        return []
+    from sim.posterior import posterior_for
+
+    return sorted(set(sc.set_params) & set(posterior_for(sc.posterior).names))
+
+
+def note_overrides(scenarios, quiet: bool) -> None:
+    """One line when a scenario replaces posterior draws by constants: easy to do by accident in [params]."""
+    for sc in scenarios:
+        names = posterior_overrides(sc)
+        if names:
+            note(
+                quiet, f"note: {sc.name} sets {', '.join(names)} in [params]: every replicate uses that value instead of its posterior draw"
+            )
+
+
+def num(x: float) -> str:
+    """A signed number for people: thousands separators, no scientific notation, about three significant digits."""
+    if not math.isfinite(x):
+        return "n/a"
+    if abs(x) >= 100:
+        return f"{x:+,.0f}"
+    return f"{x:+.3g}" if abs(x) >= 0.001 or x == 0 else f"{x:+.6f}"
+
+
+def historical(r) -> str:
+    """The historical figure of a score row: a value, a range, or an open range ("at least 1")."""
+    fmt = (lambda v: f"{v:.2f}") if r["measure"] == "allegiance" else (lambda v: f"{v:,.0f}")
+    if r["kind"] != "interval":
+        return fmt(r["value"])
+    if math.isnan(r["high"]):
+        return f"at least {fmt(r['low'])}"
+    if math.isnan(r["low"]):
+        return f"at most {fmt(r['high'])}"
+    return f"{fmt(r['low'])}-{fmt(r['high'])}"
+
+
+def verdict_words(scores) -> list[str]:
+    """One word per row of a score table: inside 50%, inside 90%, outside (of the 25-75% and 5-95% bands), or not scored."""
+    return [
+        "not scored" if not r["scored"] else "inside 50%" if r["inside_50"] else "inside 90%" if r["inside_90"] else "outside"
+        for _, r in scores.iterrows()
+    ]
+
+
+def scores_text(scores) -> str:
+    """Each target against the ensemble's median and 90% band (5-95% of replicates), a line each, and the count."""
+    lines = [f"{'target (date, basin, place, measure)':76s} {'historical':>15s} {'model median [5% to 95%]':>30s}  in 90% band"]
+    for _, r in scores.iterrows():
+        where = f"{r['date']} {r['basin']}{', ' + r['place'] if r['place'] else ''} {r['measure']}"
+        fmt = (lambda v: f"{v:.2f}") if r["measure"] == "allegiance" else (lambda v: f"{v:,.0f}")
+        hist = "on the day" if r["measure"] in ("first_strike", "last_day") else historical(r)
+        if not r["scored"]:
+            lines.append(f"{where:76s} {hist:>15s}   not scored: {r['reason']}")
+            continue
+        vals = [float(r[k]) for k in ("sim_median", "sim_p05", "sim_p95")]
+        if not all(math.isfinite(v) for v in vals):  # e.g. an event that happened in no replicate
+            sim = "never happened" if r["measure"] in ("first_strike", "last_day") else "no simulated value"
+        elif r["measure"] in ("first_strike", "last_day"):  # days after the historical date
+            q = [round(v) + 0 for v in vals]  # + 0 turns -0 into 0
+            sim = f"{q[0]:+} days [{q[1]:+} to {q[2]:+}]"
+        else:
+            sim = f"{fmt(vals[0])} [{fmt(vals[1])} to {fmt(vals[2])}]"
+        flag = "" if bool(r.get("informative", True)) else " (uninformative)"
+        lines.append(f"{where:76s} {hist:>15s} {sim:>30s}  {'yes' if r['inside_90'] else 'NO'}{flag}")
+    s = scores[scores["scored"]]
+    if s.empty:
+        lines.append(f"none of the {len(scores)} targets could be scored (see the reasons above)")
+        return "\n".join(lines)
+    lines.append(
+        f"{int(s['inside_90'].sum())} of {len(s)} scored targets inside the 90% band, {int(s['inside_50'].sum())} inside the 50% band"
+    )
+    lines.append("(bands across replicates: 90% = 5-95%, 50% = 25-75%; dated events: days after the historical date, negative = earlier)")
+    return "\n".join(lines)
+
+
+def md_table(header: list[str], rows: list[list]) -> list[str]:
+    """Lines of a markdown table."""
+    return ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)] + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]

@@ -1,0 +1,216 @@
+"""Run a results folder's recorded command again into a scratch folder and compare every result with the recorded ones."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shlex
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim import figures, results
+from sim.api.common import ROOT, Result, check_options, rel
+from sim.errors import InputError, OptionError
+
+RERUN_SKIP = {"manifest.json"}
+"""Files compared otherwise: the manifest key by key (timings, executor and the like may differ)."""
+TIMING_COLUMNS = {"populations": ["seconds"]}
+"""Columns that record wall-clock time, left out when a rerun's tables are compared."""
+MANIFEST_VOLATILE = {
+    "run_seconds",
+    "abc_seconds",
+    "predictive_seconds",
+    "executor",
+    "resumed",
+    "resumed_from_chunks",
+    "chunk_replicates",
+    "workers",
+}
+"""Manifest keys that describe how a run went (time, executor, resumption), not what it computed."""
+PATH_OPTIONS = ("scenario", "scenarios", "targets", "priors", "arm", "suite", "sensitivity")
+"""Options of a recorded command that name files the rerun reads: each must lie in the repository or the folder."""
+RERUNNABLE = ("run", "calibrate", "validate", "compare", "thesis", "sensitivity")
+
+
+@dataclass
+class RerunResult(Result):
+    """A rerun: which results are identical, which differ, and notes (another commit, other package versions)."""
+
+    command: str = ""
+    same: list[str] = field(default_factory=list)
+    diffs: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rtol: float | None = None
+    seconds: float = 0.0
+    quiet: bool = False
+
+    @property
+    def identical(self) -> bool:
+        """True when every result and the manifest are the same."""
+        return not self.diffs
+
+    @property
+    def status(self) -> int:  # noqa: D102 - Result.status
+        return 0 if self.identical else 1
+
+    def text(self) -> str:  # noqa: D102 - Result.text
+        lines = [f"note: {n}" for n in self.notes]
+        if self.rtol is not None:
+            lines.append(f"note: tables compared within a relative tolerance of {self.rtol:g} (--rtol), not byte for byte")
+        if self.diffs:
+            lines.append(f"DIFFERENT: {len(self.diffs)} of {len(self.diffs) + len(self.same)} results differ from {rel(self.folder)}")
+            lines += [f"  {d}" for d in self.diffs]
+        elif self.quiet:
+            lines.append("identical")
+        else:
+            lines.append(f"identical: {len(self.same)} results ({', '.join(self.same)}) and the manifest, rerun in {self.seconds:.0f} s")
+        return "\n".join(lines)
+
+
+def recorded_command(folder: Path, manifest: dict, parse: Callable[[list[str]], Any]) -> tuple[Any, list[str]]:
+    """The recorded command of a results folder, parsed by the command line's `parse` and checked (a results folder is untrusted input).
+
+    Only simulation commands with their recorded options are rerun: a command that does not parse,
+    asks for help, names `viz`, `--host` or a file outside the repository and the folder is refused.
+    """
+    where = str(folder / "manifest.json")
+    recorded = manifest.get("command", "")
+
+    def refuse(why: str) -> InputError:
+        return InputError(f"will not rerun the recorded command {recorded!r}: {why}", file=where, key="command")
+
+    try:
+        words = shlex.split(recorded) if isinstance(recorded, str) else []
+    except ValueError:
+        words = []
+    if len(words) < 2 or words[0] != "python" or Path(words[1]).name != "run.py":
+        raise refuse("not a 'python run.py ...' command")
+    rest = words[2:]
+    if any(w in ("-h", "--help", "--host") or w.startswith("--host=") for w in rest):
+        raise refuse("it asks for help or a network address")
+    try:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            original = parse(rest)
+    except SystemExit:
+        raise refuse("it does not parse as a command of this run.py") from None
+    if original.command not in RERUNNABLE:
+        raise refuse(f"'{original.command}' writes no results folder to reproduce")
+    try:
+        check_options(original)  # the limits a typed command gets
+    except OptionError as exc:
+        raise refuse(str(exc)) from None
+    inside = (ROOT.resolve(), folder.resolve())
+    for opt in PATH_OPTIONS:
+        value = getattr(original, opt, None)
+        for v in value if isinstance(value, list) else [value]:
+            if not v:
+                continue
+            p = Path(v) if Path(v).is_absolute() else (Path.cwd() / v)
+            if not any(p.resolve().is_relative_to(d) for d in inside):
+                raise refuse(f"--{opt} {v} lies outside the repository and the results folder")
+    return original, rest
+
+
+def rerun(
+    folder: str | Path,
+    parse: Callable[[list[str]], Any],
+    *,
+    workers: int | None = None,
+    cluster: str | None = None,
+    rtol: float | None = None,
+    quiet: bool = True,
+) -> RerunResult:
+    """Run `folder`'s recorded command again (same seed and files, no figures) into a scratch folder and compare every result.
+
+    `parse` is the command line's parser (`run.parse`): it turns the recorded words into options with
+    `command` and `func`. Tables are compared byte for byte (within `rtol` if given; wall-clock columns
+    aside), the manifest key by key (timings and executor aside).
+    """
+    folder = Path(folder)
+    manifest = figures.read(folder)
+    kind = figures.kind(manifest)
+    original, recorded = recorded_command(folder, manifest, parse)
+    if rtol is not None and not 0 <= rtol < 1:
+        raise OptionError(f"--rtol must be in [0, 1), got {rtol}")
+    notes = []
+    now = results.git_commit(ROOT)
+    if manifest.get("git_commit") != now:
+        notes.append(f"recorded at commit {manifest.get('git_commit')}, now {now}")
+    for name, old in (manifest.get("versions") or {}).items():
+        new = results.versions().get(name)
+        if new != old:
+            notes.append(f"{name} {old} then, {new} now")
+    scratch = Path(tempfile.mkdtemp(prefix="rerun_"))
+    diffs, same = [], []
+    try:
+        original.out, original.quiet, original.no_figures = str(scratch), True, True
+        if original.command == "calibrate":
+            original.install = False  # a rerun never replaces the committed posterior
+            original.resume = False
+        original.workers, original.cluster = workers, cluster  # how to run is this call's, never the folder's
+        if not quiet:
+            print(f"rerunning: {manifest['command']}  ({kind}; recorded seed {manifest.get('root_seed')})", flush=True)
+        original.command_line = " ".join(["python", "run.py", *recorded])  # the command line the results record is the original's
+        t0 = time.perf_counter()
+        code = original.func(original)
+        if code != 0:
+            raise OptionError(f"the rerun exited with status {code}")
+        (new,) = [p for p in scratch.glob("*/*") if p.is_dir() and not p.name.startswith(".")]
+        compare_results(folder, new, rtol, same, diffs)
+        new_manifest = json.loads((new / "manifest.json").read_text(encoding="utf-8"))
+        volatile = MANIFEST_VOLATILE | {"git_commit", "versions", "command", "tables"}
+        for key in sorted(set(manifest) | set(new_manifest)):
+            if key in volatile:
+                continue
+            if (key in manifest) != (key in new_manifest):
+                by = "the rerun" if key in new_manifest else "the folder"
+                notes.append(f"manifest key '{key}' is recorded by {by} only (another version of run.py)")
+            elif manifest[key] != new_manifest[key]:
+                diffs.append(f"manifest.json: '{key}' differs")
+        elapsed = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return RerunResult(folder, manifest["command"], same, diffs, notes, rtol, elapsed, quiet)
+
+
+def compare_results(folder: Path, new: Path, rtol: float | None, same: list[str], diffs: list[str]) -> None:
+    """Compare every table and report of two results folders, appending to `same` and `diffs`."""
+
+    def results_in(d: Path) -> set[str]:
+        return {p.name for p in d.iterdir() if p.is_file() and p.name not in RERUN_SKIP and p.suffix in (".parquet", ".md")}
+
+    for name in sorted(results_in(folder) | results_in(new)):
+        path, other = folder / name, new / name
+        if not path.is_file():
+            diffs.append(f"{name}: written by the rerun, missing from the folder")
+            continue
+        if not other.is_file():
+            diffs.append(f"{name}: in the folder, not written by the rerun")
+            continue
+        if path.read_bytes() == other.read_bytes():
+            same.append(name)
+            continue
+        drop = TIMING_COLUMNS.get(path.stem, [])
+        if path.suffix == ".parquet" and (drop or rtol is not None):
+            a, b = pd.read_parquet(path), pd.read_parquet(other)
+            a, b = a.drop(columns=[c for c in drop if c in a]), b.drop(columns=[c for c in drop if c in b])
+            try:
+                if rtol is None:
+                    pd.testing.assert_frame_equal(a, b, check_exact=True)
+                else:
+                    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=rtol, atol=0.0)
+                how = [f"without its timing columns {drop}" if drop else "", f"within rtol {rtol:g}" if rtol is not None else ""]
+                same.append(f"{name} ({', '.join(h for h in how if h)})")
+                continue
+            except AssertionError as exc:
+                diffs.append(f"{name}: {' '.join(str(exc).split())[:200]}")
+                continue
+        diffs.append(f"{name}: the bytes differ")

@@ -1,0 +1,189 @@
+"""The smaller commands: `explain` a town's decisions, `plot` a folder's figures, the references, `serve` the app."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from sim import figures, results
+from sim.api.common import BASELINE, RESULTS, ROOT, Result, called, rel
+from sim.errors import OptionError
+
+
+@dataclass
+class ExplainResult(Result):
+    """The terms of one town's decisions on one day (`sim.explain.Explanation`) and where they were written."""
+
+    explanation: object = None
+
+    def text(self) -> str:  # noqa: D102 - Result.text
+        from sim import explain
+
+        ex = self.explanation
+        e = ex.enterprises
+        lines = [f"{ex.town}, {ex.day}, replicate {ex.replicate} of {ex.scenario} (seed {ex.seed}): {len(e)} enterprises"]
+        onset = ["enterprise", "readiness", *explain.READINESS_TERMS, *explain.ONSET_TERMS, "channelled", "refractory", "committee_call"]
+        onset += ["held_by_return_order", "hazard", "probability", "draw", "acted"]
+        back = ["enterprise", *explain.RETURN_TERMS, "hazard", "probability", "draw", "acted"]
+        with pd.option_context("display.width", 200, "display.max_columns", 40, "display.float_format", "{:.4g}".format):
+            for kind, cols in (("at work: onset", onset), ("on strike: return", back)):
+                part = e[e["decision"] == kind.split(": ")[1]] if len(e) else e
+                if len(part):
+                    lines += ["", f"{kind} ({len(part)})", part[[c for c in cols if c in part]].to_string(index=False)]
+            lines += ["", "committees", ex.committees.to_string(index=False)]
+        lines.append(f"-> {rel(self.folder)}")
+        return "\n".join(lines)
+
+
+def explain_town(
+    scenario: str | Path,
+    *,
+    day: str,
+    town: str,
+    replicate: int = 0,
+    out: str | Path = RESULTS,
+    draw_figures: bool = True,
+    quiet: bool = True,
+    command: str | None = None,
+) -> ExplainResult:
+    """Why did `town`'s enterprises strike (or go back) on `day`? The terms of each decision (sim/explain.py), written with a figure.
+
+    `quiet` is accepted for uniformity with the other commands: explaining prints nothing on its own.
+    """
+    from sim import explain
+    from sim.scenario import load_scenario
+
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise OptionError(f"--date must be an ISO date (YYYY-MM-DD), got {day!r}") from None
+    command = command or called("explain_town", scenario=str(scenario), day=day, town=town, replicate=replicate)
+    sc = load_scenario(scenario)
+    ex = explain.explain(sc, when, town, replicate)
+    digest = hashlib.sha256(json.dumps([sc.digest(), day, town, replicate]).encode()).hexdigest()[:8]
+    folder = results.ResultsFolder(Path(out), "explain", digest, command, resume=False, repo=ROOT)
+    with folder.assembling():
+        folder.tables({"enterprises": ex.enterprises, "committees": ex.committees})
+        if draw_figures:
+            results.save_figure(explain.draw(ex), folder.path / "figures", "explain")
+        folder.manifest(
+            {
+                "experiment": "explain",
+                "command": command,
+                "scenario": rel(sc.path),
+                "date": day,
+                "town": town,
+                "replicate": replicate,
+                "replicate_seed": ex.seed,
+                "git_commit": results.git_commit(ROOT),
+                "versions": results.versions(),
+                "tables": {
+                    "enterprises": "one row per enterprise of the town: the terms of its decision that day, hazard, probability, draw, acted",
+                    "committees": "the town's and the basin's committee: active, stage, allegiance and that day's escalation terms",
+                },
+            },
+        )
+    return ExplainResult(folder.publish(), ex)
+
+
+@dataclass
+class PlotResult(Result):
+    """The figures redrawn from a results folder."""
+
+    names: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def text(self) -> str:  # noqa: D102 - Result.text
+        return f"{len(self.names)} figures in {self.seconds:.1f} s -> {rel(self.folder)}: {', '.join(self.names)}"
+
+
+def plot(folder: str | Path, *, arms: list[str] | None = None) -> PlotResult:
+    """Redraw every figure of a finished results folder from its tables and manifest (no simulation); `arms`: the arms to show."""
+    t0 = time.perf_counter()
+    names = figures.draw(Path(folder), arms=arms)
+    where = Path(folder) / "figures" / ("arms_" + "_".join(arms) if arms else "")
+    return PlotResult(where, names, time.perf_counter() - t0)
+
+
+def param_markdown() -> str:
+    """The parameter table as markdown."""
+    from sim.params import param_table
+
+    lines = ["| name | default | unit | mechanism | range | meaning | source |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in param_table():
+        lines.append(
+            f"| `{r['name']}` | {r['default']:g} | {r['unit']} | {r['mechanism']} | {r['range']} | {r['meaning']} | {r['source']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_param_table(readme: Path = ROOT / "README.md") -> None:
+    """Write the parameter table into `readme` between its markers `<!-- params:start -->` and `<!-- params:end -->`."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- params:start -->", "<!-- params:end -->"
+    if start not in text or end not in text:
+        raise OptionError(f"{readme}: markers {start} and {end} not found")
+    a, b = text.index(start) + len(start), text.index(end)
+    results.write_text(readme, text[:a] + "\n" + param_markdown() + text[b:])
+
+
+def write_lever_reference(path: Path = ROOT / "docs" / "levers.md") -> None:
+    """Write the lever reference (every event kind of a scenario, its keys, ranges, defaults, an example) to `path`."""
+    from sim.interventions import lever_reference
+
+    results.write_text(path, lever_reference())
+
+
+def serve(scenario: str | Path = BASELINE, *, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False) -> int:
+    """Serve the interactive app (Mesa SolaraViz, sim/viz.py) over `scenario` until Ctrl-C; returns the server's status."""
+    import shutil
+    import socket
+
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(scenario)  # a bad scenario is one line here, before any server starts
+    solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
+    if solara is None:
+        raise OptionError("the interactive app is not installed in this environment: pip install -c constraints.txt -e '.[viz]'")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:  # fail before saying it serves
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise OptionError(
+                f"cannot serve on {host}:{port}: {exc.strerror or exc} (another program, or an earlier viz, holds it; try --port)"
+            ) from None
+    # offline and local: no version check against the package index, no telemetry
+    cmd = [solara, "run", str(ROOT / "sim" / "viz.py"), "--host", host, "--port", str(port), "--production", "--no-check-version"]
+    cmd.append("--open" if open_browser else "--no-open")
+    env = {
+        **os.environ,
+        "MINERS_VIZ_SCENARIO": str(Path(scenario).resolve()),
+        "PYTHONPATH": str(ROOT),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    }
+    print(f"serving '{sc.name}' at http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)  # its own group: stopped whole below
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the command line turns it into KeyboardInterrupt)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)  # the server ends quietly on SIGTERM (on SIGINT it prints "Aborted!")
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        print("stopped", file=sys.stderr)
+        return 0
