@@ -12,7 +12,10 @@ It takes the same `World`, `Scenario` and seed.
 
 Draws: every stream gives a vector for all enterprises (or committees) each day, exactly as in the
 engine, and agent i uses element i, so both implementations consume the same random numbers.
-Sums run over neighbours in ascending index with the same weights, so floating point agrees.
+Each enterprise sits on its cell of a `mesa.discrete_space.Network` of its ties and reads its
+neighbours from the cell's neighbourhood; it sums over them in the engine's fixed order with the
+same weights, so floating point agrees. Dated interventions are Mesa events, run before the step of
+their day; a DataCollector observes once a day, day 0 included.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from __future__ import annotations
 import math
 
 import mesa
+import networkx as nx
+from mesa.discrete_space import CellAgent, Network
+from mesa.time import Priority
 
 from sim.interventions import Concession, RepublicConcession, compile_timeline
 from sim.network import World
@@ -40,17 +46,35 @@ def _clip(x: float, lo: float = 0.0, hi: float = 1.0) -> float:
     return min(max(x, lo), hi)
 
 
-def _row(a, i: int) -> list[tuple[int, float]]:
-    lo, hi = a.indptr[i], a.indptr[i + 1]
-    return [(int(j), float(w)) for j, w in zip(a.indices[lo:hi], a.data[lo:hi], strict=True)]
+LEVELS = ("city", "basin", "delegate")
+"""The three tie levels: the same town, the same basin, the delegates' channel between basins."""
 
 
-class RefMine(mesa.Agent):
-    """One enterprise with its own state, deciding from its neighbours' states."""
+def tie_network(world: World) -> nx.DiGraph:
+    """The enterprises' ties as a directed graph: node i is enterprise i.
 
-    def __init__(self, model: ReferenceModel, i: int, u: list[float]) -> None:
+    Edge i -> j holds, per level, the weight of j in i's contagion and j's place in i's summation
+    order (the world's, so that sums agree with the engine's bit for bit).
+    """
+    g = nx.DiGraph()
+    g.add_nodes_from(range(world.n))
+    for level, a in zip(LEVELS, (world.a_city, world.a_basin, world.a_deleg), strict=True):
+        for i in range(world.n):
+            for place, k in enumerate(range(a.indptr[i], a.indptr[i + 1])):
+                j = int(a.indices[k])
+                if not g.has_edge(i, j):
+                    g.add_edge(i, j, ties={})
+                g.edges[i, j]["ties"][level] = (float(a.data[k]), place)
+    return g
+
+
+class RefMine(CellAgent):
+    """One enterprise on its cell of the tie network, with its own state, deciding from its neighbours' states."""
+
+    def __init__(self, model: ReferenceModel, i: int, u: list[float], cell) -> None:
         super().__init__(model)
         w, p = model.world, model.p
+        self.cell = cell
         self.i = i
         self.basin = int(w.basin[i])
         self.city = int(w.city[i])
@@ -67,7 +91,7 @@ class RefMine(mesa.Agent):
         self.days_off = 1e6
         self.cost = 0.0
         self.stage = 0
-        self.nbrs = {lvl: _row(a, i) for lvl, a in (("city", w.a_city), ("basin", w.a_basin), ("delegate", w.a_deleg))}
+        self.nbrs: dict[str, list[tuple[RefMine, float]]] = {}  # read from the cell's neighbourhood (`read_ties`)
         self.next_striking = False
         self.why: dict = {}  # the terms of the last decision (see the module docstring)
 
@@ -112,11 +136,22 @@ class RefMine(mesa.Agent):
             "readiness": ready,
         }
 
+    def read_ties(self) -> None:
+        """Read the neighbours from the cell's neighbourhood on the network, by level, in the enterprise's summation order.
+
+        Ties do not change during a run, so they are read once, when every enterprise is on its cell.
+        """
+        edges, found = self.model.space.G.edges, {level: [] for level in LEVELS}
+        for cell in self.cell.neighborhood:
+            for level, (weight, place) in edges[self.i, cell.coordinate]["ties"].items():
+                found[level].append((place, cell.agents[0], weight))
+        self.nbrs = {level: [(agent, weight) for _, agent, weight in sorted(ties, key=lambda t: t[0])] for level, ties in found.items()}
+
     def _share(self, level: str) -> float:
-        mines = self.model.mines
+        """Weighted share of the neighbours at one tie level that are on strike."""
         total = 0.0
-        for j, w in self.nbrs[level]:
-            total += w * float(mines[j].striking)
+        for neighbour, w in self.nbrs[level]:
+            total += w * float(neighbour.striking)
         return total
 
     def decide(self) -> None:
@@ -276,9 +311,13 @@ class ReferenceModel(mesa.Model):
         self.tl = compile_timeline(list(scenario.events), scenario.start, scenario.days, world)
         self.streams = Streams(seed)
         u = self.streams.gen["init"].random((world.n, 5))
+        # the enterprises on the cells of the tie network (node i: enterprise i, placed at its coordinates)
+        self.space = Network(tie_network(world), layout={i: (world.lon[i], world.lat[i]) for i in range(world.n)}, random=self.random)
         # the agents, created the Mesa way (one keyword value per agent); the AgentSets fix the order of a day
-        self.mine_set = RefMine.create_agents(self, world.n, i=list(range(world.n)), u=[[float(x) for x in row] for row in u])
+        cells = [self.space[i] for i in range(world.n)]
+        self.mine_set = RefMine.create_agents(self, world.n, i=list(range(world.n)), u=[[float(x) for x in row] for row in u], cell=cells)
         self.mines: list[RefMine] = list(self.mine_set)
+        self.mine_set.do("read_ties")
         nc, nb = world.n_cities, world.n_basins
         members = [[mi for mi in self.mines if mi.city == c] for c in range(nc)] + [
             [mi for mi in self.mines if mi.basin == b] for b in range(nb)
@@ -300,6 +339,9 @@ class ReferenceModel(mesa.Model):
         self.call_ended = [0.0] * nb
         self.call_age = [0.0] * nb
         self.day = 0
+        for d in sorted(self.tl.events):
+            # the events of day d act at the start of that day: Mesa runs them before the step at time d + 1
+            self.schedule_event(self.apply_events, at=d + 0.5, priority=Priority.HIGH)
         # observed once a day, day 0 (the state before the first day) included
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -360,9 +402,8 @@ class ReferenceModel(mesa.Model):
 
     # ---- one day --------------------------------------------------------------------------
     def step(self) -> None:
-        """Events of the day, then every agent in turn."""
+        """Every agent in turn (the day's events have run: they are scheduled Mesa events)."""
         p, mech, w, d = self.p, self.mech, self.world, self.day
-        self.apply_events()
         self.repression = [float(x) for x in self.tl.repression[d]]
         self.cut = [float(x) for x in self.tl.cut[d]]
         movement = [float(x) for x in self.tl.movement[d]]

@@ -61,3 +61,25 @@ def test_the_per_agent_model_is_mesa_agents_in_agentsets_observed_once_a_day(sma
     df = ref.datacollector.get_model_vars_dataframe()
     assert len(df) == 31 and df["mines_on_strike"].iloc[0] == 0 and df["mines_on_strike"].max() > 0
     assert df["mines_on_strike"].iloc[-1] == sum(m.striking for m in ref.mines)
+
+
+def test_the_per_agent_model_reads_neighbours_from_the_network_and_runs_events_as_mesa_events(small):
+    """Each enterprise sits on its cell and its neighbours, by level, are the world's ties (weights and order); levers are Mesa events."""
+    from sim.agentmodel import LEVELS
+
+    sc, world = small
+    ref = ReferenceModel(world, sc, 4)
+    for m in ref.mines:
+        assert m.cell is ref.space[m.i] and m in m.cell.agents
+        assert {c.coordinate for c in m.cell.neighborhood} == {n.i for level in LEVELS for n, _ in m.nbrs[level]}
+        for level, a in zip(LEVELS, (world.a_city, world.a_basin, world.a_deleg), strict=True):
+            lo, hi = a.indptr[m.i], a.indptr[m.i + 1]
+            assert [(n.i, w) for n, w in m.nbrs[level]] == list(zip(a.indices[lo:hi].tolist(), a.data[lo:hi].tolist(), strict=True))
+    days = sorted(ref.tl.events)
+
+    def levers_due():  # the scheduled Mesa events other than the steps (at whole times)
+        return sorted(e.time for e in ref._event_list.peek_ahead(10**6) if e.time % 1)
+
+    assert days and levers_due() == [d + 0.5 for d in days]  # one event per day with levers, none run yet
+    ref.run(until=days[0] + 1)
+    assert levers_due() == [d + 0.5 for d in days[1:]]  # the first day's levers ran as a Mesa event, before its step
