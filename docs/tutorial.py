@@ -113,5 +113,8 @@ print(
 for c in model.agents_by_type[Committee].select(lambda c: c.active):
     print(f"committee of {c.area} ({c.level}): stage {c.stage}, authority {c.authority:.2f}, won {c.won}, allied {c.allied}")
 (centre,) = model.agents_by_type[Centre]
-print(f"centre: strength {centre.strength:.2f}, {centre.concessions} concessions, relief promised {centre.promised:.2f}")
+print(
+    f"centre: strength {centre.strength:.2f}, {centre.concessions} concessions, "
+    f"relief promised {centre.promised:.2f}, carried out {centre.implemented:.2f}"
+)
 print(model.datacollector.get_model_vars_dataframe().tail(3).to_string())

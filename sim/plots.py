@@ -24,12 +24,28 @@ ARM_COLORS = ("#222222", "#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", 
 STAGE_COLORS = {"material": "#4c72b0", "political": "#dd8452", "sovereignty": "#c44e52"}
 
 
+def panels(axes, nrow: int, ncol: int, **figure):
+    """(figure, nrow x ncol array of Axes): the caller's `axes` (any shape holding nrow * ncol of them), else a new figure.
+
+    Every plot function takes `ax=None` (one panel) or `axes=None` (several), so its panels can be
+    drawn into a figure of the caller's; options of a new figure (`figure`) then do not apply.
+    """
+    import numpy as np
+
+    if axes is None:
+        return plt.subplots(nrow, ncol, squeeze=False, **figure)
+    flat = np.asarray(axes, dtype=object).ravel()
+    if flat.size < nrow * ncol:
+        raise ValueError(f"this figure needs {nrow * ncol} axes ({nrow} x {ncol}), got {flat.size}")
+    return flat[0].figure, flat[: nrow * ncol].reshape(nrow, ncol)
+
+
 def _subtitle(scenario: str, replicates: int, bands: str = "median and 5-95% band") -> str:
     return f"scenario: {scenario} | {replicates} replicates | {bands}"
 
 
 def plot_wave(
-    daily: pd.DataFrame, targets: pd.DataFrame | None, scenario: str, start: str = "1989-07-05", end: str = "1989-08-10"
+    daily: pd.DataFrame, targets: pd.DataFrame | None, scenario: str, start: str = "1989-07-05", end: str = "1989-08-10", axes=None
 ) -> Figure:
     """Strikers and enterprises on strike by basin, July-August 1989, against the targets.
 
@@ -39,18 +55,20 @@ def plot_wave(
         scenario: scenario name for the subtitle.
         start: ISO date opening the window.
         end: ISO date closing the window.
+        axes: three Axes to draw on, top to bottom (default: a new figure).
     """
     d = daily[(daily["date"] >= start) & (daily["date"] <= end) & daily["basin"].isin(WAVE_BASINS)]
     reps = daily["replicate"].nunique()
-    fig, axes = plt.subplots(3, 1, figsize=(11, 11), sharex=True, constrained_layout=True)
+    fig, axes = panels(axes, 3, 1, figsize=(11, 11), sharex=True, constrained_layout=True)
+    axes = axes[:, 0]
     colors = dict(zip(WAVE_BASINS, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
     big, small = WAVE_BASINS[:2], WAVE_BASINS[2:]  # the smaller basins get a panel of their own scale, not a line at zero
-    panels = (
+    rows = (
         (axes[0], "strikers", "strikers (persons)", big),
         (axes[1], "strikers", "strikers (persons)", small),
         (axes[2], "mines_on_strike", "enterprises on strike", WAVE_BASINS),
     )
-    for ax, col, label, shown in panels:
+    for ax, col, label, shown in rows:
         b90 = band(d, col, 0.05, 0.95)
         b50 = band(d, col, 0.25, 0.75)
         for basin in shown:
@@ -156,7 +174,7 @@ def _mark_events(axes, events: list[dict], fig: Figure) -> None:
         fig.text(0.01, 0.0, "Dated events (numbered lines):\n" + text, fontsize=7.5, family="monospace", va="bottom", color="dimgrey")
 
 
-def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, events: list[dict] | None = None) -> Figure:
+def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, events: list[dict] | None = None, axes=None) -> Figure:
     """The 1989-1991 course: strike waves, committees by demand stage, allegiance by republic, dated events marked.
 
     Args:
@@ -164,15 +182,19 @@ def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, ev
         republic: tidy republic table (replicate, date, republic, separatism_index, ...).
         scenario: scenario name for the subtitle.
         events: the scenario's events as recorded in the manifest (kind, date or start, basins, name...).
+        axes: three Axes to draw on, top to bottom (default: a new figure, with room for the key of events).
     """
     reps = daily["replicate"].nunique()
     events = [e for e in events or [] if e["kind"] != "seed_strike"]
     n_key = (len(events) + 1) // 2
     height = 10.5 + 0.13 * (n_key + 2)
-    fig, axes = plt.subplots(3, 1, figsize=(14, height), sharex=True)
+    own = axes is None
+    fig, axes = panels(axes, 3, 1, figsize=(14, height), sharex=True)
+    axes = axes[:, 0]
     # the key of dated events takes the bottom: leave just its lines (inches), not a fixed share of the figure
     key_in = 0.135 * (n_key + 2) + 0.55
-    fig.subplots_adjust(left=0.08, right=0.74, top=1 - 1.3 / height, bottom=key_in / height, hspace=0.2)
+    if own:
+        fig.subplots_adjust(left=0.08, right=0.74, top=1 - 1.3 / height, bottom=key_in / height, hspace=0.2)
     total = daily.groupby(["replicate", "date"], as_index=False)[
         ["committees_material", "committees_political", "committees_sovereignty", "strikers"]
     ].sum()
@@ -300,7 +322,7 @@ def _separate(pos, radius, steps: int = 400):
     return pos
 
 
-def plot_network(town_daily: pd.DataFrame, layout: pd.DataFrame, dates: list[str], scenario: str) -> Figure:
+def plot_network(town_daily: pd.DataFrame, layout: pd.DataFrame, dates: list[str], scenario: str, axes=None) -> Figure:
     """The mine network on chosen dates (small multiples): each town a cluster of its enterprises.
 
     A town is drawn as a cluster of dots, one per enterprise (a mine, open pit or other coal
@@ -312,14 +334,18 @@ def plot_network(town_daily: pd.DataFrame, layout: pd.DataFrame, dates: list[str
         layout: `network_layout` output (town, basin, x, y, r, enterprises).
         dates: ISO dates, one panel each.
         scenario: scenario name for the subtitle.
+        axes: Axes to draw on, one per date in two columns (default: a new figure).
     """
     import numpy as np
 
     reps = town_daily["replicate"].nunique()
     ncol = 2
     nrow = (len(dates) + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrow, ncol, figsize=(14, 4.3 * nrow + 1.4), squeeze=False)
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.88, bottom=0.08, wspace=0.03, hspace=0.1)
+    if axes is None:
+        fig, axes = panels(None, nrow, ncol, figsize=(14, 4.3 * nrow + 1.4))
+        fig.subplots_adjust(left=0.01, right=0.99, top=0.88, bottom=0.08, wspace=0.03, hspace=0.1)
+    else:
+        fig, axes = panels(axes, nrow, ncol)
     golden = np.pi * (3 - np.sqrt(5))
     for ax, day in zip(axes.flat, dates, strict=False):
         d = town_daily[town_daily["date"] == pd.Timestamp(day)]
@@ -373,7 +399,13 @@ def close(fig: Figure) -> None:
 
 
 def plot_forest(
-    effects: pd.DataFrame, outcomes: list[str], units: dict[str, str], title: str, replicates: int, labels: dict[str, str] | None = None
+    effects: pd.DataFrame,
+    outcomes: list[str],
+    units: dict[str, str],
+    title: str,
+    replicates: int,
+    labels: dict[str, str] | None = None,
+    axes=None,
 ) -> Figure:
     """Forest plot: the paired effect (baseline minus arm) of every arm on each outcome.
 
@@ -387,6 +419,7 @@ def plot_forest(
         title: scenario suite name for the subtitle.
         replicates: pairs per arm.
         labels: outcome -> human name (panel titles; default: the variable name).
+        axes: Axes to draw on, one per outcome in three columns (default: a new figure).
     """
     from matplotlib.ticker import MaxNLocator
 
@@ -395,7 +428,7 @@ def plot_forest(
     n = len(outcomes)
     ncol = 3
     nrow = (n + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrow, ncol, figsize=(14, 0.42 * len(arms) * nrow + 1.6 * nrow + 0.8), constrained_layout=True, squeeze=False)
+    fig, axes = panels(axes, nrow, ncol, figsize=(14, 0.42 * len(arms) * nrow + 1.6 * nrow + 0.8), constrained_layout=True)
     for ax, name in zip(axes.flat, outcomes, strict=False):
         e = effects[effects["outcome"] == name].set_index("arm").reindex(arms)
         y = list(range(len(arms)))[::-1]
@@ -433,7 +466,7 @@ def plot_forest(
     return fig
 
 
-def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tuple[str, str]] | None = None) -> Figure:
+def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tuple[str, str]] | None = None, axes=None) -> Figure:
     """Each arm against the reference, 1989-1991, as small multiples (one row per arm).
 
     Columns: strikers union-wide (weekly mean), committees at the political stage or beyond, the
@@ -446,8 +479,9 @@ def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tu
         title: suite name for the subtitle.
         replicates: replicates per arm.
         shocks: (ISO date, label) of dated shocks to mark.
+        axes: Axes to draw on, one row per counterfactual arm and four columns (default: a new figure, axes shared down columns).
     """
-    panels = [
+    columns = [
         ("strikers", "strikers union-wide\n(persons, weekly mean)"),
         ("committees_political_plus", "committees at the political\nor sovereignty stage (count)"),
         ("separatism_Ukraine", "separatism index,\nUkrainian SSR (share)"),
@@ -463,13 +497,13 @@ def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tu
         g = s.groupby("date")[col]
         return g.median(), g.quantile(0.25), g.quantile(0.75)
 
-    fig, axes = plt.subplots(
-        len(others), len(panels), figsize=(15, 1.9 * len(others) + 1.8), sharex=True, sharey="col", squeeze=False, constrained_layout=True
+    fig, axes = panels(
+        axes, len(others), len(columns), figsize=(15, 1.9 * len(others) + 1.8), sharex=True, sharey="col", constrained_layout=True
     )
     cache = {}
     for r, arm in enumerate(others):
         c = ARM_COLORS[1 + r % (len(ARM_COLORS) - 1)]
-        for k, (col, label) in enumerate(panels):
+        for k, (col, label) in enumerate(columns):
             ax = axes[r, k]
             if (ref, col) not in cache:
                 cache[ref, col] = summary(ref, col)

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.metrics import band
-from sim.plots import THOUSANDS, WEEKLY, _subtitle
+from sim.plots import THOUSANDS, WEEKLY, _subtitle, panels
 
 GROUP_COLORS = {
     "wage": "#4c72b0",
@@ -36,6 +36,7 @@ def plot_targets(
     scenario: str,
     replicates: int,
     title: str = "July 1989 targets against the model",
+    axes=None,
 ) -> Figure:
     """One panel per scored target: the simulated band in its place over July-August 1989, and the figure.
 
@@ -49,12 +50,13 @@ def plot_targets(
         scenario: scenario name for the subtitle.
         replicates: replicate count for the subtitle.
         title: the figure's title.
+        axes: Axes to draw on, one per scored target in three columns (default: a new figure).
     """
     rows = scores[scores["scored"]]
     n = max(len(rows), 1)
     ncol = 3
     nrow = (n + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrow, ncol, figsize=(13, 3.4 * nrow + 0.6), constrained_layout=True, squeeze=False)
+    fig, axes = panels(axes, nrow, ncol, figsize=(13, 3.4 * nrow + 0.6), constrained_layout=True)
     blue, red = "#4c72b0", "#c44e52"
     for ax, (_, r) in zip(axes.flat, rows.iterrows(), strict=False):
         s = series[r["line"]]
@@ -116,18 +118,19 @@ def plot_targets(
     return fig
 
 
-def plot_marginals(post: pd.DataFrame, priors: list[dict], title: str) -> Figure:
+def plot_marginals(post: pd.DataFrame, priors: list[dict], title: str, axes=None) -> Figure:
     """Marginal posteriors: weighted histogram of each calibrated parameter over its prior range.
 
     Args:
         post: posterior draws (one column per parameter, and `weight`).
         priors: one dict per parameter: name, lo, hi, scale ("linear" or "log"), unit.
         title: subtitle text (how the posterior was made).
+        axes: Axes to draw on, one per parameter in four columns (default: a new figure).
     """
     n = len(priors)
     ncol = 4
     nrow = (n + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrow, ncol, figsize=(13, 2.6 * nrow + 0.9), constrained_layout=True, squeeze=False)
+    fig, axes = panels(axes, nrow, ncol, figsize=(13, 2.6 * nrow + 0.9), constrained_layout=True)
     w = post["weight"].to_numpy()
     for ax, pr in zip(axes.flat, priors, strict=False):
         v = post[pr["name"]].to_numpy()
@@ -162,18 +165,21 @@ def plot_marginals(post: pd.DataFrame, priors: list[dict], title: str) -> Figure
     return fig
 
 
-def _outcome_grid(n: int, ncol: int = 3, height: float = 3.6):
+def _outcome_grid(n: int, axes=None, ncol: int = 3, height: float = 3.6):
     nrow = (n + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrow, ncol, figsize=(14, height * nrow + 1.2), squeeze=False, constrained_layout=True)
+    fig, axes = panels(axes, nrow, ncol, figsize=(14, height * nrow + 1.2), constrained_layout=True)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     return fig, axes
 
 
-def plot_morris(morris: pd.DataFrame, labels: dict[str, str], subtitle: str, top: int = 6) -> Figure:
-    """Morris screening: mu* (mean absolute elementary effect) against sigma, one panel per outcome, factors coloured by group."""
+def plot_morris(morris: pd.DataFrame, labels: dict[str, str], subtitle: str, top: int = 6, axes=None) -> Figure:
+    """Morris screening: mu* (mean absolute elementary effect) against sigma, one panel per outcome, factors coloured by group.
+
+    `axes`: Axes to draw on, one per outcome in three columns (default: a new figure).
+    """
     outs = list(dict.fromkeys(morris["outcome"]))
-    fig, axes = _outcome_grid(len(outs))
+    fig, axes = _outcome_grid(len(outs), axes)
     for ax, o in zip(axes.flat, outs, strict=False):
         m = morris[morris["outcome"] == o]
         for g, d in m.groupby("group"):
@@ -199,10 +205,13 @@ def plot_morris(morris: pd.DataFrame, labels: dict[str, str], subtitle: str, top
     return fig
 
 
-def plot_sobol(sobol: pd.DataFrame, labels: dict[str, str], subtitle: str) -> Figure:
-    """Sobol indices: first-order (S1) and total (ST) with bootstrap 90% intervals, one panel per outcome."""
+def plot_sobol(sobol: pd.DataFrame, labels: dict[str, str], subtitle: str, axes=None) -> Figure:
+    """Sobol indices: first-order (S1) and total (ST) with bootstrap 90% intervals, one panel per outcome.
+
+    `axes`: Axes to draw on, one per outcome in three columns (default: a new figure).
+    """
     outs = list(dict.fromkeys(sobol["outcome"]))
-    fig, axes = _outcome_grid(max(len(outs), 1))
+    fig, axes = _outcome_grid(max(len(outs), 1), axes)
     for ax, o in zip(axes.flat, outs, strict=False):
         s = sobol[sobol["outcome"] == o].sort_values("ST")
         y = np.arange(len(s))
@@ -231,10 +240,16 @@ def plot_sobol(sobol: pd.DataFrame, labels: dict[str, str], subtitle: str) -> Fi
 VERDICT_COLORS = {"supported": "#55a868", "contradicted": "#c44e52", "undetermined": "#cccccc"}
 
 
-def plot_knockouts(ko: pd.DataFrame, claims: list[str], subtitle: str) -> Figure:
-    """The knock-out matrix: one row per mechanism switched off, the July 1989 fit and each claim's verdict."""
+def plot_knockouts(ko: pd.DataFrame, claims: list[str], subtitle: str, ax=None) -> Figure:
+    """The knock-out matrix: one row per mechanism switched off, the July 1989 fit and each claim's verdict.
+
+    `ax`: an Axes to draw on (default: a new figure).
+    """
     rows = list(ko["mechanism"])
-    fig, ax = plt.subplots(figsize=(3.2 + 1.25 * len(claims), 0.42 * len(rows) + 2.4), constrained_layout=True)
+    fig, axes = panels(
+        None if ax is None else [ax], 1, 1, figsize=(3.2 + 1.25 * len(claims), 0.42 * len(rows) + 2.4), constrained_layout=True
+    )
+    ax = axes[0, 0]
     for i, (_, r) in enumerate(ko.iterrows()):
         frac = r["targets_inside_90"] / max(r["targets_scored"], 1)
         ax.add_patch(plt.Rectangle((0, i), 1, 1, color=plt.cm.RdYlGn(frac), ec="white"))
@@ -265,7 +280,7 @@ def plot_knockouts(ko: pd.DataFrame, claims: list[str], subtitle: str) -> Figure
     return fig
 
 
-def plot_robustness(points: pd.DataFrame, boxes: dict, dims: dict[str, tuple[str, str]], subtitle: str) -> Figure:
+def plot_robustness(points: pd.DataFrame, boxes: dict, dims: dict[str, tuple[str, str]], subtitle: str, axes=None) -> Figure:
     """The thesis robustness map: sampled parameter sets coloured by the sign of the concession effect, with the PRIM box.
 
     Args:
@@ -273,11 +288,12 @@ def plot_robustness(points: pd.DataFrame, boxes: dict, dims: dict[str, tuple[str
         boxes: republic -> PRIM result (limits, coverage, density, posterior_mass).
         dims: republic -> the two factors drawn (the box's first two, or the most influential).
         subtitle: scenario, points and replicates.
+        axes: Axes to draw on, one per republic in a row (default: a new figure).
     """
     import textwrap
 
     reps = list(boxes)
-    fig, axes = plt.subplots(1, len(reps), figsize=(6.8 * len(reps), 7.6), squeeze=False, constrained_layout=True)
+    fig, axes = panels(axes, 1, len(reps), figsize=(6.8 * len(reps), 7.6), constrained_layout=True)
     for ax, rep in zip(axes.flat, reps, strict=True):
         b = boxes[rep]
         xd, yd = dims[rep]

@@ -15,7 +15,7 @@ from sim.plots import STAGE_COLORS, STAGE_NAMES, THOUSANDS
 
 
 def plot_network_state(
-    layout: pd.DataFrame, on_strike: pd.Series, stage: pd.Series, title: str, figsize: tuple[float, float] = (9, 4.6)
+    layout: pd.DataFrame, on_strike: pd.Series, stage: pd.Series, title: str, figsize: tuple[float, float] = (9, 4.6), ax=None
 ) -> Figure:
     """The network on one day (the app's live drawing): enterprises on strike, towns' committees by demand stage.
 
@@ -24,10 +24,12 @@ def plot_network_state(
         on_strike: town -> enterprises on strike that day.
         stage: town -> demand stage of the town's committee (0 material, 1 political, 2 sovereignty; NaN: no committee).
         title: the panel's title (date and counts).
-        figsize: inches.
+        figsize: inches (of a new figure).
+        ax: an Axes to draw on (default: a new figure, not registered with pyplot).
     """
-    fig = Figure(figsize=figsize, layout="constrained")
-    ax = fig.add_subplot()
+    if ax is None:
+        ax = Figure(figsize=figsize, layout="constrained").add_subplot()
+    fig = ax.figure
     golden = np.pi * (3 - np.sqrt(5))
     xs, ys, cs = [], [], []
     for _, row in layout.iterrows():
@@ -63,10 +65,13 @@ def plot_network_state(
     return fig
 
 
-def plot_live_series(dates: list, series: dict[str, list[float]], ylabel: str, title: str, colors: dict[str, str] | None = None) -> Figure:
-    """A small line chart of the app (one line per key): strikers by basin, committees by stage."""
-    fig = Figure(figsize=(6, 3.2), layout="constrained")
-    ax = fig.add_subplot()
+def plot_live_series(
+    dates: list, series: dict[str, list[float]], ylabel: str, title: str, colors: dict[str, str] | None = None, ax=None
+) -> Figure:
+    """A small line chart of the app (one line per key): strikers by basin, committees by stage; `ax`: an Axes to draw on."""
+    if ax is None:
+        ax = Figure(figsize=(6, 3.2), layout="constrained").add_subplot()
+    fig = ax.figure
     for name, values in series.items():
         ax.plot(dates, values, label=name, lw=1.5, color=(colors or {}).get(name))
     ax.set_title(title, fontsize=10)

@@ -118,3 +118,27 @@ def test_plot_on_a_missing_or_broken_folder_is_one_line(tmp_path):
     r = run("plot", str(root), ok=False)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "the newest finished one inside is" in r.stderr
     assert "20260102T000000Z_bbbbbbbb" in r.stderr
+
+
+def test_every_plot_function_draws_into_the_callers_axes(run_folder):
+    """Each plot function takes `ax=None` (one panel) or `axes=None` (several): a user's own figure can hold its panels."""
+    import inspect
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from sim import plots_analysis, plots_app
+
+    for mod in (plots, plots_analysis, plots_app):
+        for name, fn in inspect.getmembers(mod, inspect.isfunction):
+            if name.startswith("plot_") and fn.__module__ == mod.__name__:
+                assert {"ax", "axes"} & set(inspect.signature(fn).parameters), f"{mod.__name__}.{name}"
+    daily = pd.read_parquet(run_folder / "daily_basin.parquet")
+    mine, axes = plt.subplots(3, 2)
+    fig = plots.plot_wave(daily, None, "small", axes=axes[:, 1])
+    assert fig is mine and all(a.has_data() for a in axes[:, 1]) and not any(a.has_data() for a in axes[:, 0])
+    with pytest.raises(ValueError, match="needs 3 axes"):
+        plots.plot_wave(daily, None, "small", axes=axes[:2, 0])
+    one, ax = plt.subplots()
+    assert plots_app.plot_live_series([1, 2], {"a": [1.0, 2.0]}, "y", "t", ax=ax) is one and ax.has_data()
+    plt.close("all")
