@@ -47,7 +47,7 @@ threads_and_backend()  # as the command line: one BLAS thread per process, befor
 
 import numpy as np  # noqa: E402
 
-from sim.agentmodel import ReferenceModel  # noqa: E402
+from sim.agentmodel import StrikeModel  # noqa: E402
 from sim.datafiles import load_inputs  # noqa: E402
 from sim.model import simulate  # noqa: E402
 from sim.network import derive_mines, load_world  # noqa: E402
@@ -65,7 +65,7 @@ def reference_vs_engine(sc, world, batch: int) -> dict:
     sc = dataclasses.replace(sc, params=draw[0] if draw else sc.params, posterior=None)  # both get the same draw
     warm = sc.with_changes(end=sc.start + timedelta(days=29))
     simulate(world, warm, [seed])
-    ReferenceModel(world, warm, seed).run()
+    StrikeModel(world, warm, seed).run()
     times = []
     for _ in range(3):
         t = time.perf_counter()
@@ -73,7 +73,7 @@ def reference_vs_engine(sc, world, batch: int) -> dict:
         times.append(time.perf_counter() - t)
     t_engine = sorted(times)[1]
     t = time.perf_counter()
-    ref = ReferenceModel(world, sc, seed).run()
+    ref = StrikeModel(world, sc, seed).run()
     t_ref = time.perf_counter() - t
     same = bool(np.array_equal(eng.state.striking[0], [m.striking for m in ref.mines]))
     seeds = replicate_seeds(sc.seed, batch)

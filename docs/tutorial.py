@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 import matplotlib.pyplot as plt  # noqa: E402
 
 from sim import experiments, explain  # noqa: E402
-from sim.runner import run_arms, run_ensemble  # noqa: E402
+from sim.runner import run_arms, run_ensemble, world_for  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 
 OUT = ROOT / "results" / "tutorial"
@@ -93,14 +93,31 @@ print(why.committees[["committee", "active", "stage", "allegiance"]].to_string(i
 # %% [markdown]
 # ## 6. Step a Mesa model and read its agents
 #
-# `StrikeModel` is a `mesa.Model` (one replicate, the same engine): its `Mine`, `Committee` and `Centre`
+# `StrikeModel` (`sim.agentmodel`) is the Mesa model whose agents hold the rules: each `Enterprise` sits on
+# its cell of the tie network and decides from its neighbours. Step it and read one agent's state.
+
+# %%
+from sim.agentmodel import Enterprise, StrikeCommittee, StrikeModel  # noqa: E402
+
+world = world_for(baseline.data)
+agents = StrikeModel(world, baseline, seeds[0])
+for _ in range(16):  # 1 to 16 July 1989
+    agents.step()
+out = agents.agents_by_type[Enterprise].select(lambda e: e.striking)
+e = out.to_list()[0]
+print(f"{len(out)} enterprises on strike; {world.mine_name[e.i]}: {len(e.cell.neighborhood)} neighbours on the network,")
+print(f"  {e.days_on:.0f} days out, efficacy {e.eff:.2f}, trust {e.trust:.2f}, grievances (wage, ecology, privilege) {e.griev}")
+print(f"{len(agents.agents_by_type[StrikeCommittee].select(lambda c: c.active))} strike committees active")
+
+# %% [markdown]
+# `EngineModel` is a `mesa.Model` over the batched engine (one replicate; what the app steps): its `Mine`, `Committee` and `Centre`
 # agents are views onto the engine's state, so Mesa's AgentSet queries read them like any agents.
 
 # %%
 from sim.agents import Centre, Committee, Mine  # noqa: E402
-from sim.model import StrikeModel  # noqa: E402
+from sim.model import EngineModel  # noqa: E402
 
-model = StrikeModel(baseline, seed=seeds[0])
+model = EngineModel(baseline, seed=seeds[0])
 for _ in range(16):  # 1 to 16 July 1989
     model.step()
 out = model.agents_by_type[Mine].select(lambda m: m.striking)

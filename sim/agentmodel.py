@@ -1,6 +1,6 @@
-"""The per-agent model: the daily rules of `sim.rules` one Mesa agent at a time, and why each decision was taken.
+"""`StrikeModel`, the Mesa model of agents with behaviour: the daily rules one agent at a time, and why each decision was taken.
 
-Each enterprise (`RefMine`) and committee (`RefCommittee`) decides with Python floats, reading its
+Each enterprise (`Enterprise`) and committee (`StrikeCommittee`) decides with Python floats, reading its
 neighbours' states, with no arrays: the readable specification of the model. It proves the batched
 engine right (same seeds, same draws: `tests/unit/test_reference.py` checks identical
 trajectories), is the yardstick of the speed goal (`benchmarks/bench.py`), and explains decisions:
@@ -20,6 +20,7 @@ their day; a DataCollector observes once a day, day 0 included.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import mesa
@@ -29,6 +30,7 @@ from mesa.time import Priority
 
 from sim.interventions import Concession, RepublicConcession, compile_timeline
 from sim.network import World
+from sim.posterior import draws_for
 from sim.rng import Streams
 from sim.scenario import Scenario
 
@@ -68,10 +70,10 @@ def tie_network(world: World) -> nx.DiGraph:
     return g
 
 
-class RefMine(CellAgent):
+class Enterprise(CellAgent):
     """One enterprise on its cell of the tie network, with its own state, deciding from its neighbours' states."""
 
-    def __init__(self, model: ReferenceModel, i: int, u: list[float], cell) -> None:
+    def __init__(self, model: StrikeModel, i: int, u: list[float], cell) -> None:
         super().__init__(model)
         w, p = model.world, model.p
         self.cell = cell
@@ -91,7 +93,7 @@ class RefMine(CellAgent):
         self.days_off = 1e6
         self.cost = 0.0
         self.stage = 0
-        self.nbrs: dict[str, list[tuple[RefMine, float]]] = {}  # read from the cell's neighbourhood (`read_ties`)
+        self.nbrs: dict[str, list[tuple[Enterprise, float]]] = {}  # read from the cell's neighbourhood (`read_ties`)
         self.next_striking = False
         self.why: dict = {}  # the terms of the last decision (see the module docstring)
 
@@ -269,10 +271,10 @@ class RefMine(CellAgent):
             self.trust = _clip(self.trust - p.tau_refuse)
 
 
-class RefCommittee(mesa.Agent):
+class StrikeCommittee(mesa.Agent):
     """A town or basin strike committee."""
 
-    def __init__(self, model: ReferenceModel, k: int, members: list[RefMine], basin: int) -> None:
+    def __init__(self, model: StrikeModel, k: int, members: list[Enterprise], basin: int) -> None:
         super().__init__(model)
         self.k = k
         self.members = members
@@ -300,11 +302,21 @@ class RefCommittee(mesa.Agent):
         return num / max(den, 1e-12)
 
 
-class ReferenceModel(mesa.Model):
-    """The per-agent reference model (one replicate)."""
+class StrikeModel(mesa.Model):
+    """The 1989-1991 miners' strikes as a Mesa model of agents with behaviour (one replicate).
+
+    Args:
+        world: the enterprises and their ties (`sim.runner.world_for`).
+        scenario: a resolved scenario (its parameters, mechanisms and dated events).
+        seed: the replicate seed (as spawned by `sim.rng.replicate_seeds`: the engine's replicate with that seed is the same run).
+        explain: keep the terms of every decision in the agents' `why` (slower; `sim.explain`).
+    """
 
     def __init__(self, world: World, scenario: Scenario, seed: int, explain: bool = False) -> None:
         super().__init__(rng=seed)
+        draw, _ = draws_for(scenario, [seed])  # a posterior scenario: this seed's draw, as the engine's replicate takes it
+        if draw:
+            scenario = dataclasses.replace(scenario, params=draw[0], posterior=None)
         self.explain = explain  # keep the terms of every decision in the agents' `why` (slower)
         self.world, self.sc = world, scenario
         self.p, self.mech = scenario.params, scenario.mechanisms
@@ -315,16 +327,18 @@ class ReferenceModel(mesa.Model):
         self.space = Network(tie_network(world), layout={i: (world.lon[i], world.lat[i]) for i in range(world.n)}, random=self.random)
         # the agents, created the Mesa way (one keyword value per agent); the AgentSets fix the order of a day
         cells = [self.space[i] for i in range(world.n)]
-        self.mine_set = RefMine.create_agents(self, world.n, i=list(range(world.n)), u=[[float(x) for x in row] for row in u], cell=cells)
-        self.mines: list[RefMine] = list(self.mine_set)
+        self.mine_set = Enterprise.create_agents(
+            self, world.n, i=list(range(world.n)), u=[[float(x) for x in row] for row in u], cell=cells
+        )
+        self.mines: list[Enterprise] = list(self.mine_set)
         self.mine_set.do("read_ties")
         nc, nb = world.n_cities, world.n_basins
         members = [[mi for mi in self.mines if mi.city == c] for c in range(nc)] + [
             [mi for mi in self.mines if mi.basin == b] for b in range(nb)
         ]
         basins = [int(world.city_basin[c]) for c in range(nc)] + list(range(nb))
-        self.committee_set = RefCommittee.create_agents(self, nc + nb, k=list(range(nc + nb)), members=members, basin=basins)
-        self.committees: list[RefCommittee] = list(self.committee_set)
+        self.committee_set = StrikeCommittee.create_agents(self, nc + nb, k=list(range(nc + nb)), members=members, basin=basins)
+        self.committees: list[StrikeCommittee] = list(self.committee_set)
         self.promised = [0.0] * nb
         self.implemented = [0.0] * nb
         self.cap = [0.0] * nb
@@ -545,7 +559,7 @@ class ReferenceModel(mesa.Model):
             if ks >= 0:
                 mi.stage = max(mi.stage, ks)
 
-    def run(self, until: int | None = None) -> ReferenceModel:
+    def run(self, until: int | None = None) -> StrikeModel:
         """Run to the horizon (or up to, not including, day index `until`)."""
         stop = self.sc.days if until is None else min(until, self.sc.days)
         while self.day < stop:

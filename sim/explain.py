@@ -14,15 +14,13 @@ committees are shown with their stage, allegiance and the terms of that day's es
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 
-from sim.agentmodel import ReferenceModel
+from sim.agentmodel import StrikeModel
 from sim.errors import InputError
-from sim.posterior import draws_for
 from sim.rng import replicate_seeds
 from sim.runner import world_for
 from sim.scenario import Scenario
@@ -77,9 +75,8 @@ def explain(scenario: Scenario, day: date, town: str, replicate: int = 0) -> Exp
     if replicate < 0:
         raise InputError(f"--replicate must be >= 0, got {replicate}", key="replicate")
     seed = replicate_seeds(scenario.seed, replicate + 1)[replicate]
-    draw, _ = draws_for(scenario, [seed])
-    sc = dataclasses.replace(scenario, params=draw[0] if draw else scenario.params, posterior=None)
-    model = ReferenceModel(world, sc, seed, explain=True).run(until=d + 1)  # the decisions of day d are the last taken
+    # the replicate's seed and posterior draw; the decisions of day d are the last taken
+    model = StrikeModel(world, scenario, seed, explain=True).run(until=d + 1)
     c = world.city_names.index(town)
     rows = []
     for m in model.mines:

@@ -62,7 +62,7 @@ class Event:
         raise NotImplementedError(self.kind)
 
     def apply_agents(self, model: Any, basins: set[int]) -> None:
-        """A one-day event: act on the per-agent model (`sim.agentmodel.ReferenceModel`), the same way."""
+        """A one-day event: act on the per-agent model (`sim.agentmodel.StrikeModel`), the same way."""
         raise NotImplementedError(self.kind)
 
 
@@ -141,7 +141,7 @@ class Concession(Event):
         )
 
     def apply_agents(self, model: Any, basins: set[int]) -> None:
-        """The same, one agent at a time (`ReferenceModel.concede`)."""
+        """The same, one agent at a time (`StrikeModel.concede`)."""
         model.concede(self, basins)
 
 

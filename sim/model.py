@@ -1,7 +1,8 @@
-"""`StrikeModel(mesa.Model)` and the engine it shares with batched ensembles.
+"""`EngineModel(mesa.Model)` and the engine it shares with batched ensembles.
 
 `Engine` advances R replicates together (arrays with a leading replicate axis); `simulate` runs it
-to the horizon. `StrikeModel` is the same engine with R = 1 inside a Mesa model: registered `Mine`,
+to the horizon. `EngineModel` is the same engine with R = 1 inside a Mesa model (what the app steps;
+the model of agents with behaviour is `sim.agentmodel.StrikeModel`): registered `Mine`,
 `Committee` and `Centre` agents on a `mesa.discrete_space.Network`, Mesa's clock, dated
 interventions as Mesa events, and a DataCollector of named observables. A test shows both paths
 give identical trajectories for the same seed.
@@ -259,32 +260,32 @@ def simulate(world: World, scenario: Scenario, seeds: list[int], params: Params 
     return Engine(world, scenario, seeds, params).run()
 
 
-def strikers_total(model: StrikeModel) -> float:
+def strikers_total(model: EngineModel) -> float:
     """Union-wide strikers today (model reporter)."""
     return float(metrics.strikers(model.state, model.world).sum())
 
 
-def mines_on_strike_total(model: StrikeModel) -> float:
+def mines_on_strike_total(model: EngineModel) -> float:
     """Union-wide enterprises on strike today (model reporter)."""
     return float(metrics.mines_on_strike(model.state, model.world).sum())
 
 
-def committees_material(model: StrikeModel) -> float:
+def committees_material(model: EngineModel) -> float:
     """Active committees at the material stage (model reporter)."""
     return float(metrics.committees_by_stage(model.state, model.world)[0, 0])
 
 
-def committees_political(model: StrikeModel) -> float:
+def committees_political(model: EngineModel) -> float:
     """Active committees at the political stage (model reporter)."""
     return float(metrics.committees_by_stage(model.state, model.world)[0, 1])
 
 
-def committees_sovereignty(model: StrikeModel) -> float:
+def committees_sovereignty(model: EngineModel) -> float:
     """Active committees at the sovereignty stage (model reporter)."""
     return float(metrics.committees_by_stage(model.state, model.world)[0, 2])
 
 
-class StrikeModel(mesa.Model):
+class EngineModel(mesa.Model):
     """The 1989-1991 Soviet miners' strike as a Mesa model (one replicate).
 
     Args:

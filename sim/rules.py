@@ -1,7 +1,7 @@
 """The daily rules as pure functions over arrays with a leading replicate axis.
 
 Shapes: R replicates, n enterprises, K committees (one per town, then one per basin), B basins.
-No Mesa, no files, no global randomness: uniform draws come in as arguments. `StrikeModel` runs
+No Mesa, no files, no global randomness: uniform draws come in as arguments. `EngineModel` runs
 these with R = 1; the ensemble runner with R > 1. Equations are in docs/model.md.
 """
 

@@ -1,4 +1,4 @@
-"""The interactive app: a Mesa SolaraViz page over one replicate of `StrikeModel`.
+"""The interactive app: a Mesa SolaraViz page over one replicate of `EngineModel`.
 
 `python run.py viz` serves this module with Solara (`solara run sim/viz.py`) on localhost. The page
 shows the date and the strikers, the network of enterprises coloured by strike state with each
@@ -28,7 +28,7 @@ from mesa.visualization.utils import update_counter
 from sim import plots, plots_app
 from sim.figures import towns_table
 from sim.interventions import Repression
-from sim.model import StrikeModel, strikers_total
+from sim.model import EngineModel, strikers_total
 from sim.params import Params
 from sim.scenario import load_scenario
 
@@ -47,8 +47,8 @@ def _base():
     return load_scenario(_scenario_path())
 
 
-class VizModel(StrikeModel):
-    """`StrikeModel` whose levers are keyword arguments, as SolaraViz rebuilds a model from its sliders.
+class VizModel(EngineModel):
+    """`EngineModel` whose levers are keyword arguments, as SolaraViz rebuilds a model from its sliders.
 
     Args:
         seed: replicate seed.

@@ -9,7 +9,7 @@ engine against the per-agent reference with all of them on.
 import numpy as np
 import pytest
 
-from sim.agentmodel import ReferenceModel
+from sim.agentmodel import StrikeModel
 from sim.errors import InputError
 from sim.interventions import parse_event
 from sim.model import Engine, simulate
@@ -142,7 +142,7 @@ def test_engine_equals_reference_with_every_new_lever_and_mechanism_on(small):
     s = _with(sc, events, params=params)
     for seed in replicate_seeds(8, 2):
         eng = simulate(world, s, [seed])
-        ref = ReferenceModel(world, s, seed).run()
+        ref = StrikeModel(world, s, seed).run()
         np.testing.assert_array_equal(eng.state.striking[0], [m.striking for m in ref.mines])
         np.testing.assert_array_equal(eng.state.c_active[0], [c.active for c in ref.committees])
         np.testing.assert_array_equal(eng.state.c_stage[0], [c.stage for c in ref.committees])

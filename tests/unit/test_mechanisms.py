@@ -144,7 +144,7 @@ def test_shocks_off_ignores_the_price_rise(small):
 def test_engine_equals_reference_on_the_real_network(baseline):
     import dataclasses
 
-    from sim.agentmodel import ReferenceModel
+    from sim.agentmodel import StrikeModel
     from sim.posterior import draws_for
 
     sc, world = baseline
@@ -152,7 +152,7 @@ def test_engine_equals_reference_on_the_real_network(baseline):
     draw, _ = draws_for(sc, [31])  # the replicate's posterior draw, given to both implementations
     sc = dataclasses.replace(sc, params=draw[0] if draw else sc.params, posterior=None)
     eng = simulate(world, sc, [31])
-    ref = ReferenceModel(world, sc, 31).run()
+    ref = StrikeModel(world, sc, 31).run()
     assert np.array_equal(eng.state.striking[0], [m.striking for m in ref.mines])
     assert np.array_equal(eng.state.c_active[0], [c.active for c in ref.committees])
     np.testing.assert_allclose(eng.state.trust[0], [m.trust for m in ref.mines], atol=1e-12, rtol=0)

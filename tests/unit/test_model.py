@@ -1,16 +1,16 @@
-"""StrikeModel (Mesa) against the batched engine; batching, determinism and invariants."""
+"""EngineModel (Mesa) against the batched engine; batching, determinism and invariants."""
 
 import numpy as np
 
 from sim.agents import Centre, Committee, Mine
-from sim.model import Engine, StrikeModel, simulate
+from sim.model import Engine, EngineModel, simulate
 from sim.rng import replicate_seeds
 
 
 def test_mesa_model_equals_engine(small):
     sc, world = small
     seed = replicate_seeds(3, 1)[0]
-    model = StrikeModel(sc, seed, world=world)
+    model = EngineModel(sc, seed, world=world)
     while model.running:
         model.step()
     eng = simulate(world, sc, [seed])
@@ -24,7 +24,7 @@ def test_mesa_model_equals_engine(small):
 
 def test_agents_are_mesa_agents_and_views(small):
     sc, world = small
-    model = StrikeModel(sc, 7, world=world)
+    model = EngineModel(sc, 7, world=world)
     mines = model.agents_by_type[Mine]
     assert len(mines) == world.n
     assert len(model.agents_by_type[Committee]) == world.n_cities + world.n_basins
@@ -115,9 +115,9 @@ def test_invariants_over_random_parameters(small):
 
 def test_mesa_clock_run_for_equals_stepping(small):
     sc, world = small
-    a = StrikeModel(sc, 5, world=world)
+    a = EngineModel(sc, 5, world=world)
     a.run_for(40)  # Mesa's clock: dated events fire as Mesa events between steps
-    b = StrikeModel(sc, 5, world=world)
+    b = EngineModel(sc, 5, world=world)
     for _ in range(40):
         b.step()
     assert a.steps == b.steps == 40 and str(a.date) == "1989-08-09"

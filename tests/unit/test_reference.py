@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from sim.agentmodel import ReferenceModel
+from sim.agentmodel import StrikeModel
 from sim.model import Engine
 
 
 def _compare(sc, world, seed):
     eng = Engine(world, sc, [seed])
-    ref = ReferenceModel(world, sc, seed)
+    ref = StrikeModel(world, sc, seed)
     for day in range(sc.days):
         eng.apply_events()
         eng.advance()
@@ -51,11 +51,11 @@ def test_engine_equals_reference_with_the_counter_mechanisms_on(small):
 
 
 def test_the_per_agent_model_is_mesa_agents_in_agentsets_observed_once_a_day(small):
-    from sim.agentmodel import RefCommittee, RefMine
+    from sim.agentmodel import Enterprise, StrikeCommittee
 
     sc, world = small
-    ref = ReferenceModel(world, sc, 4)
-    assert len(ref.agents_by_type[RefMine]) == world.n and len(ref.agents_by_type[RefCommittee]) == world.n_cities + world.n_basins
+    ref = StrikeModel(world, sc, 4)
+    assert len(ref.agents_by_type[Enterprise]) == world.n and len(ref.agents_by_type[StrikeCommittee]) == world.n_cities + world.n_basins
     assert [m.i for m in ref.mine_set] == list(range(world.n))  # the AgentSet's order is the order of a day
     ref.run(until=30)
     df = ref.datacollector.get_model_vars_dataframe()
@@ -68,7 +68,7 @@ def test_the_per_agent_model_reads_neighbours_from_the_network_and_runs_events_a
     from sim.agentmodel import LEVELS
 
     sc, world = small
-    ref = ReferenceModel(world, sc, 4)
+    ref = StrikeModel(world, sc, 4)
     for m in ref.mines:
         assert m.cell is ref.space[m.i] and m in m.cell.agents
         assert {c.coordinate for c in m.cell.neighborhood} == {n.i for level in LEVELS for n, _ in m.nbrs[level]}
