@@ -321,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the reference of the events a scenario's [[events]] may hold, generated from the lever registry.",
     )
     lv.add_argument("--write", action="store_true", help="write it to docs/levers.md instead of printing it")
+    parser.commands = list(sub.choices)  # for `parse` (argparse has no public list of them)
     funcs = {"plot": cmd_plot, "rerun": cmd_rerun, "viz": cmd_viz, "params": cmd_reference, "levers": cmd_reference}
     for name, sp in sub.choices.items():
         sp.set_defaults(func=funcs.get(name, cmd_library))
@@ -330,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse(argv: list[str]) -> argparse.Namespace:
     """Parse a command line (without the program name); options without a command belong to `run`."""
     parser = build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    commands = parser.commands
     first = argv[0] if argv else ""
     if first and first not in commands and not first.startswith("-") and not first.endswith(".toml") and not Path(first).exists():
         import difflib

@@ -207,8 +207,6 @@ def _run_arms(
                 **parameters_entry(arms[0]),
                 "run_seconds": round(elapsed, 1),
                 "git_commit": meta["git_commit"],
-                "versions": results.versions(),
-                "command": command,
                 "data_files_sha256": world.files,
                 "tables": {
                     "outcomes": "one row per arm and replicate: seed and every named outcome",

@@ -153,8 +153,6 @@ def calibrate(
             "predictive_seconds": round(pred_seconds, 1),
             "simulations": int(pops["simulations"].sum()),
             "git_commit": commit,
-            "versions": results.versions(),
-            "command": command,
             "data_files_sha256": world.files,
             "tables": {
                 "posterior": "the last ABC-SMC population: one row per particle, the calibrated parameters and its importance weight (for a later stage: the earlier stage's rows, each with one of this stage's particles drawn by weight)",
@@ -169,7 +167,7 @@ def calibrate(
             "installed_as": rel(setup.install) if setup.install else None,
             "abc_database": "abc.db (pyabc's SQLite store of every population)",
         }
-        folder.manifest(manifest)
+        manifest = folder.manifest(manifest)  # with the command, commit and versions it records
         if draw_figures:
             figures.draw(folder.path)
         final = folder.publish()

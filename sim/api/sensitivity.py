@@ -118,9 +118,6 @@ def sensitivity(
             "outcomes": sens.OUTCOMES,
             "run_seconds": round(elapsed, 1),
             "seconds_by_analysis": {k: round(v, 1) for k, v in an.seconds.items()},
-            "git_commit": results.git_commit(ROOT),
-            "versions": results.versions(),
-            "command": command,
             "data_files_sha256": world.files,
             "tables": {
                 "factors": "every factor: mechanism group, range, scale and where the range comes from",
@@ -132,7 +129,7 @@ def sensitivity(
                 "sobol_points": "the Sobol design's outcomes (mean over replicates)",
             },
         }
-        folder.manifest(manifest)
+        manifest = folder.manifest(manifest)  # with the command, commit and versions it records
         folder.text("summary.md", summary_markdown(manifest, an.morris, an.sobol, an.knockouts, experiments))
         if draw_figures:
             figures.draw(folder.path)

@@ -80,14 +80,11 @@ def explain_town(
         folder.manifest(
             {
                 "experiment": "explain",
-                "command": command,
                 "scenario": rel(sc.path),
                 "date": day,
                 "town": town,
                 "replicate": replicate,
                 "replicate_seed": ex.seed,
-                "git_commit": results.git_commit(ROOT),
-                "versions": results.versions(),
                 "tables": {
                     "enterprises": "one row per enterprise of the town: the terms of its decision that day, hazard, probability, draw, acted",
                     "committees": "the town's and the basin's committee: active, stage, allegiance and that day's escalation terms",
