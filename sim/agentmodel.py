@@ -270,6 +270,14 @@ class Enterprise(CellAgent):
         if m.mech.trust and failed:  # radicalisation by refusal
             self.trust = _clip(self.trust - p.tau_refuse)
 
+    def adopt_stage(self) -> None:
+        """Take up the demands of its town's or basin's active committee where they go further (a workforce's stage only rises)."""
+        cs = self.model.committees
+        town, basin = cs[self.city], cs[self.model.world.n_cities + self.basin]
+        ks = max(town.stage if town.active else -1, basin.stage if basin.active else -1)
+        if ks >= 0:
+            self.stage = max(self.stage, ks)
+
 
 class StrikeCommittee(mesa.Agent):
     """A town or basin strike committee."""
@@ -287,6 +295,89 @@ class StrikeCommittee(mesa.Agent):
         self.age = 0
         self.alleg = 0.0
         self.why: dict = {}  # the terms of its last escalation step (see the module docstring)
+        self.forming = False  # whether it would form today (`look`)
+
+    def look(self) -> None:
+        """Whether the committee would form today, read before any committee changes.
+
+        A town's forms when enough of its enterprises strike; a basin's when enough of its towns have
+        a committee or are forming one (towns come first in the day's order, so theirs are known).
+        """
+        m, p = self.model, self.model.p
+        nc = m.world.n_cities
+        if self.k < nc:
+            count = self.striking()
+            share = count / len(self.members) if self.members else 0.0
+            self.forming = share >= p.form_share or count >= p.form_count
+        else:
+            towns = [c for c in m.committees[:nc] if c.basin == self.basin]
+            self.forming = sum(1 for c in towns if c.active or c.forming) / len(towns) >= p.form_towns
+
+    def step(self) -> None:
+        """One committee's day: form or dissolve and gain authority (mechanisms 3, 8), then escalate and ally (mechanism 9)."""
+        m = self.model
+        p, mech, w, d, k = m.p, m.mech, m.world, m.day, self.k
+        idle = self.active and self.striking() == 0
+        if mech.persistence:
+            haz = p.dissolve * (1 - self.auth) * (1 - p.persist_won * float(self.won))
+            gone = idle and m.u_comm[k] < 1 - math.exp(-haz)
+        else:
+            gone = idle
+        new = self.forming and not self.active
+        self.active = (self.active and not gone) or new
+        if not self.active:
+            self.won = self.allied = False
+            self.stage = 0
+            self.auth = 0.0
+            self.alleg = 0.0
+            self.age = 0
+        else:
+            self.age += 1
+            if new and m.call_left[self.basin] > 0:
+                self.age = max(self.age, p.push_days)
+            if mech.persistence and self.won:
+                self.auth = self.auth + p.auth_gain * (1 - self.auth)
+        if not (mech.escalation and self.active):
+            return
+        self.alleg = self.alleg + p.court * self.mean("failed") * (1 - self.alleg)  # the republics court the refused
+        trust, eff = self.mean("trust"), self.mean("eff")
+        b = self.basin
+        broken = max(m.promised[b] - m.implemented[b], 0.0) if d > m.deadline[b] else 0.0
+        move = m.movement[int(w.basin_republic[b])]
+        eth = float(w.basin_ethnic[b])
+        lam_up = p.esc0 * math.exp(
+            p.g_distrust * (1 - trust)
+            + p.g_eff * eff
+            + p.g_broken * broken
+            + p.g_auth * self.auth
+            + p.g_move * float(self.allied) * move
+            + p.g_ethnic * eth * float(self.stage == 1)
+        )
+        lam_dn = p.de_esc * trust
+        u = float(m.u_stage[k])
+        up = self.stage < 2 and u < 1 - math.exp(-lam_up)
+        dn = self.stage > 0 and not up and u > math.exp(-lam_dn)
+        self.why = (
+            {}
+            if not m.explain
+            else {
+                "stage_before": self.stage,
+                "log_rate_distrust": p.g_distrust * (1 - trust),
+                "log_rate_efficacy": p.g_eff * eff,
+                "log_rate_broken_promises": p.g_broken * broken,
+                "log_rate_authority": p.g_auth * self.auth,
+                "log_rate_movement": p.g_move * float(self.allied) * move,
+                "log_rate_ethnic_gap": p.g_ethnic * eth * float(self.stage == 1),
+                "rate_up": lam_up,
+                "rate_down": lam_dn,
+                "moved": "up" if up else ("down" if dn else "stayed"),
+            }
+        )
+        self.stage += int(up) - int(dn)
+        if not self.allied and self.stage >= 1 and float(m.u_ally[k]) < 1 - math.exp(-p.ally_rate * move):
+            self.allied = True
+        if self.allied:
+            self.alleg = self.alleg + p.a_move * move * (1 - self.alleg)
 
     def striking(self) -> int:
         """Enterprises of its area on strike."""
@@ -434,8 +525,11 @@ class StrikeModel(mesa.Model):
         self.u_on, self.u_ret = u_on, u_ret
         self.mine_set.do("decide")  # every enterprise decides from today's states ...
         self.mine_set.do("commit")  # ... before any takes its decision
-        if mech.committees:
-            self.step_committees(d, movement, u_comm, u_stage, u_ally)
+        if mech.committees:  # mechanisms 3, 8, 9: committees form, dissolve, gain authority, escalate and ally
+            self.u_comm, self.u_stage, self.u_ally, self.movement = u_comm, u_stage, u_ally, movement
+            self.committee_set.do("look")  # whether each would form, before any changes ...
+            self.committee_set.do("step")  # ... then each committee's day, one at a time
+            self.mine_set.do("adopt_stage")
         for b in range(w.n_basins):
             members = self.committees[w.n_cities + b].members
             share = sum(1 for mi in members if mi.striking) / len(members)
@@ -474,90 +568,6 @@ class StrikeModel(mesa.Model):
                 self.run_days[b] = 0
         self.day += 1
         self.datacollector.collect(self)
-
-    def step_committees(self, d: int, movement: list[float], u_comm, u_stage, u_ally) -> None:
-        """Committees form, dissolve, gain authority, escalate and ally (mechanisms 3, 8, 9)."""
-        p, mech, w = self.p, self.mech, self.world
-        nc = w.n_cities
-        towns = self.committees[:nc]
-        forming = []
-        for c in towns:
-            count = c.striking()
-            share = count / len(c.members) if c.members else 0.0
-            forming.append(share >= p.form_share or count >= p.form_count)
-        for b in range(w.n_basins):
-            mine_towns = [c for c in towns if c.basin == b]
-            n_on = sum(1 for c in mine_towns if c.active or forming[c.k])
-            forming.append(n_on / len(mine_towns) >= p.form_towns)
-        for c in self.committees:
-            idle = c.active and c.striking() == 0
-            if mech.persistence:
-                haz = p.dissolve * (1 - c.auth) * (1 - p.persist_won * float(c.won))
-                gone = idle and u_comm[c.k] < 1 - math.exp(-haz)
-            else:
-                gone = idle
-            new = forming[c.k] and not c.active
-            c.active = (c.active and not gone) or new
-            if not c.active:
-                c.won = c.allied = False
-                c.stage = 0
-                c.auth = 0.0
-                c.alleg = 0.0
-                c.age = 0
-            else:
-                c.age += 1
-                if new and self.call_left[c.basin] > 0:
-                    c.age = max(c.age, p.push_days)
-                if mech.persistence and c.won:
-                    c.auth = c.auth + p.auth_gain * (1 - c.auth)
-        if mech.escalation:
-            for c in self.committees:
-                if not c.active:
-                    continue
-                c.alleg = c.alleg + p.court * c.mean("failed") * (1 - c.alleg)  # the republics court the refused
-                trust, eff = c.mean("trust"), c.mean("eff")
-                b = c.basin
-                broken = max(self.promised[b] - self.implemented[b], 0.0) if d > self.deadline[b] else 0.0
-                move = movement[int(w.basin_republic[b])]
-                eth = float(w.basin_ethnic[b])
-                lam_up = p.esc0 * math.exp(
-                    p.g_distrust * (1 - trust)
-                    + p.g_eff * eff
-                    + p.g_broken * broken
-                    + p.g_auth * c.auth
-                    + p.g_move * float(c.allied) * move
-                    + p.g_ethnic * eth * float(c.stage == 1)
-                )
-                lam_dn = p.de_esc * trust
-                u = float(u_stage[c.k])
-                up = c.stage < 2 and u < 1 - math.exp(-lam_up)
-                dn = c.stage > 0 and not up and u > math.exp(-lam_dn)
-                c.why = (
-                    {}
-                    if not self.explain
-                    else {
-                        "stage_before": c.stage,
-                        "log_rate_distrust": p.g_distrust * (1 - trust),
-                        "log_rate_efficacy": p.g_eff * eff,
-                        "log_rate_broken_promises": p.g_broken * broken,
-                        "log_rate_authority": p.g_auth * c.auth,
-                        "log_rate_movement": p.g_move * float(c.allied) * move,
-                        "log_rate_ethnic_gap": p.g_ethnic * eth * float(c.stage == 1),
-                        "rate_up": lam_up,
-                        "rate_down": lam_dn,
-                        "moved": "up" if up else ("down" if dn else "stayed"),
-                    }
-                )
-                c.stage += int(up) - int(dn)
-                if not c.allied and c.stage >= 1 and float(u_ally[c.k]) < 1 - math.exp(-p.ally_rate * move):
-                    c.allied = True
-                if c.allied:
-                    c.alleg = c.alleg + p.a_move * move * (1 - c.alleg)
-        for mi in self.mines:
-            tc, bc = self.committees[mi.city], self.committees[nc + mi.basin]
-            ks = max(tc.stage if tc.active else -1, bc.stage if bc.active else -1)
-            if ks >= 0:
-                mi.stage = max(mi.stage, ks)
 
     def run(self, until: int | None = None) -> StrikeModel:
         """Run to the horizon (or up to, not including, day index `until`)."""
