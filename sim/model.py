@@ -304,7 +304,7 @@ class EngineModel(mesa.Model):
         g.add_nodes_from(range(w.n))
         g.add_edges_from((i, j, {"level": lvl}) for i, j, lvl in w.edges())
         self.space = Network(g, layout={i: (w.lon[i], w.lat[i]) for i in range(w.n)}, random=self.random)
-        self.mines = [Mine(self, i, self.space._cells[i]) for i in range(w.n)]
+        self.mines = [Mine(self, i, self.space[i]) for i in range(w.n)]
         self.committees = [Committee(self, c, "city", name) for c, name in enumerate(w.city_names)] + [
             Committee(self, w.n_cities + b, "basin", name) for b, name in enumerate(w.basin_names)
         ]
