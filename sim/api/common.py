@@ -95,9 +95,6 @@ def check_options(opts: Any) -> None:
     port = getattr(opts, "port", None)
     if port is not None and not 0 < port < 65536:
         raise OptionError(f"--port must be in 1-65535, got {port}")
-    rtol = getattr(opts, "rtol", None)
-    if rtol is not None and not 0 <= rtol < 1:
-        raise OptionError(f"--rtol must be in [0, 1), got {rtol}")
 
 
 def cap_workers(workers: int | None, cluster: str | None) -> int | None:

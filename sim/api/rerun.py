@@ -134,12 +134,12 @@ def rerun(
     `command` and `func`. Tables are compared byte for byte (within `rtol` if given; wall-clock columns
     aside), the manifest key by key (timings and executor aside).
     """
+    if rtol is not None and not 0 <= rtol < 1:  # before the folder is read
+        raise OptionError(f"--rtol must be in [0, 1), got {rtol}")
     folder = Path(folder)
     manifest = figures.read(folder)
     kind = figures.kind(manifest)
     original, recorded = recorded_command(folder, manifest, parse)
-    if rtol is not None and not 0 <= rtol < 1:
-        raise OptionError(f"--rtol must be in [0, 1), got {rtol}")
     notes = []
     now = results.git_commit(ROOT)
     if manifest.get("git_commit") != now:
