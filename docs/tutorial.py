@@ -93,11 +93,11 @@ print(why.committees[["committee", "active", "stage", "allegiance"]].to_string(i
 # %% [markdown]
 # ## 6. Step a Mesa model and read its agents
 #
-# `StrikeModel` (`sim.agentmodel`) is the Mesa model whose agents hold the rules: each `Enterprise` sits on
+# `StrikeModel` (`sim.model`) is the Mesa model whose agents hold the rules: each `Enterprise` sits on
 # its cell of the tie network and decides from its neighbours. Step it and read one agent's state.
 
 # %%
-from sim.agentmodel import Enterprise, StrikeCommittee, StrikeModel  # noqa: E402
+from sim.model import Enterprise, StrikeCommittee, StrikeModel  # noqa: E402
 
 world = world_for(baseline.data)
 agents = StrikeModel(world, baseline, seeds[0])
@@ -110,28 +110,17 @@ print(f"  {e.days_on:.0f} days out, efficacy {e.eff:.2f}, trust {e.trust:.2f}, g
 print(f"{len(agents.agents_by_type[StrikeCommittee].select(lambda c: c.active))} strike committees active")
 
 # %% [markdown]
-# `EngineModel` is a `mesa.Model` over the batched engine (one replicate; what the app steps): its `Mine`, `Committee` and `Centre`
-# agents are views onto the engine's state, so Mesa's AgentSet queries read them like any agents.
+# The basins and the centre are agents too: a `Basin` holds the centre's promises to it and the strike
+# calls in force there, the `Centre` its perceived strength. Mesa's clock counts days (`run_for`), and
+# the DataCollector's reporters are named functions of `sim.model`.
 
 # %%
-from sim.agents import Centre, Committee, Mine  # noqa: E402
-from sim.model import EngineModel  # noqa: E402
+from sim.model import Basin, Centre  # noqa: E402
 
-model = EngineModel(baseline, seed=seeds[0])
-for _ in range(16):  # 1 to 16 July 1989
-    model.step()
-out = model.agents_by_type[Mine].select(lambda m: m.striking)
-print(f"{model.date}: {len(out)} enterprises on strike, {sum(m.strikers for m in out):,.0f} strikers")
-m = out.to_list()[0]
-print(
-    f"{m.name} ({m.city}, {m.basin}, {m.republic}): {m.workforce:,.0f} workers, {m.days_on_strike} days out, "
-    f"efficacy {m.efficacy:.2f}, trust {m.trust:.2f}, demands {m.stage}, grievances {m.grievances}"
-)
-for c in model.agents_by_type[Committee].select(lambda c: c.active):
-    print(f"committee of {c.area} ({c.level}): stage {c.stage}, authority {c.authority:.2f}, won {c.won}, allied {c.allied}")
-(centre,) = model.agents_by_type[Centre]
-print(
-    f"centre: strength {centre.strength:.2f}, {centre.concessions} concessions, "
-    f"relief promised {centre.promised:.2f}, carried out {centre.implemented:.2f}"
-)
-print(model.datacollector.get_model_vars_dataframe().tail(3).to_string())
+agents.run_for(30)  # to 16 August 1989
+(centre,) = agents.agents_by_type[Centre]
+names = world.basin_names
+for b in agents.agents_by_type[Basin].select(lambda b: b.concessions > 0):
+    print(f"{names[b.b]}: {b.concessions:.0f} concession(s), relief promised {b.promised:.2f}, carried out {b.implemented:.2f}")
+print(f"{agents.date}: centre's perceived strength {centre.strength:.2f}")
+print(agents.datacollector.get_model_vars_dataframe().drop(columns="strikers_by_basin").tail(3).to_string())

@@ -1,6 +1,6 @@
 """Why did this enterprise strike? The terms of every decision of one town's enterprises on one day.
 
-`explain` runs the per-agent model (`sim.agentmodel`, the same rules, seeds and parameter draws as
+`explain` runs the per-agent model (`sim.model`, the same rules, seeds and parameter draws as
 the batched engine's replicate) up to the given day and reads, for each enterprise of the town, the
 terms of that day's decision: if it was at work, the readiness to strike (the log-odds terms of
 grievance, paternalism, repression, efficacy, trust and cost) and the onset hazard (spark,
@@ -19,8 +19,8 @@ from datetime import date
 
 import pandas as pd
 
-from sim.agentmodel import StrikeModel
 from sim.errors import InputError
+from sim.model import StrikeModel
 from sim.rng import replicate_seeds
 from sim.runner import world_for
 from sim.scenario import Scenario

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.network import STAGES, World
-from sim.rules import State
+from sim.state import State
 
 BASIN_OBSERVABLES: dict[str, str] = {
     "strikers": "workers on strike (persons)",

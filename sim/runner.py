@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.engine import Engine, simulate
 from sim.errors import InputError
 from sim.metrics import outcomes
-from sim.model import Engine, simulate
 from sim.network import REPUBLICS, World, load_world
 from sim.params import Params
 from sim.posterior import draws_for, posterior_for

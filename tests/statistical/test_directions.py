@@ -10,7 +10,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from sim.model import simulate
+from sim.engine import simulate
 from sim.rng import replicate_seeds
 
 SEEDS = replicate_seeds(77, 16)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sim import calibration as cal
-from sim.model import simulate
+from sim.engine import simulate
 from sim.rng import replicate_seeds
 from sim.runner import executor_map
 from sim.targets import load_targets

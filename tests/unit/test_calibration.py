@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from sim import calibration as cal
+from sim.engine import Engine, simulate
 from sim.errors import InputError
-from sim.model import Engine, simulate
 from sim.posterior import draws_for, load_posterior
 from sim.rng import replicate_seeds
 from sim.runner import executor_map, run_ensemble, tidy, world_for

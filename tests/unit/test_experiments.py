@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from sim import experiments
-from sim.model import Engine, simulate
+from sim.engine import Engine, simulate
 from sim.rng import replicate_seeds
 from sim.runner import run_arms
 from sim.scenario import load_scenario
@@ -43,8 +43,8 @@ NO_CONCESSIONS = """
 base = "base.toml"
 name = "no_concessions"
 
-[params]
-centre_reactive = 0
+[mechanisms]
+reactive_centre = false
 
 [[events_drop]]
 kind = "concession"

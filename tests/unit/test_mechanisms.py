@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.model import simulate
+from sim.engine import simulate
 from sim.rng import replicate_seeds
 
 SEEDS = replicate_seeds(2024, 8)
@@ -144,7 +144,7 @@ def test_shocks_off_ignores_the_price_rise(small):
 def test_engine_equals_reference_on_the_real_network(baseline):
     import dataclasses
 
-    from sim.agentmodel import StrikeModel
+    from sim.model import StrikeModel
     from sim.posterior import draws_for
 
     sc, world = baseline

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.model import simulate
+from sim.engine import simulate
 from sim.rng import replicate_seeds
 from sim.runner import run_arms, run_ensemble
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.model import simulate
+from sim.engine import simulate
 from sim.rng import replicate_seeds
 from sim.runner import world_for
 from sim.scenario import load_scenario
