@@ -36,7 +36,7 @@ Switches = namedtuple("Switches", [f.name for f in dataclasses.fields(Mechanisms
 WorldArrays = namedtuple(
     "WorldArrays",
     "basin city republic wf pat alone a_ptr a_idx a_val city_basin k_basin n_by_area towns_per_basin n_by_basin wf_by_area "
-    "wf_by_basin wf_by_republic basin_ethnic basin_republic nc",
+    "wf_by_basin wf_by_republic basin_ethnic basin_republic nc local",
 )
 """The static arrays of a world that the compiled code reads."""
 
@@ -84,9 +84,21 @@ def world_arrays(world) -> WorldArrays:
             basin_ethnic=arr(world.basin_ethnic, float),
             basin_republic=arr(world.basin_republic, np.int64),
             nc=int(world.n_cities),
+            local=_ties_are_local(world),
         )
         object.__setattr__(world, "_kernel_arrays", cached)
     return cached
+
+
+def _ties_are_local(world) -> bool:
+    """True when every town tie stays in its town and every basin tie in its basin: then a town (basin) with no striker
+    contributes a share of exactly 0 to its enterprises' town (basin) ties, and the kernel need not sum them."""
+    city, basin = np.asarray(world.city), np.asarray(world.basin)
+    for a, area in ((world.a_city, city), (world.a_basin, basin)):
+        rows = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
+        if not np.array_equal(area[rows], area[a.indices]):
+            return False
+    return True
 
 
 def step(
@@ -262,23 +274,33 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
         for i in range(n):
             tot += (1.0 if s.striking[r, i] else 0.0) * s.out_share[r, i] * w.wf[i]
         news = p.glasnost * news_level * min(1.0, tot / p.news_scale)
-        # tie shares: one pass over the stacked CSR rows (town, basin, delegate), summed in row order
-        for i in range(n):
-            xs[i] = 1.0 if s.striking[r, i] else 0.0
-        for lvl in range(3):
-            for i in range(n):
-                acc = 0.0
-                if any_strike:
-                    row = lvl * n + i
-                    for q in range(w.a_ptr[row], w.a_ptr[row + 1]):
-                        acc += w.a_val[q] * xs[w.a_idx[q]]
-                shares[lvl, i] = acc
         for k in range(nk):
             busy[k] = 0.0
         for i in range(n):
             busy[w.city[i]] += 1.0 if s.striking[r, i] else 0.0
         for i in range(n):
             busy[w.nc + w.basin[i]] += 1.0 if s.striking[r, i] else 0.0
+        out_r = False
+        for b in range(nb):
+            out_r = out_r or busy[w.nc + b] > 0
+        # tie shares: one pass over the stacked CSR rows (town, basin, delegate), summed in row order;
+        # a row whose ties all lie in a town (or basin, or replicate) with no striker is a sum of zeros: 0.0
+        for i in range(n):
+            xs[i] = 1.0 if s.striking[r, i] else 0.0
+        for lvl in range(3):
+            for i in range(n):
+                acc = 0.0
+                if lvl == 0:
+                    live = busy[w.city[i]] > 0 or not w.local
+                elif lvl == 1:
+                    live = busy[w.nc + w.basin[i]] > 0 or not w.local
+                else:
+                    live = out_r
+                if any_strike and live:
+                    row = lvl * n + i
+                    for q in range(w.a_ptr[row], w.a_ptr[row + 1]):
+                        acc += w.a_val[q] * xs[w.a_idx[q]]
+                shares[lvl, i] = acc
         for k in range(nk):
             kb = w.k_basin[k]
             callout[k] = s.c_active[r, k] and busy[k] > 0 and (not truce[kb]) and s.c_age[r, k] < p.push_days
@@ -294,23 +316,6 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
             # only the decision an enterprise can take today is computed: onset if at work, return if out
             # (the other probability is never read; skipping it changes no value)
             if not s.striking[r, i]:
-                g = (
-                    s.griev[r, i, 0] * (p.w_wage / total_w)
-                    + s.griev[r, i, 1] * (p.w_ecology / total_w)
-                    + s.griev[r, i, 2] * (p.w_privilege / total_w)
-                )
-                g_eff = g - s.implemented[r, b] - p.expect * s.trust[r, i] * pending[b]
-                fear = s.strength[r] * p.fear0 + repression[b]
-                z = (
-                    p.b_griev * (g_eff - p.g_ref)
-                    - p.b_pat * w.pat[i]
-                    - p.b_rep * fear
-                    + p.b_eff * (s.eff[r, i] - p.eff0)
-                    - p.b_trust * (s.trust[r, i] - p.trust0)
-                )
-                if m.fatigue:
-                    z = z - p.b_cost * s.cost[r, i]
-                ready = 1.0 / (1.0 + math.exp(-z))
                 expo = (
                     p.w_city * (1 - cut[0]) * shares[0, i]
                     + p.w_basin * (1 - cut[1]) * shares[1, i]
@@ -332,11 +337,30 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
                     lam = 0.0
                 if m.committees:
                     lam = lam + call
-                pon = 1.0 - math.exp(-ready * lam)
-                if m.settlement and ordered[b] and s.trust[r, i] >= p.trust_hold:
-                    pon = 0.0
-                p_on[i] = pon
                 p_ret[i] = 0.0
+                if (m.settlement and ordered[b] and s.trust[r, i] >= p.trust_hold) or u_on[r, i] >= lam * (1 + 1e-12) + 1e-15:
+                    # held back by a return order; or a draw above 1 - exp(-readiness * lam) <= lam, which no
+                    # readiness in (0, 1) can reach: the decision (no strike) is known without the exponentials
+                    p_on[i] = 0.0
+                    continue
+                g = (
+                    s.griev[r, i, 0] * (p.w_wage / total_w)
+                    + s.griev[r, i, 1] * (p.w_ecology / total_w)
+                    + s.griev[r, i, 2] * (p.w_privilege / total_w)
+                )
+                g_eff = g - s.implemented[r, b] - p.expect * s.trust[r, i] * pending[b]
+                fear = s.strength[r] * p.fear0 + repression[b]
+                z = (
+                    p.b_griev * (g_eff - p.g_ref)
+                    - p.b_pat * w.pat[i]
+                    - p.b_rep * fear
+                    + p.b_eff * (s.eff[r, i] - p.eff0)
+                    - p.b_trust * (s.trust[r, i] - p.trust0)
+                )
+                if m.fatigue:
+                    z = z - p.b_cost * s.cost[r, i]
+                ready = 1.0 / (1.0 + math.exp(-z))
+                p_on[i] = 1.0 - math.exp(-ready * lam)
                 continue
             p_on[i] = 0.0
             lr = 0.0
@@ -352,7 +376,8 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
                 lr = lr + p.fat_rate * over * (1 - p.fund_auth * auth_city) + p.r_cost * (s.cost[r, i] * s.cost[r, i])
             if m.committees:
                 lr = lr + p.r_call_end * (1.0 if s.call_ended[r, b] > 0 else 0.0)
-            p_ret[i] = 1.0 - math.exp(-lr)
+            # 1 - exp(-lr) <= lr: a draw above it cannot end the strike (the decision is known without the exponential)
+            p_ret[i] = 0.0 if u_ret[r, i] >= lr * (1 + 1e-12) + 1e-15 else 1.0 - math.exp(-lr)
         for i in range(n):
             b = w.basin[i]
             was = s.striking[r, i]
@@ -411,7 +436,10 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
                     s.c_age[r, k] = max(s.c_age[r, k], p.push_days)
                 if m.persistence and act and s.c_won[r, k]:
                     s.c_auth[r, k] = s.c_auth[r, k] + p.auth_gain * (1 - s.c_auth[r, k])
-            if m.escalation:  # (a replicate without active committees is left unchanged by it)
+            any_c = False
+            for k in range(nk):
+                any_c = any_c or s.c_active[r, k]
+            if m.escalation and any_c:  # (a replicate without active committees is left unchanged by it)
                 for k in range(nk):
                     tk[k] = 0.0
                     ek[k] = 0.0
@@ -453,7 +481,7 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
                         s.c_allied[r, k] = True
                     if a and s.c_allied[r, k]:
                         s.c_alleg[r, k] = s.c_alleg[r, k] + p.a_move * move * (1 - s.c_alleg[r, k])
-            for i in range(n):
+            for i in range(n if any_c else 0):  # (no active committee: no workforce takes up demands)
                 ci = w.city[i]
                 bi = w.nc + w.basin[i]
                 ks = max(s.c_stage[r, ci] if s.c_active[r, ci] else -1, s.c_stage[r, bi] if s.c_active[r, bi] else -1)
