@@ -91,8 +91,11 @@ def world_arrays(world) -> WorldArrays:
 
 
 def _ties_are_local(world) -> bool:
-    """True when every town tie stays in its town and every basin tie in its basin: then a town (basin) with no striker
-    contributes a share of exactly 0 to its enterprises' town (basin) ties, and the kernel need not sum them."""
+    """True when every town tie stays in its town and every basin tie in its basin.
+
+    Then a town (basin) with no striker contributes a share of exactly 0 to its enterprises' town (basin)
+    ties, and the kernel need not sum them.
+    """
     city, basin = np.asarray(world.city), np.asarray(world.basin)
     for a, area in ((world.a_city, city), (world.a_basin, basin)):
         rows = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
