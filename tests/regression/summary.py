@@ -30,7 +30,8 @@ NEUTRAL = {
 }
 """The values under which the 1989-1991 mechanisms are off and the earlier model's rules hold (with the reactive centre on)."""
 
-LATER_EVENTS = ("strike_call", "republic_concession")
+EARLIER = Path(__file__).with_name("earlier_events.toml")
+"""The earlier model's dated events, frozen (the baseline's own events have been corrected since)."""
 
 
 def summary(mechanisms_off: bool = False) -> dict:
@@ -45,13 +46,12 @@ def summary(mechanisms_off: bool = False) -> dict:
 
     sc = load_scenario(ROOT / "scenarios" / "baseline.toml")
     if mechanisms_off:
-        from datetime import date
+        import tomllib
 
-        events = tuple(
-            e
-            for e in sc.events
-            if e.kind not in LATER_EVENTS and not (e.kind == "concession" and e.date == date(1989, 7, 22))  # the deals added with them
-        )
+        from sim.interventions import parse_event
+
+        raw = tomllib.loads(EARLIER.read_text(encoding="utf-8"))["events"]
+        events = tuple(parse_event(e, f"{EARLIER.name} event #{i + 1}") for i, e in enumerate(raw))
         sc = sc.with_changes(params=NEUTRAL, mechanisms={"reactive_centre": True}, events=events)
     world = load_world(sc.data)
     eng = simulate(world, sc, replicate_seeds(SEED, REPLICATES))
