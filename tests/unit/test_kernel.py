@@ -48,6 +48,7 @@ def _twin_runs(sc, reps: int, days: int, mech: Mechanisms | None = None):
     return a, b
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not kernel.AVAILABLE, reason="numba not installed")
 def test_kernel_equals_the_numpy_rules_over_1989_1990():
     sc = load_scenario(ROOT / "scenarios" / "baseline.toml").with_changes(end=date(1990, 12, 31))
@@ -74,6 +75,7 @@ def test_engine_uses_the_kernel_where_it_applies_and_the_results_agree():
     assert Engine(w, reactive, replicate_seeds(4, 2)).rules == "numpy"  # the reactive centre: numpy rules for the whole run
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not kernel.AVAILABLE, reason="numba not installed")
 def test_kernel_equals_the_numpy_rules_with_the_counter_mechanisms_on():
     # radicalisation by refusal and the republics courting the refused (off in the baseline), where strikes go unanswered
