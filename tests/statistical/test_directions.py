@@ -13,6 +13,8 @@ import pytest
 from sim.engine import simulate
 from sim.rng import replicate_seeds
 
+pytestmark = pytest.mark.slow
+
 SEEDS = replicate_seeds(77, 16)
 END = date(1989, 8, 31)
 

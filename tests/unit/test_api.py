@@ -71,6 +71,7 @@ def test_library_options_are_checked_with_one_line_errors(copy, tmp_path):
     assert not (tmp_path / "out").exists()  # nothing written
 
 
+@pytest.mark.slow
 def test_the_readme_example_of_the_library_runs(tmp_path, capsys):
     """The README's Python example runs as written (results into a scratch folder, no figures)."""
     import functools

@@ -3,6 +3,8 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 SIM = Path(__file__).resolve().parents[2] / "sim"
 # DESIGN.md's layers; within a layer, a fixed order keeps the import graph acyclic
 LAYER = {
@@ -84,6 +86,7 @@ def test_only_the_plots_modules_import_matplotlib_and_only_results_writes():
             assert not any(w in text for w in writes), path.stem
 
 
+@pytest.mark.slow
 def test_importing_the_library_switches_no_backend_and_sets_no_environment_variable():
     import os
     import subprocess

@@ -111,6 +111,7 @@ def _tiny_abc(small, tmp_path, map_, name):
     return cal.posterior_table(h, setup), cal.populations_table(h)
 
 
+@pytest.mark.slow
 def test_abc_is_seeded_whatever_the_number_of_processes(small, tmp_path):
     serial, pops1 = _tiny_abc(small, tmp_path, map, "serial")
     with executor_map(2, chunksize=3) as map_:

@@ -4,6 +4,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sim.datafiles import load_inputs
 from sim.network import _apportion, derive_mines
@@ -66,6 +67,7 @@ def test_apportion_is_exact_and_proportional():
     assert _apportion(0, np.array([1.0, 2.0])).tolist() == [0, 0]
 
 
+@pytest.mark.slow
 def test_readme_parameter_table_is_current():
     import subprocess
     import sys

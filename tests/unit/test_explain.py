@@ -58,6 +58,7 @@ def test_explain_names_a_bad_town_or_date(small):
         explain.explain(sc, date(1995, 1, 1), sc.events[0].city if hasattr(sc.events[0], "city") else "x")
 
 
+@pytest.mark.slow
 def test_explain_command_prints_the_terms_and_draws_them(tmp_path):
     r = subprocess.run(
         [sys.executable, str(ROOT / "run.py"), "explain", "scenarios/baseline.toml", "--date", "1989-07-12", "--town", "Prokopyevsk",

@@ -36,6 +36,7 @@ def run_folder(tmp_path_factory, small_dir):
     return only_folder(out)
 
 
+@pytest.mark.slow
 def test_plot_redraws_every_figure_of_a_run_from_its_tables(run_folder):
     before = digests(run_folder)
     written = sorted(p.name for p in (run_folder / "figures").iterdir())
@@ -48,6 +49,7 @@ def test_plot_redraws_every_figure_of_a_run_from_its_tables(run_folder):
     assert digests(run_folder) == before  # tables and manifest untouched
 
 
+@pytest.mark.slow
 def test_every_figure_has_title_subtitle_labels_and_legend(run_folder):
     figs = figures.build(run_folder)
     assert len(figs) >= 3
@@ -85,6 +87,7 @@ def test_network_layout_keeps_towns_apart_and_basins_in_place():
         assert gap >= lay.loc[u, "r"] + lay.loc[v, "r"]  # clusters do not overlap
 
 
+@pytest.mark.slow
 def test_plot_on_a_compare_folder_and_arm_selection(tmp_path, small_dir):
     out = tmp_path / "res"
     sc = small_dir / "small.toml"
@@ -104,6 +107,7 @@ def test_plot_on_a_compare_folder_and_arm_selection(tmp_path, small_dir):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no arm nope" in bad.stderr
 
 
+@pytest.mark.slow
 def test_plot_on_a_missing_or_broken_folder_is_one_line(tmp_path):
     r = run("plot", str(tmp_path / "nothing"), ok=False)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
@@ -120,6 +124,7 @@ def test_plot_on_a_missing_or_broken_folder_is_one_line(tmp_path):
     assert "20260102T000000Z_bbbbbbbb" in r.stderr
 
 
+@pytest.mark.slow
 def test_every_plot_function_draws_into_the_callers_axes(run_folder):
     """Each plot function takes `ax=None` (one panel) or `axes=None` (several): a user's own figure can hold its panels."""
     import inspect

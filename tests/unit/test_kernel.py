@@ -26,14 +26,8 @@ def test_the_kernel_reads_parameters_state_and_switches_by_name():
     tree = ast.parse((ROOT / "sim" / "kernel.py").read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
-            assert node.value.id not in (
-                "p",
-                "pr",
-                "m",
-                "mech",
-                "s",
-                "w",
-            )  # pm[r] picks a replicate's record, f"line {node.lineno}: {node.value.id}[...] by position"
+            named = node.value.id not in ("p", "pr", "m", "mech", "s", "w")  # (pm[r] picks a replicate's record)
+            assert named, f"line {node.lineno}: {node.value.id}[...] by position"
     assert tuple(f.name for f in dataclasses.fields(Params)) == kernel.PARAMS  # every parameter, declared once in sim/params.py
     assert kernel.Switches._fields == tuple(f.name for f in dataclasses.fields(Mechanisms))
 

@@ -76,6 +76,7 @@ def test_no_concessions_keeps_kuzbass_out_longer(baseline):
     assert on.basin_out["concessions"][-1, :, k].min() >= 2 and off.basin_out["concessions"][-1].sum() == 0
 
 
+@pytest.mark.slow
 def test_efficacy_feedback_raises_later_strikes(baseline):
     sc, world = baseline
     on = run(sc, world)

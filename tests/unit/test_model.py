@@ -1,6 +1,7 @@
 """The Mesa model (sim/model.py) on Mesa's clock; the batched engine: batching, determinism and invariants."""
 
 import numpy as np
+import pytest
 
 from sim.engine import Engine, simulate
 from sim.model import Basin, Centre, Enterprise, StrikeCommittee, StrikeModel
@@ -27,6 +28,7 @@ def test_batch_equals_single_runs(small):
             np.testing.assert_array_equal(batch.basin_out[name][:, r], one.basin_out[name][:, 0], err_msg=name)
 
 
+@pytest.mark.slow
 def test_batch_of_parameter_draws_equals_single_runs(small):
     """R replicates with R different parameter sets, advanced together, equal R single runs."""
     import dataclasses
@@ -63,6 +65,7 @@ def test_same_seed_same_result_other_seed_differs(small):
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.slow
 def test_invariants_over_random_parameters(small):
     sc, world = small
     rng = np.random.default_rng(0)
