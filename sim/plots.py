@@ -143,124 +143,184 @@ def event_label(ev: dict) -> str:
     return f"{EVENT_STYLE.get(ev['kind'], ('', '', ev['kind']))[2]}: {where}"
 
 
-def _mark_events(axes, events: list[dict], fig: Figure) -> None:
-    """Numbered vertical lines for dated events on every panel; the key is written under the figure."""
-    key = []
-    for n, ev in enumerate(sorted(events, key=lambda e: str(e.get("date") or e.get("start"))), start=1):
-        day = pd.Timestamp(ev.get("date") or ev.get("start"))
+def _event_groups(days: list[pd.Timestamp], gap_days: int = 21) -> list[list[int]]:
+    """Indices of sorted event days grouped when closer than `gap_days` to the previous one (their numbers share one label)."""
+    groups: list[list[int]] = []
+    for i, d in enumerate(days):
+        if groups and (d - days[groups[-1][-1]]).days < gap_days:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _mark_events(axes, events: list[dict], fig: Figure) -> list:
+    """Numbered vertical lines for dated events on every panel; the key is written under the figure.
+
+    Events days apart share one label above the top panel ("1-4"), and labels of neighbouring groups
+    alternate between two heights, so no two numbers are drawn over each other. Returns the labels.
+    """
+    key, marks = [], []
+    events = sorted(events, key=lambda e: str(e.get("date") or e.get("start")))
+    days = [pd.Timestamp(ev.get("date") or ev.get("start")) for ev in events]
+    for n, (ev, day) in enumerate(zip(events, days, strict=True), start=1):
         color, ls, _ = EVENT_STYLE.get(ev["kind"], ("grey", ":", ev["kind"]))
         for ax in axes:
             if ev.get("end"):  # an interval lever (repression, news, communication cut): a shaded span [start, end)
                 ax.axvspan(day, pd.Timestamp(ev["end"]), color=color, alpha=0.12, lw=0, zorder=0)
             ax.axvline(day, color=color, ls=ls, lw=0.9, zorder=1)
-        axes[0].annotate(
-            str(n),
-            (day, 1.0),
-            xycoords=("data", "axes fraction"),
-            xytext=(0, 2 + 8 * (n % 3)),  # three heights, so numbers of events days apart do not run together
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=7,
-            color=color,
-            fontweight="bold",
-        )
         span = f" to {pd.Timestamp(ev['end']) - pd.Timedelta(days=1):%d %b %Y}" if ev.get("end") else ""
         key.append(f"{n} {day:%d %b %Y}{span} {event_label(ev)}")
+    prev = None
+    level = 0
+    for g in _event_groups(days):
+        first, last = g[0], g[-1]
+        text = str(first + 1) if first == last else f"{first + 1}-{last + 1}"
+        level = 1 - level if prev is not None and (days[first] - days[prev]).days < 60 else 0
+        prev = last
+        color = EVENT_STYLE.get(events[first]["kind"], ("grey",))[0] if first == last else "#444444"
+        marks.append(
+            axes[0].annotate(
+                text,
+                (days[first], 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 2 + 9 * level),
+                textcoords="offset points",
+                ha="left" if first != last else "center",
+                va="bottom",
+                fontsize=7.5,
+                color=color,
+                fontweight="bold",
+            )
+        )
     if key:
         half = (len(key) + 1) // 2
         width = max(len(k) for k in key[:half]) + 4
         text = "\n".join(f"{a:<{width}s}{b}" for a, b in zip(key[:half], [*key[half:], *[""] * (2 * half - len(key))], strict=True))
         fig.text(0.01, 0.0, "Dated events (numbered lines):\n" + text, fontsize=7.5, family="monospace", va="bottom", color="dimgrey")
+    return marks
+
+
+def _end_labels(ax, items: list[tuple[str, float, str]], gap: float = 0.09) -> None:
+    """Name each line at its right end (label, last y in data units, colour), pushed apart so no two labels overlap."""
+    lo, hi = ax.get_ylim()
+    pos = sorted(((y - lo) / (hi - lo), label, color) for label, y, color in items)
+    placed: list[float] = []
+    for f, _, _ in pos:
+        placed.append(max(f, placed[-1] + gap) if placed else f)
+    over = placed[-1] - 0.97 if placed else 0
+    if over > 0:  # pushed past the top: shift the stack down
+        placed = [p - over for p in placed]
+    for p, (_, label, color) in zip(placed, pos, strict=True):
+        ax.annotate(label, (1.0, p), xycoords="axes fraction", xytext=(4, 0), textcoords="offset points", va="center", fontsize=8, color=color)
 
 
 def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, events: list[dict] | None = None, axes=None) -> Figure:
-    """The 1989-1991 course: strike waves, committees by demand stage, allegiance by republic, dated events marked.
+    """The 1989-1991 course: strike waves, how many runs have one, committees by demand stage, allegiance by republic.
+
+    Every panel shows, on each day, the median across replicates with the bands of 50% (25-75%) and
+    90% (5-95%) of the replicates: a line is a daily median, not the path of any one run. In most
+    of 1990 fewer than half of the replicates have a strike on a given day, so the strikers' median
+    is 0 while the mean and the 90% band show the waves of the others; the second panel says how many
+    runs have a wave on each day. Dated events are numbered lines, listed under the figure.
 
     Args:
         daily: tidy basin table (replicate, date, basin, strikers, committees_<stage>, ...).
         republic: tidy republic table (replicate, date, republic, separatism_index, ...).
         scenario: scenario name for the subtitle.
         events: the scenario's events as recorded in the manifest (kind, date or start, basins, name...).
-        axes: three Axes to draw on, top to bottom (default: a new figure, with room for the key of events).
+        axes: four Axes to draw on, top to bottom (default: a new figure, with room for the key of events).
     """
     reps = daily["replicate"].nunique()
     events = [e for e in events or [] if e["kind"] != "seed_strike"]
     n_key = (len(events) + 1) // 2
-    height = 10.5 + 0.13 * (n_key + 2)
+    height = 12.0 + 0.13 * (n_key + 2)
     own = axes is None
-    fig, axes = panels(axes, 3, 1, figsize=(14, height), sharex=True)
+    fig, axes = panels(axes, 4, 1, figsize=(14, height), sharex=True, gridspec_kw={"height_ratios": (3, 1.1, 2.4, 2.4)})
     axes = axes[:, 0]
     # the key of dated events takes the bottom: leave just its lines (inches), not a fixed share of the figure
     key_in = 0.135 * (n_key + 2) + 0.55
     if own:
-        fig.subplots_adjust(left=0.08, right=0.74, top=1 - 1.3 / height, bottom=key_in / height, hspace=0.2)
+        fig.subplots_adjust(left=0.08, right=0.9, top=1 - 1.75 / height, bottom=key_in / height, hspace=0.32)
     total = daily.groupby(["replicate", "date"], as_index=False)[
         ["committees_material", "committees_political", "committees_sovereignty", "strikers"]
     ].sum()
     total["basin"] = "all"
-    b = band(total, "strikers", 0.05, 0.95)
-    b50 = band(total, "strikers", 0.25, 0.75)
+
+    def bands(ax, df, col, color, label=None, lw=1.8, ls="-"):
+        b90, b50 = band(df, col, 0.05, 0.95), band(df, col, 0.25, 0.75)
+        ax.fill_between(b90["date"], b90["lo"], b90["hi"], color=color, alpha=0.13, lw=0)
+        ax.fill_between(b50["date"], b50["lo"], b50["hi"], color=color, alpha=0.28, lw=0)
+        ax.plot(b90["date"], b90["median"], color=color, lw=lw, ls=ls, label=label, zorder=3)
+        return b90
+
+    bands(axes[0], total, "strikers", "#555555", lw=1.3)
+    axes[0].lines[-1].set_color("black")
     mean = total.groupby("date")["strikers"].mean()
-    axes[0].fill_between(b["date"], b["lo"], b["hi"], color="grey", alpha=0.2, lw=0, label="90% of replicates (5-95%)")
-    axes[0].fill_between(b50["date"], b50["lo"], b50["hi"], color="grey", alpha=0.4, lw=0, label="50% of replicates (25-75%)")
-    axes[0].plot(b["date"], b["median"], color="black", lw=1.2, label="median of replicates")
-    axes[0].plot(mean.index, mean.to_numpy(), color="#c44e52", lw=0.9, ls="--", label="mean of replicates")
-    share_on = total.assign(on=total["strikers"] > 20_000).groupby("date")["on"].mean()
-    twin = axes[0].twinx()
-    twin.plot(share_on.index, share_on.to_numpy(), color="#4c72b0", lw=0.8, alpha=0.8)
-    twin.set_ylim(0, 1.05)
-    twin.set_ylabel("share of replicates with\nover 20,000 on strike (blue)", fontsize=8, color="#4c72b0")
-    twin.tick_params(axis="y", labelsize=7, colors="#4c72b0")
-    axes[0].plot([], [], color="#4c72b0", lw=0.8, label="replicates over 20,000 (right axis)")
+    axes[0].plot(mean.index, mean.to_numpy(), color="#c44e52", lw=1.1, zorder=4)
     axes[0].set_title(
-        "strike waves, all basins: strikers across replicates, and how many replicates have a wave on that day",
+        "strikers, all basins, across replicates: the median is 0 on days when fewer than half the runs have a strike",
         fontsize=9,
         loc="left",
-        pad=30,  # room for the numbered event marks above the panel
+        pad=24,  # room for the numbered event marks above the panel
     )
     axes[0].set_ylabel("strikers (persons)")
     axes[0].yaxis.set_major_formatter(THOUSANDS)
+    share_on = total.assign(on=total["strikers"] > 20_000).groupby("date")["on"].mean()
+    axes[1].fill_between(share_on.index, 0, share_on.to_numpy(), color="#4c72b0", alpha=0.35, lw=0, step="post")
+    axes[1].step(share_on.index, share_on.to_numpy(), where="post", color="#4c72b0", lw=0.9)
+    axes[1].set_ylim(0, 1.05)
+    axes[1].yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    axes[1].set_ylabel("replicates\nwith a wave", fontsize=9)
+    axes[1].set_title("share of replicates with over 20,000 on strike that day", fontsize=9, loc="left")
+    ends = []
     for stage, color in STAGE_COLORS.items():
-        bs = band(total, f"committees_{stage}", 0.05, 0.95)
-        axes[1].plot(bs["date"], bs["median"], color=color, label=stage, lw=1.8)
-        axes[1].fill_between(bs["date"], bs["lo"], bs["hi"], color=color, alpha=0.2, lw=0)
-    axes[1].set_ylabel("active committees (count)")
-    axes[1].set_title("strike committees by demand stage: median and 90% band", fontsize=9, loc="left")
+        bs = bands(axes[2], total, f"committees_{stage}", color)
+        ends.append((f"{stage} {bs['median'].iloc[-1]:.0f}", bs["median"].iloc[-1], color))
+    axes[2].set_ylabel("active committees\n(count)")
+    axes[2].set_title("strike committees by demand stage (named at the right with the last day's median)", fontsize=9, loc="left")
+    axes[2].set_ylim(bottom=-2)
+    _end_labels(axes[2], ends)
     rep = republic[republic["republic"].isin(["RSFSR", "Ukrainian SSR", "Kazakh SSR"])].rename(columns={"republic": "basin"})
     measure = "allegiance" if "allegiance" in rep else "separatism_index"  # folders made before allegiance existed
-    rb = band(rep, measure, 0.25, 0.75)
-    for name, g in rb.groupby("basin"):
-        line = axes[2].plot(g["date"], g["median"], lw=1.8, label=name)[0]
-        axes[2].fill_between(g["date"], g["lo"], g["hi"], color=line.get_color(), alpha=0.18, lw=0)
+    axes[3].set_ylim(-0.04, 1.04)  # a line at 0 or 1 stays off the frame
+    ends = []
+    styles = {"RSFSR": ("#dd8452", "-", 3), "Ukrainian SSR": ("#55a868", "-", 3), "Kazakh SSR": ("#8172b3", "--", 5)}
+    for name, g in rep.groupby("basin"):
+        color, ls, z = styles.get(name, ("grey", "-", 3))
+        b = bands(axes[3], g, measure, color, ls=ls)
+        axes[3].lines[-1].set_zorder(z)  # the Kazakh line, often 0 under the others, drawn on top and dashed
+        ends.append((f"{name} {b['median'].iloc[-1]:.0%}", b["median"].iloc[-1], color))
+    _end_labels(axes[3], ends, gap=0.1)
+    axes[3].yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
     if measure == "allegiance":
-        axes[2].set_ylabel("backing the republic\n(share of mining workforce)")
-        axes[2].set_title(
-            "allegiance: share of the mining workforce whose committee backs its republic against the Union (median, 25-75%)",
-            fontsize=9,
-            loc="left",
-        )
+        axes[3].set_ylabel("backing the republic\n(share of mining workforce)")
+        axes[3].set_title("allegiance: share of the mining workforce whose committee backs its republic against the Union", fontsize=9, loc="left")
     else:
-        axes[2].set_ylabel("separatism index\n(share of mining workforce)")
-        axes[2].set_title("separatism index by republic: median and 25-75% band", fontsize=9, loc="left")
-    axes[2].set_ylim(0, 1)
-    axes[2].xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
-    axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
-    axes[2].set_xlabel("date")
-    kinds = dict.fromkeys(e["kind"] for e in events)
-    marks = [
-        plt.Line2D([], [], color=EVENT_STYLE[k][0], ls=EVENT_STYLE[k][1], label=f"dated event: {EVENT_STYLE[k][2]}")
-        for k in kinds
-        if k in EVENT_STYLE
-    ]
-    for i, ax in enumerate(axes):
+        axes[3].set_ylabel("separatism index\n(share of mining workforce)")
+        axes[3].set_title("separatism index by republic", fontsize=9, loc="left")
+    axes[3].xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+    axes[3].xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    axes[3].set_xlabel("date")
+    axes[3].set_xlim(total["date"].min(), total["date"].max())
+    for ax in axes:
         ax.grid(alpha=0.3)
-        handles, _ = ax.get_legend_handles_labels()
-        ax.legend(handles=handles + (marks if i == 0 else []), loc="upper left", bbox_to_anchor=(1.07, 1.0), fontsize=8, title_fontsize=8)
-    axes[1].get_legend().set_title("demand stage")
+    kinds = dict.fromkeys(e["kind"] for e in events)
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.13, label="90% of replicates (5-95%)"),
+        plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.4, label="50% of replicates (25-75%)"),
+        plt.Line2D([], [], color="black", lw=1.3, label="median across replicates (each day; not a run's path)"),
+        plt.Line2D([], [], color="#c44e52", lw=1.1, label="mean of replicates (strikers)"),
+        *(
+            plt.Line2D([], [], color=EVENT_STYLE[k][0], ls=EVENT_STYLE[k][1], label=f"dated event: {EVENT_STYLE[k][2]}")
+            for k in kinds
+            if k in EVENT_STYLE
+        ),
+    ]
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 1 - 0.75 / height), ncol=4, fontsize=8, frameon=False)
     _mark_events(axes, events, fig)
     fig.suptitle(
-        f"The strike movement 1989-1991: waves, committees by demand stage, allegiance\n{_subtitle(scenario, reps, 'median, 50% and 90% bands')}",
+        f"The strike movement 1989-1991: waves, committees by demand stage, allegiance\n{_subtitle(scenario, reps, 'median, 50% and 90% bands in every panel')}",
         fontsize=12,
     )
     return fig
@@ -398,6 +458,11 @@ def close(fig: Figure) -> None:
     plt.close(fig)
 
 
+def _unit_label(unit: str) -> str:
+    """An axis unit without nested brackets: 'index (share)' -> 'index, share'."""
+    return unit.replace(" (", ", ").replace(")", "")
+
+
 def plot_forest(
     effects: pd.DataFrame,
     outcomes: list[str],
@@ -406,11 +471,16 @@ def plot_forest(
     replicates: int,
     labels: dict[str, str] | None = None,
     axes=None,
+    thresholds: dict[str, float] | None = None,
+    binary: set[str] | None = None,
 ) -> Figure:
     """Forest plot: the paired effect (baseline minus arm) of every arm on each outcome.
 
     One panel per outcome, one row per arm: a dot at the mean effect with its 90% interval (thick),
-    and the 5-95% range of the pair effects (thin); zero is marked.
+    and the 5-95% range of the pair effects (thin; not drawn for a yes/no outcome, whose pair
+    effects are -1, 0 or 1 and whose mean is the difference in the share of runs); zero is marked,
+    and where a claim reads the outcome, its threshold (the smallest effect that matters) is drawn
+    on both sides of zero with the span between shaded.
 
     Args:
         effects: the table of `sim.experiments.paired_effects`.
@@ -419,27 +489,39 @@ def plot_forest(
         title: scenario suite name for the subtitle.
         replicates: pairs per arm.
         labels: outcome -> human name (panel titles; default: the variable name).
-        axes: Axes to draw on, one per outcome in three columns (default: a new figure).
+        axes: Axes to draw on, one per outcome in four columns (default: a new figure).
+        thresholds: outcome -> the claim's threshold in the outcome's unit (drawn at -t and +t).
+        binary: the yes/no outcomes.
     """
     from matplotlib.ticker import MaxNLocator
 
-    labels = labels or {}
+    labels, thresholds, binary = labels or {}, thresholds or {}, binary or set()
     arms = list(dict.fromkeys(effects["arm"]))
     n = len(outcomes)
-    ncol = 3
+    ncol = 4 if n > 6 else 3
     nrow = (n + ncol - 1) // ncol
-    fig, axes = panels(axes, nrow, ncol, figsize=(14, 0.42 * len(arms) * nrow + 1.6 * nrow + 0.8), constrained_layout=True)
-    for ax, name in zip(axes.flat, outcomes, strict=False):
+    per_row = 0.2 * len(arms) + 1.1
+    fig, axes = panels(axes, nrow, ncol, figsize=(15, per_row * nrow + 1.4), constrained_layout=True)
+    for k, (ax, name) in enumerate(zip(axes.flat, outcomes, strict=False)):
         e = effects[effects["outcome"] == name].set_index("arm").reindex(arms)
         y = list(range(len(arms)))[::-1]
-        ax.hlines(y, e["p05"], e["p95"], color="#999999", lw=1.2)
+        t = thresholds.get(name)
+        if t:
+            ax.axvspan(-t, t, color="#f2e6c9", lw=0, zorder=0)
+            for x in (-t, t):
+                ax.axvline(x, color="#b07d2b", lw=0.9, ls=":", zorder=1)
+        if name not in binary:
+            ax.hlines(y, e["p05"], e["p95"], color="#999999", lw=1.2)
         ax.hlines(y, e["mean_lo"], e["mean_hi"], color="#4c72b0", lw=4)
         ax.plot(e["mean"], y, "o", color="#c44e52", mec="black", ms=5, zorder=3)
         ax.axvline(0, color="black", lw=0.8, ls="--")
         ax.set_yticks(y)
-        ax.set_yticklabels(arms, fontsize=8)
+        ax.set_yticklabels(arms if k % ncol == 0 else [], fontsize=8)
         ax.set_title(labels.get(name, name.replace("_", " ")), fontsize=9)
-        ax.set_xlabel(f"baseline minus arm ({units.get(name, '')})", fontsize=8)
+        unit = "difference in the share of runs" if name in binary else _unit_label(units.get(name, ""))
+        ax.set_xlabel(f"baseline minus arm ({unit})", fontsize=8)
+        if name in binary:
+            ax.set_xlim(-1.05, 1.05)
         if e[["p05", "p95"]].abs().max().max() >= 10_000:
             ax.xaxis.set_major_formatter(THOUSANDS)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # few ticks: long numbers must not overlap
@@ -451,14 +533,10 @@ def plot_forest(
     handles = [
         plt.Line2D([], [], marker="o", color="#c44e52", mec="black", ls="", label="mean paired effect"),
         plt.Line2D([], [], color="#4c72b0", lw=4, label="90% interval of the mean (bootstrap)"),
-        plt.Line2D([], [], color="#999999", lw=1.2, label="5-95% of the pair effects"),
+        plt.Line2D([], [], color="#999999", lw=1.2, label="5-95% of the pair effects (not for a yes/no outcome)"),
+        plt.Rectangle((0, 0), 1, 1, color="#f2e6c9", ec="#b07d2b", ls=":", label="within a claim's threshold: too small to matter"),
     ]
-    if spare:
-        spare[0].set_visible(True)
-        spare[0].axis("off")
-        spare[0].legend(handles=handles, loc="center", fontsize=9, frameon=False)
-    else:
-        fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=9)
+    fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=9)
     fig.suptitle(
         f"Paired effects of the historical levers: baseline minus each counterfactual arm\nsuite: {title} | {replicates} paired replicates per arm",
         fontsize=12,
@@ -469,10 +547,12 @@ def plot_forest(
 def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tuple[str, str]] | None = None, axes=None) -> Figure:
     """Each arm against the reference, 1989-1991, as small multiples (one row per arm).
 
-    Columns: strikers union-wide (weekly mean), committees at the political stage or beyond, the
-    separatism index of Ukraine and of the RSFSR. Each panel overlays the reference arm (grey) and
-    one counterfactual arm (colour): median and 25-75% band across replicates; y axes are shared
-    down each column so rows compare.
+    Columns: strikers union-wide (weekly mean), committees at the political stage or beyond, and
+    allegiance (the share of the mining workforce whose committee backs its republic against the
+    Union: the measure the thesis verdicts read) in Ukraine and the RSFSR (the separatism index in
+    folders written before allegiance was saved). Each panel overlays the reference arm (grey) and
+    one counterfactual arm (colour): median and 25-75% band across replicates on each day (not the
+    path of any one run); y axes are shared down each column so rows compare.
 
     Args:
         series: the daily series of `sim.runner.run_arms` (arm, replicate, date, strikers, ...).
@@ -481,11 +561,12 @@ def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tu
         shocks: (ISO date, label) of dated shocks to mark.
         axes: Axes to draw on, one row per counterfactual arm and four columns (default: a new figure, axes shared down columns).
     """
+    measure, name = ("allegiance", "backing the republic") if "allegiance_Ukraine" in series else ("separatism", "separatism index")
     columns = [
         ("strikers", "strikers union-wide\n(persons, weekly mean)"),
         ("committees_political_plus", "committees at the political\nor sovereignty stage (count)"),
-        ("separatism_Ukraine", "separatism index,\nUkrainian SSR (share)"),
-        ("separatism_RSFSR", "separatism index,\nRSFSR (share)"),
+        (f"{measure}_Ukraine", f"{name},\nUkrainian SSR (share of mining workforce)"),
+        (f"{measure}_RSFSR", f"{name},\nRSFSR (share of mining workforce)"),
     ]
     arms = list(dict.fromkeys(series["arm"]))
     ref, others = arms[0], arms[1:] or arms[:1]
@@ -516,17 +597,30 @@ def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tu
                 ax.set_title(label, fontsize=9)
             if k == 0:
                 ax.set_ylabel(arm, fontsize=9, color=c, fontweight="bold")
-                ax.legend(fontsize=7, loc="upper right")
-            ax.yaxis.set_major_formatter(THOUSANDS if col in ("strikers", "committees_political_plus") else mticker.PercentFormatter(1.0))
+            share = col not in ("strikers", "committees_political_plus")
+            ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0) if share else THOUSANDS)
+            if share:
+                ax.set_ylim(-0.03, 1.03)  # a line at 0 or 1 stays visible, not on the frame
             ax.grid(alpha=0.3)
             ax.tick_params(labelsize=7)
+    fig.legend(
+        handles=[
+            plt.Line2D([], [], color="#555555", lw=1.0, label=f"reference '{ref}': median across replicates"),
+            plt.Line2D([], [], color=ARM_COLORS[1], lw=1.4, label="counterfactual arm (the colour of its row's name): median"),
+            plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.25, label="25-75% of replicates"),
+        ],
+        loc="outside lower center",
+        ncol=3,
+        fontsize=8,
+    )
     for ax in axes[-1]:
         ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
         ax.set_xlabel("date", fontsize=8)
     fig.suptitle(
         f"Each counterfactual arm (colour) against the reference '{ref}' (grey), 1989-1991: median and 25-75% band across replicates\n"
-        f"suite: {title} | {replicates} replicates per arm, the same seeds and parameter draws in every arm; dotted lines: dated shocks",
+        f"suite: {title} | {replicates} replicates per arm, the same seeds and parameter draws in every arm; "
+        "a line is the median on each day, not one run's path; dotted lines: dated shocks",
         fontsize=11,
     )
     return fig
