@@ -163,7 +163,7 @@ def _run(folder: Path, manifest: dict, arms) -> list:
     scores = table(folder, "targets_check", required=False)
     areas = table(folder, "target_series", required=False)
     reps = int(basin["replicate"].nunique())
-    figs = [("wave_july1989", plots.plot_wave(basin, scores, sc["name"]))]
+    figs = [("wave_july1989", plots.plot_wave(basin, scores, sc["name"], events=sc.get("events")))]
     dates = [d for d in NETWORK_DATES if (town["date"] == pd.Timestamp(d)).any()]
     if dates:
         layout = plots.network_layout(_towns(folder, manifest))

@@ -10,6 +10,7 @@ subtitle. `sim.results.save_figure` writes them as PNG and SVG.
 from __future__ import annotations
 
 import matplotlib.dates as mdates
+import matplotlib.patheffects as patheffects
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import pandas as pd
@@ -17,7 +18,6 @@ from matplotlib.figure import Figure
 
 from sim.metrics import band
 
-WAVE_BASINS = ("Kuzbass", "Donbas", "Pechora", "Karaganda", "Eastern Donbas", "Lviv-Volyn")
 THOUSANDS = mticker.StrMethodFormatter("{x:,.0f}")
 WEEKLY = mdates.WeekdayLocator(byweekday=mdates.MO)  # Mondays: 10 July 1989 was one
 ARM_COLORS = ("#222222", "#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#17becf", "#ccb974")
@@ -44,10 +44,38 @@ def _subtitle(scenario: str, replicates: int, bands: str = "median and 5-95% ban
     return f"scenario: {scenario} | {replicates} replicates | {bands}"
 
 
+def wave_basins(daily: pd.DataFrame, start: str, end: str, targets: pd.DataFrame | None = None, least: float = 1000.0) -> list[str]:
+    """The basins of the wave figure, largest median peak first (at most eight).
+
+    Every basin whose median peak in the window reaches `least` strikers, or that has a basin-level
+    historical figure in `targets`.
+    """
+    d = daily[(daily["date"] >= start) & (daily["date"] <= end)]
+    peak = d.groupby(["basin", "replicate"])["strikers"].max().groupby("basin").median().sort_values(ascending=False, kind="stable")
+    named = set()
+    if targets is not None and len(targets):
+        named = set(targets.loc[targets["place"].fillna("") == "", "basin"])
+    return [b for b in peak.index if peak[b] >= least or b in named][:8]
+
+
 def plot_wave(
-    daily: pd.DataFrame, targets: pd.DataFrame | None, scenario: str, start: str = "1989-07-05", end: str = "1989-08-10", axes=None
+    daily: pd.DataFrame,
+    targets: pd.DataFrame | None,
+    scenario: str,
+    start: str = "1989-07-05",
+    end: str = "1989-08-10",
+    axes=None,
+    events: list[dict] | None = None,
+    basins: list[str] | None = None,
+    runs: int = 20,
 ) -> Figure:
-    """Strikers and enterprises on strike by basin, July-August 1989, against the targets.
+    """Strikers and enterprises on strike by basin, July-August 1989, against the targets: one pair of panels per basin.
+
+    Each basin has its own scale. A panel shows, on each day, the median across replicates and the
+    bands of 50% and 90% of the replicates, and (thin lines) the paths of single runs: the median
+    is not the path of any run, and where runs split (a basin joins in some, not in others) the thin
+    lines show the two courses. Concessions to the basin (or to all) are dashed lines; the
+    historical figures are diamonds with their intervals.
 
     Args:
         daily: tidy basin table (replicate, date, basin, strikers, mines_on_strike, ...).
@@ -55,70 +83,91 @@ def plot_wave(
         scenario: scenario name for the subtitle.
         start: ISO date opening the window.
         end: ISO date closing the window.
-        axes: three Axes to draw on, top to bottom (default: a new figure).
+        axes: 2 x len(basins) Axes, a basin's strikers then its enterprises (default: a new figure, two basins a row).
+        events: the scenario's events as recorded in the manifest (concessions are marked).
+        basins: basins to draw (default: `wave_basins`).
+        runs: single runs drawn as thin lines (the first ones).
     """
-    d = daily[(daily["date"] >= start) & (daily["date"] <= end) & daily["basin"].isin(WAVE_BASINS)]
+    import numpy as np
+
+    basins = list(basins) if basins is not None else wave_basins(daily, start, end, targets)
+    d = daily[(daily["date"] >= start) & (daily["date"] <= end) & daily["basin"].isin(basins)]
     reps = daily["replicate"].nunique()
-    fig, axes = panels(axes, 3, 1, figsize=(11, 11), sharex=True, constrained_layout=True)
-    axes = axes[:, 0]
-    colors = dict(zip(WAVE_BASINS, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
-    big, small = WAVE_BASINS[:2], WAVE_BASINS[2:]  # the smaller basins get a panel of their own scale, not a line at zero
-    rows = (
-        (axes[0], "strikers", "strikers (persons)", big),
-        (axes[1], "strikers", "strikers (persons)", small),
-        (axes[2], "mines_on_strike", "enterprises on strike", WAVE_BASINS),
+    nrow = (len(basins) + 1) // 2
+    if axes is None:  # two basins a row
+        fig, grid = panels(None, nrow, 4, figsize=(16, 2.5 * nrow + 2.2), sharex=True, constrained_layout=True)
+        grid = grid.reshape(nrow * 2, 2)
+        if len(basins) % 2:
+            for ax in grid[-1]:
+                ax.set_visible(False)
+    else:
+        fig, grid = panels(axes, max(len(basins), 1), 2)
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    shown_runs = sorted(d["replicate"].unique())[:runs]
+    concessions = [e for e in events or [] if e["kind"] == "concession"]
+    for i, basin in enumerate(basins):
+        color = palette[i % len(palette)]
+        g = d[d["basin"] == basin]
+        for ax, col, label in ((grid[i, 0], "strikers", "strikers (persons)"), (grid[i, 1], "mines_on_strike", "enterprises on strike")):
+            b90, b50 = band(g, col, 0.05, 0.95), band(g, col, 0.25, 0.75)
+            ax.fill_between(b90["date"], b90["lo"], b90["hi"], color=color, alpha=0.15, lw=0)
+            ax.fill_between(b50["date"], b50["lo"], b50["hi"], color=color, alpha=0.3, lw=0)
+            wide = g[g["replicate"].isin(shown_runs)].pivot(index="date", columns="replicate", values=col)
+            ax.plot(wide.index, wide.to_numpy(), color=color, lw=0.5, alpha=0.45)
+            ax.plot(b90["date"], b90["median"], color="black", lw=1.6, zorder=4)
+            for ev in concessions:
+                if not ev.get("basins") or basin in ev["basins"]:
+                    ax.axvline(pd.Timestamp(ev["date"]), color=EVENT_STYLE["concession"][0], ls="--", lw=1.1, zorder=2)
+            top = float(np.nanmax([b90["hi"].max(), g[col].max() if len(g) else 0, 1.0]))
+            if targets is not None:
+                t = targets[(targets["measure"] == col) & (targets["place"].fillna("") == "") & (targets["basin"] == basin)]
+                for _, row in t.iterrows():
+                    x = pd.Timestamp(row["date"])
+                    lo, hi = row.get("low"), row.get("high")
+                    ax.errorbar(
+                        [x],
+                        [row["value"]],
+                        yerr=[[row["value"] - lo], [hi - row["value"]]] if pd.notna(lo) else None,
+                        fmt="D",
+                        color="#c44e52",
+                        mec="black",
+                        ms=6,
+                        capsize=3,
+                        zorder=5,
+                    )
+                    top = max(top, float(hi) if pd.notna(hi) else float(row["value"]))
+            ax.set_ylim(-0.03 * top, 1.08 * top)
+            ax.set_title(f"{basin}: {label}", fontsize=9, loc="left", color=color, fontweight="bold")
+            ax.set_ylabel(label, fontsize=8)
+            ax.yaxis.set_major_formatter(THOUSANDS)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+    for ax in grid.flat:
+        if ax.get_visible():
+            ax.xaxis.set_major_locator(mdates.DayLocator(bymonthday=(1, 10, 20)))
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+            ax.set_xlim(pd.Timestamp(start), pd.Timestamp(end))
+            ax.tick_params(axis="x", labelbottom=True)
+    for ax in (grid[-2:] if len(basins) % 2 == 0 else grid[-3:-1]).flat:  # the bottom panel of each column
+        ax.set_xlabel("date (1989)", fontsize=8)
+    others = sorted(set(daily["basin"]) - set(basins))
+    handles = [
+        plt.Line2D([], [], color="black", lw=1.6, label="median across replicates on each day (not the path of any run)"),
+        plt.Line2D([], [], color="grey", lw=0.5, label=f"single runs (the first {len(shown_runs)}), in the basin's colour"),
+        plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.45, label="50% of replicates (25-75%)"),
+        plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.15, label="90% of replicates (5-95%)"),
+        plt.Line2D([], [], color=EVENT_STYLE["concession"][0], ls="--", lw=1.1, label="concession to the basin (or to all)"),
+        plt.Line2D([], [], marker="D", color="#c44e52", mec="black", ls="", label="historical figure (bar: its interval)"),
+    ]
+    note = (
+        f"Not drawn (median July peak under 1,000 strikers; in daily_basin.parquet): {', '.join(others)}. "
+        "Figures for a town or oblast are in targets_july1989.png. Basin names: docs/glossary.md."
     )
-    for ax, col, label, shown in rows:
-        b90 = band(d, col, 0.05, 0.95)
-        b50 = band(d, col, 0.25, 0.75)
-        for basin in shown:
-            g, g50 = b90[b90["basin"] == basin], b50[b50["basin"] == basin]
-            ax.plot(g["date"], g["median"], color=colors[basin], label=basin, lw=1.8)
-            ax.fill_between(g["date"], g["lo"], g["hi"], color=colors[basin], alpha=0.12, lw=0)
-            ax.fill_between(g50["date"], g50["lo"], g50["hi"], color=colors[basin], alpha=0.25, lw=0)
-        if targets is not None:
-            t = targets[(targets["measure"] == col) & (targets["place"].fillna("") == "") & targets["basin"].isin(shown)]
-            for _, row in t.iterrows():
-                c = colors.get(row["basin"], "black")
-                x = pd.Timestamp(row["date"])
-                lo, hi = row.get("low"), row.get("high")
-                ax.errorbar(
-                    [x],
-                    [row["value"]],
-                    yerr=[[row["value"] - lo], [hi - row["value"]]] if pd.notna(lo) else None,
-                    fmt="D",
-                    color=c,
-                    mec="black",
-                    ms=7,
-                    capsize=4,
-                    zorder=5,
-                )
-            if len(t):
-                ax.plot([], [], "D", color="grey", mec="black", label="historical figure (interval)")
-        ax.set_ylabel(label)
-        ax.yaxis.set_major_formatter(THOUSANDS)
-        ax.grid(alpha=0.3)
-    axes[0].fill_between([], [], [], color="grey", alpha=0.37, lw=0, label="50% of replicates (25-75%)")
-    axes[0].fill_between([], [], [], color="grey", alpha=0.12, lw=0, label="90% of replicates (5-95%)")
-    axes[0].legend(ncol=2, fontsize=9, loc="upper left")
-    axes[0].set_title("Kuzbass and Donbas", fontsize=9, loc="left")
-    axes[1].set_title(f"the other basins ({', '.join(small)}), on their own scale", fontsize=9, loc="left")
-    axes[1].legend(ncol=2, fontsize=8, loc="upper left")
-    axes[2].set_title("enterprises on strike, all six basins", fontsize=9, loc="left")
-    others = sorted(set(daily["basin"]) - set(WAVE_BASINS))
-    axes[2].annotate(
-        f"Not drawn (smaller July waves; in daily_basin.parquet): {', '.join(others)}.\n"
-        "Figures for a town or oblast (Mezhdurechensk, Donetsk oblast) are in targets_july1989.png. Basin names: docs/glossary.md.",
-        xy=(0.0, -0.27),
-        xycoords="axes fraction",
-        fontsize=8,
-        color="dimgrey",
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8.5, title=note, title_fontsize=8)
+    fig.suptitle(
+        f"The July 1989 strike wave by basin, each basin on its own scale\n{_subtitle(scenario, reps, 'median, 50% and 90% bands, single runs')}",
+        fontsize=12,
     )
-    axes[2].xaxis.set_major_locator(mdates.DayLocator(bymonthday=(1, 5, 10, 15, 20, 25)))  # ticks to the window's end
-    axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-    axes[2].set_xlim(pd.Timestamp(start), pd.Timestamp(end))
-    axes[2].set_xlabel("date (1989)")
-    fig.suptitle(f"The July 1989 strike wave by basin\n{_subtitle(scenario, reps, 'median, 50% and 90% bands')}", fontsize=12)
     return fig
 
 
@@ -212,7 +261,9 @@ def _end_labels(ax, items: list[tuple[str, float, str]], gap: float = 0.09) -> N
     if over > 0:  # pushed past the top: shift the stack down
         placed = [p - over for p in placed]
     for p, (_, label, color) in zip(placed, pos, strict=True):
-        ax.annotate(label, (1.0, p), xycoords="axes fraction", xytext=(4, 0), textcoords="offset points", va="center", fontsize=8, color=color)
+        ax.annotate(
+            label, (1.0, p), xycoords="axes fraction", xytext=(4, 0), textcoords="offset points", va="center", fontsize=8, color=color
+        )
 
 
 def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, events: list[dict] | None = None, axes=None) -> Figure:
@@ -295,7 +346,9 @@ def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, ev
     axes[3].yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
     if measure == "allegiance":
         axes[3].set_ylabel("backing the republic\n(share of mining workforce)")
-        axes[3].set_title("allegiance: share of the mining workforce whose committee backs its republic against the Union", fontsize=9, loc="left")
+        axes[3].set_title(
+            "allegiance: share of the mining workforce whose committee backs its republic against the Union", fontsize=9, loc="left"
+        )
     else:
         axes[3].set_ylabel("separatism index\n(share of mining workforce)")
         axes[3].set_title("separatism index by republic", fontsize=9, loc="left")
@@ -382,7 +435,16 @@ def _separate(pos, radius, steps: int = 400):
     return pos
 
 
-def plot_network(town_daily: pd.DataFrame, layout: pd.DataFrame, dates: list[str], scenario: str, axes=None) -> Figure:
+def plot_network(
+    town_daily: pd.DataFrame,
+    layout: pd.DataFrame,
+    dates: list[str],
+    scenario: str,
+    axes=None,
+    min_named: int = 5,
+    per_basin: int = 2,
+    towns_named: tuple[str, ...] = ("Mezhdurechensk",),
+) -> Figure:
     """The mine network on chosen dates (small multiples): each town a cluster of its enterprises.
 
     A town is drawn as a cluster of dots, one per enterprise (a mine, open pit or other coal
@@ -395,6 +457,10 @@ def plot_network(town_daily: pd.DataFrame, layout: pd.DataFrame, dates: list[str
         dates: ISO dates, one panel each.
         scenario: scenario name for the subtitle.
         axes: Axes to draw on, one per date in two columns (default: a new figure).
+        min_named: the `per_basin` largest towns of each basin are named under their clusters if they have at least
+            this many enterprises.
+        per_basin: towns named in each basin.
+        towns_named: towns named whatever their size (Mezhdurechensk, where the strike began).
     """
     import numpy as np
 
@@ -407,6 +473,9 @@ def plot_network(town_daily: pd.DataFrame, layout: pd.DataFrame, dates: list[str
     else:
         fig, axes = panels(axes, nrow, ncol)
     golden = np.pi * (3 - np.sqrt(5))
+    big = layout.sort_values(["enterprises", "town"], ascending=[False, True]).groupby("basin").head(per_basin)
+    named = set(big.loc[big["enterprises"] >= min_named, "town"]) | set(towns_named)
+    halo = [patheffects.withStroke(linewidth=2, foreground="white")]
     for ax, day in zip(axes.flat, dates, strict=False):
         d = town_daily[town_daily["date"] == pd.Timestamp(day)]
         med = d.groupby("town")[["mines_on_strike", "strikers"]].median()
@@ -423,11 +492,25 @@ def plot_network(town_daily: pd.DataFrame, layout: pd.DataFrame, dates: list[str
         ax.scatter(xs, ys, c=cs, s=5, lw=0)
         for basin, g in layout.groupby("basin"):
             top = (g["y"] + g["r"]).max()
-            ax.annotate(basin, (g["x"].mean(), top + 0.15), ha="center", va="bottom", fontsize=7.5, color="#333333")
+            ax.annotate(
+                basin, (g["x"].mean(), top + 0.15), ha="center", va="bottom", fontsize=7.5, color="#333333", fontweight="bold", zorder=6
+            )
+        for _, row in layout[layout["town"].isin(named)].iterrows():  # town names under their clusters
+            ax.annotate(
+                row["town"],
+                (row["x"], row["y"] - row["r"]),
+                ha="center",
+                va="top",
+                fontsize=6.5,
+                color="#333333",
+                path_effects=halo,
+                zorder=5,
+            )
         ax.set_title(
             f"{pd.Timestamp(day):%d %B %Y}: {int(on.sum())} enterprises, {strikers:,.0f} strikers on strike (medians)", fontsize=10
         )
         ax.set_aspect("equal")
+        ax.margins(x=0.05, y=0.06)  # room for the names of the towns at the edges
         ax.set_xticks([])
         ax.set_yticks([])
         for side in ax.spines.values():
@@ -442,7 +525,7 @@ def plot_network(town_daily: pd.DataFrame, layout: pd.DataFrame, dates: list[str
         loc="lower center",
         ncol=2,
         fontsize=9,
-        title="one dot per enterprise; a cluster is a town (red dots: the median across replicates of the town's enterprises on strike)",
+        title="one dot per enterprise; a cluster is a town, the two largest of each basin named (red dots: the median across replicates of the town's enterprises on strike)",
         title_fontsize=8.5,
     )
     fig.suptitle(
@@ -629,6 +712,18 @@ def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tu
 STAGE_NAMES = ("material", "political", "sovereignty")
 
 
+def chance(p: float) -> str:
+    """A probability as a reader says it: '45%', '4.5%', '0.45%', '1 in 105,000', '0'."""
+    if not p > 0:
+        return "0"
+    if p >= 0.1:
+        return f"{p:.0%}"
+    if p >= 0.001:
+        return f"{100 * p:.2g}%"
+    odds = round(1 / p)
+    return f"1 in {round(odds, 2 - len(str(odds))):,.0f}"  # two significant digits
+
+
 def plot_explain(e: pd.DataFrame, terms: list[str], damped: set[str], title: str, ax=None) -> Figure:
     """Horizontal stacked bars of each enterprise's hazard terms (`sim.explain`), its probability and whether it acted.
 
@@ -640,7 +735,7 @@ def plot_explain(e: pd.DataFrame, terms: list[str], damped: set[str], title: str
         ax: an Axes to draw on (default: a new figure).
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 0.45 * max(len(e), 2) + 1.6), constrained_layout=True)
+        _, ax = plt.subplots(figsize=(11, 0.32 * max(len(e), 2) + 2.0), constrained_layout=True)
     colors = plt.get_cmap("tab20")(range(len(terms)))
     for y, (_, r) in enumerate(e.iterrows()):
         left = 0.0
@@ -652,12 +747,16 @@ def plot_explain(e: pd.DataFrame, terms: list[str], damped: set[str], title: str
             ax.barh(y, v, left=left, color=col, label=t)
             left += v
         mark = "acted" if r["acted"] else "did not"
-        ax.text(left, y, f"  {r['decision']} p={r['probability']:.2g} ({mark})", va="center", fontsize=8)
+        ax.text(left, y, f"  {r['decision']}: chance {chance(r['probability'])} that day ({mark})", va="center", fontsize=8)
     ax.set_yticks(range(len(e)), e["enterprise"], fontsize=8)
-    ax.invert_yaxis()
+    ax.set_ylim(len(e) - 0.5, -0.5)  # top to bottom, no empty rows
+    widest = max((bar.get_x() + bar.get_width() for bar in ax.patches), default=0.0)
+    ax.set_xlim(0, (widest or 1.0) * 1.55)  # room for the text after the longest bar
     ax.set_xlabel("daily hazard (onset: before multiplying by readiness)")
     ax.set_title(title, fontsize=10)
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles, strict=True))
-    ax.legend(uniq.values(), uniq.keys(), fontsize=7, loc="lower right")
+    ax.legend(
+        uniq.values(), uniq.keys(), fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=min(len(uniq), 5) or 1
+    )  # below: covers no bar
     return ax.figure
