@@ -320,7 +320,7 @@ def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, ev
     share_on = total.assign(on=total["strikers"] > 20_000).groupby("date")["on"].mean()
     axes[1].fill_between(share_on.index, 0, share_on.to_numpy(), color="#4c72b0", alpha=0.35, lw=0, step="post")
     axes[1].step(share_on.index, share_on.to_numpy(), where="post", color="#4c72b0", lw=0.9)
-    axes[1].set_ylim(0, 1.05)
+    axes[1].set_ylim(-0.04, 1.04)  # 0 and 100% off the frame
     axes[1].yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
     axes[1].set_ylabel("replicates\nwith a wave", fontsize=9)
     axes[1].set_title("share of replicates with over 20,000 on strike that day", fontsize=9, loc="left")
