@@ -9,6 +9,8 @@ subtitle. `sim.results.save_figure` writes them as PNG and SVG.
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.dates as mdates
 import matplotlib.patheffects as patheffects
 import matplotlib.pyplot as plt
@@ -662,7 +664,13 @@ def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tu
         return g.median(), g.quantile(0.25), g.quantile(0.75)
 
     fig, axes = panels(
-        axes, len(others), len(columns), figsize=(15, 1.9 * len(others) + 1.8), sharex=True, sharey="col", constrained_layout=True
+        axes,
+        len(others),
+        len(columns),
+        figsize=(15, min(1.9, 16 / len(others)) * len(others) + 1.8),
+        sharex=True,
+        sharey="col",
+        constrained_layout=True,
     )
     cache = {}
     for r, arm in enumerate(others):
@@ -679,7 +687,7 @@ def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tu
             if r == 0:
                 ax.set_title(label, fontsize=9)
             if k == 0:
-                ax.set_ylabel(arm, fontsize=9, color=c, fontweight="bold")
+                ax.set_ylabel(textwrap.fill(arm.replace("_", " "), 14), fontsize=8.5, color=c, fontweight="bold")  # fits a short row
             share = col not in ("strikers", "committees_political_plus")
             ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0) if share else THOUSANDS)
             if share:
