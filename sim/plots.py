@@ -475,6 +475,7 @@ def plot_network(
     else:
         fig, axes = panels(axes, nrow, ncol)
     golden = np.pi * (3 - np.sqrt(5))
+    labels = []
     big = layout.sort_values(["enterprises", "town"], ascending=[False, True]).groupby("basin").head(per_basin)
     named = set(big.loc[big["enterprises"] >= min_named, "town"]) | set(towns_named)
     halo = [patheffects.withStroke(linewidth=2, foreground="white")]
@@ -492,27 +493,47 @@ def plot_network(
             ys.extend(row["y"] + rad * np.sin(i * golden))
             cs.extend(["#c44e52" if j < k else "#b8c4d6" for j in i])
         ax.scatter(xs, ys, c=cs, s=5, lw=0)
+        fixed, movable = [], []
         for basin, g in layout.groupby("basin"):
             top = (g["y"] + g["r"]).max()
-            ax.annotate(
-                basin, (g["x"].mean(), top + 0.15), ha="center", va="bottom", fontsize=7.5, color="#333333", fontweight="bold", zorder=6
+            fixed.append(
+                ax.annotate(
+                    basin, (g["x"].mean(), top + 0.15), ha="center", va="bottom", fontsize=7.5, color="#333333", fontweight="bold", zorder=6
+                )
             )
-        for _, row in layout[layout["town"].isin(named)].iterrows():  # town names under their clusters
-            ax.annotate(
-                row["town"],
-                (row["x"], row["y"] - row["r"]),
-                ha="center",
-                va="top",
-                fontsize=6.5,
-                color="#333333",
-                path_effects=halo,
-                zorder=5,
+        towns = layout[layout["town"].isin(named)].sort_values(["enterprises", "town"], ascending=[False, True])
+        for _, row in towns.iterrows():  # town names under their clusters (moved round them if that place is taken)
+            spots = [
+                ((row["x"], row["y"] - row["r"]), "center", "top"),
+                ((row["x"], row["y"] + row["r"]), "center", "bottom"),
+                ((row["x"] + row["r"], row["y"]), "left", "center"),
+                ((row["x"] - row["r"], row["y"]), "right", "center"),
+                ((row["x"] + 0.7 * row["r"], row["y"] - 0.7 * row["r"]), "left", "top"),
+                ((row["x"] - 0.7 * row["r"], row["y"] - 0.7 * row["r"]), "right", "top"),
+            ]
+            movable.append(
+                (
+                    spots,
+                    ax.annotate(
+                        row["town"],
+                        (row["x"], row["y"] - row["r"]),
+                        ha="center",
+                        va="top",
+                        fontsize=6.5,
+                        color="#333333",
+                        path_effects=halo,
+                        zorder=5,
+                        annotation_clip=False,
+                        clip_on=False,  # a name at the edge of the map is not cut by the frame
+                    ),
+                )
             )
+        labels.append((fixed, movable))
         ax.set_title(
             f"{pd.Timestamp(day):%d %B %Y}: {int(on.sum())} enterprises, {strikers:,.0f} strikers on strike (medians)", fontsize=10
         )
         ax.set_aspect("equal")
-        ax.margins(x=0.05, y=0.06)  # room for the names of the towns at the edges
+        ax.margins(x=0.07, y=0.06)  # room for the names of the towns at the edges
         ax.set_xticks([])
         ax.set_yticks([])
         for side in ax.spines.values():
@@ -527,7 +548,7 @@ def plot_network(
         loc="lower center",
         ncol=2,
         fontsize=9,
-        title="one dot per enterprise; a cluster is a town, the two largest of each basin named (red dots: the median across replicates of the town's enterprises on strike)",
+        title="one dot per enterprise; a cluster is a town, the two largest of each basin named where there is room (red dots: the median across replicates of the town's enterprises on strike)",
         title_fontsize=8.5,
     )
     fig.suptitle(
@@ -535,7 +556,29 @@ def plot_network(
         f"basins placed roughly by geography (west left, north up; not to scale) | scenario: {scenario} | {reps} replicates",
         fontsize=12,
     )
+    _place_labels(fig, labels)
     return fig
+
+
+def _place_labels(fig: Figure, labels: list) -> None:
+    """Move each town name to the first of its spots round its cluster where it overlaps no name placed before (none: hidden)."""
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        ax.apply_aspect()  # the equal aspect moves the panels: measure where they will be drawn
+    for fixed, movable in labels:
+        taken = [t.get_window_extent(renderer) for t in fixed]
+        for spots, text in movable:
+            for xy, ha, va in spots:
+                text.xy = xy
+                text.set_ha(ha)
+                text.set_va(va)
+                box = text.get_window_extent(renderer)
+                if not any(box.overlaps(b) for b in taken):
+                    break
+            else:  # nowhere free: left out rather than written over another name
+                text.set_visible(False)
+                continue
+            taken.append(box)
 
 
 def close(fig: Figure) -> None:
