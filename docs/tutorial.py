@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(ROOT))
 
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
 from sim import experiments, explain  # noqa: E402
@@ -58,8 +59,9 @@ print(peak.head(6).round(-2).to_string())
 kuz = tables.basin[tables.basin["basin"] == "Kuzbass"].pivot(index="date", columns="replicate", values="strikers")
 fig, ax = plt.subplots(figsize=(7, 3.5), constrained_layout=True)
 ax.fill_between(kuz.index, kuz.quantile(0.05, axis=1), kuz.quantile(0.95, axis=1), alpha=0.3, label="5-95% of replicates")
-ax.plot(kuz.index, kuz.median(axis=1), label="median")
+ax.plot(kuz.index, kuz.median(axis=1), label="median across replicates (each day)")
 ax.set_ylabel("strikers (persons)")
+ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))  # short dates that do not overlap
 ax.set_title(f"Kuzbass, July-August 1989 ({len(seeds)} replicates, baseline)")
 ax.legend()
 fig.savefig(OUT / "kuzbass_july1989.png", dpi=100)

@@ -64,6 +64,9 @@ def plot_targets(
         x0, x1 = x - pd.Timedelta(days=14), x + pd.Timedelta(days=14)  # four weeks around the target
         where = r["basin"] + (f", {r['place']}" if r["place"] else "")
         verdict = "inside the 50% band" if r["inside_50"] else "inside the 90% band" if r["inside_90"] else "OUTSIDE the 90% band"
+        idle = r.get("informative") is False or r.get("informative") == False  # noqa: E712 (a numpy bool)
+        if idle:  # inside a band so wide (or a median of 0) that the hit says nothing
+            verdict += "\nuninformative (band too wide, or median 0)"
         if r["measure"] in ("first_strike", "last_day"):
             days = x + pd.to_timedelta([r["sim_p05"], r["sim_median"], r["sim_p95"]], unit="D")
             if days.notna().all():
@@ -75,7 +78,7 @@ def plot_targets(
             ax.set_yticks([])
             ax.set_ylabel("(dates only)", fontsize=8, color="dimgrey")  # the band is the spread of the simulated dates
             what = "first strike" if r["measure"] == "first_strike" else "end of the wave"
-            ax.set_title(f"{where}\n{what} on {r['date']}: {verdict}", fontsize=9)
+            ax.set_title(f"{where}\n{what} on {r['date']}: {verdict}", fontsize=9, color="dimgrey" if idle else "black")
             ax.set_xlim(x0, x1)
         else:
             s = s[(s["date"] >= x0) & (s["date"] <= x1)].assign(basin="x")
@@ -92,7 +95,9 @@ def plot_targets(
                 ax.plot([x], [r["value"]], "D", color=red, mec="black")
             ax.set_ylabel("enterprises on strike" if r["measure"] == "mines_on_strike" else "strikers (persons)", fontsize=8)
             ax.yaxis.set_major_formatter(THOUSANDS)
-            ax.set_title(f"{where}\n{r['measure'].replace('_', ' ')} on {r['date']}: {verdict}", fontsize=9)
+            ax.set_title(
+                f"{where}\n{r['measure'].replace('_', ' ')} on {r['date']}: {verdict}", fontsize=9, color="dimgrey" if idle else "black"
+            )
         ax.xaxis.set_major_locator(WEEKLY)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
         ax.set_xlabel(f"date ({x.year})", fontsize=8)
@@ -102,7 +107,7 @@ def plot_targets(
     for ax in spare:
         ax.set_visible(False)
     handles = [
-        plt.Line2D([], [], color=blue, lw=1.6, label="model median"),
+        plt.Line2D([], [], color=blue, lw=1.6, label="model median across replicates, day by day"),
         plt.Rectangle((0, 0), 1, 1, color=blue, alpha=0.5, label="model 25-75% of replicates"),
         plt.Rectangle((0, 0), 1, 1, color=blue, alpha=0.2, label="model 5-95% of replicates"),
         plt.Line2D([], [], marker="D", color=red, mec="black", ls="", label="historical figure (bar: its interval)"),
@@ -114,7 +119,18 @@ def plot_targets(
         spare[0].legend(handles=handles, loc="center", fontsize=9, frameon=False)
     else:
         fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=9)
-    fig.suptitle(f"{title} (a place in brackets is resolved to its town)\n{_subtitle(scenario, replicates)}", fontsize=12)
+    hits = int(rows["inside_90"].astype(bool).sum())
+    if "informative" in rows:
+        good = int((rows["inside_90"].astype(bool) & (rows["informative"] == True)).sum())  # noqa: E712 (None: not scored)
+        head = (
+            f"{good} of {len(rows)} figures inside the 90% band and informative ({hits - good} more inside but uninformative, grey titles)"
+        )
+    else:
+        head = f"{hits} of {len(rows)} figures inside the 90% band"
+    fig.suptitle(
+        f"{title} (a place in brackets is resolved to its town)\n{head}\n{_subtitle(scenario, replicates, 'median, 50% and 90% bands')}",
+        fontsize=12,
+    )
     return fig
 
 
