@@ -261,7 +261,7 @@ def kernel_compile() -> dict:
 
 PHASES = (
     ("compiled day (sim/kernel.py step)", ("kernel.py", "step")),
-    ("compiled observation (sim/kernel.py observe)", ("kernel.py", "observe")),
+    ("compiled observation (sim/metrics.py observe)", ("metrics.py", "observe")),
     ("random draws (sim/rng.py) and their stacking", ("engine.py", "draws")),
     ("events of the day", ("engine.py", "apply_events")),
 )

@@ -111,6 +111,12 @@ print(f"{len(out)} enterprises on strike; {world.mine_name[e.i]}: {len(e.cell.ne
 print(f"  {e.days_on:.0f} days out, efficacy {e.eff:.2f}, trust {e.trust:.2f}, grievances (wage, ecology, privilege) {e.griev}")
 print(f"{len(agents.agents_by_type[StrikeCommittee].select(lambda c: c.active))} strike committees active")
 
+# The compiled engine, which every command runs, holds the same state on the same seed and draw:
+from sim.engine import Engine  # noqa: E402
+
+engine = Engine(world, baseline, [seeds[0]]).run(until=16)
+print(f"{agents.date}: {int(engine.state.striking.sum())} enterprises on strike in the engine's replicate on the same seed")
+
 # %% [markdown]
 # The basins and the centre are agents too: a `Basin` holds the centre's promises to it and the strike
 # calls in force there, the `Centre` its perceived strength. Mesa's clock counts days (`run_for`), and
@@ -119,7 +125,7 @@ print(f"{len(agents.agents_by_type[StrikeCommittee].select(lambda c: c.active))}
 # %%
 from sim.model import Basin, Centre  # noqa: E402
 
-agents.run_for(30)  # to 16 August 1989
+agents.run_for(30)  # to 15 August 1989
 (centre,) = agents.agents_by_type[Centre]
 names = world.basin_names
 for b in agents.agents_by_type[Basin].select(lambda b: b.concessions > 0):

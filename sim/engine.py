@@ -166,7 +166,7 @@ class Engine:
         )
         kernel.step(self.state, w, self._pm, self._mf, *args)
         if self.record == "all":
-            kernel.observe(self.state, w, self._bblock[d], self._rblock[d])  # the same sums in the same order as sim.metrics
+            metrics.observe(self.state, w, self._bblock[d], self._rblock[d])  # compiled: the same sums in the same order as observe_basins
             if d in self.snap_days:
                 self.snap_out[self.snap_days.index(d)] = w.by_city(metrics.backing(self.state, w) * w.workforce)
         if (d < self.town_days and self.record == "all") or self.areas:
