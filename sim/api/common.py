@@ -157,15 +157,25 @@ def historical(r) -> str:
 
 
 def verdict_words(scores) -> list[str]:
-    """One word per row of a score table: inside 50%, inside 90%, outside (of the 25-75% and 5-95% bands), or not scored."""
-    return [
-        "not scored" if not r["scored"] else "inside 50%" if r["inside_50"] else "inside 90%" if r["inside_90"] else "outside"
-        for _, r in scores.iterrows()
-    ]
+    """One word per row of a score table: inside 50%, inside 90%, outside (of the 25-75% and 5-95% bands), or not scored.
+
+    A hit whose band says nothing (`informative` False) is marked "(uninformative)".
+    """
+    out = []
+    for _, r in scores.iterrows():
+        word = "not scored" if not r["scored"] else "inside 50%" if r["inside_50"] else "inside 90%" if r["inside_90"] else "outside"
+        out.append(word + (" (uninformative)" if r["scored"] and r["inside_90"] and not r.get("informative", True) else ""))
+    return out
 
 
 def scores_text(scores) -> str:
-    """Each target against the ensemble's median and 90% band (5-95% of replicates), a line each, and the count."""
+    """Each target against the ensemble's median and 90% band (5-95% of replicates), a line each, and the headline.
+
+    The headline counts the rows inside the 90% band whose band is informative (`sim.targets.headline`);
+    the hits whose band says nothing follow, each with its reason.
+    """
+    from sim import targets
+
     lines = [f"{'target (date, basin, place, measure)':76s} {'historical':>15s} {'model median [5% to 95%]':>30s}  in 90% band"]
     for _, r in scores.iterrows():
         where = f"{r['date']} {r['basin']}{', ' + r['place'] if r['place'] else ''} {r['measure']}"
@@ -184,14 +194,18 @@ def scores_text(scores) -> str:
             sim = f"{fmt(vals[0])} [{fmt(vals[1])} to {fmt(vals[2])}]"
         flag = "" if bool(r.get("informative", True)) else " (uninformative)"
         lines.append(f"{where:76s} {hist:>15s} {sim:>30s}  {'yes' if r['inside_90'] else 'NO'}{flag}")
-    s = scores[scores["scored"]]
-    if s.empty:
+    if not scores["scored"].any():
         lines.append(f"none of the {len(scores)} targets could be scored (see the reasons above)")
         return "\n".join(lines)
     lines.append(
-        f"{int(s['inside_90'].sum())} of {len(s)} scored targets inside the 90% band, {int(s['inside_50'].sum())} inside the 50% band"
+        "(bands across replicates: 90% = 5-95%, 50% = 25-75%; a range is inside a band when the band holds its midpoint "
+        "(or the value given with it) or lies wholly within the range; "
+        "dated events: days after the historical date, negative = earlier)"
     )
-    lines.append("(bands across replicates: 90% = 5-95%, 50% = 25-75%; dated events: days after the historical date, negative = earlier)")
+    lines.append(targets.headline(scores))
+    gone = targets.uninformative_rows(scores)
+    if gone:
+        lines += ["inside the 90% band but uninformative (the band says nothing about the row):", *gone]
     return "\n".join(lines)
 
 
