@@ -535,7 +535,9 @@ def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tu
 STAGE_NAMES = ("material", "political", "sovereignty")
 
 
-def plot_explain(e: pd.DataFrame, terms: list[str], damped: set[str], title: str, ax=None) -> Figure:
+def plot_explain(
+    e: pd.DataFrame, terms: list[str], damped: set[str], title: str, ax=None, names: dict | None = None, notes: list[str] | None = None
+) -> Figure:
     """Horizontal stacked bars of each enterprise's hazard terms (`sim.explain`), its probability and whether it acted.
 
     Args:
@@ -544,7 +546,10 @@ def plot_explain(e: pd.DataFrame, terms: list[str], damped: set[str], title: str
         damped: the onset terms that an established committee's damping (`channelled`) multiplies.
         title: the title.
         ax: an Axes to draw on (default: a new figure).
+        names: each term's label in the legend (default: its column name).
+        notes: the text after each enterprise's bar (default: its probability and whether it acted).
     """
+    names = names or {}
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 0.45 * max(len(e), 2) + 1.6), constrained_layout=True)
     colors = plt.get_cmap("tab20")(range(len(terms)))
@@ -555,15 +560,18 @@ def plot_explain(e: pd.DataFrame, terms: list[str], damped: set[str], title: str
             if v is None or v != v or v <= 0:
                 continue
             v = v * (r["channelled"] if t in damped and r["decision"] == "onset" else 1.0)
-            ax.barh(y, v, left=left, color=col, label=t)
+            ax.barh(y, v, left=left, color=col, label=names.get(t, t))
             left += v
-        mark = "acted" if r["acted"] else "did not"
-        ax.text(left, y, f"  {r['decision']} p={r['probability']:.2g} ({mark})", va="center", fontsize=8)
+        note = notes[y] if notes else f"{r['decision']} p={r['probability']:.2g} ({'acted' if r['acted'] else 'did not'})"
+        ax.text(left, y, f"  {note}", va="center", fontsize=8)
     ax.set_yticks(range(len(e)), e["enterprise"], fontsize=8)
+    ax.set_xlim(0, ax.get_xlim()[1] * 1.3)  # room for the text after the longest bar
     ax.invert_yaxis()
     ax.set_xlabel("daily hazard (onset: before multiplying by readiness)")
     ax.set_title(title, fontsize=10)
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles, strict=True))
-    ax.legend(uniq.values(), uniq.keys(), fontsize=7, loc="lower right")
+    ax.legend(
+        uniq.values(), uniq.keys(), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(len(e), 2) - 0.03), ncol=4
+    )  # below: it covers no bar
     return ax.figure
