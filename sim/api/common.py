@@ -145,7 +145,7 @@ def num(x: float) -> str:
 
 
 def historical(r) -> str:
-    """The historical figure of a score row: a value, a range, or an open range ("at least 1")."""
+    """The historical figure of a score row: a value, a range, a value with its range ("12,000 (10,000-14,000)"), or an open range ("at least 1")."""
     fmt = (lambda v: f"{v:.2f}") if r["measure"] == "allegiance" else (lambda v: f"{v:,.0f}")
     if r["kind"] != "interval":
         return fmt(r["value"])
@@ -153,7 +153,8 @@ def historical(r) -> str:
         return f"at least {fmt(r['low'])}"
     if math.isnan(r["low"]):
         return f"at most {fmt(r['high'])}"
-    return f"{fmt(r['low'])}-{fmt(r['high'])}"
+    given = f"{fmt(r['value'])} " if math.isfinite(r["value"]) else ""  # the figure the row is judged by (sim.targets.observed)
+    return f"{given}({fmt(r['low'])}-{fmt(r['high'])})" if given else f"{fmt(r['low'])}-{fmt(r['high'])}"
 
 
 def verdict_words(scores) -> list[str]:
@@ -168,6 +169,14 @@ def verdict_words(scores) -> list[str]:
     return out
 
 
+def counted(v: float) -> str:
+    """A simulated count: whole, with thousands separators, except a fraction below 10.
+
+    A quantile falls between replicates: 0.45 is not 0, and a row at 0 is outside a band from 0.45.
+    """
+    return f"{v:.2g}" if 0 < abs(v) < 10 and v != round(v) else f"{v:,.0f}"
+
+
 def scores_text(scores) -> str:
     """Each target against the ensemble's median and 90% band (5-95% of replicates), a line each, and the headline.
 
@@ -176,13 +185,13 @@ def scores_text(scores) -> str:
     """
     from sim import targets
 
-    lines = [f"{'target (date, basin, place, measure)':76s} {'historical':>15s} {'model median [5% to 95%]':>30s}  in 90% band"]
+    lines = [f"{'target (date, basin, place, measure)':76s} {'historical':>24s} {'model median [5% to 95%]':>30s}  in 90% band"]
     for _, r in scores.iterrows():
         where = f"{r['date']} {r['basin']}{', ' + r['place'] if r['place'] else ''} {r['measure']}"
-        fmt = (lambda v: f"{v:.2f}") if r["measure"] == "allegiance" else (lambda v: f"{v:,.0f}")
+        fmt = (lambda v: f"{v:.2f}") if r["measure"] == "allegiance" else counted
         hist = "on the day" if r["measure"] in ("first_strike", "last_day") else historical(r)
         if not r["scored"]:
-            lines.append(f"{where:76s} {hist:>15s}   not scored: {r['reason']}")
+            lines.append(f"{where:76s} {hist:>24s}   not scored: {r['reason']}")
             continue
         vals = [float(r[k]) for k in ("sim_median", "sim_p05", "sim_p95")]
         if not all(math.isfinite(v) for v in vals):  # e.g. an event that happened in no replicate
@@ -193,7 +202,7 @@ def scores_text(scores) -> str:
         else:
             sim = f"{fmt(vals[0])} [{fmt(vals[1])} to {fmt(vals[2])}]"
         flag = "" if bool(r.get("informative", True)) else " (uninformative)"
-        lines.append(f"{where:76s} {hist:>15s} {sim:>30s}  {'yes' if r['inside_90'] else 'NO'}{flag}")
+        lines.append(f"{where:76s} {hist:>24s} {sim:>30s}  {'yes' if r['inside_90'] else 'NO'}{flag}")
     if not scores["scored"].any():
         lines.append(f"none of the {len(scores)} targets could be scored (see the reasons above)")
         return "\n".join(lines)

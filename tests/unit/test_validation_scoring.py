@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.api.common import scores_text
+from sim.api.common import counted, scores_text
 from sim.runner import world_for
 from sim.targets import headline, load_targets, score, target_areas
 
@@ -90,8 +90,14 @@ def test_the_headline_counts_informative_hits_and_lists_the_rest(tmp_path):
     assert "1 inside but uninformative, 1 outside" in headline(s)
     assert "by the overlap rule for intervals: 3 inside the 90% band" in headline(s)
     text = scores_text(s)
+    assert "9,800 (9,000-11,000)" in text  # the figure judged, with its range
     assert "inside the 90% band but uninformative" in text
     assert re.search(r"1989-07-12 Donbas mines_on_strike: the band reaches 0", text)
+
+
+def test_a_quantile_between_replicates_is_not_shown_as_zero():
+    """`12 [0 to 37]  NO` for a row at 0 read as a contradiction: the band began at 0.45."""
+    assert [counted(v) for v in (0.45, 8.4, 12.0, 207_708.0, 0.0)] == ["0.45", "8.4", "12", "207,708", "0"]
 
 
 @pytest.mark.slow
