@@ -120,7 +120,7 @@ def plot_targets(
         fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=9)
     n = tally(scores)
     count = f"{n['good']} of {n['scored']} inside the 90% band and informative, {n['uninformative']} inside but uninformative, {n['outside']} outside"
-    fig.suptitle(f"{title} (a place in brackets is resolved to its town): {count}\n{_subtitle(scenario, replicates)}", fontsize=12)
+    fig.suptitle(f"{title} (a place in brackets is resolved to its town)\n{count}\n{_subtitle(scenario, replicates)}", fontsize=12)
     return fig
 
 

@@ -19,8 +19,11 @@ WORLD = world_for(ROOT / "scenarios" / "data")
 START = date(1989, 7, 10)
 
 
-def scored(tmp_path, body, mines, strikers=lambda a, r, i: 1000 * (r + 1), days=5):
-    """Score `body` against 10 replicates: mines(area, replicate, day) enterprises and strikers(...) persons on strike."""
+def scored(tmp_path, body, mines, strikers=lambda a, r, i: 1000 * (r + 1), days=5, series=False):
+    """Score `body` against 10 replicates: mines(area, replicate, day) enterprises and strikers(...) persons on strike.
+
+    With `series`, also the simulated table (the run's `target_series`).
+    """
     p = tmp_path / "t.csv"
     p.write_text(HEADER + body, encoding="utf-8")
     ts = load_targets(p)
@@ -31,7 +34,8 @@ def scored(tmp_path, body, mines, strikers=lambda a, r, i: 1000 * (r + 1), days=
         for r in range(10)
         for i, d in enumerate(pd.date_range(START, periods=days))
     ]
-    return score(ts, pd.DataFrame(rows), WORLD, START).set_index("line")
+    out = score(ts, pd.DataFrame(rows), WORLD, START).set_index("line")
+    return (out, pd.DataFrame(rows)) if series else out
 
 
 def test_an_interval_row_is_judged_by_its_figure_not_by_touching_the_band(tmp_path):
@@ -121,3 +125,23 @@ def test_validate_command_headline_counts_informative_hits(tmp_path):
     assert good + bad + outside == 23 and bad > 0 and good < 23
     assert "inside the 90% band but uninformative" in out.stdout
     assert "skill" in out.stdout  # the skill against the prior predictive stays
+
+
+def test_the_validation_figure_marks_uninformative_hits_and_counts_informative_ones(tmp_path):
+    from sim.figures import _target_series
+    from sim.plots import close
+    from sim.plots_analysis import plot_targets
+
+    s, ser = scored(
+        tmp_path,
+        "1989-07-12,Donbas,,mines_on_strike,,100,121,interval,s,approx\n1989-07-12,Kuzbass,,strikers,,4000,6000,interval,s,high\n",
+        mines=lambda a, r, i: 28 * max(r - 1, 0),
+        series=True,
+    )
+    s = s.reset_index()
+    fig = plot_targets(s, _target_series(s, ser), "baseline", 10, "Validation on t.csv")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert any("Donbas" in t and "UNINFORMATIVE: the band reaches 0" in t for t in titles), titles
+    assert any("Kuzbass" in t and "UNINFORMATIVE" not in t for t in titles), titles
+    assert "1 of 2 inside the 90% band and informative, 1 inside but uninformative, 0 outside" in fig._suptitle.get_text()
+    close(fig)
