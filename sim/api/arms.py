@@ -65,8 +65,8 @@ def versus(r, reference: str) -> str:
     """A paired effect in words, the arm against the reference: which has more, by how much, and the interval.
 
     The effects table holds reference minus arm; a reader asks what the arm changes, so the sentence
-    gives arm minus reference ("no_concessions: peak strikers, July-August 1989, 218,894 persons
-    higher than in baseline"). A claim read on the baseline alone gives its value.
+    gives arm minus reference ("ARM: peak strikers, July-August 1989, N persons higher than in
+    baseline"). A claim read on the baseline alone gives its value.
     """
     from sim.metrics import OUTCOME_LABELS, OUTCOMES
 
