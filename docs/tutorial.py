@@ -81,13 +81,15 @@ effects = experiments.paired_effects(arms.outcomes, "baseline")
 print(effects[["arm", "outcome", "median", "mean", "mean_lo", "mean_hi"]].to_string(index=False))
 
 # %% [markdown]
-# ## 5. Inspect one agent: why did Prokopyevsk's enterprises strike, or not, on 12 July?
+# ## 5. Inspect one agent: why did Prokopyevsk's enterprises strike, or not, on 15 July?
 #
 # `explain` runs the per-agent Mesa model (the same rules, seed and parameter draw as the engine's
-# replicate 0) to that day and returns, for each enterprise of the town, the terms of its decision.
+# replicate 0) to that day and returns, for each enterprise of the town, the terms of its decision;
+# `explain.report` says it in words (what `run.py explain` prints), the tables hold every term.
 
 # %%
-why = explain.explain(baseline, date(1989, 7, 12), "Prokopyevsk", replicate=0)
+why = explain.explain(baseline, date(1989, 7, 15), "Prokopyevsk", replicate=0)
+print("\n".join(explain.report(why).splitlines()[:4]))
 cols = ["enterprise", "decision", "readiness", "z_grievance", "contagion_town", "contagion_basin", "news", "hazard", "probability", "acted"]
 print(why.enterprises[[c for c in cols if c in why.enterprises]].head(8).to_string(index=False))
 print(why.committees[["committee", "active", "stage", "allegiance"]].to_string(index=False))

@@ -775,7 +775,9 @@ def chance(p: float) -> str:
     return f"1 in {round(odds, 2 - len(str(odds))):,.0f}"  # two significant digits
 
 
-def plot_explain(e: pd.DataFrame, terms: list[str], damped: set[str], title: str, ax=None) -> Figure:
+def plot_explain(
+    e: pd.DataFrame, terms: list[str], damped: set[str], title: str, ax=None, names: dict | None = None, notes: list[str] | None = None
+) -> Figure:
     """Horizontal stacked bars of each enterprise's hazard terms (`sim.explain`), its probability and whether it acted.
 
     Args:
@@ -784,7 +786,10 @@ def plot_explain(e: pd.DataFrame, terms: list[str], damped: set[str], title: str
         damped: the onset terms that an established committee's damping (`channelled`) multiplies.
         title: the title.
         ax: an Axes to draw on (default: a new figure).
+        names: each term's label in the legend (default: its column name).
+        notes: the text after each enterprise's bar (default: its probability and whether it acted).
     """
+    names = names or {}
     if ax is None:
         _, ax = plt.subplots(figsize=(11, 0.32 * max(len(e), 2) + 2.0), constrained_layout=True)
     colors = plt.get_cmap("tab20")(range(len(terms)))
@@ -795,10 +800,11 @@ def plot_explain(e: pd.DataFrame, terms: list[str], damped: set[str], title: str
             if v is None or v != v or v <= 0:
                 continue
             v = v * (r["channelled"] if t in damped and r["decision"] == "onset" else 1.0)
-            ax.barh(y, v, left=left, color=col, label=t)
+            ax.barh(y, v, left=left, color=col, label=names.get(t, t))
             left += v
         mark = "acted" if r["acted"] else "did not"
-        ax.text(left, y, f"  {r['decision']}: chance {chance(r['probability'])} that day ({mark})", va="center", fontsize=8)
+        note = notes[y] if notes else f"{r['decision']}: chance {chance(r['probability'])} that day ({mark})"
+        ax.text(left, y, f"  {note}", va="center", fontsize=8)
     ax.set_yticks(range(len(e)), e["enterprise"], fontsize=8)
     ax.set_ylim(len(e) - 0.5, -0.5)  # top to bottom, no empty rows
     widest = max((bar.get_x() + bar.get_width() for bar in ax.patches), default=0.0)

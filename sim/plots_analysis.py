@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from sim.metrics import band
 from sim.plots import THOUSANDS, WEEKLY, _subtitle, panels
+from sim.targets import tally
 
 GROUP_COLORS = {
     "wage": "#4c72b0",
@@ -64,9 +65,10 @@ def plot_targets(
         x0, x1 = x - pd.Timedelta(days=14), x + pd.Timedelta(days=14)  # four weeks around the target
         where = r["basin"] + (f", {r['place']}" if r["place"] else "")
         verdict = "inside the 50% band" if r["inside_50"] else "inside the 90% band" if r["inside_90"] else "OUTSIDE the 90% band"
-        idle = r.get("informative") is False or r.get("informative") == False  # noqa: E712 (a numpy bool)
-        if idle:  # inside a band so wide (or a median of 0) that the hit says nothing
-            verdict += "\nuninformative (band too wide, or median 0)"
+        idle = bool(r["inside_90"]) and not r.get("informative", True)  # a hit whose band says nothing (sim.targets.uninformative)
+        if idle:
+            why = str(r.get("uninformative_why") or "").split(" though")[0].split(",")[0].split(" (")[0]
+            verdict += f"\nUNINFORMATIVE: {why}" if why else ", UNINFORMATIVE"
         if r["measure"] in ("first_strike", "last_day"):
             days = x + pd.to_timedelta([r["sim_p05"], r["sim_median"], r["sim_p95"]], unit="D")
             if days.notna().all():
@@ -119,16 +121,10 @@ def plot_targets(
         spare[0].legend(handles=handles, loc="center", fontsize=9, frameon=False)
     else:
         fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=9)
-    hits = int(rows["inside_90"].astype(bool).sum())
-    if "informative" in rows:
-        good = int((rows["inside_90"].astype(bool) & (rows["informative"] == True)).sum())  # noqa: E712 (None: not scored)
-        head = (
-            f"{good} of {len(rows)} figures inside the 90% band and informative ({hits - good} more inside but uninformative, grey titles)"
-        )
-    else:
-        head = f"{hits} of {len(rows)} figures inside the 90% band"
+    n = tally(scores)
+    count = f"{n['good']} of {n['scored']} inside the 90% band and informative, {n['uninformative']} inside but uninformative, {n['outside']} outside"
     fig.suptitle(
-        f"{title} (a place in brackets is resolved to its town)\n{head}\n{_subtitle(scenario, replicates, 'median, 50% and 90% bands')}",
+        f"{title} (a place in brackets is resolved to its town)\n{count}\n{_subtitle(scenario, replicates, 'median, 50% and 90% bands')}",
         fontsize=12,
     )
     return fig

@@ -23,6 +23,7 @@ def test_tutorial_runs_and_makes_its_figure(tmp_path):
     assert "20 replicates" in out and "Kuzbass" in out  # the run and its table
     assert "july_peak_strikers" in out and "early_concession" in out  # the paired comparison
     assert "Prokopyevsk underground 1" in out and "z_grievance" in out  # the agent's decision terms
+    assert "enterprises at work struck on 15 July 1989, mainly because of" in out  # and in words
     assert (
         "enterprises on strike" in out and "concession(s), relief promised" in out and "centre's perceived strength" in out
     )  # Mesa agents
