@@ -303,13 +303,3 @@ def report(ex: Explanation) -> str:
 
 WIDTH = 100
 """Widest line of `report`."""
-
-
-def draw(ex: Explanation, ax=None):
-    """The figure of an explanation: each enterprise's hazard terms, its probability and whether it acted (`sim.plots.plot_explain`)."""
-    from sim.plots import plot_explain
-
-    terms = [t for t in (*ONSET_TERMS, "committee_call", *RETURN_TERMS) if t in ex.enterprises]
-    title = f"Why they struck or went back: {ex.town}, {long_date(ex.day)} (replicate {ex.replicate}, {ex.scenario})"
-    notes = [f"chance {percent(r['probability'])}: {outcome(r)}" for _, r in ex.enterprises.iterrows()]
-    return plot_explain(ex.enterprises, terms, set(ONSET_TERMS), title, ax=ax, names={t: NAMES[t][0] for t in terms}, notes=notes)

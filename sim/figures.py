@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import plots, plots_analysis, results
+from sim import plots, plots_analysis, plots_arms, plots_network, results
 from sim.errors import InputError
+from sim.explain import NAMES, ONSET_TERMS, RETURN_TERMS, Explanation, long_date, outcome, percent
 from sim.metrics import OUTCOME_LABELS, OUTCOMES
 from sim.params import Params
 
@@ -166,8 +167,8 @@ def _run(folder: Path, manifest: dict, arms) -> list:
     figs = [("wave_july1989", plots.plot_wave(basin, scores, sc["name"], events=sc.get("events")))]
     dates = [d for d in NETWORK_DATES if (town["date"] == pd.Timestamp(d)).any()]
     if dates:
-        layout = plots.network_layout(_towns(folder, manifest))
-        figs.append(("network_july1989", plots.plot_network(town, layout, dates, sc["name"])))
+        layout = plots_network.network_layout(_towns(folder, manifest))
+        figs.append(("network_july1989", plots_network.plot_network(town, layout, dates, sc["name"])))
     figs.append(("timeline_1989_1991", plots.plot_timeline(basin, republic, sc["name"], sc.get("events"))))
     if _scored(scores, areas):
         figs.append(("targets_july1989", plots_analysis.plot_targets(scores, _target_series(scores, areas), sc["name"], reps)))
@@ -265,7 +266,7 @@ def _arms(folder: Path, manifest: dict, arms) -> list:
     return [
         (
             "forest_effects",
-            plots.plot_forest(
+            plots_arms.plot_forest(
                 effects,
                 shown,
                 units,
@@ -276,7 +277,7 @@ def _arms(folder: Path, manifest: dict, arms) -> list:
                 binary={k for k, v in OUTCOMES.items() if v.binary},
             ),
         ),
-        ("arms_1989_1991", plots.plot_arms(ser, experiment, reps, shocks)),
+        ("arms_1989_1991", plots_arms.plot_arms(ser, experiment, reps, shocks)),
     ]
 
 
@@ -330,3 +331,11 @@ def _sensitivity(folder: Path, manifest: dict, arms) -> list:
             plots_analysis.plot_robustness(rob, boxes, dims, f"{sub} | {len(rob)} points x {b.get('robustness_replicates')} replicates"),
         ),
     ]
+
+
+def explanation(ex: Explanation, ax=None):
+    """The figure of an explanation: each enterprise's hazard terms, its probability and whether it acted (`sim.plots.plot_explain`)."""
+    terms = [t for t in (*ONSET_TERMS, "committee_call", *RETURN_TERMS) if t in ex.enterprises]
+    title = f"Why they struck or went back: {ex.town}, {long_date(ex.day)} (replicate {ex.replicate}, {ex.scenario})"
+    notes = [f"chance {percent(r['probability'])}: {outcome(r)}" for _, r in ex.enterprises.iterrows()]
+    return plots.plot_explain(ex.enterprises, terms, set(ONSET_TERMS), title, ax=ax, names={t: NAMES[t][0] for t in terms}, notes=notes)

@@ -25,7 +25,7 @@ import solara
 from mesa.visualization import SolaraViz, make_plot_component
 from mesa.visualization.utils import update_counter
 
-from sim import plots, plots_app
+from sim import plots, plots_app, plots_network
 from sim.figures import towns_table
 from sim.interventions import Repression
 from sim.model import StrikeModel, strikers
@@ -96,7 +96,7 @@ class VizModel(StrikeModel):
 def _layout(data: str) -> pd.DataFrame:
     from sim.runner import world_for
 
-    return plots.network_layout(towns_table(world_for(Path(data))))
+    return plots_network.network_layout(towns_table(world_for(Path(data))))
 
 
 def _town_counts(model: VizModel) -> tuple[pd.Series, pd.Series]:

@@ -61,7 +61,7 @@ def explain_town(
     with folder.assembling():
         folder.tables({"enterprises": ex.enterprises, "committees": ex.committees})
         if draw_figures:
-            results.save_figure(explain.draw(ex), folder.path / "figures", "explain")
+            results.save_figure(figures.explanation(ex), folder.path / "figures", "explain")
         folder.manifest(
             {
                 "experiment": "explain",

@@ -29,6 +29,8 @@ LAYER = {
     "experiments": 5,
     "plots": 5,
     "plots_analysis": 5.01,
+    "plots_network": 5.01,
+    "plots_arms": 5.01,
     "plots_app": 5.01,
     "results": 5,
     "sensitivity": 5.5,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sim import figures, plots
+from sim import figures, plots, plots_arms, plots_network
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,7 +80,7 @@ def test_network_layout_keeps_towns_apart_and_basins_in_place():
             "enterprises": [9, 4, 16, 1],
         }
     )
-    lay = plots.network_layout(towns).set_index("town")
+    lay = plots_network.network_layout(towns).set_index("town")
     assert lay.loc["a", "x"] < lay.loc["c", "x"]  # west stays left of east
     for u, v in (("a", "b"), ("c", "d")):
         gap = ((lay.loc[u, "x"] - lay.loc[v, "x"]) ** 2 + (lay.loc[u, "y"] - lay.loc[v, "y"]) ** 2) ** 0.5
@@ -365,7 +365,7 @@ def test_forest_draws_thresholds_no_pair_range_on_a_yes_no_outcome_and_plain_uni
     th = figures.claim_thresholds()
     assert th and set(th) <= set(shown)  # every outcome a claim reads, with its threshold
     binary = {k for k, v in OUTCOMES.items() if v.binary}
-    fig = plots.plot_forest(effects, shown, units, "thesis", 20, OUTCOME_LABELS, thresholds=th, binary=binary)
+    fig = plots_arms.plot_forest(effects, shown, units, "thesis", 20, OUTCOME_LABELS, thresholds=th, binary=binary)
     check_figure("forest", fig)
     panels = [a for a in fig.axes if a.get_visible()]
     assert len(panels) == len(shown)
@@ -379,7 +379,7 @@ def test_forest_draws_thresholds_no_pair_range_on_a_yes_no_outcome_and_plain_uni
             assert not grey and ax.get_xlim() == (-1.05, 1.05)  # no 5-95% range of -1/0/1 pair effects
     plots.close(fig)
     ten = _effects(tuple(f"arm{i}" for i in range(10)))  # the thesis: ten arms
-    fig = plots.plot_forest(ten, shown, units, "thesis", 20, OUTCOME_LABELS, thresholds=th, binary=binary)
+    fig = plots_arms.plot_forest(ten, shown, units, "thesis", 20, OUTCOME_LABELS, thresholds=th, binary=binary)
     w, h = fig.get_size_inches()
     assert h <= 18 and w <= 16, (w, h)  # was 14 x 38 inches
     plots.close(fig)
@@ -395,7 +395,7 @@ def test_arms_plot_allegiance_the_measure_the_verdicts_read():
     base["allegiance_RSFSR"], base["allegiance_Ukraine"] = wide["RSFSR"].to_numpy(), wide["Ukrainian SSR"].to_numpy()
     base["separatism_RSFSR"] = base["separatism_Ukraine"] = 0.9
     series = pd.concat([base.assign(arm="baseline"), base.assign(arm="no_concessions")], ignore_index=True)
-    fig = plots.plot_arms(series, "compare", 4)
+    fig = plots_arms.plot_arms(series, "compare", 4)
     check_figure("arms", fig)
     titles = " ".join(a.get_title() for a in fig.axes)
     assert "backing the republic" in titles and "separatism" not in titles
@@ -443,11 +443,11 @@ def test_network_names_towns():
             "enterprises": [10, 33, 2, 36],
         }
     )
-    layout = plots.network_layout(towns)
+    layout = plots_network.network_layout(towns)
     daily = pd.DataFrame(
         [{"replicate": 0, "date": pd.Timestamp("1989-07-15"), "town": t, "mines_on_strike": 1, "strikers": 100} for t in towns["town"]]
     )
-    fig = plots.plot_network(daily, layout, ["1989-07-15"], "synthetic")
+    fig = plots_network.plot_network(daily, layout, ["1989-07-15"], "synthetic")
     names = {t.get_text() for t in fig.axes[0].texts}
     assert {"Mezhdurechensk", "Prokopyevsk", "Donetsk"} <= names and "Tiny" not in names  # the largest of each basin, and where it began
     plots.close(fig)
