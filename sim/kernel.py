@@ -41,11 +41,19 @@ WorldArrays = namedtuple(
 """The static arrays of a world that the compiled code reads."""
 
 
+_LAST: list = []
+"""The last parameter set turned into records and its records (a run's levers ask for the same set again and again)."""
+
+
 def param_records(p: Params, r: int) -> np.ndarray:
-    """(R,) one record of every parameter per replicate (a scalar parameter is repeated)."""
+    """(R,) one record of every parameter per replicate (a scalar parameter is repeated); read-only."""
+    if _LAST and _LAST[0] is p and len(_LAST[1]) == r:
+        return _LAST[1]
     rec = np.zeros(r, dtype=PARAM_DTYPE)
     for name in PARAMS:
         rec[name] = np.broadcast_to(np.asarray(getattr(p, name), dtype=float).reshape(-1), (r,))
+    rec.flags.writeable = False
+    _LAST[:] = [p, rec]
     return rec
 
 
