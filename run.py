@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None, prog: str = "run.py") -> int:
     threads_and_backend()  # before numpy is imported
     from sim.api.common import cap_workers, check_options
     from sim.errors import InputError, OptionError
-    from sim.results import BusyError
+    from sim.results import BusyError, Stopped
 
     words = sys.argv[1:] if argv is None else list(argv)
     args = parse(words, prog)
@@ -368,9 +368,10 @@ def main(argv: list[str] | None = None, prog: str = "run.py") -> int:
     except (BusyError, InputError, OptionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1 if isinstance(exc, BusyError) else 2
-    except KeyboardInterrupt as exc:
-        print(getattr(exc, "message", "interrupted: no result written"), file=sys.stderr)
-        return getattr(exc, "code", 130)
+    except KeyboardInterrupt as exc:  # wherever it stopped: the one line says what was kept
+        stop = Stopped.of(exc)
+        print(stop.message, file=sys.stderr)
+        return stop.code
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0

@@ -8,6 +8,8 @@ so an interrupted run never leaves a half-written result.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import platform
@@ -16,12 +18,13 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -99,91 +102,194 @@ def new_folder(root: Path, experiment: str, digest: str, resume: Path | None = N
     return tmp, final
 
 
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write `path` through `write(tmp)` into a hidden temporary file beside it, then rename it into place.
+
+    On any failure (a full disk, Ctrl-C) the temporary file is removed, so nothing half-written is
+    left, and an OS error names `path` (pyarrow's own errors name no file).
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        tmp.replace(path)
+    except BaseException as exc:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            code = exc.errno or next((c for c in (errno.ENOSPC, errno.EDQUOT, errno.EIO) if os.strerror(c) in str(exc)), None)
+            raise OSError(code, os.strerror(code) if code else str(exc), str(path)) from exc
+        raise
+
+
+def canonical(df: pd.DataFrame) -> pd.DataFrame:
+    """A table with the column types it has when read back from Parquet, so every way of making it writes the same bytes.
+
+    Parquet holds no timestamps in seconds: a `datetime64[s]` column (what pandas makes of dates) is
+    read back as `datetime64[ms]`. A table assembled from resumed chunks (read back) and one computed
+    in one go (in memory) must record the same type, or their files differ in bytes though not in values.
+    """
+    coarse = {
+        c: "datetime64[ms]" for c, t in df.dtypes.items() if isinstance(t, np.dtype) and t.kind == "M" and np.datetime_data(t)[0] == "s"
+    }
+    return df.astype(coarse) if coarse else df
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    _atomic(path, lambda tmp: canonical(df).to_parquet(tmp, index=False))
+
+
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
-    """Write each table as Parquet (atomically: temporary file, then rename)."""
+    """Write each table as Parquet (atomically: temporary file, then rename), in its canonical column types."""
     for name, df in tables.items():
-        tmp = folder / f".{name}.parquet.tmp"
-        df.to_parquet(tmp, index=False)
-        tmp.replace(folder / f"{name}.parquet")
+        _write_parquet(df, folder / f"{name}.parquet")
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     """Write manifest.json."""
-    tmp = folder / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
-    tmp.replace(folder / "manifest.json")
+    write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
 
 
 def write_text(path: Path, text: str) -> None:
     """Write a text file atomically (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    _atomic(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def install_file(src: Path, dst: Path) -> None:
     """Copy a finished file into the repository (e.g. a posterior into calibration/fitted/), atomically."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dst)
+    _atomic(dst, lambda tmp: shutil.copyfile(src, tmp))
 
 
-def write_chunk(folder: Path, first: int, tables: dict[str, pd.DataFrame]) -> None:
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def plan_sha256(plan: dict[str, Any] | None) -> str | None:
+    """The fingerprint of a plan that each chunk's marker records (a plan edited after its chunks were written differs)."""
+    return hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest() if plan is not None else None
+
+
+def write_chunk(
+    folder: Path, first: int, tables: dict[str, pd.DataFrame], replicates: int | None = None, plan: dict[str, Any] | None = None
+) -> None:
     """Append one finished chunk of replicates to an unfinished result: its tables, then its marker.
 
     Each file is written atomically; the marker `chunks/done_<first>` comes last, so a chunk counts as
-    finished only when all its tables are on disk (a run killed mid-chunk redoes that chunk).
+    finished only when all its tables are on disk (a run killed mid-chunk redoes that chunk). The marker
+    records the chunk's replicates, the plan it was cut by and the SHA-256 of each of its files, against
+    which a resumed run checks them (`read_chunks`).
     """
     d = folder / "chunks"
     d.mkdir(exist_ok=True)
+    files = {}
     for name, df in tables.items():
-        tmp = d / f".{name}_{first:09d}.parquet.tmp"
-        df.to_parquet(tmp, index=False)
-        tmp.replace(d / f"{name}_{first:09d}.parquet")
-    marker = d / f".done_{first:09d}.tmp"
-    marker.write_text(str(first), encoding="utf-8")
-    marker.replace(d / f"done_{first:09d}")
+        path = d / f"{name}_{first:09d}.parquet"
+        _write_parquet(df, path)
+        files[name] = _sha256(path)
+    record = {"first": first, "replicates": replicates, "plan": plan_sha256(plan), "files": files}
+    write_text(d / f"done_{first:09d}", json.dumps(record, sort_keys=True))
 
 
-def read_chunks(folder: Path, names: tuple[str, ...]) -> dict[int, dict[str, pd.DataFrame]]:
-    """The finished chunks of an unfinished result: first replicate -> its tables."""
+def read_chunks(
+    folder: Path, names: tuple[str, ...], plan: dict[str, Any] | None = None
+) -> tuple[dict[int, dict[str, pd.DataFrame]], list[tuple[Path, str]]]:
+    """The finished chunks of an unfinished result (first replicate -> its tables), and the damaged ones.
+
+    A chunk counts only if its marker is whole, it holds the replicates the plan gives it (first, and
+    `chunk` of them, fewer at the end), and every table file is the one the marker records (SHA-256)
+    with exactly those replicates. Every other one is listed as (path, why) and removed, to be run again.
+    """
     d = folder / "chunks"
-    out = {}
+    out: dict[int, dict[str, pd.DataFrame]] = {}
+    damaged: list[tuple[Path, str]] = []
     for m in sorted(d.glob("done_*")) if d.is_dir() else []:
+        first, why, path = None, None, m
         try:
-            first = int(m.name.split("_")[1])
-        except ValueError:
-            raise _damaged(m) from None
+            first = int(m.name.split("_", 1)[1])
+            record = json.loads(m.read_text(encoding="utf-8"))
+            files, n = record["files"], record["replicates"]
+            if record["first"] != first or set(files) != set(names) or record["plan"] != plan_sha256(plan):
+                raise ValueError
+        except (OSError, ValueError, KeyError, TypeError):
+            damaged.append((m, "its marker is not a finished chunk's record (damaged, or written by an older version)"))
+            _remove_chunk(d, m, first, names)
+            continue
+        if plan is not None:
+            reps, size = plan["replicates"], plan["chunk"]
+            expected = min(size, reps - first)
+            if first % size or not 0 <= first < reps or n != expected:
+                why = f"it holds {n} replicates from {first}, the plan ({size} per chunk of {reps}) none such"
         tables = {}
-        for n in names:
-            path = d / f"{n}_{first:09d}.parquet"
+        for name in names if why is None else ():
+            path = d / f"{name}_{first:09d}.parquet"
             try:
-                tables[n] = pd.read_parquet(path)
-            except Exception:  # missing, truncated or not Parquet at all: pyarrow raises several kinds
-                raise _damaged(path) from None
+                if _sha256(path) != files[name]:
+                    why = "its content is not what the chunk wrote (changed since)"
+                    break
+                tables[name] = pd.read_parquet(path)
+            except Exception:  # missing, a folder, unreadable: pyarrow and the OS raise several kinds
+                why = "it cannot be read"
+                break
+            got = set(tables[name]["replicate"].unique()) if "replicate" in tables[name] else None
+            if got and n is not None and got != set(range(first, first + n)):
+                why = f"it holds replicates {min(got)}-{max(got)} ({len(got)}), not {first}-{first + n - 1}"
+                break
+        if why is not None:
+            damaged.append((path, why))
+            _remove_chunk(d, m, first, names)
+            continue
         out[first] = tables
-    return out
+    return out, damaged
 
 
-def _damaged(path: Path):
-    from sim.errors import InputError
+def _remove_chunk(d: Path, marker: Path, first: int | None, names: tuple[str, ...]) -> None:
+    """Remove a damaged chunk: its marker first (so it no longer counts), then its files, whatever they are."""
+    paths = [marker] + ([d / f"{n}_{first:09d}.parquet" for n in names] if first is not None else [])
+    for p in paths:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with suppress(OSError):
+                p.unlink(missing_ok=True)
 
-    return InputError(
-        "a finished chunk of the unfinished run cannot be read; run the same command with --fresh to start anew",
-        file=str(path),
-    )
+
+def read_plan(folder: Path, plan: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The plan recorded in an unfinished result if it is sound for `plan`, else `plan` itself; and why the recorded one was not.
+
+    Sound: a JSON object with the same entries as `plan`, the same values but for the chunk size (which
+    depends on the workers of the first run), and a chunk size from 1 to the replicates.
+    """
+    path = folder / "chunks" / "plan.json"
+    if not path.exists():
+        return plan, None
+    try:
+        got = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return plan, "it is not readable JSON"
+    if not isinstance(got, dict) or set(got) != set(plan):
+        return plan, f"its entries are not {sorted(plan)}"
+    if any(got[k] != v for k, v in plan.items() if k != "chunk"):
+        return plan, "it is the plan of another run (" + ", ".join(
+            f"{k} {got[k]!r}" for k, v in plan.items() if k != "chunk" and got[k] != v
+        ) + ")"
+    size = got["chunk"]
+    if type(size) is not int or not 1 <= size <= max(1, int(plan.get("replicates", size))):
+        return plan, f"its chunk size {size!r} is not a whole number from 1 to the replicates"
+    return got, None
 
 
 def write_plan(folder: Path, plan: dict[str, Any]) -> dict[str, Any]:
-    """Record (or read back, when resuming) how an ensemble is cut into chunks."""
+    """Record (or read back, when resuming and sound) how an ensemble is cut into chunks."""
     path = folder / "chunks" / "plan.json"
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
+    got, why = read_plan(folder, plan)
+    if path.exists() and why is None:
+        return got
     path.parent.mkdir(exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(plan), encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, json.dumps(plan))
     return plan
 
 
@@ -225,8 +331,8 @@ def assembling(tmp: Path) -> Iterator[Path]:
         if any((tmp / "chunks").glob("done_*")):
             for p in tmp.iterdir():
                 if p.name != "chunks":
-                    shutil.rmtree(p) if p.is_dir() else p.unlink()
-            (tmp / "figures").mkdir()
+                    shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            (tmp / "figures").mkdir(exist_ok=True)
         else:
             discard(tmp)
         raise
@@ -237,12 +343,30 @@ def discard(tmp: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+_OPEN: list[ResultsFolder] = []
+"""Result folders of this process not yet published or given up: what an interrupt anywhere leaves behind."""
+
+
 class Stopped(KeyboardInterrupt):
     """Ctrl-C (SIGINT) or SIGTERM during a run, with the one line to print about what was kept."""
 
     def __init__(self, message: str = "interrupted: no result written", code: int = 130) -> None:
         super().__init__(message)
         self.message, self.code = message, code
+
+    @classmethod
+    def of(cls, exc: BaseException) -> Stopped:
+        """The one line for an interrupt (`exc`: Ctrl-C or SIGTERM, at any point of a command) saying what it kept.
+
+        The finished chunks of an unfinished result of this process are kept wherever the command
+        stopped (while simulating, between two phases, while assembling the folder), and the line says where.
+        """
+        code = getattr(exc, "code", 130)
+        what = "terminated" if code == 143 else "interrupted"
+        kept = [f for f in _OPEN if f.has_chunks()]
+        if kept:
+            return cls(f"{what}: finished chunks are kept in {shown(kept[-1].path)}; run the same command again to resume", code)
+        return cls(f"{what}: no result written", code)
 
 
 def shown(path: Path) -> str:
@@ -258,11 +382,12 @@ class ResultsFolder:
     """One result in the making, and the one place its folder's lifecycle is written.
 
     The key (`experiment`, `digest`) names it; the unfinished folder `.partial_<time>_<digest>` is
-    resumed when the same command left one (`resume`), with its plan and finished chunks; tables,
+    resumed when the same command left one (`resume`), with its plan and finished chunks, each checked
+    against the key and the plan first (what is damaged is said, removed and run again); tables,
     texts and figures are written into it atomically; the manifest gets the command (passed in, not
     read from `sys.argv`), the git commit and the package versions; `publish` renames it into place
-    whole. A run that stops keeps its finished chunks (the same command resumes from them) and
-    otherwise leaves nothing.
+    whole. A run that stops, at any point, keeps its finished chunks (the same command resumes from
+    them; `Stopped.of` says so) and otherwise leaves nothing.
 
     Args:
         root: the results root (`--out`).
@@ -287,19 +412,48 @@ class ResultsFolder:
         found = [f for f in partial_folders(Path(root), experiment, digest) if usable is None or usable(f)]
         self.resumed_from = found[-1] if found and resume else None
         self.path, self.final = new_folder(Path(root), experiment, digest, resume=self.resumed_from)
-        self.command, self.repo = command, repo
+        self.command, self.repo, self.digest = command, repo, digest
+        self._plan: dict[str, Any] | None = None
+        _OPEN.append(self)
+
+    def _closed(self) -> None:
+        if self in _OPEN:
+            _OPEN.remove(self)
 
     def plan(self, plan: dict[str, Any]) -> dict[str, Any]:
-        """How the run is cut into chunks (read back when resuming)."""
-        return write_plan(self.path, plan)
+        """How the run is cut into chunks (read back when resuming, if sound: else its chunks are run again)."""
+        plan = {**plan, "key": self.digest}
+        got, why = read_plan(self.path, plan)
+        if why is None and any(r.get("plan") != plan_sha256(got) for r in self._markers()):
+            why = "it changed after its chunks were written (they record another plan)"
+        if why is not None:
+            n = len(list((self.path / "chunks").glob("done_*")))
+            drop_chunks(self.path)
+            say(f"{shown(self.path / 'chunks' / 'plan.json')}: {why}; its {n} finished chunks are discarded and run again")
+        self._plan = write_plan(self.path, got)
+        return self._plan
+
+    def _markers(self) -> list[dict]:
+        """The readable records of the chunk markers (the others are damaged chunks, found by `read_chunks`)."""
+        out = []
+        for m in (self.path / "chunks").glob("done_*"):
+            with suppress(OSError, ValueError):
+                record = json.loads(m.read_text(encoding="utf-8"))
+                out += [record] if isinstance(record, dict) else []
+        return out
 
     def done_chunks(self, names: tuple[str, ...]) -> dict[int, dict[str, pd.DataFrame]]:
-        """The finished chunks on disk: first replicate -> its tables."""
-        return read_chunks(self.path, names)
+        """The finished chunks on disk that are sound (first replicate -> its tables); damaged ones are said, removed and run again."""
+        out, damaged = read_chunks(self.path, names, self._plan)
+        if damaged:
+            (path, why), more = damaged[0], len(damaged) - 1
+            say(f"{shown(path)}: {why}; {'this chunk is' if not more else f'this and {more} other chunks are'} discarded and run again")
+        return out
 
     def add_chunk(self, first: int, tables: dict[str, pd.DataFrame]) -> None:
         """Keep one finished chunk."""
-        write_chunk(self.path, first, tables)
+        n = min(self._plan["chunk"], self._plan["replicates"] - first) if self._plan else None
+        write_chunk(self.path, first, tables, n, self._plan)
 
     def has_chunks(self) -> bool:
         """True once a chunk is finished (a stopped run keeps the folder to resume)."""
@@ -318,26 +472,29 @@ class ResultsFolder:
                 on_stop()
             kept = self.has_chunks()
             if not kept:
-                discard(self.path)
+                self.discard()
             if isinstance(exc, KeyboardInterrupt):
-                code = getattr(exc, "code", 130)
-                what = "terminated" if code == 143 else "interrupted"
-                if kept:
-                    raise Stopped(
-                        f"{what}: finished chunks are kept in {shown(self.path)}; run the same command again to resume", code
-                    ) from None
-                raise Stopped(f"{what}: no result written", code) from None
+                raise Stopped.of(exc) from None
             if kept:
-                print(f"stopped; finished chunks are kept in {shown(self.path)}: run the same command again to resume", file=sys.stderr)
+                say(f"stopped; finished chunks are kept in {shown(self.path)}: run the same command again to resume", prefix="")
             raise
         if on_stop:
             on_stop()
 
     @contextmanager
     def assembling(self) -> Iterator[ResultsFolder]:
-        """Fill the folder; on any error (or Ctrl-C) remove what was being assembled (finished chunks are kept)."""
-        with assembling(self.path):
-            yield self
+        """Fill the folder; on any error (or Ctrl-C) remove what was being assembled (finished chunks are kept and said)."""
+        try:
+            with assembling(self.path):
+                yield self
+        except KeyboardInterrupt as exc:
+            if not self.has_chunks():
+                self._closed()
+            raise Stopped.of(exc) from None
+        except BaseException:
+            if not self.has_chunks():
+                self._closed()
+            raise
 
     def tables(self, tables: dict[str, pd.DataFrame]) -> None:
         """Write tables as Parquet."""
@@ -360,11 +517,18 @@ class ResultsFolder:
     def discard(self) -> None:
         """Give up: remove the unfinished folder."""
         discard(self.path)
+        self._closed()
 
     def publish(self) -> Path:
         """Rename the finished folder into place, whole; returns where it is."""
         self.final = finish(self.path, self.final)
+        self._closed()
         return self.final
+
+
+def say(message: str, prefix: str = "note: ") -> None:
+    """One line on standard error about the folder's lifecycle (what was kept, what was damaged and is run again)."""
+    print(f"{prefix}{message}", file=sys.stderr, flush=True)
 
 
 def write_mines(rows: list[dict], path: Path) -> None:

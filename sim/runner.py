@@ -13,8 +13,10 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -216,10 +218,14 @@ def execute(
     task that raises gives its exception as its result instead of stopping the others.
     """
     out: list = [None] * len(tasks)
+    if not tasks:  # every chunk already finished (a resumed run): no executor to start
+        return out
 
     def done(i: int, get: Callable[[], object]) -> None:
         try:
             out[i] = get()
+        except BrokenProcessPool:  # the pool is gone: no task can go on (see below)
+            raise
         except Exception as exc:
             if not keep_going:
                 raise
@@ -239,13 +245,20 @@ def execute(
         ctx = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(tasks)), mp_context=MP, initializer=_worker_init)
     try:
         with _signals_deferred() as stopped:
-            futures = {ctx.submit(fn, t): i for i, t in enumerate(tasks)}
-            pending = set(futures)
-            while pending:
-                stopped()  # a Ctrl-C or SIGTERM that came in acts here, where no lock of the pool is held
-                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for f in sorted(finished, key=futures.get):
-                    done(futures[f], f.result)
+            try:
+                futures = {ctx.submit(fn, t): i for i, t in enumerate(tasks)}
+                pending = set(futures)
+                while pending:
+                    stopped()  # a Ctrl-C or SIGTERM that came in acts here, where no lock of the pool is held
+                    finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for f in sorted(finished, key=futures.get):
+                        done(futures[f], f.result)
+            except BrokenProcessPool:
+                # the pool's workers died: most often a signal to the whole process group (`timeout`,
+                # `kill -- -PGID`), which reaches this process too. That signal acts as it would have
+                # (Ctrl-C or SIGTERM: chunks kept, one line); without one, a worker was killed alone.
+                _await_signal(stopped)
+                raise WorkerLostError() from None
             stopped()
     except BaseException:
         # stopped (Ctrl-C, SIGTERM, a failing task): end the pool now, never wait on it
@@ -291,6 +304,24 @@ def _signals_deferred() -> Iterator[Callable[[], None]]:
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
+
+
+class WorkerLostError(OSError):
+    """A worker process of the pool died while no signal reached this process (killed alone: out of memory, `kill -9`)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a worker process died (killed by the system, out of memory?); finished chunks are kept: run the same command again to resume"
+        )
+
+
+def _await_signal(stopped: Callable[[], None], seconds: float = 2.0) -> None:
+    """Give a signal that ended the workers time to reach this process too; `stopped()` raises it when it has."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        stopped()
+        time.sleep(0.05)  # a signal wakes the sleep; its handler runs at once
+    stopped()
 
 
 def _worker_init() -> None:
