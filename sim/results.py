@@ -476,7 +476,7 @@ class ResultsFolder:
             if isinstance(exc, KeyboardInterrupt):
                 raise Stopped.of(exc) from None
             if kept:
-                say(f"stopped; finished chunks are kept in {shown(self.path)}: run the same command again to resume", prefix="")
+                self._say_kept(exc)
             raise
         if on_stop:
             on_stop()
@@ -491,10 +491,20 @@ class ResultsFolder:
             if not self.has_chunks():
                 self._closed()
             raise Stopped.of(exc) from None
-        except BaseException:
+        except BaseException as exc:
             if not self.has_chunks():
                 self._closed()
+            elif isinstance(exc, OSError):
+                self._say_kept(exc)
             raise
+
+    def _say_kept(self, exc: BaseException) -> None:
+        """Tell, with the error that stopped the run, that its finished chunks are kept: in an OS error's own line, else in one of its own."""
+        kept = f"finished chunks are kept in {shown(self.path)}: run the same command again to resume"
+        if isinstance(exc, OSError) and exc.strerror and "finished chunks are kept" not in exc.strerror:
+            exc.strerror = f"{exc.strerror}; {kept}"  # the command line prints an OS error in one line, with its file
+        elif not isinstance(exc, OSError):
+            say(f"stopped; {kept}", prefix="")
 
     def tables(self, tables: dict[str, pd.DataFrame]) -> None:
         """Write tables as Parquet."""

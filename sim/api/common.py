@@ -83,6 +83,9 @@ def check_options(opts: Any) -> None:
     seed = getattr(opts, "seed", None)
     if isinstance(seed, int) and not 0 <= seed < 2**63:
         raise OptionError(f"--seed must be a non-negative 63-bit integer (0 to 2**63 - 1), got {seed}")
+    out = getattr(opts, "out", None)
+    if isinstance(out, str) and not out.strip():  # Path("") is the working folder: results would land among its files
+        raise OptionError("--out must name a folder (it is empty)")
     workers = getattr(opts, "workers", None)
     if workers is not None and workers < 1:
         raise OptionError("--workers must be at least 1")
