@@ -17,7 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from importlib import metadata
@@ -82,6 +82,19 @@ def lock(root: Path, experiment: str, digest: str) -> None:
             f"another run of the same command is writing into {root / experiment} (lock .locks/{path.name}); wait for it to finish"
         ) from None
     _LOCKS[path] = fh
+
+
+def key(*parts: Any, files: Iterable[str | Path | None] = ()) -> str:
+    """The key of a result: a hash of what it is computed from, its options (`parts`, as JSON) and every input file's content.
+
+    A file enters by its bytes, never its path (a copy elsewhere has the same key; a file changed in
+    one bound has another). `None` stands for an input not given. The key names the result's folder,
+    its lock and which unfinished folder it resumes.
+    """
+    h = hashlib.sha256(json.dumps(list(parts), sort_keys=True, default=str).encode())
+    for f in files:
+        h.update(b"\0" + (_sha256(Path(f)).encode() if f else b"none"))
+    return h.hexdigest()[:16]
 
 
 def new_folder(root: Path, experiment: str, digest: str, resume: Path | None = None) -> tuple[Path, Path]:

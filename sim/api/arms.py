@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -155,10 +154,12 @@ def _run_arms(
     budget = list(flip) if thesis else []
     if any(v < 0 for v in budget) or (thesis and flip[0] > 0 and min(flip[1:]) < 1):
         raise OptionError("--flip-points must be >= 0, and --flip-replicates and --flip-confirm >= 1")
-    digest = hashlib.sha256(json.dumps([a.digest() for a in arms] + [reps, seed, fork_at or ""] + budget).encode()).hexdigest()[:8]
     # as `run_scenario`: finished chunks go to the unfinished folder as they come; the same call resumes them
     out = Path(out)
     sens = sensitivity_for_report(sensitivity, out) if thesis else None  # a bad folder stops here, before any simulation
+    # the thesis also reads the priors (its flip search) and the sensitivity folder (its report): their content enters its key
+    read = [*PRIOR_STAGES, *((sens["path"] / f for f in ("knockouts.parquet", "manifest.json")) if sens else ())] if thesis else []
+    digest = results.key([a.digest() for a in arms], reps, seed, fork_at or "", budget, files=read)
     folder = results.ResultsFolder(out, experiment, digest, command, resume=not fresh)
     plan = folder.plan({"replicates": reps, "seed": seed, "chunk": arm_chunk_size(reps, workers)})
     names = ("outcomes", "series")
@@ -254,6 +255,7 @@ def sensitivity_for_report(sensitivity: str | Path | None, out: Path) -> dict | 
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     return {
         "folder": rel(folder),
+        "path": folder,
         "budget": manifest.get("budget_name"),
         "knockouts": pd.read_parquet(folder / "knockouts.parquet"),
         "robustness": manifest.get("robustness") or {},

@@ -246,7 +246,9 @@ def validate(
     check_against(sc, world)
     areas = target_areas(tgts, world)[0]
     # an unwritable `out` stops here, before any simulation
-    folder = results.ResultsFolder(Path(out), "validate", sc.digest(), command, resume=False, repo=ROOT)
+    priors = [ROOT / "calibration" / f for f in cal.PRIOR_FILES] if reference == "prior" else []
+    digest = results.key(sc.digest(), reference, files=[targets, *priors])  # the targets' and priors' content too
+    folder = results.ResultsFolder(Path(out), "validate", digest, command, resume=False, repo=ROOT)
     ref_sc = None
     if reference == "prior":
         setups = [cal.load_priors(ROOT / "calibration" / f) for f in cal.PRIOR_FILES]
