@@ -34,8 +34,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def kind(manifest: dict) -> str:
-    """Which command wrote a results folder: run, calibration, validate, compare or thesis."""
+    """Which command wrote a results folder: run, calibration, validate, compare, thesis or sensitivity.
+
+    A run's manifest holds its resolved scenario (a table of keys), whatever the scenario is named: a
+    run folder written before names of commands were refused (`results.COMMAND_FOLDERS`) is read as a run.
+    """
     exp = manifest.get("experiment")
+    if isinstance(manifest.get("scenario"), dict) and "replicate_seeds" in manifest:
+        return "run"
+    if exp == "explain":
+        raise InputError(
+            "an explain folder: its figure (figures/explain.png) is drawn once, with its explanation; "
+            "plot redraws the figures of run, calibrate, validate, compare, thesis and sensitivity folders",
+            key="experiment",
+        )
     if exp in ("calibration", "validate", "compare", "thesis", "sensitivity"):
         return exp
     if "scenario" in manifest:

@@ -84,6 +84,22 @@ def lock(root: Path, experiment: str, digest: str) -> None:
     _LOCKS[path] = fh
 
 
+COMMAND_FOLDERS = ("calibration", "validate", "compare", "thesis", "sensitivity", "explain")
+"""The experiment folders of the commands under a results root: no scenario may be named as one (its runs would land among them)."""
+
+
+def check_experiment(name: str, file: str | Path | None = None) -> None:
+    """Refuse (one line) a scenario name that is a command's folder: `plot`, `rerun` and `thesis` would misread its results."""
+    if name.lower() in COMMAND_FOLDERS:
+        from sim.errors import InputError
+
+        raise InputError(
+            f"name {name!r} is the results folder of a command ({', '.join(COMMAND_FOLDERS)}); give the scenario another name",
+            file=str(file) if file else None,
+            key="name",
+        )
+
+
 def key(*parts: Any, files: Iterable[str | Path | None] = ()) -> str:
     """The key of a result: a hash of what it is computed from, its options (`parts`, as JSON) and every input file's content.
 

@@ -91,6 +91,7 @@ def run_scenario(
 
     command = command or called("run_scenario", scenario=str(scenario), replicates=replicates, seed=seed)
     sc = load_scenario(scenario)
+    results.check_experiment(sc.name, sc.path)  # its folder must not be a command's
     tgts = load_targets(targets) if targets else []
     reps = sc.replicates if replicates is None else replicates
     seed = sc.seed if seed is None else seed
