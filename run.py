@@ -368,9 +368,8 @@ def main(argv: list[str] | None = None, prog: str = "run.py") -> int:
     except (BusyError, InputError, OptionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1 if isinstance(exc, BusyError) else 2
-    except KeyboardInterrupt as exc:  # wherever it stopped: the one line says what was kept
-        stop = Stopped.of(exc)
-        print(stop.message, file=sys.stderr)
+    except KeyboardInterrupt as exc:  # wherever it stopped, the one line says what was kept
+        print((stop := Stopped.of(exc)).message, file=sys.stderr)
         return stop.code
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
