@@ -149,18 +149,24 @@ def NetworkView(model: VizModel):  # noqa: N802 (Solara components are capitalis
     solara.FigureMatplotlib(fig, format="png", bbox_inches="tight", dpi=90)
 
 
-@solara.component
-def BasinStrikers(model: VizModel):  # noqa: N802
-    """Strikers by basin, day by day so far."""
-    update_counter.get()
+def basin_series(model: VizModel) -> tuple[list, dict[str, list[float]]]:
+    """The days simulated so far and the strikers of the main basins (and of the others together) after each of them."""
     d = model.steps
     dates = [model.sc.start + pd.Timedelta(days=i) for i in range(d)]
-    arr = np.asarray(model.datacollector.model_vars["strikers_by_basin"][1:], dtype=float).reshape(d, -1)  # after each day
+    arr = np.asarray(model.datacollector.model_vars["strikers_by_basin"][1:], dtype=float).reshape(d, model.world.n_basins)
     names = list(model.world.basin_names)
     series = {b: arr[:, names.index(b)].tolist() for b in MAIN_BASINS if b in names}
     others = [i for i, b in enumerate(names) if b not in MAIN_BASINS]
     if others:
         series["other basins"] = arr[:, others].sum(axis=1).tolist()
+    return dates, series
+
+
+@solara.component
+def BasinStrikers(model: VizModel):  # noqa: N802
+    """Strikers by basin, day by day so far."""
+    update_counter.get()
+    dates, series = basin_series(model)
     fig = plots_app.plot_live_series(dates, series, "strikers (persons)", "Strikers by basin")
     solara.FigureMatplotlib(fig, format="png", bbox_inches="tight", dpi=90)
 
