@@ -26,7 +26,7 @@ class Limit:
 
     def text(self) -> str:
         """The range for people: [1, 1,000,000], [0, 1)."""
-        fmt = (lambda v: f"{v:,}") if self.kind is int else (lambda v: f"{v:g}")
+        fmt = (lambda v: "2**63 - 1" if v == 2**63 - 1 else f"{v:,}") if self.kind is int else (lambda v: f"{v:g}")
         return f"[{fmt(self.lo)}, {fmt(self.hi)}{')' if self.open_hi else ']'}"
 
 
@@ -60,13 +60,13 @@ def flag(name: str) -> str:
     return f if f == "--" + name else f"{f} ({name})"
 
 
-def checked(name: str, value: Any) -> Any:
-    """`value` of numeric option `name` if it has the type and lies in the range of `LIMITS[name]` (None passes: the default).
+def checked(name: str, value: Any, *, optional: bool = True) -> Any:
+    """`value` of numeric option `name` if it has the type and lies in the range of `LIMITS[name]` (None passes, as the default, when `optional`).
 
     Raises:
         OptionError: one line naming the keyword and the flag, the range and the value.
     """
-    if value is None:
+    if value is None and optional:
         return None
     lim = LIMITS[name]
     what = f"{flag(name)} must be {'an integer' if lim.kind is int else 'a number'} in {lim.text()}"

@@ -117,8 +117,13 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
 def write_text(path: Path, text: str) -> None:
     """Write a text file atomically (temporary file, then rename)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:  # a full disk, a folder in the file's place: no temporary file left behind
+        if tmp.is_file():
+            tmp.unlink()
+        raise
 
 
 def install_file(src: Path, dst: Path) -> None:
