@@ -186,7 +186,9 @@ def load_priors(path: str | Path) -> Setup:
 
 SETUP_KEYS = ("scenario", "end", "targets", "given", "install")
 """Keys of a priors file's [setup]: `given` (optional) is the posterior of an earlier stage, `install`
-(default `fitted/posterior.parquet`) where `calibrate --install` writes this stage's posterior."""
+(default `fitted/posterior.parquet`, a .parquet file in fitted/ beside the priors file) where
+`calibrate --install` writes this stage's posterior. Paths are relative to the priors file and stay
+in the repository or beside it (`sim.scenario.named_path`)."""
 
 
 # --- targets as probes into the engine's arrays ---
