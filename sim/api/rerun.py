@@ -159,20 +159,21 @@ def rerun(
     folder = Path(folder)
     manifest = read_manifest(folder)  # a results folder is untrusted input: every file of it
     kind = figures.kind(manifest)
+    original, recorded = recorded_command(folder, manifest, parse)
     for key, typ in PROVENANCE.get(kind, {}).items():
         if key not in manifest or not isinstance(manifest[key], typ) or isinstance(manifest[key], bool):
-            why = "lacks" if key not in manifest else f"has a malformed {key!r} ({type(manifest[key]).__name__}) instead of"
+            what = f"lacks '{key}'" if key not in manifest else f"holds a {type(manifest[key]).__name__} for '{key}'"
             raise InputError(
-                f"will not rerun: the manifest {why} '{key}', the provenance a rerun is checked against",
+                f"will not rerun: the manifest {what}, the provenance a rerun is checked against",
                 file=str(folder / "manifest.json"),
                 key=key,
             )
-    original, recorded = recorded_command(folder, manifest, parse)
     notes = []
     now = results.git_commit(ROOT)
     if manifest.get("git_commit") != now:
         notes.append(f"recorded at commit {manifest.get('git_commit')}, now {now}")
-    for name, old in (manifest.get("versions") or {}).items():
+    versions = manifest.get("versions")
+    for name, old in (versions if isinstance(versions, dict) else {}).items():
         new = results.versions().get(name)
         if new != old:
             notes.append(f"{name} {old} then, {new} now")

@@ -429,8 +429,14 @@ def test_a_manifest_folder_is_one_line(run_folder, tmp_path):
         api.plot(d)
 
 
-KINDS = {"run": {"scenario": {}}, "validate": {"experiment": "validate"}, "compare": {"experiment": "compare"}}
-KINDS |= {"thesis": {"experiment": "thesis"}, "calibration": {"experiment": "calibration"}, "sensitivity": {"experiment": "sensitivity"}}
+KINDS = {  # a manifest of each kind, with a command rerun would accept
+    "run": {"scenario": {}, "command": f"python run.py run {BASELINE} -n 2"},
+    "validate": {"experiment": "validate", "command": f"python run.py validate --targets {TARGETS} -n 2"},
+    "compare": {"experiment": "compare", "command": f"python run.py compare {BASELINE} {BASELINE} -n 2"},
+    "thesis": {"experiment": "thesis", "command": "python run.py thesis -n 2"},
+    "calibration": {"experiment": "calibration", "command": "python run.py calibrate"},
+    "sensitivity": {"experiment": "sensitivity", "command": "python run.py sensitivity"},
+}
 PROVENANCE_CASES = [(k, key, how) for k in KINDS for key in PROVENANCE[k] for how in ("missing", "wrong")]
 
 
@@ -438,7 +444,7 @@ PROVENANCE_CASES = [(k, key, how) for k in KINDS for key in PROVENANCE[k] for ho
 def test_a_manifest_without_its_provenance_is_refused_by_rerun(run_folder, tmp_path, kind, key, how):
     """A manifest missing data_files_sha256, replicate_seeds or posterior_sha256 still reran as "identical"."""
     manifest = json.loads((run_folder / "manifest.json").read_text())
-    manifest = {k: v for k, v in manifest.items() if k not in ("scenario", "experiment")} | KINDS[kind]
+    manifest = {k: v for k, v in manifest.items() if k not in ("scenario", "experiment", "command")} | KINDS[kind]
     manifest |= {k: {"list": [1], "dict": {"a": "b"}, "str": "x", "int": 1}[_type_name(t)] for k, t in PROVENANCE[kind].items()}
     if how == "missing":
         del manifest[key]
