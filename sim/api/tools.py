@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim import figures, results
 from sim.api.common import BASELINE, ROOT, Result, called, read_manifest, rel
-from sim.api.options import RunOptions, checked, iso_date, path_option, text_option
+from sim.api.options import RunOptions, checked, iso_date, path_option, switch, text_option
 from sim.errors import OptionError
 
 
@@ -169,6 +169,10 @@ def serve(scenario: str | Path = BASELINE, *, host: str = "127.0.0.1", port: int
 
     from sim.scenario import load_scenario
 
+    path_option("scenario", scenario)
+    text_option("host", host)
+    checked("port", port, optional=False)
+    switch("open_browser", open_browser)
     sc = load_scenario(scenario)  # a bad scenario is one line here, before any server starts
     solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
     if solara is None:

@@ -342,6 +342,27 @@ def test_a_wrong_library_call_raises_one_line_and_writes_nothing(tmp_path, monke
     assert not list(tmp_path.rglob(".partial_*"))
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        {"port": "8765"},
+        {"port": 0},
+        {"port": 70000},
+        {"port": None},
+        {"host": None},
+        {"host": ""},
+        {"open_browser": "yes"},
+        {"scenario": None},
+        {"folder": 5, "arms": None},
+        {"folder": "x", "arms": "a,b"},
+        {"folder": "x", "arms": [1]},
+    ],
+)
+def test_serve_and_plot_are_as_strict(call):
+    with pytest.raises(OptionError):
+        (api.plot if "folder" in call else api.serve)(**call)
+
+
 def test_run_options_are_one_frozen_value_the_functions_take(copy, tmp_path):
     import dataclasses
 
