@@ -2,7 +2,7 @@
 
 python run.py                      # the historical baseline ensemble, results and figures
 python run.py run SCENARIO [--replicates N] [--seed S] [--workers W]
-python run.py calibrate [--budget small|full] [--install]   # ABC-SMC on the July 1989 targets
+python run.py calibrate [--budget small|full] [--install]   # ABC-SMC (default: stage 2, the 1989-1990 targets)
 python run.py validate --targets FILE                       # score the calibrated model on any figures
 python run.py compare A.toml B.toml ...                     # paired arms and their effects
 python run.py thesis [--replicates 200]                     # the essay's claims as experiments: report.md
@@ -140,11 +140,11 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (every command has --help)."""
+def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
+    """The argument parser (every command has --help), named `prog` in its usage and errors (`miners-strike` when installed)."""
     parser = Parser(
-        prog="run.py",
-        description="Agent-based simulation of the 1989-1991 Soviet miners' strikes. With no command, runs the historical baseline ensemble; options given without a command are those of `run` (see `run.py run --help`).",
+        prog=prog,
+        description=f"Agent-based simulation of the 1989-1991 Soviet miners' strikes. With no command, runs the historical baseline ensemble; options given without a command are those of `run` (see `{prog} run --help`).",
     )
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser(
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c = sub.add_parser(
         "calibrate",
-        help="fit the model to the July 1989 targets by ABC-SMC (pyabc); posterior and fit figures",
+        help="fit the model to a priors file's targets by ABC-SMC (pyabc; default: stage 2, the 1989-1990 figures); posterior and fit figures",
         description="ABC-SMC over the priors of a priors file (default: the 1989-1990 stage, calibration/priors_1989_1990.toml) on its targets file. Writes results/calibration/<UTC time>_<hash>/ (posterior.parquet, populations, posterior predictive check, figures, pyabc's abc.db). --install also copies the posterior to calibration/fitted/ with a generated README. A stopped run continues with the same command and --resume.",
     )
     c.add_argument(
@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="score the calibrated model on every row of a targets file (no refitting)",
         description='Run the calibrated model (a scenario with parameters = "posterior", by default the baseline) and score it '
-        "on every row of TARGETS: inside the 50% band (25-75% of replicates), inside the 90% band (5-95%), outside, or not scored with the reason; each row's weighted interval score, and the skill against a reference forecast (the prior predictive). Prints the table; writes results/validate/<UTC time>_<hash>/ with targets_check.parquet and figures/validation.png.",
+        "on every row of TARGETS: inside the 50% band (25-75% of replicates), inside the 90% band (5-95%), outside, or not scored with the reason (a range is inside when the band holds its midpoint, or the value given with it, or lies wholly within it); the headline counts the hits whose band is informative, the uninformative ones listed apart; each row's weighted interval score, and the skill against a reference forecast (the prior predictive). Prints the table; writes results/validate/<UTC time>_<hash>/ with targets_check.parquet and figures/validation.png.",
     )
     v.add_argument("--targets", required=True, help="targets file (format: calibration/targets/README.md; required, no default)")
     v.add_argument("--scenario", default=str(BASELINE), help="scenario to run (default: scenarios/baseline.toml)")
@@ -327,9 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
+def parse(argv: list[str], prog: str = "run.py") -> argparse.Namespace:
     """Parse a command line (without the program name); options without a command belong to `run`."""
-    parser = build_parser()
+    parser = build_parser(prog)
     commands = parser.commands
     first = argv[0] if argv else ""
     if first and first not in commands and not first.startswith("-") and not first.endswith(".toml") and not Path(first).exists():
@@ -346,8 +346,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: parse, run, and turn bad input into a one-line error."""
+def main(argv: list[str] | None = None, prog: str = "run.py") -> int:
+    """Entry point: parse, run, and turn bad input into a one-line error (`prog`: the program's name in usage and errors)."""
     threads_and_backend()  # before numpy is imported
     from sim.api.common import cap_workers
     from sim.api.options import check_options
@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     from sim.results import BusyError
 
     words = sys.argv[1:] if argv is None else list(argv)
-    args = parse(words)
+    args = parse(words, prog)
     # the command line the results record (the library is given it, never reads sys.argv)
     args.command_line = " ".join(["python", "run.py", *words])
     if threading.current_thread() is threading.main_thread():
@@ -387,7 +387,7 @@ def entry() -> None:
     on disk: the interpreter's exit would otherwise join the stopped process pool's manager thread,
     which can wait forever on a pipe of a worker that was being started when the pool was ended.
     """
-    code = main()
+    code = main(prog="miners-strike" if Path(sys.argv[0]).name == "miners-strike" else "run.py")  # the installed command's name
     if code in (130, 143):
         sys.stdout.flush()
         sys.stderr.flush()

@@ -19,8 +19,8 @@
 7. A profile of one engine run: the share of its time in the compiled day, the compiled
    observation, the random draws, the day's events and the rest (Python around the day).
 
-The engine uses the compiled kernel where it applies (`Engine.rules`); the per-agent reference and
-the numpy rules stay the readable specification it is checked against (tests/unit/test_kernel.py).
+The engine runs the compiled kernel (sim/kernel.py), the one fast path; the per-agent Mesa model
+(sim/model.py) is the specification it is checked against (tests/unit/test_reference.py).
 
 Ratios are taken within this one run (the machines are noisy); `--quick` shortens everything.
 """
@@ -47,9 +47,9 @@ threads_and_backend()  # as the command line: one BLAS thread per process, befor
 
 import numpy as np  # noqa: E402
 
-from sim.agentmodel import StrikeModel  # noqa: E402
 from sim.datafiles import load_inputs  # noqa: E402
-from sim.model import simulate  # noqa: E402
+from sim.engine import simulate  # noqa: E402
+from sim.model import StrikeModel  # noqa: E402
 from sim.network import derive_mines, load_world  # noqa: E402
 from sim.posterior import draws_for  # noqa: E402
 from sim.results import write_mines  # noqa: E402
@@ -200,7 +200,7 @@ def calibration_throughput(sc, world, particles: int, reps: int = 4) -> dict:
     """
     from datetime import date
 
-    from sim.model import Engine
+    from sim.engine import Engine
     from sim.targets import load_targets, target_areas
 
     window = sc.with_changes(end=min(sc.end, date(1990, 12, 31)))
@@ -244,9 +244,9 @@ def kernel_compile() -> dict:
 
     code = (
         "import time; t = time.perf_counter(); from datetime import timedelta; from sim.scenario import load_scenario; "
-        "from sim.runner import world_for; from sim.model import Engine; "
+        "from sim.runner import world_for; from sim.engine import Engine; "
         f"sc = load_scenario({str(ROOT / 'scenarios' / 'baseline.toml')!r}); sc = sc.with_changes(end=sc.start + timedelta(days=4)); "
-        "e = Engine(world_for(sc.data), sc, [1, 2]).run(); print(e.rules, time.perf_counter() - t)"
+        "e = Engine(world_for(sc.data), sc, [1, 2]).run(); print('kernel', time.perf_counter() - t)"
     )
     out = {}
     with tempfile.TemporaryDirectory() as cache:
@@ -261,9 +261,9 @@ def kernel_compile() -> dict:
 
 PHASES = (
     ("compiled day (sim/kernel.py step)", ("kernel.py", "step")),
-    ("compiled observation (sim/kernel.py observe)", ("kernel.py", "observe")),
-    ("random draws (sim/rng.py) and their stacking", ("model.py", "draws")),
-    ("events of the day", ("model.py", "apply_events")),
+    ("compiled observation (sim/metrics.py observe)", ("metrics.py", "observe")),
+    ("random draws (sim/rng.py) and their stacking", ("engine.py", "draws")),
+    ("events of the day", ("engine.py", "apply_events")),
 )
 """Measurement 7's phases: label, (file, function) whose cumulative time is the phase's."""
 
@@ -282,7 +282,7 @@ def profile_run(sc, world) -> dict:
     total = time.perf_counter() - t
     prof.disable()
     stats = pstats.Stats(prof).stats  # (file, line, function) -> (calls, primitive calls, tottime, cumtime, callers)
-    run_cum = sum(v[3] for (f, _, fn), v in stats.items() if f.endswith("model.py") and fn == "run")
+    run_cum = sum(v[3] for (f, _, fn), v in stats.items() if f.endswith("engine.py") and fn == "run")
     out = {"profiled_seconds": run_cum, "wall_seconds_under_profile": total, "phases": {}}
     for label, (file, fn) in PHASES:
         cum = sum(v[3] for (f, _, name), v in stats.items() if f.endswith(file) and name == fn)

@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(ROOT))
 
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
 from sim import experiments, explain  # noqa: E402
@@ -58,8 +59,9 @@ print(peak.head(6).round(-2).to_string())
 kuz = tables.basin[tables.basin["basin"] == "Kuzbass"].pivot(index="date", columns="replicate", values="strikers")
 fig, ax = plt.subplots(figsize=(7, 3.5), constrained_layout=True)
 ax.fill_between(kuz.index, kuz.quantile(0.05, axis=1), kuz.quantile(0.95, axis=1), alpha=0.3, label="5-95% of replicates")
-ax.plot(kuz.index, kuz.median(axis=1), label="median")
+ax.plot(kuz.index, kuz.median(axis=1), label="median across replicates (each day)")
 ax.set_ylabel("strikers (persons)")
+ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))  # short dates that do not overlap
 ax.set_title(f"Kuzbass, July-August 1989 ({len(seeds)} replicates, baseline)")
 ax.legend()
 fig.savefig(OUT / "kuzbass_july1989.png", dpi=100)
@@ -79,13 +81,15 @@ effects = experiments.paired_effects(arms.outcomes, "baseline")
 print(effects[["arm", "outcome", "median", "mean", "mean_lo", "mean_hi"]].to_string(index=False))
 
 # %% [markdown]
-# ## 5. Inspect one agent: why did Prokopyevsk's enterprises strike, or not, on 12 July?
+# ## 5. Inspect one agent: why did Prokopyevsk's enterprises strike, or not, on 15 July?
 #
 # `explain` runs the per-agent Mesa model (the same rules, seed and parameter draw as the engine's
-# replicate 0) to that day and returns, for each enterprise of the town, the terms of its decision.
+# replicate 0) to that day and returns, for each enterprise of the town, the terms of its decision;
+# `explain.report` says it in words (what `run.py explain` prints), the tables hold every term.
 
 # %%
-why = explain.explain(baseline, date(1989, 7, 12), "Prokopyevsk", replicate=0)
+why = explain.explain(baseline, date(1989, 7, 15), "Prokopyevsk", replicate=0)
+print("\n".join(explain.report(why).splitlines()[:4]))
 cols = ["enterprise", "decision", "readiness", "z_grievance", "contagion_town", "contagion_basin", "news", "hazard", "probability", "acted"]
 print(why.enterprises[[c for c in cols if c in why.enterprises]].head(8).to_string(index=False))
 print(why.committees[["committee", "active", "stage", "allegiance"]].to_string(index=False))
@@ -93,11 +97,11 @@ print(why.committees[["committee", "active", "stage", "allegiance"]].to_string(i
 # %% [markdown]
 # ## 6. Step a Mesa model and read its agents
 #
-# `StrikeModel` (`sim.agentmodel`) is the Mesa model whose agents hold the rules: each `Enterprise` sits on
+# `StrikeModel` (`sim.model`) is the Mesa model whose agents hold the rules: each `Enterprise` sits on
 # its cell of the tie network and decides from its neighbours. Step it and read one agent's state.
 
 # %%
-from sim.agentmodel import Enterprise, StrikeCommittee, StrikeModel  # noqa: E402
+from sim.model import Enterprise, StrikeCommittee, StrikeModel  # noqa: E402
 
 world = world_for(baseline.data)
 agents = StrikeModel(world, baseline, seeds[0])
@@ -109,29 +113,24 @@ print(f"{len(out)} enterprises on strike; {world.mine_name[e.i]}: {len(e.cell.ne
 print(f"  {e.days_on:.0f} days out, efficacy {e.eff:.2f}, trust {e.trust:.2f}, grievances (wage, ecology, privilege) {e.griev}")
 print(f"{len(agents.agents_by_type[StrikeCommittee].select(lambda c: c.active))} strike committees active")
 
+# The compiled engine, which every command runs, holds the same state on the same seed and draw:
+from sim.engine import Engine  # noqa: E402
+
+engine = Engine(world, baseline, [seeds[0]]).run(until=16)
+print(f"{agents.date}: {int(engine.state.striking.sum())} enterprises on strike in the engine's replicate on the same seed")
+
 # %% [markdown]
-# `EngineModel` is a `mesa.Model` over the batched engine (one replicate; what the app steps): its `Mine`, `Committee` and `Centre`
-# agents are views onto the engine's state, so Mesa's AgentSet queries read them like any agents.
+# The basins and the centre are agents too: a `Basin` holds the centre's promises to it and the strike
+# calls in force there, the `Centre` its perceived strength. Mesa's clock counts days (`run_for`), and
+# the DataCollector's reporters are named functions of `sim.model`.
 
 # %%
-from sim.agents import Centre, Committee, Mine  # noqa: E402
-from sim.model import EngineModel  # noqa: E402
+from sim.model import Basin, Centre  # noqa: E402
 
-model = EngineModel(baseline, seed=seeds[0])
-for _ in range(16):  # 1 to 16 July 1989
-    model.step()
-out = model.agents_by_type[Mine].select(lambda m: m.striking)
-print(f"{model.date}: {len(out)} enterprises on strike, {sum(m.strikers for m in out):,.0f} strikers")
-m = out.to_list()[0]
-print(
-    f"{m.name} ({m.city}, {m.basin}, {m.republic}): {m.workforce:,.0f} workers, {m.days_on_strike} days out, "
-    f"efficacy {m.efficacy:.2f}, trust {m.trust:.2f}, demands {m.stage}, grievances {m.grievances}"
-)
-for c in model.agents_by_type[Committee].select(lambda c: c.active):
-    print(f"committee of {c.area} ({c.level}): stage {c.stage}, authority {c.authority:.2f}, won {c.won}, allied {c.allied}")
-(centre,) = model.agents_by_type[Centre]
-print(
-    f"centre: strength {centre.strength:.2f}, {centre.concessions} concessions, "
-    f"relief promised {centre.promised:.2f}, carried out {centre.implemented:.2f}"
-)
-print(model.datacollector.get_model_vars_dataframe().tail(3).to_string())
+agents.run_for(30)  # to 15 August 1989
+(centre,) = agents.agents_by_type[Centre]
+names = world.basin_names
+for b in agents.agents_by_type[Basin].select(lambda b: b.concessions > 0):
+    print(f"{names[b.b]}: {b.concessions:.0f} concession(s), relief promised {b.promised:.2f}, carried out {b.implemented:.2f}")
+print(f"{agents.date}: centre's perceived strength {centre.strength:.2f}")
+print(agents.datacollector.get_model_vars_dataframe().drop(columns="strikers_by_basin").tail(3).to_string())

@@ -35,10 +35,10 @@ import pandas as pd
 import pyabc
 from pyabc.sampler import MappingSampler
 
+from sim.engine import Engine
 from sim.errors import InputError
-from sim.model import Engine
 from sim.network import World
-from sim.params import SCALAR_ONLY, Params
+from sim.params import Params
 from sim.posterior import load_posterior, posterior_for
 from sim.rng import replicate_seeds
 from sim.runner import world_for
@@ -132,7 +132,7 @@ def load_priors(path: str | Path) -> Setup:
     priors = []
     for name, spec in table.items():
         key = f"params.{name}"
-        if name not in fields or name in SCALAR_ONLY:
+        if name not in fields:
             raise InputError(f"[{key}]: not a calibratable model parameter (see `python run.py params`)", file=where, key=name)
         if not isinstance(spec, dict):
             raise InputError(f"[{key}] must be a table", file=where, key=name)

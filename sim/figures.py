@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import plots, plots_analysis, results
+from sim import plots, plots_analysis, plots_arms, plots_network, results
 from sim.errors import InputError
+from sim.explain import NAMES, ONSET_TERMS, RETURN_TERMS, Explanation, long_date, outcome, percent
 from sim.metrics import OUTCOME_LABELS, OUTCOMES
 from sim.params import Params
 
@@ -163,11 +164,11 @@ def _run(folder: Path, manifest: dict, arms) -> list:
     scores = table(folder, "targets_check", required=False)
     areas = table(folder, "target_series", required=False)
     reps = int(basin["replicate"].nunique())
-    figs = [("wave_july1989", plots.plot_wave(basin, scores, sc["name"]))]
+    figs = [("wave_july1989", plots.plot_wave(basin, scores, sc["name"], events=sc.get("events")))]
     dates = [d for d in NETWORK_DATES if (town["date"] == pd.Timestamp(d)).any()]
     if dates:
-        layout = plots.network_layout(_towns(folder, manifest))
-        figs.append(("network_july1989", plots.plot_network(town, layout, dates, sc["name"])))
+        layout = plots_network.network_layout(_towns(folder, manifest))
+        figs.append(("network_july1989", plots_network.plot_network(town, layout, dates, sc["name"])))
     figs.append(("timeline_1989_1991", plots.plot_timeline(basin, republic, sc["name"], sc.get("events"))))
     if _scored(scores, areas):
         figs.append(("targets_july1989", plots_analysis.plot_targets(scores, _target_series(scores, areas), sc["name"], reps)))
@@ -221,6 +222,30 @@ def _validate(folder: Path, manifest: dict, arms) -> list:
     return [("validation", plots_analysis.plot_targets(scores, _target_series(scores, areas), scenario, reps, f"Validation on {name}"))]
 
 
+def forest_outcomes() -> list[str]:
+    """The outcomes of the forest figure: those a thesis claim reads (at any of its dates), in `OUTCOMES` order.
+
+    The other outcomes (the separatism index of the RSFSR and Kazakhstan, committees' share...) stay in
+    effects.parquet; a panel per outcome for all of them made a figure too tall to read.
+    """
+    from sim.experiments import CLAIMS
+
+    read = {c.outcome for c in CLAIMS} | {o for c in CLAIMS for _, o in c.dates}
+    return [o for o in OUTCOMES if o in read]
+
+
+def claim_thresholds() -> dict[str, float]:
+    """Outcome -> the threshold (smallest effect that matters) of the claims that read it (`Claim.rope`; the largest if several)."""
+    from sim.experiments import CLAIMS
+
+    out: dict[str, float] = {}
+    for c in CLAIMS:
+        for o in (c.outcome, *(o for _, o in c.dates)):
+            if c.rope:
+                out[o] = max(out.get(o, 0.0), c.rope)
+    return out
+
+
 def _arms(folder: Path, manifest: dict, arms) -> list:
     effects, ser = table(folder, "effects"), table(folder, "series")
     ref = manifest.get("reference_arm") or ser["arm"].iloc[0]
@@ -234,13 +259,25 @@ def _arms(folder: Path, manifest: dict, arms) -> list:
         effects = effects[effects["arm"].isin(keep)]
     reps = int(manifest.get("replicates") or ser["replicate"].nunique())
     experiment = manifest.get("experiment", "compare")
-    shown = [o for o in OUTCOMES if o in set(effects["outcome"])]
+    shown = [o for o in forest_outcomes() if o in set(effects["outcome"])]
     units = {k: v.unit for k, v in OUTCOMES.items()}
     first = (manifest.get("arm_scenarios") or [{}])[0]
     shocks = [(str(e.get("date")), e.get("name") or e["kind"]) for e in first.get("events", []) if e["kind"] == "shock"]
     return [
-        ("forest_effects", plots.plot_forest(effects, shown, units, experiment, reps, OUTCOME_LABELS)),
-        ("arms_1989_1991", plots.plot_arms(ser, experiment, reps, shocks)),
+        (
+            "forest_effects",
+            plots_arms.plot_forest(
+                effects,
+                shown,
+                units,
+                experiment,
+                reps,
+                OUTCOME_LABELS,
+                thresholds=claim_thresholds(),
+                binary={k for k, v in OUTCOMES.items() if v.binary},
+            ),
+        ),
+        ("arms_1989_1991", plots_arms.plot_arms(ser, experiment, reps, shocks)),
     ]
 
 
@@ -294,3 +331,11 @@ def _sensitivity(folder: Path, manifest: dict, arms) -> list:
             plots_analysis.plot_robustness(rob, boxes, dims, f"{sub} | {len(rob)} points x {b.get('robustness_replicates')} replicates"),
         ),
     ]
+
+
+def explanation(ex: Explanation, ax=None):
+    """The figure of an explanation: each enterprise's hazard terms, its probability and whether it acted (`sim.plots.plot_explain`)."""
+    terms = [t for t in (*ONSET_TERMS, "committee_call", *RETURN_TERMS) if t in ex.enterprises]
+    title = f"Why they struck or went back: {ex.town}, {long_date(ex.day)} (replicate {ex.replicate}, {ex.scenario})"
+    notes = [f"chance {percent(r['probability'])}: {outcome(r)}" for _, r in ex.enterprises.iterrows()]
+    return plots.plot_explain(ex.enterprises, terms, set(ONSET_TERMS), title, ax=ax, names={t: NAMES[t][0] for t in terms}, notes=notes)

@@ -16,10 +16,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from sim import rules
+from sim import kernel
 from sim.errors import InputError
 from sim.network import REPUBLICS, World
 from sim.params import Mechanisms, Params
+from sim.state import State
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,12 @@ class Event:
         """An interval event: write its days [a, b) over the basins in `mask` into the timeline."""
         raise NotImplementedError(self.kind)
 
-    def apply(self, s: rules.State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
+    def apply(self, s: State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
         """A one-day event: act on every replicate of the batched engine's state, in place."""
         raise NotImplementedError(self.kind)
 
     def apply_agents(self, model: Any, basins: set[int]) -> None:
-        """A one-day event: act on the per-agent model (`sim.agentmodel.StrikeModel`), the same way."""
+        """A one-day event: act on the per-agent model (`sim.model.StrikeModel`), the same way."""
         raise NotImplementedError(self.kind)
 
 
@@ -91,7 +92,7 @@ class SeedStrike(Event):
                 key="city",
             )
 
-    def apply(self, s: rules.State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
+    def apply(self, s: State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
         """The town's first `count` enterprises walk out."""
         idx = np.flatnonzero(np.array(world.city_names)[world.city] == self.city)[: self.count]
         s.striking[:, idx] = True
@@ -101,7 +102,7 @@ class SeedStrike(Event):
         """The same, one agent at a time."""
         names = model.world.city_names
         for mi in [mi for mi in model.mines if names[mi.city] == self.city][: self.count]:
-            mi.striking = True
+            mi.striking = mi.ever = True
 
 
 @dataclass(frozen=True)
@@ -128,10 +129,10 @@ class Concession(Event):
         """The political part of the deal (authority for the committees that won)."""
         return self.political
 
-    def apply(self, s: rules.State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
-        """Promise, truce and return order, efficacy, trust, authority and allegiance (`sim.rules.concede`)."""
+    def apply(self, s: State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
+        """Promise, truce and return order, efficacy, trust, authority and allegiance (`sim.kernel.concede`)."""
         rows = np.ones(s.striking.shape[0], bool)
-        rules.concede(
+        kernel.concede(
             s,
             world,
             p,
@@ -170,18 +171,19 @@ class StrikeCall(Event):
     days: int = 1
     demands: str = "material"
 
-    def apply(self, s: rules.State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
+    def apply(self, s: State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
         """The call comes into force in the basins."""
-        s.call_left = np.where(mask[None, :], float(self.days) if self.days > 0 else np.inf, s.call_left)
-        s.call_pol = np.where(mask[None, :], self.demands == "political", s.call_pol)
-        s.call_age = np.where(mask[None, :], 0.0, s.call_age)
+        s.call_left[:, mask] = float(self.days) if self.days > 0 else np.inf
+        s.call_pol[:, mask] = self.demands == "political"
+        s.call_age[:, mask] = 0.0
 
     def apply_agents(self, model: Any, basins: set[int]) -> None:
         """The same, one basin at a time."""
         for b in basins:
-            model.call_left[b] = float(self.days) if self.days > 0 else math.inf
-            model.call_pol[b] = self.demands == "political"
-            model.call_age[b] = 0.0
+            basin = model.basins[b]
+            basin.call_left = float(self.days) if self.days > 0 else math.inf
+            basin.call_pol = self.demands == "political"
+            basin.call_age = 0.0
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,7 @@ class Shock(Event):
     efficacy: float = 0.0
     strength: float = 0.0
 
-    def apply(self, s: rules.State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
+    def apply(self, s: State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
         """Grievances, trust, efficacy and the centre's strength change in the basins (if shocks are on)."""
         if not m.shocks:
             return
@@ -258,10 +260,10 @@ class Shock(Event):
             if dv:
                 s.griev[..., k] = np.where(inb, np.clip(s.griev[..., k] + dv, 0, 1), s.griev[..., k])
         if m.trust:
-            s.trust = np.where(inb, np.clip(s.trust + self.trust, 0, 1), s.trust)
-            s.strength = np.clip(s.strength + self.strength, 0, 1)
+            s.trust[:] = np.where(inb, np.clip(s.trust + self.trust, 0, 1), s.trust)
+            s.strength[:] = np.clip(s.strength + self.strength, 0, 1)
         if m.efficacy:
-            s.eff = np.where(inb, np.clip(s.eff + self.efficacy, 0, 1), s.eff)
+            s.eff[:] = np.where(inb, np.clip(s.eff + self.efficacy, 0, 1), s.eff)
 
     def apply_agents(self, model: Any, basins: set[int]) -> None:
         """The same, one agent at a time."""
@@ -277,7 +279,7 @@ class Shock(Event):
                 if model.mech.efficacy:
                     mi.eff = min(max(mi.eff + self.efficacy, 0.0), 1.0)
         if model.mech.trust:
-            model.strength = min(max(model.strength + self.strength, 0.0), 1.0)
+            model.centre.strength = min(max(model.centre.strength + self.strength, 0.0), 1.0)
 
 
 @dataclass(frozen=True)
@@ -481,7 +483,7 @@ def compile_timeline(events: list[Event], start: date, days: int, world: Any) ->
     return tl
 
 
-def apply_events(s: rules.State, world: World, p: Params, m: Mechanisms, events: list[Event], day: int) -> None:
+def apply_events(s: State, world: World, p: Params, m: Mechanisms, events: list[Event], day: int) -> None:
     """Apply the one-day events of `day` to every replicate, in place (each through its class's `apply`)."""
     for ev in events:
         ev.apply(s, world, p, m, day, ev.basin_mask(world.basin_names, world.basin_republic))

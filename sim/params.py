@@ -173,15 +173,6 @@ class Params:
         f"{A}: the return after a deal took days, not months",
         "days after a deal during which its return order stands",
     )
-    centre_reactive: float = p(
-        1.0,
-        "switch",
-        "settlement",
-        0,
-        1,
-        f"{A}: the centre met demands in most later strikes (essay)",
-        "1 if the centre concedes by itself to long strikes not in the timeline",
-    )
     react_days: float = p(14.0, "days", "settlement", 1, 365, f"{A}", "days a basin strike lasts before the reactive centre concedes")
     react_share: float = p(0.2, "share", "settlement", 0, 1, A, "share of a basin's enterprises on strike that the reactive centre answers")
     react_relief: float = p(0.05, "grievance", "settlement", 0, 1, A, "material relief promised by a reactive concession")
@@ -479,7 +470,7 @@ class Params:
 
 @dataclass(frozen=True)
 class Mechanisms:
-    """Switches for the eleven mechanisms of MODEL.md; `False` removes a mechanism's effect."""
+    """Switches for the eleven mechanisms of MODEL.md and the centre's own policy; `False` removes a mechanism's effect."""
 
     onset: bool = True
     contagion: bool = True
@@ -492,14 +483,14 @@ class Mechanisms:
     escalation: bool = True
     fatigue: bool = True
     shocks: bool = True
+    reactive_centre: bool = True
+    """The centre concedes by itself to a long, large strike not in the timeline (`react_days`, `react_share`,
+    `react_relief`). Assumption: the centre met demands in most later strikes (the essay). The historical
+    baseline turns it off: there the centre concedes only on the dated deals of its timeline."""
 
     def replace(self, **changes: Any) -> Mechanisms:
         """Return a copy with `changes`, checked for unknown keys and types."""
         return replace_checked(self, changes, "mechanisms")
-
-
-SCALAR_ONLY = ("centre_reactive",)
-"""Parameters that act as switches and so cannot differ between the replicates of one batch."""
 
 
 def stack_params(draws: Sequence[Params]) -> Params:
@@ -508,9 +499,6 @@ def stack_params(draws: Sequence[Params]) -> Params:
     Fields equal in every draw stay scalars; a field that differs becomes an (R, 1) array (one row
     per replicate), which the rules broadcast against their (R, n) state arrays. So R draws advance
     together exactly as R single runs would.
-
-    Raises:
-        ValueError: if a switch-like field (`SCALAR_ONLY`) differs between draws.
     """
     import numpy as np
 
@@ -521,8 +509,6 @@ def stack_params(draws: Sequence[Params]) -> Params:
         col = np.array([getattr(d, f.name) for d in draws], dtype=float)
         if np.all(col == col[0]):
             continue
-        if f.name in SCALAR_ONLY:
-            raise ValueError(f"parameter {f.name} cannot differ between the replicates of one batch")
         changes[f.name] = col[:, None]
     return dataclasses.replace(draws[0], **changes)
 

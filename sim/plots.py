@@ -17,7 +17,6 @@ from matplotlib.figure import Figure
 
 from sim.metrics import band
 
-WAVE_BASINS = ("Kuzbass", "Donbas", "Pechora", "Karaganda", "Eastern Donbas", "Lviv-Volyn")
 THOUSANDS = mticker.StrMethodFormatter("{x:,.0f}")
 WEEKLY = mdates.WeekdayLocator(byweekday=mdates.MO)  # Mondays: 10 July 1989 was one
 ARM_COLORS = ("#222222", "#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#17becf", "#ccb974")
@@ -44,10 +43,38 @@ def _subtitle(scenario: str, replicates: int, bands: str = "median and 5-95% ban
     return f"scenario: {scenario} | {replicates} replicates | {bands}"
 
 
+def wave_basins(daily: pd.DataFrame, start: str, end: str, targets: pd.DataFrame | None = None, least: float = 1000.0) -> list[str]:
+    """The basins of the wave figure, largest median peak first (at most eight).
+
+    Every basin whose median peak in the window reaches `least` strikers, or that has a basin-level
+    historical figure in `targets`.
+    """
+    d = daily[(daily["date"] >= start) & (daily["date"] <= end)]
+    peak = d.groupby(["basin", "replicate"])["strikers"].max().groupby("basin").median().sort_values(ascending=False, kind="stable")
+    named = set()
+    if targets is not None and len(targets):
+        named = set(targets.loc[targets["place"].fillna("") == "", "basin"])
+    return [b for b in peak.index if peak[b] >= least or b in named][:8]
+
+
 def plot_wave(
-    daily: pd.DataFrame, targets: pd.DataFrame | None, scenario: str, start: str = "1989-07-05", end: str = "1989-08-10", axes=None
+    daily: pd.DataFrame,
+    targets: pd.DataFrame | None,
+    scenario: str,
+    start: str = "1989-07-05",
+    end: str = "1989-08-10",
+    axes=None,
+    events: list[dict] | None = None,
+    basins: list[str] | None = None,
+    runs: int = 20,
 ) -> Figure:
-    """Strikers and enterprises on strike by basin, July-August 1989, against the targets.
+    """Strikers and enterprises on strike by basin, July-August 1989, against the targets: one pair of panels per basin.
+
+    Each basin has its own scale. A panel shows, on each day, the median across replicates and the
+    bands of 50% and 90% of the replicates, and (thin lines) the paths of single runs: the median
+    is not the path of any run, and where runs split (a basin joins in some, not in others) the thin
+    lines show the two courses. Concessions to the basin (or to all) are dashed lines; the
+    historical figures are diamonds with their intervals.
 
     Args:
         daily: tidy basin table (replicate, date, basin, strikers, mines_on_strike, ...).
@@ -55,70 +82,91 @@ def plot_wave(
         scenario: scenario name for the subtitle.
         start: ISO date opening the window.
         end: ISO date closing the window.
-        axes: three Axes to draw on, top to bottom (default: a new figure).
+        axes: 2 x len(basins) Axes, a basin's strikers then its enterprises (default: a new figure, two basins a row).
+        events: the scenario's events as recorded in the manifest (concessions are marked).
+        basins: basins to draw (default: `wave_basins`).
+        runs: single runs drawn as thin lines (the first ones).
     """
-    d = daily[(daily["date"] >= start) & (daily["date"] <= end) & daily["basin"].isin(WAVE_BASINS)]
+    import numpy as np
+
+    basins = list(basins) if basins is not None else wave_basins(daily, start, end, targets)
+    d = daily[(daily["date"] >= start) & (daily["date"] <= end) & daily["basin"].isin(basins)]
     reps = daily["replicate"].nunique()
-    fig, axes = panels(axes, 3, 1, figsize=(11, 11), sharex=True, constrained_layout=True)
-    axes = axes[:, 0]
-    colors = dict(zip(WAVE_BASINS, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
-    big, small = WAVE_BASINS[:2], WAVE_BASINS[2:]  # the smaller basins get a panel of their own scale, not a line at zero
-    rows = (
-        (axes[0], "strikers", "strikers (persons)", big),
-        (axes[1], "strikers", "strikers (persons)", small),
-        (axes[2], "mines_on_strike", "enterprises on strike", WAVE_BASINS),
+    nrow = (len(basins) + 1) // 2
+    if axes is None:  # two basins a row
+        fig, grid = panels(None, nrow, 4, figsize=(16, 2.5 * nrow + 2.2), sharex=True, constrained_layout=True)
+        grid = grid.reshape(nrow * 2, 2)
+        if len(basins) % 2:
+            for ax in grid[-1]:
+                ax.set_visible(False)
+    else:
+        fig, grid = panels(axes, max(len(basins), 1), 2)
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    shown_runs = sorted(d["replicate"].unique())[:runs]
+    concessions = [e for e in events or [] if e["kind"] == "concession"]
+    for i, basin in enumerate(basins):
+        color = palette[i % len(palette)]
+        g = d[d["basin"] == basin]
+        for ax, col, label in ((grid[i, 0], "strikers", "strikers (persons)"), (grid[i, 1], "mines_on_strike", "enterprises on strike")):
+            b90, b50 = band(g, col, 0.05, 0.95), band(g, col, 0.25, 0.75)
+            ax.fill_between(b90["date"], b90["lo"], b90["hi"], color=color, alpha=0.15, lw=0)
+            ax.fill_between(b50["date"], b50["lo"], b50["hi"], color=color, alpha=0.3, lw=0)
+            wide = g[g["replicate"].isin(shown_runs)].pivot(index="date", columns="replicate", values=col)
+            ax.plot(wide.index, wide.to_numpy(), color=color, lw=0.5, alpha=0.45)
+            ax.plot(b90["date"], b90["median"], color="black", lw=1.6, zorder=4)
+            for ev in concessions:
+                if not ev.get("basins") or basin in ev["basins"]:
+                    ax.axvline(pd.Timestamp(ev["date"]), color=EVENT_STYLE["concession"][0], ls="--", lw=1.1, zorder=2)
+            top = float(np.nanmax([b90["hi"].max(), g[col].max() if len(g) else 0, 1.0]))
+            if targets is not None:
+                t = targets[(targets["measure"] == col) & (targets["place"].fillna("") == "") & (targets["basin"] == basin)]
+                for _, row in t.iterrows():
+                    x = pd.Timestamp(row["date"])
+                    lo, hi = row.get("low"), row.get("high")
+                    ax.errorbar(
+                        [x],
+                        [row["value"]],
+                        yerr=[[row["value"] - lo], [hi - row["value"]]] if pd.notna(lo) else None,
+                        fmt="D",
+                        color="#c44e52",
+                        mec="black",
+                        ms=6,
+                        capsize=3,
+                        zorder=5,
+                    )
+                    top = max(top, float(hi) if pd.notna(hi) else float(row["value"]))
+            ax.set_ylim(-0.03 * top, 1.08 * top)
+            ax.set_title(f"{basin}: {label}", fontsize=9, loc="left", color=color, fontweight="bold")
+            ax.set_ylabel(label, fontsize=8)
+            ax.yaxis.set_major_formatter(THOUSANDS)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+    for ax in grid.flat:
+        if ax.get_visible():
+            ax.xaxis.set_major_locator(mdates.DayLocator(bymonthday=(1, 10, 20)))
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+            ax.set_xlim(pd.Timestamp(start), pd.Timestamp(end))
+            ax.tick_params(axis="x", labelbottom=True)
+    for ax in (grid[-2:] if len(basins) % 2 == 0 else grid[-3:-1]).flat:  # the bottom panel of each column
+        ax.set_xlabel("date (1989)", fontsize=8)
+    others = sorted(set(daily["basin"]) - set(basins))
+    handles = [
+        plt.Line2D([], [], color="black", lw=1.6, label="median across replicates on each day (not the path of any run)"),
+        plt.Line2D([], [], color="grey", lw=0.5, label=f"single runs (the first {len(shown_runs)}), in the basin's colour"),
+        plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.45, label="50% of replicates (25-75%)"),
+        plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.15, label="90% of replicates (5-95%)"),
+        plt.Line2D([], [], color=EVENT_STYLE["concession"][0], ls="--", lw=1.1, label="concession to the basin (or to all)"),
+        plt.Line2D([], [], marker="D", color="#c44e52", mec="black", ls="", label="historical figure (bar: its interval)"),
+    ]
+    note = (
+        f"Not drawn (median July peak under 1,000 strikers; in daily_basin.parquet): {', '.join(others)}. "
+        "Figures for a town or oblast are in targets_july1989.png. Basin names: docs/glossary.md."
     )
-    for ax, col, label, shown in rows:
-        b90 = band(d, col, 0.05, 0.95)
-        b50 = band(d, col, 0.25, 0.75)
-        for basin in shown:
-            g, g50 = b90[b90["basin"] == basin], b50[b50["basin"] == basin]
-            ax.plot(g["date"], g["median"], color=colors[basin], label=basin, lw=1.8)
-            ax.fill_between(g["date"], g["lo"], g["hi"], color=colors[basin], alpha=0.12, lw=0)
-            ax.fill_between(g50["date"], g50["lo"], g50["hi"], color=colors[basin], alpha=0.25, lw=0)
-        if targets is not None:
-            t = targets[(targets["measure"] == col) & (targets["place"].fillna("") == "") & targets["basin"].isin(shown)]
-            for _, row in t.iterrows():
-                c = colors.get(row["basin"], "black")
-                x = pd.Timestamp(row["date"])
-                lo, hi = row.get("low"), row.get("high")
-                ax.errorbar(
-                    [x],
-                    [row["value"]],
-                    yerr=[[row["value"] - lo], [hi - row["value"]]] if pd.notna(lo) else None,
-                    fmt="D",
-                    color=c,
-                    mec="black",
-                    ms=7,
-                    capsize=4,
-                    zorder=5,
-                )
-            if len(t):
-                ax.plot([], [], "D", color="grey", mec="black", label="historical figure (interval)")
-        ax.set_ylabel(label)
-        ax.yaxis.set_major_formatter(THOUSANDS)
-        ax.grid(alpha=0.3)
-    axes[0].fill_between([], [], [], color="grey", alpha=0.37, lw=0, label="50% of replicates (25-75%)")
-    axes[0].fill_between([], [], [], color="grey", alpha=0.12, lw=0, label="90% of replicates (5-95%)")
-    axes[0].legend(ncol=2, fontsize=9, loc="upper left")
-    axes[0].set_title("Kuzbass and Donbas", fontsize=9, loc="left")
-    axes[1].set_title(f"the other basins ({', '.join(small)}), on their own scale", fontsize=9, loc="left")
-    axes[1].legend(ncol=2, fontsize=8, loc="upper left")
-    axes[2].set_title("enterprises on strike, all six basins", fontsize=9, loc="left")
-    others = sorted(set(daily["basin"]) - set(WAVE_BASINS))
-    axes[2].annotate(
-        f"Not drawn (smaller July waves; in daily_basin.parquet): {', '.join(others)}.\n"
-        "Figures for a town or oblast (Mezhdurechensk, Donetsk oblast) are in targets_july1989.png. Basin names: docs/glossary.md.",
-        xy=(0.0, -0.27),
-        xycoords="axes fraction",
-        fontsize=8,
-        color="dimgrey",
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8.5, title=note, title_fontsize=8)
+    fig.suptitle(
+        f"The July 1989 strike wave by basin, each basin on its own scale\n{_subtitle(scenario, reps, 'median, 50% and 90% bands, single runs')}",
+        fontsize=12,
     )
-    axes[2].xaxis.set_major_locator(mdates.DayLocator(bymonthday=(1, 5, 10, 15, 20, 25)))  # ticks to the window's end
-    axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-    axes[2].set_xlim(pd.Timestamp(start), pd.Timestamp(end))
-    axes[2].set_xlabel("date (1989)")
-    fig.suptitle(f"The July 1989 strike wave by basin\n{_subtitle(scenario, reps, 'median, 50% and 90% bands')}", fontsize=12)
     return fig
 
 
@@ -143,251 +191,188 @@ def event_label(ev: dict) -> str:
     return f"{EVENT_STYLE.get(ev['kind'], ('', '', ev['kind']))[2]}: {where}"
 
 
-def _mark_events(axes, events: list[dict], fig: Figure) -> None:
-    """Numbered vertical lines for dated events on every panel; the key is written under the figure."""
-    key = []
-    for n, ev in enumerate(sorted(events, key=lambda e: str(e.get("date") or e.get("start"))), start=1):
-        day = pd.Timestamp(ev.get("date") or ev.get("start"))
+def _event_groups(days: list[pd.Timestamp], gap_days: int = 21) -> list[list[int]]:
+    """Indices of sorted event days grouped when closer than `gap_days` to the previous one (their numbers share one label)."""
+    groups: list[list[int]] = []
+    for i, d in enumerate(days):
+        if groups and (d - days[groups[-1][-1]]).days < gap_days:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _mark_events(axes, events: list[dict], fig: Figure) -> list:
+    """Numbered vertical lines for dated events on every panel; the key is written under the figure.
+
+    Events days apart share one label above the top panel ("1-4"), and labels of neighbouring groups
+    alternate between two heights, so no two numbers are drawn over each other. Returns the labels.
+    """
+    key, marks = [], []
+    events = sorted(events, key=lambda e: str(e.get("date") or e.get("start")))
+    days = [pd.Timestamp(ev.get("date") or ev.get("start")) for ev in events]
+    for n, (ev, day) in enumerate(zip(events, days, strict=True), start=1):
         color, ls, _ = EVENT_STYLE.get(ev["kind"], ("grey", ":", ev["kind"]))
         for ax in axes:
             if ev.get("end"):  # an interval lever (repression, news, communication cut): a shaded span [start, end)
                 ax.axvspan(day, pd.Timestamp(ev["end"]), color=color, alpha=0.12, lw=0, zorder=0)
             ax.axvline(day, color=color, ls=ls, lw=0.9, zorder=1)
-        axes[0].annotate(
-            str(n),
-            (day, 1.0),
-            xycoords=("data", "axes fraction"),
-            xytext=(0, 2 + 8 * (n % 3)),  # three heights, so numbers of events days apart do not run together
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=7,
-            color=color,
-            fontweight="bold",
-        )
         span = f" to {pd.Timestamp(ev['end']) - pd.Timedelta(days=1):%d %b %Y}" if ev.get("end") else ""
         key.append(f"{n} {day:%d %b %Y}{span} {event_label(ev)}")
+    prev = None
+    level = 0
+    for g in _event_groups(days):
+        first, last = g[0], g[-1]
+        text = str(first + 1) if first == last else f"{first + 1}-{last + 1}"
+        level = 1 - level if prev is not None and (days[first] - days[prev]).days < 60 else 0
+        prev = last
+        color = EVENT_STYLE.get(events[first]["kind"], ("grey",))[0] if first == last else "#444444"
+        marks.append(
+            axes[0].annotate(
+                text,
+                (days[first], 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 2 + 9 * level),
+                textcoords="offset points",
+                ha="left" if first != last else "center",
+                va="bottom",
+                fontsize=7.5,
+                color=color,
+                fontweight="bold",
+            )
+        )
     if key:
         half = (len(key) + 1) // 2
         width = max(len(k) for k in key[:half]) + 4
         text = "\n".join(f"{a:<{width}s}{b}" for a, b in zip(key[:half], [*key[half:], *[""] * (2 * half - len(key))], strict=True))
         fig.text(0.01, 0.0, "Dated events (numbered lines):\n" + text, fontsize=7.5, family="monospace", va="bottom", color="dimgrey")
+    return marks
+
+
+def _end_labels(ax, items: list[tuple[str, float, str]], gap: float = 0.09) -> None:
+    """Name each line at its right end (label, last y in data units, colour), pushed apart so no two labels overlap."""
+    lo, hi = ax.get_ylim()
+    pos = sorted(((y - lo) / (hi - lo), label, color) for label, y, color in items)
+    placed: list[float] = []
+    for f, _, _ in pos:
+        placed.append(max(f, placed[-1] + gap) if placed else f)
+    over = placed[-1] - 0.97 if placed else 0
+    if over > 0:  # pushed past the top: shift the stack down
+        placed = [p - over for p in placed]
+    for p, (_, label, color) in zip(placed, pos, strict=True):
+        ax.annotate(
+            label, (1.0, p), xycoords="axes fraction", xytext=(4, 0), textcoords="offset points", va="center", fontsize=8, color=color
+        )
 
 
 def plot_timeline(daily: pd.DataFrame, republic: pd.DataFrame, scenario: str, events: list[dict] | None = None, axes=None) -> Figure:
-    """The 1989-1991 course: strike waves, committees by demand stage, allegiance by republic, dated events marked.
+    """The 1989-1991 course: strike waves, how many runs have one, committees by demand stage, allegiance by republic.
+
+    Every panel shows, on each day, the median across replicates with the bands of 50% (25-75%) and
+    90% (5-95%) of the replicates: a line is a daily median, not the path of any one run. In most
+    of 1990 fewer than half of the replicates have a strike on a given day, so the strikers' median
+    is 0 while the mean and the 90% band show the waves of the others; the second panel says how many
+    runs have a wave on each day. Dated events are numbered lines, listed under the figure.
 
     Args:
         daily: tidy basin table (replicate, date, basin, strikers, committees_<stage>, ...).
         republic: tidy republic table (replicate, date, republic, separatism_index, ...).
         scenario: scenario name for the subtitle.
         events: the scenario's events as recorded in the manifest (kind, date or start, basins, name...).
-        axes: three Axes to draw on, top to bottom (default: a new figure, with room for the key of events).
+        axes: four Axes to draw on, top to bottom (default: a new figure, with room for the key of events).
     """
     reps = daily["replicate"].nunique()
     events = [e for e in events or [] if e["kind"] != "seed_strike"]
     n_key = (len(events) + 1) // 2
-    height = 10.5 + 0.13 * (n_key + 2)
+    height = 12.0 + 0.13 * (n_key + 2)
     own = axes is None
-    fig, axes = panels(axes, 3, 1, figsize=(14, height), sharex=True)
+    fig, axes = panels(axes, 4, 1, figsize=(14, height), sharex=True, gridspec_kw={"height_ratios": (3, 1.1, 2.4, 2.4)})
     axes = axes[:, 0]
     # the key of dated events takes the bottom: leave just its lines (inches), not a fixed share of the figure
     key_in = 0.135 * (n_key + 2) + 0.55
     if own:
-        fig.subplots_adjust(left=0.08, right=0.74, top=1 - 1.3 / height, bottom=key_in / height, hspace=0.2)
+        fig.subplots_adjust(left=0.08, right=0.9, top=1 - 1.75 / height, bottom=key_in / height, hspace=0.32)
     total = daily.groupby(["replicate", "date"], as_index=False)[
         ["committees_material", "committees_political", "committees_sovereignty", "strikers"]
     ].sum()
     total["basin"] = "all"
-    b = band(total, "strikers", 0.05, 0.95)
-    b50 = band(total, "strikers", 0.25, 0.75)
+
+    def bands(ax, df, col, color, label=None, lw=1.8, ls="-"):
+        b90, b50 = band(df, col, 0.05, 0.95), band(df, col, 0.25, 0.75)
+        ax.fill_between(b90["date"], b90["lo"], b90["hi"], color=color, alpha=0.13, lw=0)
+        ax.fill_between(b50["date"], b50["lo"], b50["hi"], color=color, alpha=0.28, lw=0)
+        ax.plot(b90["date"], b90["median"], color=color, lw=lw, ls=ls, label=label, zorder=3)
+        return b90
+
+    bands(axes[0], total, "strikers", "#555555", lw=1.3)
+    axes[0].lines[-1].set_color("black")
     mean = total.groupby("date")["strikers"].mean()
-    axes[0].fill_between(b["date"], b["lo"], b["hi"], color="grey", alpha=0.2, lw=0, label="90% of replicates (5-95%)")
-    axes[0].fill_between(b50["date"], b50["lo"], b50["hi"], color="grey", alpha=0.4, lw=0, label="50% of replicates (25-75%)")
-    axes[0].plot(b["date"], b["median"], color="black", lw=1.2, label="median of replicates")
-    axes[0].plot(mean.index, mean.to_numpy(), color="#c44e52", lw=0.9, ls="--", label="mean of replicates")
-    share_on = total.assign(on=total["strikers"] > 20_000).groupby("date")["on"].mean()
-    twin = axes[0].twinx()
-    twin.plot(share_on.index, share_on.to_numpy(), color="#4c72b0", lw=0.8, alpha=0.8)
-    twin.set_ylim(0, 1.05)
-    twin.set_ylabel("share of replicates with\nover 20,000 on strike (blue)", fontsize=8, color="#4c72b0")
-    twin.tick_params(axis="y", labelsize=7, colors="#4c72b0")
-    axes[0].plot([], [], color="#4c72b0", lw=0.8, label="replicates over 20,000 (right axis)")
+    axes[0].plot(mean.index, mean.to_numpy(), color="#c44e52", lw=1.1, zorder=4)
     axes[0].set_title(
-        "strike waves, all basins: strikers across replicates, and how many replicates have a wave on that day",
+        "strikers, all basins, across replicates: the median is 0 on days when fewer than half the runs have a strike",
         fontsize=9,
         loc="left",
-        pad=30,  # room for the numbered event marks above the panel
+        pad=24,  # room for the numbered event marks above the panel
     )
     axes[0].set_ylabel("strikers (persons)")
     axes[0].yaxis.set_major_formatter(THOUSANDS)
+    share_on = total.assign(on=total["strikers"] > 20_000).groupby("date")["on"].mean()
+    axes[1].fill_between(share_on.index, 0, share_on.to_numpy(), color="#4c72b0", alpha=0.35, lw=0, step="post")
+    axes[1].step(share_on.index, share_on.to_numpy(), where="post", color="#4c72b0", lw=0.9)
+    axes[1].set_ylim(-0.04, 1.04)  # 0 and 100% off the frame
+    axes[1].yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    axes[1].set_ylabel("replicates\nwith a wave", fontsize=9)
+    axes[1].set_title("share of replicates with over 20,000 on strike that day", fontsize=9, loc="left")
+    ends = []
     for stage, color in STAGE_COLORS.items():
-        bs = band(total, f"committees_{stage}", 0.05, 0.95)
-        axes[1].plot(bs["date"], bs["median"], color=color, label=stage, lw=1.8)
-        axes[1].fill_between(bs["date"], bs["lo"], bs["hi"], color=color, alpha=0.2, lw=0)
-    axes[1].set_ylabel("active committees (count)")
-    axes[1].set_title("strike committees by demand stage: median and 90% band", fontsize=9, loc="left")
+        bs = bands(axes[2], total, f"committees_{stage}", color)
+        ends.append((f"{stage} {bs['median'].iloc[-1]:.0f}", bs["median"].iloc[-1], color))
+    axes[2].set_ylabel("active committees\n(count)")
+    axes[2].set_title("strike committees by demand stage (named at the right with the last day's median)", fontsize=9, loc="left")
+    axes[2].set_ylim(bottom=-2)
+    _end_labels(axes[2], ends)
     rep = republic[republic["republic"].isin(["RSFSR", "Ukrainian SSR", "Kazakh SSR"])].rename(columns={"republic": "basin"})
     measure = "allegiance" if "allegiance" in rep else "separatism_index"  # folders made before allegiance existed
-    rb = band(rep, measure, 0.25, 0.75)
-    for name, g in rb.groupby("basin"):
-        line = axes[2].plot(g["date"], g["median"], lw=1.8, label=name)[0]
-        axes[2].fill_between(g["date"], g["lo"], g["hi"], color=line.get_color(), alpha=0.18, lw=0)
+    axes[3].set_ylim(-0.04, 1.04)  # a line at 0 or 1 stays off the frame
+    ends = []
+    styles = {"RSFSR": ("#dd8452", "-", 3), "Ukrainian SSR": ("#55a868", "-", 3), "Kazakh SSR": ("#8172b3", "--", 5)}
+    for name, g in rep.groupby("basin"):
+        color, ls, z = styles.get(name, ("grey", "-", 3))
+        b = bands(axes[3], g, measure, color, ls=ls)
+        axes[3].lines[-1].set_zorder(z)  # the Kazakh line, often 0 under the others, drawn on top and dashed
+        ends.append((f"{name} {b['median'].iloc[-1]:.0%}", b["median"].iloc[-1], color))
+    _end_labels(axes[3], ends, gap=0.1)
+    axes[3].yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
     if measure == "allegiance":
-        axes[2].set_ylabel("backing the republic\n(share of mining workforce)")
-        axes[2].set_title(
-            "allegiance: share of the mining workforce whose committee backs its republic against the Union (median, 25-75%)",
-            fontsize=9,
-            loc="left",
+        axes[3].set_ylabel("backing the republic\n(share of mining workforce)")
+        axes[3].set_title(
+            "allegiance: share of the mining workforce whose committee backs its republic against the Union", fontsize=9, loc="left"
         )
     else:
-        axes[2].set_ylabel("separatism index\n(share of mining workforce)")
-        axes[2].set_title("separatism index by republic: median and 25-75% band", fontsize=9, loc="left")
-    axes[2].set_ylim(0, 1)
-    axes[2].xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
-    axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
-    axes[2].set_xlabel("date")
-    kinds = dict.fromkeys(e["kind"] for e in events)
-    marks = [
-        plt.Line2D([], [], color=EVENT_STYLE[k][0], ls=EVENT_STYLE[k][1], label=f"dated event: {EVENT_STYLE[k][2]}")
-        for k in kinds
-        if k in EVENT_STYLE
-    ]
-    for i, ax in enumerate(axes):
+        axes[3].set_ylabel("separatism index\n(share of mining workforce)")
+        axes[3].set_title("separatism index by republic", fontsize=9, loc="left")
+    axes[3].xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+    axes[3].xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    axes[3].set_xlabel("date")
+    axes[3].set_xlim(total["date"].min(), total["date"].max())
+    for ax in axes:
         ax.grid(alpha=0.3)
-        handles, _ = ax.get_legend_handles_labels()
-        ax.legend(handles=handles + (marks if i == 0 else []), loc="upper left", bbox_to_anchor=(1.07, 1.0), fontsize=8, title_fontsize=8)
-    axes[1].get_legend().set_title("demand stage")
+    kinds = dict.fromkeys(e["kind"] for e in events)
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.13, label="90% of replicates (5-95%)"),
+        plt.Rectangle((0, 0), 1, 1, color="grey", alpha=0.4, label="50% of replicates (25-75%)"),
+        plt.Line2D([], [], color="black", lw=1.3, label="median across replicates (each day; not a run's path)"),
+        plt.Line2D([], [], color="#c44e52", lw=1.1, label="mean of replicates (strikers)"),
+        *(
+            plt.Line2D([], [], color=EVENT_STYLE[k][0], ls=EVENT_STYLE[k][1], label=f"dated event: {EVENT_STYLE[k][2]}")
+            for k in kinds
+            if k in EVENT_STYLE
+        ),
+    ]
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 1 - 0.75 / height), ncol=4, fontsize=8, frameon=False)
     _mark_events(axes, events, fig)
     fig.suptitle(
-        f"The strike movement 1989-1991: waves, committees by demand stage, allegiance\n{_subtitle(scenario, reps, 'median, 50% and 90% bands')}",
-        fontsize=12,
-    )
-    return fig
-
-
-def network_layout(towns: pd.DataFrame, spread: float = 1.0) -> pd.DataFrame:
-    """Map-like positions of towns: basins at their geography, each basin's towns spread around it.
-
-    Basins are placed at the mean longitude/latitude of their enterprises (longitude scaled by
-    cos 55 deg); within a basin the towns keep their directions from the basin's centre but are
-    spread over a disc sized by the basin's enterprises, and discs (basins, then towns) are pushed
-    apart until they no longer overlap. Deterministic.
-
-    Args:
-        towns: one row per town: town, basin, lat, lon, enterprises.
-        spread: scale of the basins' discs.
-
-    Returns:
-        `towns` with x, y (layout units) and r (a town's disc radius).
-    """
-    import numpy as np
-
-    t = towns.sort_values(["basin", "town"]).reset_index(drop=True).copy()
-    t["gx"] = t["lon"] * np.cos(np.radians(55.0))
-    t["gy"] = t["lat"]
-    t["r"] = 0.33 * np.sqrt(t["enterprises"].clip(lower=1))
-    basins = t.groupby("basin").agg(gx=("gx", "mean"), gy=("gy", "mean"), n=("enterprises", "sum"), area=("r", lambda r: (r**2).sum()))
-    basins["R"] = spread * 1.5 * np.sqrt(basins["area"]) + 0.4
-    pos = basins[["gx", "gy"]].to_numpy(dtype=float)
-    pos = _separate(pos, basins["R"].to_numpy() + 0.5)  # room for the basin labels
-    basins["x"], basins["y"] = pos[:, 0], pos[:, 1]
-    xs, ys = np.zeros(len(t)), np.zeros(len(t))
-    for name, idx in t.groupby("basin").groups.items():
-        g = t.loc[idx]
-        off = g[["gx", "gy"]].to_numpy() - g[["gx", "gy"]].to_numpy().mean(axis=0)
-        norm = np.abs(off).max() if len(g) > 1 else 1.0
-        off = off / (norm if norm > 0 else 1.0) * (basins.loc[name, "R"] - g["r"].max())
-        off = _separate(off, g["r"].to_numpy() + 0.22)  # gaps show the towns as clusters
-        xs[idx], ys[idx] = off[:, 0] + basins.loc[name, "x"], off[:, 1] + basins.loc[name, "y"]
-    t["x"], t["y"] = xs, ys
-    return t.drop(columns=["gx", "gy"])
-
-
-def _separate(pos, radius, steps: int = 400):
-    """Push discs (centres `pos`, radii `radius`) apart until none overlap (or `steps` rounds)."""
-    import numpy as np
-
-    pos = np.array(pos, dtype=float)
-    rng = np.random.default_rng(0)  # breaks exact ties only; deterministic
-    pos += rng.normal(0, 1e-6, pos.shape)
-    for _ in range(steps):
-        d = pos[:, None, :] - pos[None, :, :]
-        dist = np.sqrt((d**2).sum(-1)) + np.eye(len(pos))
-        need = radius[:, None] + radius[None, :]
-        overlap = np.clip(need - dist, 0, None) * (1 - np.eye(len(pos)))
-        if overlap.max() < 1e-3:
-            break
-        pos += 0.5 * (d / dist[..., None] * overlap[..., None]).sum(1) / 2
-    return pos
-
-
-def plot_network(town_daily: pd.DataFrame, layout: pd.DataFrame, dates: list[str], scenario: str, axes=None) -> Figure:
-    """The mine network on chosen dates (small multiples): each town a cluster of its enterprises.
-
-    A town is drawn as a cluster of dots, one per enterprise (a mine, open pit or other coal
-    enterprise); on each date as many dots are red as the median across replicates of the town's
-    enterprises on strike. Basins are placed roughly by geography (see `network_layout`).
-
-    Args:
-        town_daily: tidy town table (replicate, date, town, mines_on_strike, strikers).
-        layout: `network_layout` output (town, basin, x, y, r, enterprises).
-        dates: ISO dates, one panel each.
-        scenario: scenario name for the subtitle.
-        axes: Axes to draw on, one per date in two columns (default: a new figure).
-    """
-    import numpy as np
-
-    reps = town_daily["replicate"].nunique()
-    ncol = 2
-    nrow = (len(dates) + ncol - 1) // ncol
-    if axes is None:
-        fig, axes = panels(None, nrow, ncol, figsize=(14, 4.3 * nrow + 1.4))
-        fig.subplots_adjust(left=0.01, right=0.99, top=0.88, bottom=0.08, wspace=0.03, hspace=0.1)
-    else:
-        fig, axes = panels(axes, nrow, ncol)
-    golden = np.pi * (3 - np.sqrt(5))
-    for ax, day in zip(axes.flat, dates, strict=False):
-        d = town_daily[town_daily["date"] == pd.Timestamp(day)]
-        med = d.groupby("town")[["mines_on_strike", "strikers"]].median()
-        on = layout["town"].map(med["mines_on_strike"]).fillna(0).round().astype(int).to_numpy()
-        strikers = float(d.groupby("replicate")["strikers"].sum().median()) if len(d) else 0.0
-        xs, ys, cs = [], [], []
-        for (_, row), k in zip(layout.iterrows(), on, strict=True):
-            n = int(row["enterprises"])
-            i = np.arange(n)
-            rad = row["r"] * np.sqrt((i + 0.5) / max(n, 1))
-            xs.extend(row["x"] + rad * np.cos(i * golden))
-            ys.extend(row["y"] + rad * np.sin(i * golden))
-            cs.extend(["#c44e52" if j < k else "#b8c4d6" for j in i])
-        ax.scatter(xs, ys, c=cs, s=5, lw=0)
-        for basin, g in layout.groupby("basin"):
-            top = (g["y"] + g["r"]).max()
-            ax.annotate(basin, (g["x"].mean(), top + 0.15), ha="center", va="bottom", fontsize=7.5, color="#333333")
-        ax.set_title(
-            f"{pd.Timestamp(day):%d %B %Y}: {int(on.sum())} enterprises, {strikers:,.0f} strikers on strike (medians)", fontsize=10
-        )
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for side in ax.spines.values():
-            side.set_color("#dddddd")
-    for ax in list(axes.flat)[len(dates) :]:
-        ax.set_visible(False)
-    fig.legend(
-        handles=[
-            plt.Line2D([], [], marker="o", color="#c44e52", ls="", label="enterprise on strike"),
-            plt.Line2D([], [], marker="o", color="#b8c4d6", ls="", label="enterprise at work"),
-        ],
-        loc="lower center",
-        ncol=2,
-        fontsize=9,
-        title="one dot per enterprise; a cluster is a town (red dots: the median across replicates of the town's enterprises on strike)",
-        title_fontsize=8.5,
-    )
-    fig.suptitle(
-        "The strike spreading over the network of coal enterprises, July 1989\n"
-        f"basins placed roughly by geography (west left, north up; not to scale) | scenario: {scenario} | {reps} replicates",
+        f"The strike movement 1989-1991: waves, committees by demand stage, allegiance\n{_subtitle(scenario, reps, 'median, 50% and 90% bands in every panel')}",
         fontsize=12,
     )
     return fig
@@ -398,144 +383,24 @@ def close(fig: Figure) -> None:
     plt.close(fig)
 
 
-def plot_forest(
-    effects: pd.DataFrame,
-    outcomes: list[str],
-    units: dict[str, str],
-    title: str,
-    replicates: int,
-    labels: dict[str, str] | None = None,
-    axes=None,
-) -> Figure:
-    """Forest plot: the paired effect (baseline minus arm) of every arm on each outcome.
-
-    One panel per outcome, one row per arm: a dot at the mean effect with its 90% interval (thick),
-    and the 5-95% range of the pair effects (thin); zero is marked.
-
-    Args:
-        effects: the table of `sim.experiments.paired_effects`.
-        outcomes: outcomes to show, one panel each.
-        units: outcome -> unit (axis labels).
-        title: scenario suite name for the subtitle.
-        replicates: pairs per arm.
-        labels: outcome -> human name (panel titles; default: the variable name).
-        axes: Axes to draw on, one per outcome in three columns (default: a new figure).
-    """
-    from matplotlib.ticker import MaxNLocator
-
-    labels = labels or {}
-    arms = list(dict.fromkeys(effects["arm"]))
-    n = len(outcomes)
-    ncol = 3
-    nrow = (n + ncol - 1) // ncol
-    fig, axes = panels(axes, nrow, ncol, figsize=(14, 0.42 * len(arms) * nrow + 1.6 * nrow + 0.8), constrained_layout=True)
-    for ax, name in zip(axes.flat, outcomes, strict=False):
-        e = effects[effects["outcome"] == name].set_index("arm").reindex(arms)
-        y = list(range(len(arms)))[::-1]
-        ax.hlines(y, e["p05"], e["p95"], color="#999999", lw=1.2)
-        ax.hlines(y, e["mean_lo"], e["mean_hi"], color="#4c72b0", lw=4)
-        ax.plot(e["mean"], y, "o", color="#c44e52", mec="black", ms=5, zorder=3)
-        ax.axvline(0, color="black", lw=0.8, ls="--")
-        ax.set_yticks(y)
-        ax.set_yticklabels(arms, fontsize=8)
-        ax.set_title(labels.get(name, name.replace("_", " ")), fontsize=9)
-        ax.set_xlabel(f"baseline minus arm ({units.get(name, '')})", fontsize=8)
-        if e[["p05", "p95"]].abs().max().max() >= 10_000:
-            ax.xaxis.set_major_formatter(THOUSANDS)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # few ticks: long numbers must not overlap
-        ax.tick_params(axis="x", labelsize=7)
-        ax.grid(axis="x", alpha=0.3)
-    spare = list(axes.flat)[n:]
-    for ax in spare:
-        ax.set_visible(False)
-    handles = [
-        plt.Line2D([], [], marker="o", color="#c44e52", mec="black", ls="", label="mean paired effect"),
-        plt.Line2D([], [], color="#4c72b0", lw=4, label="90% interval of the mean (bootstrap)"),
-        plt.Line2D([], [], color="#999999", lw=1.2, label="5-95% of the pair effects"),
-    ]
-    if spare:
-        spare[0].set_visible(True)
-        spare[0].axis("off")
-        spare[0].legend(handles=handles, loc="center", fontsize=9, frameon=False)
-    else:
-        fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=9)
-    fig.suptitle(
-        f"Paired effects of the historical levers: baseline minus each counterfactual arm\nsuite: {title} | {replicates} paired replicates per arm",
-        fontsize=12,
-    )
-    return fig
-
-
-def plot_arms(series: pd.DataFrame, title: str, replicates: int, shocks: list[tuple[str, str]] | None = None, axes=None) -> Figure:
-    """Each arm against the reference, 1989-1991, as small multiples (one row per arm).
-
-    Columns: strikers union-wide (weekly mean), committees at the political stage or beyond, the
-    separatism index of Ukraine and of the RSFSR. Each panel overlays the reference arm (grey) and
-    one counterfactual arm (colour): median and 25-75% band across replicates; y axes are shared
-    down each column so rows compare.
-
-    Args:
-        series: the daily series of `sim.runner.run_arms` (arm, replicate, date, strikers, ...).
-        title: suite name for the subtitle.
-        replicates: replicates per arm.
-        shocks: (ISO date, label) of dated shocks to mark.
-        axes: Axes to draw on, one row per counterfactual arm and four columns (default: a new figure, axes shared down columns).
-    """
-    columns = [
-        ("strikers", "strikers union-wide\n(persons, weekly mean)"),
-        ("committees_political_plus", "committees at the political\nor sovereignty stage (count)"),
-        ("separatism_Ukraine", "separatism index,\nUkrainian SSR (share)"),
-        ("separatism_RSFSR", "separatism index,\nRSFSR (share)"),
-    ]
-    arms = list(dict.fromkeys(series["arm"]))
-    ref, others = arms[0], arms[1:] or arms[:1]
-
-    def summary(arm: str, col: str):
-        s = series[series["arm"] == arm][["replicate", "date", col]]
-        if col == "strikers":  # weekly means keep a thousand daily spikes readable
-            s = s.assign(date=s["date"].dt.to_period("W").dt.start_time).groupby(["replicate", "date"], as_index=False)[col].mean()
-        g = s.groupby("date")[col]
-        return g.median(), g.quantile(0.25), g.quantile(0.75)
-
-    fig, axes = panels(
-        axes, len(others), len(columns), figsize=(15, 1.9 * len(others) + 1.8), sharex=True, sharey="col", constrained_layout=True
-    )
-    cache = {}
-    for r, arm in enumerate(others):
-        c = ARM_COLORS[1 + r % (len(ARM_COLORS) - 1)]
-        for k, (col, label) in enumerate(columns):
-            ax = axes[r, k]
-            if (ref, col) not in cache:
-                cache[ref, col] = summary(ref, col)
-            for (med, lo, hi), color, name, lw in ((cache[ref, col], "#555555", ref, 1.0), (summary(arm, col), c, arm, 1.4)):
-                ax.plot(med.index, med.values, color=color, lw=lw, label=name)
-                ax.fill_between(med.index, lo.values, hi.values, color=color, alpha=0.18, lw=0)
-            for d, _ in shocks or []:
-                ax.axvline(pd.Timestamp(d), color="grey", lw=0.5, ls=":")
-            if r == 0:
-                ax.set_title(label, fontsize=9)
-            if k == 0:
-                ax.set_ylabel(arm, fontsize=9, color=c, fontweight="bold")
-                ax.legend(fontsize=7, loc="upper right")
-            ax.yaxis.set_major_formatter(THOUSANDS if col in ("strikers", "committees_political_plus") else mticker.PercentFormatter(1.0))
-            ax.grid(alpha=0.3)
-            ax.tick_params(labelsize=7)
-    for ax in axes[-1]:
-        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
-        ax.set_xlabel("date", fontsize=8)
-    fig.suptitle(
-        f"Each counterfactual arm (colour) against the reference '{ref}' (grey), 1989-1991: median and 25-75% band across replicates\n"
-        f"suite: {title} | {replicates} replicates per arm, the same seeds and parameter draws in every arm; dotted lines: dated shocks",
-        fontsize=11,
-    )
-    return fig
-
-
 STAGE_NAMES = ("material", "political", "sovereignty")
 
 
-def plot_explain(e: pd.DataFrame, terms: list[str], damped: set[str], title: str, ax=None) -> Figure:
+def chance(p: float) -> str:
+    """A probability as a reader says it: '45%', '4.5%', '0.45%', '1 in 105,000', '0'."""
+    if not p > 0:
+        return "0"
+    if p >= 0.1:
+        return f"{p:.0%}"
+    if p >= 0.001:
+        return f"{100 * p:.2g}%"
+    odds = round(1 / p)
+    return f"1 in {round(odds, 2 - len(str(odds))):,.0f}"  # two significant digits
+
+
+def plot_explain(
+    e: pd.DataFrame, terms: list[str], damped: set[str], title: str, ax=None, names: dict | None = None, notes: list[str] | None = None
+) -> Figure:
     """Horizontal stacked bars of each enterprise's hazard terms (`sim.explain`), its probability and whether it acted.
 
     Args:
@@ -544,9 +409,12 @@ def plot_explain(e: pd.DataFrame, terms: list[str], damped: set[str], title: str
         damped: the onset terms that an established committee's damping (`channelled`) multiplies.
         title: the title.
         ax: an Axes to draw on (default: a new figure).
+        names: each term's label in the legend (default: its column name).
+        notes: the text after each enterprise's bar (default: its probability and whether it acted).
     """
+    names = names or {}
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 0.45 * max(len(e), 2) + 1.6), constrained_layout=True)
+        _, ax = plt.subplots(figsize=(11, 0.32 * max(len(e), 2) + 2.0), constrained_layout=True)
     colors = plt.get_cmap("tab20")(range(len(terms)))
     for y, (_, r) in enumerate(e.iterrows()):
         left = 0.0
@@ -555,15 +423,20 @@ def plot_explain(e: pd.DataFrame, terms: list[str], damped: set[str], title: str
             if v is None or v != v or v <= 0:
                 continue
             v = v * (r["channelled"] if t in damped and r["decision"] == "onset" else 1.0)
-            ax.barh(y, v, left=left, color=col, label=t)
+            ax.barh(y, v, left=left, color=col, label=names.get(t, t))
             left += v
         mark = "acted" if r["acted"] else "did not"
-        ax.text(left, y, f"  {r['decision']} p={r['probability']:.2g} ({mark})", va="center", fontsize=8)
+        note = notes[y] if notes else f"{r['decision']}: chance {chance(r['probability'])} that day ({mark})"
+        ax.text(left, y, f"  {note}", va="center", fontsize=8)
     ax.set_yticks(range(len(e)), e["enterprise"], fontsize=8)
-    ax.invert_yaxis()
+    ax.set_ylim(len(e) - 0.5, -0.5)  # top to bottom, no empty rows
+    widest = max((bar.get_x() + bar.get_width() for bar in ax.patches), default=0.0)
+    ax.set_xlim(0, (widest or 1.0) * 1.55)  # room for the text after the longest bar
     ax.set_xlabel("daily hazard (onset: before multiplying by readiness)")
     ax.set_title(title, fontsize=10)
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles, strict=True))
-    ax.legend(uniq.values(), uniq.keys(), fontsize=7, loc="lower right")
+    ax.legend(
+        uniq.values(), uniq.keys(), fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=min(len(uniq), 5) or 1
+    )  # below: covers no bar
     return ax.figure

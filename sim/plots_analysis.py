@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from sim.metrics import band
 from sim.plots import THOUSANDS, WEEKLY, _subtitle, panels
+from sim.targets import tally
 
 GROUP_COLORS = {
     "wage": "#4c72b0",
@@ -64,6 +65,10 @@ def plot_targets(
         x0, x1 = x - pd.Timedelta(days=14), x + pd.Timedelta(days=14)  # four weeks around the target
         where = r["basin"] + (f", {r['place']}" if r["place"] else "")
         verdict = "inside the 50% band" if r["inside_50"] else "inside the 90% band" if r["inside_90"] else "OUTSIDE the 90% band"
+        idle = bool(r["inside_90"]) and not r.get("informative", True)  # a hit whose band says nothing (sim.targets.uninformative)
+        if idle:
+            why = str(r.get("uninformative_why") or "").split(" though")[0].split(",")[0].split(" (")[0]
+            verdict += f"\nUNINFORMATIVE: {why}" if why else ", UNINFORMATIVE"
         if r["measure"] in ("first_strike", "last_day"):
             days = x + pd.to_timedelta([r["sim_p05"], r["sim_median"], r["sim_p95"]], unit="D")
             if days.notna().all():
@@ -75,7 +80,7 @@ def plot_targets(
             ax.set_yticks([])
             ax.set_ylabel("(dates only)", fontsize=8, color="dimgrey")  # the band is the spread of the simulated dates
             what = "first strike" if r["measure"] == "first_strike" else "end of the wave"
-            ax.set_title(f"{where}\n{what} on {r['date']}: {verdict}", fontsize=9)
+            ax.set_title(f"{where}\n{what} on {r['date']}: {verdict}", fontsize=9, color="dimgrey" if idle else "black")
             ax.set_xlim(x0, x1)
         else:
             s = s[(s["date"] >= x0) & (s["date"] <= x1)].assign(basin="x")
@@ -92,7 +97,9 @@ def plot_targets(
                 ax.plot([x], [r["value"]], "D", color=red, mec="black")
             ax.set_ylabel("enterprises on strike" if r["measure"] == "mines_on_strike" else "strikers (persons)", fontsize=8)
             ax.yaxis.set_major_formatter(THOUSANDS)
-            ax.set_title(f"{where}\n{r['measure'].replace('_', ' ')} on {r['date']}: {verdict}", fontsize=9)
+            ax.set_title(
+                f"{where}\n{r['measure'].replace('_', ' ')} on {r['date']}: {verdict}", fontsize=9, color="dimgrey" if idle else "black"
+            )
         ax.xaxis.set_major_locator(WEEKLY)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
         ax.set_xlabel(f"date ({x.year})", fontsize=8)
@@ -102,7 +109,7 @@ def plot_targets(
     for ax in spare:
         ax.set_visible(False)
     handles = [
-        plt.Line2D([], [], color=blue, lw=1.6, label="model median"),
+        plt.Line2D([], [], color=blue, lw=1.6, label="model median across replicates, day by day"),
         plt.Rectangle((0, 0), 1, 1, color=blue, alpha=0.5, label="model 25-75% of replicates"),
         plt.Rectangle((0, 0), 1, 1, color=blue, alpha=0.2, label="model 5-95% of replicates"),
         plt.Line2D([], [], marker="D", color=red, mec="black", ls="", label="historical figure (bar: its interval)"),
@@ -114,7 +121,12 @@ def plot_targets(
         spare[0].legend(handles=handles, loc="center", fontsize=9, frameon=False)
     else:
         fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=9)
-    fig.suptitle(f"{title} (a place in brackets is resolved to its town)\n{_subtitle(scenario, replicates)}", fontsize=12)
+    n = tally(scores)
+    count = f"{n['good']} of {n['scored']} inside the 90% band and informative, {n['uninformative']} inside but uninformative, {n['outside']} outside"
+    fig.suptitle(
+        f"{title} (a place in brackets is resolved to its town)\n{count}\n{_subtitle(scenario, replicates, 'median, 50% and 90% bands')}",
+        fontsize=12,
+    )
     return fig
 
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.engine import Engine, simulate
 from sim.errors import InputError
 from sim.metrics import outcomes
-from sim.model import Engine, simulate
 from sim.network import REPUBLICS, World, load_world
 from sim.params import Params
 from sim.posterior import draws_for, posterior_for
@@ -397,12 +397,15 @@ def _arm_tables(engine: Engine, arm: str, seeds: list[int], first: int) -> ArmTa
     days = len(run.dates)
     pol = (run.basin["committees_political"] + run.basin["committees_sovereignty"]).sum(axis=2)
     sep = run.republic["separatism_index"]
+    alg = run.republic["allegiance"]
     cols = {
         "strikers": run.basin["strikers"].sum(axis=2),
         "committees_political_plus": pol,
         "separatism_RSFSR": sep[:, :, 0],
         "separatism_Ukraine": sep[:, :, 1],
         "separatism_Kazakhstan": sep[:, :, 2],
+        "allegiance_RSFSR": alg[:, :, 0],
+        "allegiance_Ukraine": alg[:, :, 1],
     }
     ser = pd.DataFrame(
         {

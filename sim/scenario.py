@@ -330,6 +330,11 @@ def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
     for key in ("params", "mechanisms"):
         if not isinstance(raw.get(key, {}), dict):
             raise InputError(f"[{key}] must be a table", key=key)
+    if "centre_reactive" in raw.get("params", {}):
+        raise InputError(
+            "[params] centre_reactive is now a mechanism switch: write `reactive_centre = false` (or true) under [mechanisms]",
+            key="centre_reactive",
+        )
     params = Params().replace(**raw.get("params", {}))
     parameters = get("parameters", str, "defaults")
     if parameters == "defaults":

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.engine import Engine
 from sim.metrics import outcomes
-from sim.model import Engine
 from sim.params import Params
 from sim.posterior import posterior_for
 from sim.rng import replicate_seeds

@@ -273,8 +273,7 @@ def values_for(t: Target, area_series: pd.DataFrame, start: date) -> np.ndarray:
 
 # --- goodness of fit: one distance per target kind, 0 inside the target, 1 = one tolerance off ---
 
-CONFIDENCE = ("high", "approx")
-"""How sure a target's source is (calibration/targets/README.md): it sets the tolerance of a point or event."""
+CONFIDENCE = ("high", "approx")  # how sure a row's source is (calibration/targets/README.md): its tolerance
 POINT_TOLERANCE = {"high": 0.1, "approx": 0.2}
 """A point target is met within this share of its value (at least one count, or 0.01 of a share): assumption."""
 EVENT_TOLERANCE_DAYS = {"high": 1.0, "approx": 2.0}
@@ -354,21 +353,46 @@ def weighted_interval_score(samples: np.ndarray, y: float, alphas: tuple[float, 
     return total / (len(alphas) + 0.5)
 
 
-def observed(t: Target, median: float) -> float:
-    """The figure a row is judged by (bands and proper score).
+def observed(t: Target) -> float:
+    """The figure a row is judged by (bands, proper score and the factor 1.5).
 
-    A point's value, an event's 0 days off, or, for an interval, its point nearest the simulated
-    median. An interval says the truth lies
-    anywhere in [low, high] (shared/data/README.md: "fit intervals as intervals, not as their
-    midpoint"), so its row is inside a band when any of it is, as the calibration's distance is 0
-    anywhere inside it; a `value` given with an interval is shown, not judged.
+    A point's value; an event's 0 days off; for an interval, the `value` given with it ("12,000,
+    between 10,000 and 14,000"), else its midpoint, else (an open interval, "at least 400,000") its
+    one bound. A row is inside a band when this figure is (`inside`): the band has to hold where the
+    row puts the truth, not merely touch its range.
     """
     if t.measure in EVENTS:
         return 0.0
-    if t.kind != "interval":
+    if t.kind != "interval" or math.isfinite(t.value):
         return t.value
     lo, hi = bounds(t)
-    return float(min(max(median, lo), hi)) if np.isfinite(median) else float(lo if np.isfinite(lo) else hi)
+    if np.isfinite(lo) and np.isfinite(hi):
+        return (lo + hi) / 2
+    return float(lo if np.isfinite(lo) else hi)
+
+
+def inside(t: Target, lo: float, hi: float) -> bool:
+    """Whether a row lies inside the band [lo, hi]: the band holds its figure (`observed`), or lies wholly in its range.
+
+    The second case is an interval row the model pins down more finely than the history does (0 to
+    2 mines, and every replicate has none). An interval that merely touches the band is not inside
+    (10,000 to 14,000 strikers, the figure 12,000, the band ending at 11,632); that looser rule is
+    `overlaps`, kept as the columns `overlap_90` / `overlap_50`.
+    """
+    if lo <= observed(t) <= hi:
+        return True
+    if t.measure in EVENTS or t.kind != "interval":
+        return False
+    a, b = bounds(t)
+    return bool(a <= lo and hi <= b)
+
+
+def overlaps(t: Target, lo: float, hi: float) -> bool:
+    """Whether any part of the row's figure (a point, or the whole interval) lies in the band [lo, hi]."""
+    if t.measure in EVENTS or t.kind != "interval":
+        return bool(lo <= observed(t) <= hi)
+    a, b = bounds(t)
+    return bool(a <= hi and b >= lo)
 
 
 def capacity(t: Target, area: Area, world) -> float:
@@ -386,6 +410,82 @@ UNINFORMATIVE_SHARE = 0.9
 """A 90% band wider than this share of what the area could hold says nothing (assumption)."""
 
 
+def uninformative(t: Target, q05: float, q95: float, never: float, cap: float) -> str:
+    """Why a 90% band says nothing about the row, or "" if it says something. One rule for every measure.
+
+    A band is uninformative when it would also have held the opposite history, or nearly anything:
+    - it reaches "nothing happened" while the row says something did: a count or share whose band
+      reaches 0 (its 5% quantile is 0) while the row's whole range is above 0, or an event that
+      never happens (in the window or after it, to the run's end) in more than 5% of replicates;
+    - or it spans more than `UNINFORMATIVE_SHARE` of what the area could hold (`capacity`: every
+      enterprise, the whole workforce, a share of 1, twice the event window).
+
+    Args:
+        t: the target.
+        q05: the band's lower end (events: days after the target's date).
+        q95: the band's upper end.
+        never: the share of replicates in which an event never happens (0 for a count).
+        cap: `capacity` of the row's area.
+    """
+    if t.measure in EVENTS:
+        if never > 0.05:
+            return f"the event never happens in {never:.0%} of replicates (more than 5%)"
+    else:
+        low = bounds(t)[0] if t.kind == "interval" else t.value
+        if q05 <= 0 < low:
+            return "the band reaches 0 (no strike) though every figure of the row is above 0"
+    if q95 - q05 > UNINFORMATIVE_SHARE * cap:
+        if t.measure in EVENTS:
+            return f"the band spans {q95 - q05:,.0f} days, more than {UNINFORMATIVE_SHARE:.0%} of twice the {cap / 2:,.0f}-day window"
+        of = {"mines_on_strike": f"the area's {cap:,.0f} enterprises", "strikers": f"the area's workforce of {cap:,.0f}"}
+        return f"the band spans {(q95 - q05) / cap:.0%} of {of.get(t.measure, 'the range 0 to 1')}"
+    return ""
+
+
+def tally(scores: pd.DataFrame) -> dict[str, int]:
+    """Counts of the scored rows, by verdict.
+
+    `scored`, `good` (inside the 90% band and informative), `good_50` (of them inside the 50% band),
+    `uninformative` (inside, the band saying nothing), `outside`, and `overlap_90` (inside by the
+    overlap rule for intervals; -1 for a table without that column).
+    """
+    s = scores[scores["scored"]]
+    hit, info = s["inside_90"].astype(bool), s["informative"].astype(bool)
+    return {
+        "scored": len(s),
+        "good": int((hit & info).sum()),
+        "good_50": int((hit & info & s["inside_50"].astype(bool)).sum()),
+        "uninformative": int((hit & ~info).sum()),
+        "outside": int((~hit).sum()),
+        "overlap_90": int(s["overlap_90"].astype(bool).sum()) if "overlap_90" in s else -1,
+    }
+
+
+def headline(scores: pd.DataFrame) -> str:
+    """The validation's headline: rows inside the 90% band whose band says something, of the rows scored.
+
+    Hits whose band is uninformative (`uninformative`) and misses are counted apart; so is the looser
+    overlap rule for interval rows (`overlaps`).
+    """
+    n = tally(scores)
+    if not n["scored"]:
+        return f"none of the {len(scores)} targets could be scored"
+    return (
+        f"{n['good']} of {n['scored']} scored targets inside the 90% band and informative ({n['good_50']} of them inside the 50% band); "
+        f"{n['uninformative']} inside but uninformative, {n['outside']} outside"
+        + (f" (by the overlap rule for intervals: {n['overlap_90']} inside the 90% band)" if n["overlap_90"] >= 0 else "")
+    )
+
+
+def uninformative_rows(scores: pd.DataFrame) -> list[str]:
+    """One line per hit whose band says nothing: date, place, measure and why."""
+    s = scores[scores["scored"] & scores["inside_90"].astype(bool) & ~scores["informative"].astype(bool)]
+    return [
+        f"  {r['date']} {r['basin']}{', ' + r['place'] if r['place'] else ''} {r['measure']}: {r.get('uninformative_why') or 'uninformative'}"
+        for _, r in s.iterrows()
+    ]
+
+
 def score(targets: list[Target], series: pd.DataFrame, world, start: date | None = None) -> pd.DataFrame:
     """Score every target row against the simulated ensemble.
 
@@ -399,12 +499,16 @@ def score(targets: list[Target], series: pd.DataFrame, world, start: date | None
     For measures read on a day: the simulated quantiles across replicates on the target's date. For
     `first_strike` and `last_day`: the same for the date of the first such event in the target's
     window, as days after the target date (0 means on the day). Bands: "90%" = 5-95%, "50%" = 25-75%
-    of replicates. `inside_90` / `inside_50`: the row's figure (`observed`: its value, or for an
-    interval the point of it nearest the median) lies inside the band. `within_1.5x`: that point is within a factor 1.5 of the
-    median. `wis`: the weighted interval score (`weighted_interval_score`), and `wis_scaled` the same
-    divided by the target's scale (`count_scale`; for events, one day), so rows add up.
-    `informative` is False for a row inside its 90% band whose median is 0 while the target is not, or
-    whose band spans more than `UNINFORMATIVE_SHARE` of what the area could hold. `distance_median`:
+    of replicates. `inside_90` / `inside_50`: the row's figure (`observed`: a point's value; an
+    interval's given value, else its midpoint, else its one bound) lies inside the band, or the band
+    lies wholly inside the row's range (`inside`); `overlap_90` / `overlap_50`: any part of an
+    interval does (`overlaps`, the looser rule).
+    `within_1.5x`: the figure is within a factor 1.5 of the median. `wis`: the weighted interval
+    score (`weighted_interval_score`) of that figure, and `wis_scaled` the same divided by the
+    target's scale (`count_scale`; for events, one day), so rows add up. `informative` is False for a
+    row inside its 90% band whose band says nothing (`uninformative`: it reaches "nothing happened"
+    while the row says something did, or spans more than `UNINFORMATIVE_SHARE` of what the area
+    could hold), with the reason in `uninformative_why`. `distance_median`:
     the median across replicates of the target's distance (`distance`: 0 when met). Rows the model
     cannot resolve are kept with the reason.
     """
@@ -440,11 +544,11 @@ def score(targets: list[Target], series: pd.DataFrame, world, start: date | None
         vals = values_for(t, s, start)
         q = np.nanquantile(vals, [0.05, 0.25, 0.5, 0.75, 0.95]) if np.isfinite(vals).any() else np.full(5, np.nan)
         med = q[2]
-        y = observed(t, med)
+        y = observed(t)
         ratio = max(med, y) / max(min(med, y), 1e-9) if med > 0 and y > 0 else (1.0 if med == y else np.inf)
-        inside_90 = bool(q[0] <= y <= q[4])
-        idle = med == 0 and (y > 0 if t.measure in LEVELS else False)
-        wide = (q[4] - q[0]) > UNINFORMATIVE_SHARE * capacity(t, area, world)
+        inside_90 = inside(t, q[0], q[4])
+        never = float(np.isnan(vals).mean()) if vals.size and t.measure in EVENTS else 0.0
+        why = uninformative(t, q[0], q[4], never, capacity(t, area, world)) if inside_90 else ""
         scale = count_scale(t) if t.measure in LEVELS else 1.0
         wis = weighted_interval_score(vals, y)
         out.append(
@@ -458,9 +562,12 @@ def score(targets: list[Target], series: pd.DataFrame, world, start: date | None
                 "sim_p75": q[3],
                 "sim_p95": q[4],
                 "inside_90": inside_90,
-                "inside_50": bool(q[1] <= y <= q[3]),
+                "inside_50": inside(t, q[1], q[3]),
                 "within_1.5x": bool(ratio <= 1.5),
-                "informative": not (inside_90 and (idle or wide)),
+                "overlap_90": overlaps(t, q[0], q[4]),
+                "overlap_50": overlaps(t, q[1], q[3]),
+                "informative": not why,
+                "uninformative_why": why,
                 "wis": wis,
                 "wis_scaled": wis / scale,
                 "distance_median": float(np.median(distance(t, vals))),
@@ -474,8 +581,8 @@ def score(targets: list[Target], series: pd.DataFrame, world, start: date | None
 
 SCORE_COLUMNS = [
     "line", "date", "basin", "place", "measure", "kind", "value", "low", "high", "scored", "reason",
-    "sim_p05", "sim_p25", "sim_median", "sim_p75", "sim_p95", "inside_90", "inside_50", "within_1.5x",
-    "informative", "wis", "wis_scaled", "distance_median", "replicates", "area",
+    "sim_p05", "sim_p25", "sim_median", "sim_p75", "sim_p95", "inside_90", "inside_50", "overlap_90", "overlap_50",
+    "within_1.5x", "informative", "uninformative_why", "wis", "wis_scaled", "distance_median", "replicates", "area",
 ]  # fmt: skip
 """Columns of `score`'s table, in order."""
 

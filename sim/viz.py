@@ -1,4 +1,4 @@
-"""The interactive app: a Mesa SolaraViz page over one replicate of `EngineModel`.
+"""The interactive app: a Mesa SolaraViz page over one replicate of the Mesa model (`sim.model.StrikeModel`).
 
 `python run.py viz` serves this module with Solara (`solara run sim/viz.py`) on localhost. The page
 shows the date and the strikers, the network of enterprises coloured by strike state with each
@@ -25,10 +25,10 @@ import solara
 from mesa.visualization import SolaraViz, make_plot_component
 from mesa.visualization.utils import update_counter
 
-from sim import plots, plots_app
+from sim import plots, plots_app, plots_network
 from sim.figures import towns_table
 from sim.interventions import Repression
-from sim.model import EngineModel, strikers_total
+from sim.model import StrikeModel, strikers
 from sim.params import Params
 from sim.scenario import load_scenario
 
@@ -47,8 +47,8 @@ def _base():
     return load_scenario(_scenario_path())
 
 
-class VizModel(EngineModel):
-    """`EngineModel` whose levers are keyword arguments, as SolaraViz rebuilds a model from its sliders.
+class VizModel(StrikeModel):
+    """`StrikeModel` whose levers are keyword arguments, as SolaraViz rebuilds a model from its sliders.
 
     Args:
         seed: replicate seed.
@@ -86,7 +86,9 @@ class VizModel(EngineModel):
         if g_ref is not None:
             changes["g_ref"] = float(g_ref)
         sc = dataclasses.replace(sc.with_changes(params=changes), events=tuple(events))
-        super().__init__(sc, int(seed))
+        from sim.runner import world_for
+
+        super().__init__(world_for(sc.data), sc, int(seed))
         self.levers = {"concessions": concessions, "repression": repression, "glasnost": glasnost}
 
 
@@ -94,12 +96,12 @@ class VizModel(EngineModel):
 def _layout(data: str) -> pd.DataFrame:
     from sim.runner import world_for
 
-    return plots.network_layout(towns_table(world_for(Path(data))))
+    return plots_network.network_layout(towns_table(world_for(Path(data))))
 
 
 def _town_counts(model: VizModel) -> tuple[pd.Series, pd.Series]:
     """Enterprises on strike by town, and the demand stage of each town's active committee."""
-    w, s = model.world, model.state
+    w, s = model.world, model.state()
     towns = np.asarray(w.city_names)
     on = pd.Series(np.bincount(w.city, weights=s.striking[0].astype(float), minlength=w.n_cities), index=towns)
     active = s.c_active[0, : w.n_cities]
@@ -109,14 +111,12 @@ def _town_counts(model: VizModel) -> tuple[pd.Series, pd.Series]:
 
 def headline(model: VizModel) -> dict[str, object]:
     """What the page prints: the date, the day, strikers and enterprises on strike."""
-    s = model.state
-    strikers = strikers_total(model)
     return {
         "date": model.date,
-        "day": model.engine.day,
-        "days": model.engine.days,
-        "strikers": round(strikers),
-        "enterprises": int(s.striking[0].sum()),
+        "day": model.steps,
+        "days": model.sc.days,
+        "strikers": round(strikers(model)),
+        "enterprises": sum(1 for mi in model.mines if mi.striking),
     }
 
 
@@ -135,7 +135,7 @@ def NetworkView(model: VizModel):  # noqa: N802 (Solara components are capitalis
     update_counter.get()
     solara.Title(TITLE)  # the browser tab's title (Solara's default is "Solara")
     h = headline(model)
-    layout = _layout(str(model.engine.scenario.data))
+    layout = _layout(str(model.sc.data))
     when = f"{h['date']:%d %B %Y}" if h["day"] > 0 else "1 July 1989, before the first day"
     solara.HTML(
         tag="div",
@@ -153,10 +153,9 @@ def NetworkView(model: VizModel):  # noqa: N802 (Solara components are capitalis
 def BasinStrikers(model: VizModel):  # noqa: N802
     """Strikers by basin, day by day so far."""
     update_counter.get()
-    e = model.engine
-    d = e.day
-    dates = [e.scenario.start + pd.Timedelta(days=i) for i in range(d)]
-    arr = e.basin_out["strikers"][:d, 0, :]
+    d = model.steps
+    dates = [model.sc.start + pd.Timedelta(days=i) for i in range(d)]
+    arr = np.asarray(model.datacollector.model_vars["strikers_by_basin"][1:], dtype=float).reshape(d, -1)  # after each day
     names = list(model.world.basin_names)
     series = {b: arr[:, names.index(b)].tolist() for b in MAIN_BASINS if b in names}
     others = [i for i, b in enumerate(names) if b not in MAIN_BASINS]
@@ -228,7 +227,7 @@ def make_page(model: VizModel | None = None):
         model,
         components=[(NetworkView, 0), (BasinStrikers, 0), committees],
         model_params=MODEL_PARAMS,
-        name=f"The 1989 Soviet miners' strike: {model.engine.scenario.name}",
+        name=f"The 1989 Soviet miners' strike: {model.sc.name}",
         play_interval=150,
     )
 

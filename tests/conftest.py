@@ -25,6 +25,35 @@ from sim.scenario import load_scenario  # noqa: E402
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 
+# Two tiers. `python -m pytest` runs the quick one: the tests marked `slow` (they start processes, send
+# signals, run statistical checks or take more than about 1.5 s) are left out. `python -m pytest --all`
+# runs every test, as CI does. A marker expression of one's own (`-m slow`, `-m "not slow"`) is used as given.
+def pytest_addoption(parser):
+    parser.addoption("--all", action="store_true", dest="all_tiers", help="run every test, the slow tier too (what CI runs)")
+
+
+def pytest_configure(config):
+    if config.option.all_tiers:
+        if config.option.markexpr:
+            raise pytest.UsageError("--all runs every test: give it no -m")
+    elif not config.option.markexpr:
+        config.option.markexpr = "not slow"
+
+
+_LEFT_OUT = []
+
+
+def pytest_deselected(items):
+    _LEFT_OUT.extend(i for i in items if i.get_closest_marker("slow"))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if _LEFT_OUT and not config.option.all_tiers and config.option.markexpr == "not slow":
+        terminalreporter.write_line(
+            f"{len(_LEFT_OUT)} slow tests left out (the quick tier); `python -m pytest --all` runs every test, as CI does"
+        )
+
+
 def _write(path: Path, rows: list[dict]) -> None:
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))

@@ -7,7 +7,7 @@
     res = api.thesis(replicates=200)                                   # -> ArmsResult (verdicts, flips, report.md)
     res = api.calibrate(budget="small")                                # -> CalibrateResult (posterior summary, scores)
     res = api.sensitivity(budget="small")                              # -> SensitivityResult (Morris, Sobol, knock-outs)
-    res = api.explain_town("scenarios/baseline.toml", day="1989-07-12", town="Prokopyevsk")
+    res = api.explain_town("scenarios/baseline.toml", day="1989-07-15", town="Prokopyevsk")
 
 Each writes one results folder (`sim.results.ResultsFolder`: unfinished folder and resume, chunks,
 manifest with the command passed in, figures, publishing) and returns it as `res.folder`. The

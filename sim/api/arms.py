@@ -54,21 +54,33 @@ class ArmsResult(Result):
         lines = [f"{self.arms} arms x {self.replicates} paired replicates in {self.seconds:.0f} s -> {rel(self.folder)}"]
         if self.verdicts is not None:
             for _, r in self.verdicts.iterrows():
-                lines.append(
-                    f"  {r['claim']:22s} {r['arm']:18s} mean over pairs {num(r['mean'])} "
-                    f"(90% bootstrap interval {num(r['mean_lo'])} to {num(r['mean_hi'])})  {r['verdict']}"
-                )
+                lines.append(f"  {r['claim']:22s} {versus(r, self.reference)}  {r['verdict']}")
             lines.append(f"report: {rel(self.folder / 'report.md')}")
             return "\n".join(lines)
-        from sim.metrics import OUTCOMES
-
         e = self.effects
         for _, r in e[e["outcome"].isin(KEY_OUTCOMES)].iterrows():
-            lines.append(
-                f"  {r['arm']:18s} {r['outcome']:26s} {self.reference} minus arm, mean over pairs: {num(r['mean'])} {OUTCOMES[r['outcome']].unit} "
-                f"(90% bootstrap interval {num(r['mean_lo'])} to {num(r['mean_hi'])})"
-            )
+            lines.append(f"  {versus(r, self.reference)}")
         return "\n".join(lines)
+
+
+def versus(r, reference: str) -> str:
+    """A paired effect in words, the arm against the reference: which has more, by how much, and the interval.
+
+    The effects table holds reference minus arm; a reader asks what the arm changes, so the sentence
+    gives arm minus reference ("ARM: peak strikers, July-August 1989, N persons higher than in
+    baseline"). A claim read on the baseline alone gives its value.
+    """
+    from sim.metrics import OUTCOME_LABELS, OUTCOMES
+
+    label, unit = OUTCOME_LABELS.get(r["outcome"], r["outcome"]), OUTCOMES[r["outcome"]].unit
+    if str(r["arm"]).startswith("("):  # a claim read on the baseline alone
+        return f"{label}: {num(r['mean'])} {unit} in {reference} (90% bootstrap interval {num(r['mean_lo'])} to {num(r['mean_hi'])})"
+    d, lo, hi = -r["mean"], -r["mean_hi"], -r["mean_lo"]
+    how = "higher" if d > 0 else "lower" if d < 0 else "no different"
+    return (
+        f"{r['arm']}: {label[:1].lower() + label[1:]}, {num(abs(d)).lstrip('+')} {unit} {how} than in {reference} "
+        f"(mean over pairs; {r['arm']} minus {reference}, 90% bootstrap interval {num(lo)} to {num(hi)})"
+    )
 
 
 def compare(

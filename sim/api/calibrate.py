@@ -214,7 +214,8 @@ def note_missing_given(setup, sc) -> None:
 
 def fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:
     """calibration/fitted/README.md: how the committed posterior was made (generated, so it cannot drift)."""
-    sc = scores[scores["scored"]]
+    from sim.targets import headline
+
     lines = [
         "# The fitted posterior",
         "",
@@ -286,7 +287,7 @@ def fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:
         "",
         f"## Posterior predictive check ({manifest['predictive_replicates']} new replicates, one posterior draw each)",
         "",
-        f"{int(sc['inside_90'].sum())} of {len(sc)} scored targets inside the 90% band, {int(sc['inside_50'].sum())} inside the 50% band.",
+        headline(scores) + ".",
         "",
         "| date | basin | place | measure | historical | median [5% to 95%] | band |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -300,6 +301,7 @@ def fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:
         if unit:
             hist = "the date"
         band = "50%" if r["inside_50"] else "90%" if r["inside_90"] else "outside"
+        band += f" (uninformative: {r['uninformative_why']})" if r["inside_90"] and not r.get("informative", True) else ""
         lines.append(
             f"| {r['date']} | {r['basin']} | {r['place']} | {r['measure']} | {hist} | "
             f"{r['sim_median']:,.0f} [{r['sim_p05']:,.0f} to {r['sim_p95']:,.0f}]{unit} | {band} |"

@@ -128,7 +128,7 @@ def num(x: float) -> str:
 
 
 def historical(r) -> str:
-    """The historical figure of a score row: a value, a range, or an open range ("at least 1")."""
+    """The historical figure of a score row: a value, a range, a value with its range ("12,000 (10,000-14,000)"), or an open range ("at least 1")."""
     fmt = (lambda v: f"{v:.2f}") if r["measure"] == "allegiance" else (lambda v: f"{v:,.0f}")
     if r["kind"] != "interval":
         return fmt(r["value"])
@@ -136,26 +136,45 @@ def historical(r) -> str:
         return f"at least {fmt(r['low'])}"
     if math.isnan(r["low"]):
         return f"at most {fmt(r['high'])}"
-    return f"{fmt(r['low'])}-{fmt(r['high'])}"
+    given = f"{fmt(r['value'])} " if math.isfinite(r["value"]) else ""  # the figure the row is judged by (sim.targets.observed)
+    return f"{given}({fmt(r['low'])}-{fmt(r['high'])})" if given else f"{fmt(r['low'])}-{fmt(r['high'])}"
 
 
 def verdict_words(scores) -> list[str]:
-    """One word per row of a score table: inside 50%, inside 90%, outside (of the 25-75% and 5-95% bands), or not scored."""
-    return [
-        "not scored" if not r["scored"] else "inside 50%" if r["inside_50"] else "inside 90%" if r["inside_90"] else "outside"
-        for _, r in scores.iterrows()
-    ]
+    """One word per row of a score table: inside 50%, inside 90%, outside (of the 25-75% and 5-95% bands), or not scored.
+
+    A hit whose band says nothing (`informative` False) is marked "(uninformative)".
+    """
+    out = []
+    for _, r in scores.iterrows():
+        word = "not scored" if not r["scored"] else "inside 50%" if r["inside_50"] else "inside 90%" if r["inside_90"] else "outside"
+        out.append(word + (" (uninformative)" if r["scored"] and r["inside_90"] and not r.get("informative", True) else ""))
+    return out
+
+
+def counted(v: float) -> str:
+    """A simulated count: whole, with thousands separators, except a fraction below 10.
+
+    A quantile falls between replicates: 0.45 is not 0, and a row at 0 is outside a band from 0.45.
+    """
+    return f"{v:.2g}" if 0 < abs(v) < 10 and v != round(v) else f"{v:,.0f}"
 
 
 def scores_text(scores) -> str:
-    """Each target against the ensemble's median and 90% band (5-95% of replicates), a line each, and the count."""
-    lines = [f"{'target (date, basin, place, measure)':76s} {'historical':>15s} {'model median [5% to 95%]':>30s}  in 90% band"]
+    """Each target against the ensemble's median and 90% band (5-95% of replicates), a line each, and the headline.
+
+    The headline counts the rows inside the 90% band whose band is informative (`sim.targets.headline`);
+    the hits whose band says nothing follow, each with its reason.
+    """
+    from sim import targets
+
+    lines = [f"{'target (date, basin, place, measure)':76s} {'historical':>24s} {'model median [5% to 95%]':>30s}  in 90% band"]
     for _, r in scores.iterrows():
         where = f"{r['date']} {r['basin']}{', ' + r['place'] if r['place'] else ''} {r['measure']}"
-        fmt = (lambda v: f"{v:.2f}") if r["measure"] == "allegiance" else (lambda v: f"{v:,.0f}")
+        fmt = (lambda v: f"{v:.2f}") if r["measure"] == "allegiance" else counted
         hist = "on the day" if r["measure"] in ("first_strike", "last_day") else historical(r)
         if not r["scored"]:
-            lines.append(f"{where:76s} {hist:>15s}   not scored: {r['reason']}")
+            lines.append(f"{where:76s} {hist:>24s}   not scored: {r['reason']}")
             continue
         vals = [float(r[k]) for k in ("sim_median", "sim_p05", "sim_p95")]
         if not all(math.isfinite(v) for v in vals):  # e.g. an event that happened in no replicate
@@ -166,15 +185,19 @@ def scores_text(scores) -> str:
         else:
             sim = f"{fmt(vals[0])} [{fmt(vals[1])} to {fmt(vals[2])}]"
         flag = "" if bool(r.get("informative", True)) else " (uninformative)"
-        lines.append(f"{where:76s} {hist:>15s} {sim:>30s}  {'yes' if r['inside_90'] else 'NO'}{flag}")
-    s = scores[scores["scored"]]
-    if s.empty:
+        lines.append(f"{where:76s} {hist:>24s} {sim:>30s}  {'yes' if r['inside_90'] else 'NO'}{flag}")
+    if not scores["scored"].any():
         lines.append(f"none of the {len(scores)} targets could be scored (see the reasons above)")
         return "\n".join(lines)
     lines.append(
-        f"{int(s['inside_90'].sum())} of {len(s)} scored targets inside the 90% band, {int(s['inside_50'].sum())} inside the 50% band"
+        "(bands across replicates: 90% = 5-95%, 50% = 25-75%; a range is inside a band when the band holds its midpoint "
+        "(or the value given with it) or lies wholly within the range; "
+        "dated events: days after the historical date, negative = earlier)"
     )
-    lines.append("(bands across replicates: 90% = 5-95%, 50% = 25-75%; dated events: days after the historical date, negative = earlier)")
+    lines.append(targets.headline(scores))
+    gone = targets.uninformative_rows(scores)
+    if gone:
+        lines += ["inside the 90% band but uninformative (the band says nothing about the row):", *gone]
     return "\n".join(lines)
 
 

@@ -203,14 +203,7 @@ class ValidateResult(Result):
             f"validation of '{self.scenario}' ({self.replicates} replicates, {self.parameters} parameters) on {Path(self.targets).name} "
             f"in {self.seconds:.1f} s -> {rel(self.folder)}",
             scores_text(self.scores),
-            ", ".join(f"{k}: {v}" for k, v in pd.Series(self.scores["verdict"]).value_counts().items()),
         ]
-        ok = self.scores[self.scores["scored"]]
-        if len(ok):
-            lines.append(
-                f"{int(ok['inside_90'].sum())} of {len(ok)} scored rows ({ok['inside_90'].mean():.0%}) inside the 90% band (5-95% of replicates); "
-                f"{int((~ok['informative'].astype(bool)).sum())} of them flagged uninformative"
-            )
         sk = self.skill
         if sk is not None:
             lines.append(

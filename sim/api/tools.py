@@ -15,8 +15,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from sim import figures, results
 from sim.api.common import BASELINE, ROOT, Result, called, read_manifest, rel
 from sim.api.options import RunOptions, checked, iso_date, path_option, switch, text_option
@@ -32,20 +30,7 @@ class ExplainResult(Result):
     def text(self) -> str:  # noqa: D102 - Result.text
         from sim import explain
 
-        ex = self.explanation
-        e = ex.enterprises
-        lines = [f"{ex.town}, {ex.day}, replicate {ex.replicate} of {ex.scenario} (seed {ex.seed}): {len(e)} enterprises"]
-        onset = ["enterprise", "readiness", *explain.READINESS_TERMS, *explain.ONSET_TERMS, "channelled", "refractory", "committee_call"]
-        onset += ["held_by_return_order", "hazard", "probability", "draw", "acted"]
-        back = ["enterprise", *explain.RETURN_TERMS, "hazard", "probability", "draw", "acted"]
-        with pd.option_context("display.width", 200, "display.max_columns", 40, "display.float_format", "{:.4g}".format):
-            for kind, cols in (("at work: onset", onset), ("on strike: return", back)):
-                part = e[e["decision"] == kind.split(": ")[1]] if len(e) else e
-                if len(part):
-                    lines += ["", f"{kind} ({len(part)})", part[[c for c in cols if c in part]].to_string(index=False)]
-            lines += ["", "committees", ex.committees.to_string(index=False)]
-        lines.append(f"-> {rel(self.folder)}")
-        return "\n".join(lines)
+        return f"{explain.report(self.explanation)}\n-> {rel(self.folder)}"
 
 
 def explain_town(
@@ -85,7 +70,7 @@ def explain_town(
     with folder.assembling():
         folder.tables({"enterprises": ex.enterprises, "committees": ex.committees})
         if draw_figures:
-            results.save_figure(explain.draw(ex), folder.path / "figures", "explain")
+            results.save_figure(figures.explanation(ex), folder.path / "figures", "explain")
         folder.manifest(
             {
                 "experiment": "explain",

@@ -25,13 +25,13 @@ NEUTRAL = {
     "refractory": 0.0,
     "push_days": 3650.0,
     "channel": 0.0,
-    "centre_reactive": 1.0,
     "dissolve": 0.02,
     "g_ethnic": 3.0,
 }
-"""The values under which the 1989-1991 mechanisms are off and the earlier model's rules hold."""
+"""The values under which the 1989-1991 mechanisms are off and the earlier model's rules hold (with the reactive centre on)."""
 
-LATER_EVENTS = ("strike_call", "republic_concession")
+EARLIER = Path(__file__).with_name("earlier_events.toml")
+"""The earlier model's dated events, frozen (the baseline's own events have been corrected since)."""
 
 
 def summary(mechanisms_off: bool = False) -> dict:
@@ -39,21 +39,20 @@ def summary(mechanisms_off: bool = False) -> dict:
     sys.path.insert(0, str(ROOT))
     import numpy as np
 
-    from sim.model import simulate
+    from sim.engine import simulate
     from sim.network import load_world
     from sim.rng import replicate_seeds
     from sim.scenario import load_scenario
 
     sc = load_scenario(ROOT / "scenarios" / "baseline.toml")
     if mechanisms_off:
-        from datetime import date
+        import tomllib
 
-        events = tuple(
-            e
-            for e in sc.events
-            if e.kind not in LATER_EVENTS and not (e.kind == "concession" and e.date == date(1989, 7, 22))  # the deals added with them
-        )
-        sc = sc.with_changes(params=NEUTRAL, events=events)
+        from sim.interventions import parse_event
+
+        raw = tomllib.loads(EARLIER.read_text(encoding="utf-8"))["events"]
+        events = tuple(parse_event(e, f"{EARLIER.name} event #{i + 1}") for i, e in enumerate(raw))
+        sc = sc.with_changes(params=NEUTRAL, mechanisms={"reactive_centre": True}, events=events)
     world = load_world(sc.data)
     eng = simulate(world, sc, replicate_seeds(SEED, REPLICATES))
     k, d = world.basin_names.index("Kuzbass"), world.basin_names.index("Donbas")

@@ -2,9 +2,12 @@
 
 import json
 
+import pytest
+
 from tests.regression.summary import OFF, STORED, summary
 
 
+@pytest.mark.slow
 def test_baseline_summary_unchanged():
     stored = json.loads(STORED.read_text(encoding="utf-8"))
     fresh = summary()

@@ -10,8 +10,10 @@ from datetime import date
 import numpy as np
 import pytest
 
-from sim.model import simulate
+from sim.engine import simulate
 from sim.rng import replicate_seeds
+
+pytestmark = pytest.mark.slow
 
 SEEDS = replicate_seeds(77, 16)
 END = date(1989, 8, 31)

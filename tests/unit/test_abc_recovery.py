@@ -14,12 +14,15 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sim import calibration as cal
-from sim.model import simulate
+from sim.engine import simulate
 from sim.rng import replicate_seeds
 from sim.runner import executor_map
 from sim.targets import load_targets
+
+pytestmark = pytest.mark.slow
 
 TRUTH = {"w_city": 1.2, "r_obey": 0.25}
 DAYS = (11, 12, 13, 14, 15, 17, 18, 19, 20, 21, 22)

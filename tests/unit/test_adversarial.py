@@ -64,6 +64,7 @@ def test_resume_key_changes_with_the_content_of_a_data_file(copy):
     assert load_scenario(other / "small.toml").digest() == b
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumed_after_a_data_edit_starts_anew(copy, tmp_path):
     out = tmp_path / "res"
     args = ["run", str(copy / "small.toml"), "-n", "400", "-s", "3", "--out", str(out), "-j", "1", "--no-figures", "-q"]
@@ -120,6 +121,7 @@ def _wait_for_chunk(out: Path, timeout=300):
     raise AssertionError("no chunk finished in time")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, code, word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
 def test_signal_to_a_pool_run_ends_every_process_prints_one_line_and_resumes(copy, tmp_path, sig, code, word):
     out = tmp_path / "res"
@@ -135,6 +137,7 @@ def test_signal_to_a_pool_run_ends_every_process_prints_one_line_and_resumes(cop
     assert published(out)
 
 
+@pytest.mark.slow
 def test_interrupt_while_assembling_keeps_the_finished_chunks(copy, tmp_path, monkeypatch):
     """A failure after the simulations (here: the figures) keeps the chunks, so the same command does not redo the runs."""
     import run as cli_module
@@ -159,6 +162,7 @@ def test_interrupt_while_assembling_keeps_the_finished_chunks(copy, tmp_path, mo
     assert not (folder / "chunks").exists()
 
 
+@pytest.mark.slow
 def test_options_are_checked_before_any_simulation(tmp_path):
     r = one_line(cli("thesis", "-n", "2", "--sensitivity", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o"), code=2))
     assert "sensitivity" in r and not list((tmp_path / "o").rglob("*.parquet"))
@@ -170,6 +174,7 @@ def test_options_are_checked_before_any_simulation(tmp_path):
     one_line(r)
 
 
+@pytest.mark.slow
 def test_a_damaged_chunk_is_one_line_naming_it_and_suggesting_fresh(copy, tmp_path):
     out = tmp_path / "res"
     args = ["run", str(copy / "small.toml"), "-n", "600", "-s", "9", "--out", str(out), "-j", "1", "--no-figures", "-q"]
@@ -187,6 +192,7 @@ def test_a_damaged_chunk_is_one_line_naming_it_and_suggesting_fresh(copy, tmp_pa
 # ---- 8. two identical commands at once --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_identical_commands_at_once_one_refuses_with_one_line(copy, tmp_path):
     out = tmp_path / "res"
     args = ["run", str(copy / "small.toml"), "-n", "400", "-s", "5", "--out", str(out), "-j", "1", "--no-figures", "-q"]
@@ -201,6 +207,7 @@ def test_two_identical_commands_at_once_one_refuses_with_one_line(copy, tmp_path
 # ---- 9. names become paths safely --------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["/tmp/x", "../../x", "", ".", "..", "a\x00b", "a/b", ".hidden", "x" * 81])
 def test_scenario_names_that_are_not_safe_folder_names_are_refused(copy, tmp_path, name):
     f = copy / "bad.toml"
@@ -240,6 +247,7 @@ def test_an_event_ending_after_the_horizon_is_refused(copy):
     assert load_scenario(f).events[-1].end.isoformat() == "1990-07-01"  # [start, end): the day after the last day is fine
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/dev/null", "/proc", "nonexistent/deep/file.toml", "x" * 5000 + ".toml", "a\x01b.toml"])
 def test_file_system_oddities_in_a_scenario_path_are_one_line(tmp_path, path):
     r = cli("run", path, "--out", str(tmp_path / "o"), code=2)
@@ -249,6 +257,7 @@ def test_file_system_oddities_in_a_scenario_path_are_one_line(tmp_path, path):
 # ---- 11. command-line values have the same limits as files ---------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, words",
     [
@@ -268,6 +277,7 @@ def test_command_line_values_out_of_range_are_one_line(tmp_path, args, words):
     assert words in one_line(r)
 
 
+@pytest.mark.slow
 def test_more_workers_than_cores_are_capped_with_a_note(copy, tmp_path):
     r = cli("run", str(copy / "small.toml"), "-n", "2", "-j", "64", "--out", str(tmp_path / "o"), "--no-figures", "-q", code=0)
     assert f"using {os.cpu_count()}" in r.stderr
@@ -276,11 +286,13 @@ def test_more_workers_than_cores_are_capped_with_a_note(copy, tmp_path):
 # ---- 12. no crash after publishing ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_baseline_with_one_replicate_prints_its_summary(tmp_path):
     r = cli("run", "-n", "1", "-s", "2", "--out", str(tmp_path / "o"), code=0)
     assert "scored targets" in r.stdout and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("change", [["--targets", "NOSCORE"], ["W_BASIN0"], ["NOCONTAGION"]])
 def test_runs_with_nothing_to_score_or_nothing_spreading_finish_cleanly(copy, tmp_path, change):
     sc = copy / "small.toml"
@@ -318,6 +330,7 @@ def test_score_table_has_every_column_when_nothing_is_scored():
 # ---- 14. the loader fixes of the fuzz branch ------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text, words",
     [

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from sim import calibration as cal
+from sim.engine import Engine, simulate
 from sim.errors import InputError
-from sim.model import Engine, simulate
 from sim.posterior import draws_for, load_posterior
 from sim.rng import replicate_seeds
 from sim.runner import executor_map, run_ensemble, tidy, world_for
@@ -113,6 +113,7 @@ def _tiny_abc(small, tmp_path, map_, name):
     return cal.posterior_table(h, setup), cal.populations_table(h)
 
 
+@pytest.mark.slow
 def test_abc_is_seeded_whatever_the_number_of_processes(small, tmp_path):
     serial, pops1 = _tiny_abc(small, tmp_path, map, "serial")
     with executor_map(2, chunksize=3) as map_:

@@ -14,6 +14,8 @@ import pytest
 
 from sim.runner import run_ensemble
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("distributed")
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,6 +4,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sim.datafiles import load_inputs
 from sim.network import _apportion, derive_mines
@@ -66,6 +67,7 @@ def test_apportion_is_exact_and_proportional():
     assert _apportion(0, np.array([1.0, 2.0])).tolist() == [0, 0]
 
 
+@pytest.mark.slow
 def test_readme_parameter_table_is_current():
     import subprocess
     import sys
@@ -76,3 +78,17 @@ def test_readme_parameter_table_is_current():
     start = readme.index("<!-- params:start -->") + len("<!-- params:start -->")
     end = readme.index("<!-- params:end -->")
     assert readme[start:end].strip() == table.strip(), "README parameter table is stale: run `python run.py params --readme`"
+
+
+def test_no_1991_vote_sets_a_movement_strength():
+    """What voters did in 1991 (referendums, popular elections) is the forecast, never an input: no movements.csv row reads one."""
+    root = Path(__file__).resolve().parents[2]
+    rows = list(csv.DictReader((root / "scenarios" / "data" / "movements.csv").open(encoding="utf-8")))
+    assert len(rows) > 20
+    for r in rows:
+        if r["date"] >= "1991-01-01":
+            event = r["event"].lower()
+            assert not any(w in event for w in ("referendum", "presidential election", "% yes", "elected rsfsr president")), r
+        # no value of 1989-1990 set from a 1991 vote either (a source may name one only to say it is not used)
+        source = r["source"].lower()
+        assert "measured in march 1991" not in source and ("1991 referendum" not in source or "may not use" in source), r

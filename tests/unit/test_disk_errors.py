@@ -33,6 +33,7 @@ def read_only_dir() -> Path | None:
     return None
 
 
+@pytest.mark.slow
 def test_read_only_results_folder_is_one_line(small_dir):
     ro = read_only_dir()
     if ro is None:

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "calibration").rglob("README.md")), *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -42,6 +44,7 @@ def test_every_documented_command_is_run_by_some_test():
     assert not missing, f"documented but run by no test: {missing}"
 
 
+@pytest.mark.slow
 def test_derive_mines_script_rewrites_the_committed_table(tmp_path):
     data = tmp_path / "scenarios" / "data"
     shutil.copytree(ROOT / "scenarios" / "data", data)
@@ -52,6 +55,7 @@ def test_derive_mines_script_rewrites_the_committed_table(tmp_path):
     assert (data / "mines.csv").read_bytes() == (ROOT / "scenarios" / "data" / "mines.csv").read_bytes()
 
 
+@pytest.mark.slow
 def test_benchmark_quick_mode_runs_and_writes_json(tmp_path):
     out = tmp_path / "bench.json"
     r = subprocess.run(
@@ -72,6 +76,7 @@ def test_benchmark_quick_mode_runs_and_writes_json(tmp_path):
     assert "7. where one engine run's time goes" in r.stdout
 
 
+@pytest.mark.slow
 def test_benchmark_synthetic_data_is_valid_at_100000_enterprises(tmp_path):
     sys.path.insert(0, str(ROOT))
     from benchmarks.bench import synthetic_data
@@ -105,6 +110,7 @@ def test_every_example_command_of_the_readme_parses(tmp_path):
         assert callable(ns.func), args
 
 
+@pytest.mark.slow
 def test_installed_command_is_the_same_cli():
     """`pip install -e .` installs `miners-strike`, the same CLI as `python run.py` (pyproject's [project.scripts])."""
     exe = Path(sys.executable).with_name("miners-strike")

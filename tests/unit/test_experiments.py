@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from sim import experiments
-from sim.model import Engine, simulate
+from sim.engine import Engine, simulate
 from sim.rng import replicate_seeds
 from sim.runner import run_arms
 from sim.scenario import load_scenario
@@ -43,8 +43,8 @@ NO_CONCESSIONS = """
 base = "base.toml"
 name = "no_concessions"
 
-[params]
-centre_reactive = 0
+[mechanisms]
+reactive_centre = false
 
 [[events_drop]]
 kind = "concession"
@@ -171,6 +171,7 @@ def test_a_claim_that_cannot_flip_is_reported_as_true_by_construction():
     assert "True by construction**: the arm only removes strikes" in text and "threshold 1" in text
 
 
+@pytest.mark.slow
 def test_report_can_contradict_the_thesis(long_small):
     """When concessions raise trust more than efficacy, the separatism effect of concessions changes sign and so does the verdict."""
     base, arm = long_small
@@ -193,6 +194,7 @@ def test_report_can_contradict_the_thesis(long_small):
     assert v1 != v2 and v2 == "contradicted", found
 
 
+@pytest.mark.slow
 def test_compare_command_shares_seeds_and_report_is_reproducible(tmp_path, long_small):
     base, arm = long_small
     out = tmp_path / "res"
@@ -215,6 +217,7 @@ def test_compare_command_shares_seeds_and_report_is_reproducible(tmp_path, long_
     assert r.returncode == 2 and "at least two" in r.stderr
 
 
+@pytest.mark.slow
 def test_thesis_reports_are_identical_for_the_same_seed(tmp_path):
     """Two thesis runs with the same seed write byte-identical reports and tables; arms share seeds."""
     out = tmp_path / "res"

@@ -58,14 +58,21 @@ def test_explain_names_a_bad_town_or_date(small):
         explain.explain(sc, date(1995, 1, 1), sc.events[0].city if hasattr(sc.events[0], "city") else "x")
 
 
-def test_explain_command_prints_the_terms_and_draws_them(tmp_path):
+@pytest.mark.slow
+def test_explain_command_answers_in_words_and_draws_them(tmp_path):
+    """The README's example: once 21 columns, 300 characters wide, probabilities as 9.5e-06, on a day nothing happened."""
     r = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "explain", "scenarios/baseline.toml", "--date", "1989-07-12", "--town", "Prokopyevsk",
+        [sys.executable, str(ROOT / "run.py"), "explain", "scenarios/baseline.toml", "--date", "1989-07-15", "--town", "Prokopyevsk",
          "--out", str(tmp_path)],
         capture_output=True, text=True, cwd=ROOT, timeout=600,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "Prokopyevsk, 1989-07-12, replicate 0" in r.stdout and "z_grievance" in r.stdout and "contagion_town" in r.stdout
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("Prokopyevsk, 15 July 1989: replicate 0 of baseline")
+    assert "7 of the 32 enterprises at work struck on 15 July 1989, mainly because of" in r.stdout.replace("\n  ", " ")
+    assert "material (pay, supplies, housing) stage" in r.stdout.replace("\n  ", " ")
+    assert max(len(line) for line in lines) <= 100
+    assert "z_grievance" not in r.stdout and "e-0" not in r.stdout and "contagion_town" not in r.stdout
     (folder,) = (tmp_path / "explain").iterdir()
     assert (folder / "figures" / "explain.png").is_file() and (folder / "enterprises.parquet").is_file()
     bad = subprocess.run(

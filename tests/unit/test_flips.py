@@ -4,6 +4,7 @@ structure allows one, and a claim it cannot reverse is judged true by constructi
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sim import experiments, flips
 from sim.runner import run_arms
@@ -33,6 +34,7 @@ def test_latin_hypercube_fills_every_stratum_once():
     assert np.array_equal(u, flips.latin_hypercube(10, 3, seed=4))
 
 
+@pytest.mark.slow
 def test_search_shows_a_flip_where_the_structure_allows_one(long_small):  # noqa: F811
     base, arm = long_small
     found = flips.search(base, {"no_concessions": arm}, (SEPARATISM,), FACTORS, points=12, replicates=3, confirm=24, seed=3, workers=1)
@@ -44,6 +46,7 @@ def test_search_shows_a_flip_where_the_structure_allows_one(long_small):  # noqa
     assert v["can_flip"] and v["verdict"] != "true by construction" and "sign flips at" in v["flip_evidence"]
 
 
+@pytest.mark.slow
 def test_a_claim_the_search_cannot_reverse_is_true_by_construction(long_small):  # noqa: F811
     # the arm without the first strike: the July peak of the reference can only be larger (spontaneous strikes aside),
     # whatever the parameters: the search finds no reversal, and the verdict says so instead of "supported"

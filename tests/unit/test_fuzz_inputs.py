@@ -151,6 +151,7 @@ def write_scenario(folder: Path, kind: str, arg) -> Path:
     return path
 
 
+@pytest.mark.slow
 @fuzz(EXAMPLES["scenario"])
 @given(SCENARIO_MUTATIONS)
 def test_malformed_scenarios_give_one_line_errors(world_dir, mutation):
@@ -244,6 +245,7 @@ def mutate_csv(path: Path, kind: str, arg) -> bool:
     return True
 
 
+@pytest.mark.slow
 @fuzz(EXAMPLES["data"])
 @given(DATA_MUTATIONS)
 def test_malformed_data_tables_give_one_line_errors(world_dir, mutation):
@@ -391,6 +393,7 @@ def test_malformed_priors_give_one_line_errors(tmp_path_factory, mutation):
     RAN["priors"] += 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "body",
     [
@@ -413,6 +416,7 @@ def test_malformed_scenario_on_the_command_line_is_one_line_and_writes_nothing(t
     assert not out.exists() or not any(out.rglob("*"))
 
 
+@pytest.mark.slow
 def test_the_fuzzing_ran_every_example():
     """Run after the fuzz tests (file order): the examples counted add up to TOTAL_EXAMPLES (at least 1,000)."""
     if not all(RAN.values()):

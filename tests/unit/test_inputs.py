@@ -146,6 +146,7 @@ def cli(*args, cwd=ROOT):
     return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
+@pytest.mark.slow
 def test_cli_bad_scenario_one_line_no_traceback_no_results(tmp_path):
     path = scenario(tmp_path, BASE + "[params]\nw_cty = 1.0\n")
     out = tmp_path / "results"
@@ -157,6 +158,7 @@ def test_cli_bad_scenario_one_line_no_traceback_no_results(tmp_path):
     assert not out.exists() or not any(out.rglob("*"))
 
 
+@pytest.mark.slow
 def test_cli_unknown_basin_or_town_in_events(tmp_path):
     for body in (
         '[[events]]\nkind = "concession"\ndate = "1989-08-01"\nbasins = ["Kuzbas"]\n',
@@ -168,6 +170,7 @@ def test_cli_unknown_basin_or_town_in_events(tmp_path):
         assert r.returncode != 0 and len(lines) == 1 and str(path) in lines[0] and "[[events]] #" in lines[0]
 
 
+@pytest.mark.slow
 def test_cli_missing_data_file(tmp_path):
     d = copy_data(tmp_path)
     (d / "cities.csv").unlink()
@@ -176,12 +179,14 @@ def test_cli_missing_data_file(tmp_path):
     assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1 and "cities.csv" in r.stderr
 
 
+@pytest.mark.slow
 def test_cli_help_on_every_command():
     for args in ([], ["run"], ["params"]):
         r = cli(*args, "--help")
         assert r.returncode == 0 and "usage" in r.stdout
 
 
+@pytest.mark.slow
 def test_cli_unwritable_results_folder_one_line(tmp_path, small_dir):
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("x")
@@ -189,6 +194,7 @@ def test_cli_unwritable_results_folder_one_line(tmp_path, small_dir):
     assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_cli_bad_counts(tmp_path, small_dir):
     for args in (["-n", "0"], ["--seed", "-1"]):
         r = cli("run", str(small_dir / "small.toml"), *args, "--out", str(tmp_path / "res"), "--no-figures")

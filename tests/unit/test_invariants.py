@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from sim.network import REPUBLICS, load_world
-from sim.params import SCALAR_ONLY, Params
+from sim.params import Params
 from sim.runner import simulate, tidy
 
 COUNTS = ("strikers", "mines_on_strike", "committees_city", "committees_basin", "committees_material", "committees_political")
@@ -30,7 +30,7 @@ def random_params(rng: np.random.Generator, n: int) -> list[Params]:
         changes = {}
         for f in dataclasses.fields(Params):
             default = getattr(base, f.name)
-            if f.name in SCALAR_ONLY or isinstance(default, bool) or not isinstance(default, (int, float)):
+            if isinstance(default, bool) or not isinstance(default, (int, float)):
                 continue
             lo, hi = float(f.metadata["lo"]), float(f.metadata["hi"])
             if not np.isfinite(hi):

@@ -1,104 +1,86 @@
-"""The compiled daily kernel (sim/kernel.py) takes the same decisions as the numpy rules (sim/rules.py) on the same draws."""
+"""The compiled day (sim/kernel.py): what it reads is named, its observation equals sim.metrics, levers share its concession.
 
-from datetime import date
+That it equals the per-agent model, variable for variable, is tests/unit/test_reference.py.
+"""
+
+import ast
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sim import kernel, rules
-from sim.model import Engine
-from sim.params import Mechanisms
+from sim import kernel, metrics
+from sim.engine import Engine
+from sim.errors import InputError
+from sim.params import Mechanisms, Params
 from sim.rng import replicate_seeds
 from sim.runner import world_for
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
-RTOL = 1e-9  # the stated tolerance for floats (see the module docstring: numpy's SIMD exp vs the C library's)
 
 
-def _twin_runs(sc, reps: int, days: int, mech: Mechanisms | None = None):
-    """Advance the same replicates with the numpy rules and with the kernel, day by day; compare the whole state every day."""
-    w = world_for(sc.data)
-    a = Engine(w, sc, replicate_seeds(11, reps), rules="numpy")
-    b = Engine(w, sc, replicate_seeds(11, reps), rules="numpy")
-    if mech is not None:
-        a.mech = b.mech = mech
-    pm, mf = kernel.param_matrix(b.params, reps), kernel.mech_flags(b.mech)
-    n, k = w.n, w.n_cities + w.n_basins
-    for d in range(min(days, a.days)):
-        a.apply_events()
-        b.apply_events()
-        tl = a.timeline
-        draws = [
-            np.stack([st.daily(name, d, size) for st in a.streams])
-            for name, size in (("onset", n), ("ret", n), ("committee", k), ("stage", k), ("ally", k))
-        ]
-        args = (d, tl.repression[d], tl.cut[d], float(tl.news[d]), tl.movement[d], *draws)
-        rules.step(a.state, w, a.params, a.mech, *args)
-        kernel.step(b.state, w, pm, mf, *args)
-        a.day += 1
-        b.day += 1
-        for name, x in a.state.__dict__.items():
-            y = getattr(b.state, name)
-            if x.dtype.kind in "biu":
-                assert np.array_equal(x, y), (d, name)  # decisions: identical
-            else:
-                np.testing.assert_allclose(y, x, rtol=RTOL, atol=1e-12, err_msg=f"day {d}, {name}")
-    return a, b
+def test_the_kernel_reads_parameters_state_and_switches_by_name():
+    """No parameter, state array or switch is addressed by position: every subscript of a record, tuple or switch is an attribute."""
+    tree = ast.parse((ROOT / "sim" / "kernel.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            named = node.value.id not in ("p", "pr", "m", "mech", "s", "w")  # (pm[r] picks a replicate's record)
+            assert named, f"line {node.lineno}: {node.value.id}[...] by position"
+    assert tuple(f.name for f in dataclasses.fields(Params)) == kernel.PARAMS  # every parameter, declared once in sim/params.py
+    assert kernel.Switches._fields == tuple(f.name for f in dataclasses.fields(Mechanisms))
 
 
-@pytest.mark.skipif(not kernel.AVAILABLE, reason="numba not installed")
-def test_kernel_equals_the_numpy_rules_over_1989_1990():
-    sc = load_scenario(ROOT / "scenarios" / "baseline.toml").with_changes(end=date(1990, 12, 31))
-    a, _ = _twin_runs(sc, 6, 549)  # posterior draws: parameters differ by replicate
-    assert a.state.ever.any() and a.state.c_active.any() and (a.state.c_stage > 0).any()  # the rules were exercised
+def test_param_records_hold_each_replicates_values_by_name():
+    draws = [Params().replace(w_city=0.1 * (i + 1)) for i in range(3)]
+    from sim.params import stack_params
+
+    rec = kernel.param_records(stack_params(draws), 3)
+    assert rec["w_city"].tolist() == [0.1, 0.2, 0.30000000000000004] and (rec["spark"] == Params().spark).all()
 
 
-@pytest.mark.skipif(not kernel.AVAILABLE, reason="numba not installed")
-@pytest.mark.parametrize("off", ["fatigue", "committees", "settlement", "escalation", "persistence", "news", "contagion"])
-def test_kernel_equals_the_numpy_rules_with_a_mechanism_off(off):
-    sc = load_scenario(ROOT / "scenarios" / "baseline.toml").with_changes(end=date(1989, 12, 31))
-    _twin_runs(sc, 3, 150, Mechanisms().replace(**{off: False}))
-
-
-def test_engine_uses_the_kernel_where_it_applies_and_the_results_agree():
-    sc = load_scenario(ROOT / "scenarios" / "baseline.toml").with_changes(end=date(1989, 9, 30))
-    w = world_for(sc.data)
-    fast = Engine(w, sc, replicate_seeds(4, 4)).run()
-    slow = Engine(w, sc, replicate_seeds(4, 4), rules="numpy").run()
-    assert fast.rules == ("kernel" if kernel.AVAILABLE else "numpy") and slow.rules == "numpy"
-    for name in fast.basin_out:
-        np.testing.assert_allclose(fast.basin_out[name], slow.basin_out[name], rtol=RTOL, atol=1e-9, err_msg=name)
-    reactive = sc.with_changes(params={"centre_reactive": 1.0})
-    assert Engine(w, reactive, replicate_seeds(4, 2)).rules == "numpy"  # the reactive centre: numpy rules for the whole run
-
-
-@pytest.mark.skipif(not kernel.AVAILABLE, reason="numba not installed")
-def test_kernel_equals_the_numpy_rules_with_the_counter_mechanisms_on():
-    # radicalisation by refusal and the republics courting the refused (off in the baseline), where strikes go unanswered
-    sc = load_scenario(ROOT / "scenarios" / "no_concessions.toml").with_changes(
-        end=date(1990, 6, 30), params={"tau_refuse": 0.2, "court": 0.8}
+def test_the_old_reactive_switch_in_params_is_one_line_naming_its_new_place(tmp_path):
+    (tmp_path / "x.toml").write_text(
+        f'base = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\nname = "x"\n[params]\ncentre_reactive = 1\n'
     )
-    a, _ = _twin_runs(sc, 4, 365)
-    assert (a.state.c_alleg > 0).any()  # the courting moved some allegiance
+    with pytest.raises(InputError, match=r"reactive_centre"):
+        load_scenario(tmp_path / "x.toml")
 
 
-@pytest.mark.skipif(not kernel.AVAILABLE, reason="numba not installed")
+def test_a_lever_concession_and_the_reactive_centre_share_one_compiled_concession(small):
+    """A dated concession and the reactive centre's both act through `kernel.concede`'s compiled step: same day, same basins, same state."""
+    sc, world = small
+    quiet = sc.with_changes(events=tuple(e for e in sc.events if e.kind != "concession"), mechanisms={"reactive_centre": False})
+    a = Engine(world, quiet, replicate_seeds(1, 2)).run(until=40)
+    b = Engine(world, quiet, replicate_seeds(1, 2)).run(until=40)
+    rb = np.zeros((2, world.n_basins), bool)
+    rb[:, 0] = True
+    p = a.params
+    kernel.concede(a.state, world, p, a.mech, rb, 40, p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days)
+    kernel._concede_one(b.state, kernel.world_arrays(world), kernel.param_records(p, 2)[0], kernel.switches(b.mech), 0, rb[0], 40,
+                        p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days, False)  # fmt: skip
+    kernel._concede_one(b.state, kernel.world_arrays(world), kernel.param_records(p, 2)[1], kernel.switches(b.mech), 1, rb[1], 40,
+                        p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days, False)  # fmt: skip
+    for name, x, y in zip(a.state._fields, a.state, b.state, strict=True):
+        assert np.array_equal(x, y), name
+    assert (a.state.promised[:, 0] == p.react_relief).all() and (a.state.deal_day[:, 0] == 40).all()
+
+
 def test_fused_observation_equals_the_numpy_observables_bit_for_bit():
     from sim.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES, observe_basins, observe_republics
     from sim.network import REPUBLICS
 
-    assert len(BASIN_OBSERVABLES) == kernel.N_BASIN_OBS and len(REPUBLIC_OBSERVABLES) == kernel.N_REPUBLIC_OBS
+    assert len(BASIN_OBSERVABLES) == metrics.N_BASIN_OBS and len(REPUBLIC_OBSERVABLES) == metrics.N_REPUBLIC_OBS
     sc = load_scenario(ROOT / "scenarios" / "no_concessions.toml").with_changes(params={"court": 0.9, "bind": 0.9})
     w = world_for(sc.data)
     eng = Engine(w, sc, replicate_seeds(3, 5))
-    bo = np.zeros((kernel.N_BASIN_OBS, 5, w.n_basins))
-    ro = np.zeros((kernel.N_REPUBLIC_OBS, 5, len(REPUBLICS)))
+    bo = np.zeros((metrics.N_BASIN_OBS, 5, w.n_basins))
+    ro = np.zeros((metrics.N_REPUBLIC_OBS, 5, len(REPUBLICS)))
     seen = {"strikers": 0.0, "committees_political": 0.0, "allegiance": 0.0, "separatism_index": 0.0}
     for stop in (12, 40, 200, 500, eng.days):
         eng.run(until=stop)
-        kernel.observe(eng.state, w, bo, ro)
+        metrics.observe(eng.state, w, bo, ro)
         for j, (name, v) in enumerate(observe_basins(eng.state, w).items()):
             assert np.array_equal(bo[j], v), (stop, name)
             seen[name] = max(seen.get(name, 0.0), float(v.max()))

@@ -18,6 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 PICK = random.Random(int(os.environ.get("KILL_SEED", "2026")))

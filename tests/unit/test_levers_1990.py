@@ -9,10 +9,10 @@ engine against the per-agent reference with all of them on.
 import numpy as np
 import pytest
 
-from sim.agentmodel import StrikeModel
+from sim.engine import Engine, simulate
 from sim.errors import InputError
 from sim.interventions import parse_event
-from sim.model import Engine, simulate
+from sim.model import StrikeModel
 from sim.rng import replicate_seeds
 
 QUIET = {"onset": False, "contagion": False, "news": False}  # only committees' calls can bring mines out
@@ -65,8 +65,8 @@ def test_an_open_ended_call_lasts_until_a_concession_then_its_return_order_ends_
     call = _event(kind="strike_call", date="1990-03-01", days=0, demands="material", basins=["Kuzbass"])
     deal = _event(kind="republic_concession", date="1990-04-01", basins=["Kuzbass"], relief=0.1, transfer=1.0)
     # no reactive centre (its automatic concession would end the call after react_days), no fatigue
-    params = {"dissolve": 0.0, "push_days": 20.0, "centre_reactive": 0.0}
-    s = _with(sc, [call, deal], params=params, mechanisms=QUIET | {"fatigue": False})
+    params = {"dissolve": 0.0, "push_days": 20.0}
+    s = _with(sc, [call, deal], params=params, mechanisms=QUIET | {"fatigue": False, "reactive_centre": False})
     eng = Engine(world, s, replicate_seeds(4, 4)).run()
     k = world.basin_names.index("Kuzbass")
     on = eng.basin_out["mines_on_strike"][:, :, k]
@@ -96,7 +96,7 @@ def test_a_republic_concession_binds_allegiance_in_its_republic_only_and_the_cen
 
 def test_with_the_cost_of_striking_a_strike_without_any_concession_ends_in_weeks(small):
     sc, world = small
-    no_deal = sc.with_changes(events=tuple(e for e in sc.events if e.kind != "concession"), params={"centre_reactive": 0.0})
+    no_deal = sc.with_changes(events=tuple(e for e in sc.events if e.kind != "concession"), mechanisms={"reactive_centre": False})
     seeds = replicate_seeds(6, 8)
     old = simulate(world, no_deal.with_changes(params={"fat_rate": 0.0}), seeds)
     new = simulate(world, no_deal.with_changes(params={"fat_rate": 0.0, "cost_rate": 1 / 30, "refractory": 60.0}), seeds)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sim.interventions import KINDS, lever_reference
 from sim.network import load_world
 from sim.scenario import check_against, load_scenario
@@ -34,6 +36,7 @@ def test_every_example_of_the_reference_loads_on_the_real_data(tmp_path):
         assert sc.events[-1].kind == list(KINDS)[i]
 
 
+@pytest.mark.slow
 def test_levers_command_prints_the_reference():
     r = subprocess.run([sys.executable, str(ROOT / "run.py"), "levers"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 0 and r.stdout == lever_reference()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.model import simulate
+from sim.engine import simulate
 from sim.rng import replicate_seeds
 
 SEEDS = replicate_seeds(2024, 8)
@@ -76,6 +76,7 @@ def test_no_concessions_keeps_kuzbass_out_longer(baseline):
     assert on.basin_out["concessions"][-1, :, k].min() >= 2 and off.basin_out["concessions"][-1].sum() == 0
 
 
+@pytest.mark.slow
 def test_efficacy_feedback_raises_later_strikes(baseline):
     sc, world = baseline
     on = run(sc, world)
@@ -144,7 +145,7 @@ def test_shocks_off_ignores_the_price_rise(small):
 def test_engine_equals_reference_on_the_real_network(baseline):
     import dataclasses
 
-    from sim.agentmodel import StrikeModel
+    from sim.model import StrikeModel
     from sim.posterior import draws_for
 
     sc, world = baseline

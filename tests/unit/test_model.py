@@ -1,43 +1,21 @@
-"""EngineModel (Mesa) against the batched engine; batching, determinism and invariants."""
+"""The Mesa model (sim/model.py) on Mesa's clock; the batched engine: batching, determinism and invariants."""
 
 import numpy as np
+import pytest
 
-from sim.agents import Centre, Committee, Mine
-from sim.model import Engine, EngineModel, simulate
+from sim.engine import Engine, simulate
+from sim.model import Basin, Centre, Enterprise, StrikeCommittee, StrikeModel
 from sim.rng import replicate_seeds
 
 
-def test_mesa_model_equals_engine(small):
+def test_agentset_queries_read_the_model(small):
     sc, world = small
-    seed = replicate_seeds(3, 1)[0]
-    model = EngineModel(sc, seed, world=world)
-    while model.running:
-        model.step()
-    eng = simulate(world, sc, [seed])
-    for name in eng.basin_out:
-        np.testing.assert_array_equal(model.engine.basin_out[name], eng.basin_out[name], err_msg=name)
-    assert model.steps == sc.days
-    df = model.datacollector.get_model_vars_dataframe()
-    assert len(df) == sc.days + 1 and df["mines_on_strike"].max() > 0  # once a day, and day 0
-    assert df["mines_on_strike"].iloc[0] == 0  # day 0: the state before the first day (no strike yet)
-
-
-def test_agents_are_mesa_agents_and_views(small):
-    sc, world = small
-    model = EngineModel(sc, 7, world=world)
-    mines = model.agents_by_type[Mine]
-    assert len(mines) == world.n
-    assert len(model.agents_by_type[Committee]) == world.n_cities + world.n_basins
-    assert len(model.agents_by_type[Centre]) == 1
-    for _ in range(15):
-        model.step()
-    on = mines.select(lambda m: m.striking)
-    assert len(on) == int(model.state.striking[0].sum()) > 0
-    m = on.to_list()[0]
-    assert m.cell in model.space.all_cells.cells and m.basin in world.basin_names
-    assert abs(m.strikers - m.workforce * model.state.out_share[0, m.index]) < 1e-9
-    m.striking = False  # a view writes through to the arrays
-    assert not model.state.striking[0, m.index]
+    model = StrikeModel(world, sc, 7)
+    model.run_for(15)
+    on = model.agents_by_type[Enterprise].select(lambda m: m.striking)
+    assert len(on) == int(model.state().striking[0].sum()) > 0
+    assert len(model.agents_by_type[StrikeCommittee].select(lambda c: c.active)) == int(model.state().c_active[0].sum())
+    assert model.agents_by_type[Centre].to_list()[0] is model.centre and len(model.agents_by_type[Basin]) == world.n_basins
 
 
 def test_batch_equals_single_runs(small):
@@ -50,11 +28,12 @@ def test_batch_equals_single_runs(small):
             np.testing.assert_array_equal(batch.basin_out[name][:, r], one.basin_out[name][:, 0], err_msg=name)
 
 
+@pytest.mark.slow
 def test_batch_of_parameter_draws_equals_single_runs(small):
     """R replicates with R different parameter sets, advanced together, equal R single runs."""
     import dataclasses
 
-    from sim.params import SCALAR_ONLY, Params
+    from sim.params import Params
 
     sc, world = small
     seeds = replicate_seeds(5, 4)
@@ -63,8 +42,6 @@ def test_batch_of_parameter_draws_equals_single_runs(small):
     for _ in seeds:  # every batchable parameter varies, within its range
         ch = {}
         for f in dataclasses.fields(Params):
-            if f.name in SCALAR_ONLY:
-                continue
             lo, hi, v = f.metadata["lo"], f.metadata["hi"], f.default
             ch[f.name] = float(np.clip(v * rng.uniform(0.7, 1.3), lo, hi)) if v else v
         draws.append(sc.params.replace(**ch))
@@ -88,6 +65,7 @@ def test_same_seed_same_result_other_seed_differs(small):
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.slow
 def test_invariants_over_random_parameters(small):
     sc, world = small
     rng = np.random.default_rng(0)
@@ -115,12 +93,12 @@ def test_invariants_over_random_parameters(small):
 
 def test_mesa_clock_run_for_equals_stepping(small):
     sc, world = small
-    a = EngineModel(sc, 5, world=world)
+    a = StrikeModel(world, sc, 5)
     a.run_for(40)  # Mesa's clock: dated events fire as Mesa events between steps
-    b = EngineModel(sc, 5, world=world)
+    b = StrikeModel(world, sc, 5)
     for _ in range(40):
         b.step()
     assert a.steps == b.steps == 40 and str(a.date) == "1989-08-09"
-    np.testing.assert_array_equal(a.state.striking, b.state.striking)
-    np.testing.assert_array_equal(a.engine.basin_out["concessions"], b.engine.basin_out["concessions"])
-    assert a.engine.basin_out["concessions"][39].sum() > 0  # the concession of 20 July has happened
+    for x, y in zip(a.state(), b.state(), strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert sum(basin.concessions for basin in a.basins) > 0  # the concession of 20 July has happened

@@ -1,29 +1,36 @@
-"""The array engine and the per-agent Mesa reference give the same trajectories for the same seeds."""
+"""The compiled engine equals the per-agent Mesa model (the specification): the whole state, every day.
+
+Every variable of `sim.state.VARIABLES` is compared, bit for bit, as the engine holds it and as the
+agents hold it (`StrikeModel.state`), with every mechanism on (the reactive centre and the
+counter-mechanisms included) and with each switched off.
+"""
+
+import dataclasses
+from datetime import date
 
 import numpy as np
 import pytest
 
-from sim.agentmodel import StrikeModel
-from sim.model import Engine
+from sim.engine import Engine
+from sim.model import StrikeModel
+from sim.params import Mechanisms
+from sim.state import VARIABLES
+
+SWITCHES = [f.name for f in dataclasses.fields(Mechanisms)]
+COUNTER = {"tau_refuse": 0.2, "court": 0.8, "eta_fail": 0.2}  # radicalisation by refusal, the republics courting the refused
 
 
-def _compare(sc, world, seed):
+def _compare(sc, world, seed, days=None):
+    """Step both models day by day from the same seed; every variable of the state must be identical every day."""
     eng = Engine(world, sc, [seed])
     ref = StrikeModel(world, sc, seed)
-    for day in range(sc.days):
+    for day in range(sc.days if days is None else min(days, sc.days)):
         eng.apply_events()
         eng.advance()
         ref.step()
-        s = eng.state
-        striking = np.array([m.striking for m in ref.mines])
-        assert np.array_equal(s.striking[0], striking), f"striking differs on day {day}"
-        assert np.array_equal(s.c_active[0], [c.active for c in ref.committees]), f"committees differ on day {day}"
-        assert np.array_equal(s.c_stage[0], [c.stage for c in ref.committees]), f"stages differ on day {day}"
-        assert np.array_equal(s.stage[0], [m.stage for m in ref.mines]), f"mine stages differ on day {day}"
-        np.testing.assert_allclose(s.trust[0], [m.trust for m in ref.mines], rtol=0, atol=1e-12)
-        np.testing.assert_allclose(s.eff[0], [m.eff for m in ref.mines], rtol=0, atol=1e-12)
-        np.testing.assert_allclose(s.implemented[0], ref.implemented, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(s.c_alleg[0], [c.alleg for c in ref.committees], rtol=0, atol=1e-12)
+        mine = ref.state()
+        for v, x, y in zip(VARIABLES, eng.state, mine, strict=True):
+            assert x.dtype == y.dtype and np.array_equal(x, y), f"{v.name} ({v.owner}) differs on day {day}"
     return eng
 
 
@@ -36,36 +43,62 @@ def test_engine_equals_reference(small, seed):
     assert eng.basin_out["concessions"][-1].sum() >= 2
 
 
-def test_engine_equals_reference_with_mechanisms_off(small):
+@pytest.mark.parametrize("off", ["all on", *SWITCHES])
+def test_engine_equals_reference_with_every_mechanism_on_and_each_off(small, off):
     sc, world = small
-    sc = sc.with_changes(mechanisms={"persistence": False, "fatigue": False, "trust": False}, params={"spark": 0.001})
-    _compare(sc, world, 5)
-
-
-def test_engine_equals_reference_with_the_counter_mechanisms_on(small):
-    # radicalisation by refusal and the republics courting the refused: off in the baseline, on here
-    sc, world = small
-    sc = sc.with_changes(params={"tau_refuse": 0.2, "court": 0.8, "eta_fail": 0.2})
+    mech = {k: k != off for k in SWITCHES}
+    sc = sc.with_changes(mechanisms=mech, params=COUNTER)
     eng = _compare(sc, world, 2)
-    assert (eng.state.c_alleg > 0).any()
+    assert eng.state.ever.any()
+
+
+def test_the_reactive_centre_concedes_in_both(small):
+    """The reactive centre (formerly only in the numpy rules) acts in the kernel as in the agents: it concedes to long strikes."""
+    sc, world = small
+    on = sc.with_changes(mechanisms={"reactive_centre": True}, params={"react_days": 5, "react_share": 0.05})
+    off = on.with_changes(mechanisms={"reactive_centre": False})
+    a, b = _compare(on, world, 3), _compare(off, world, 3)
+    assert a.basin_out["concessions"][-1].sum() > b.basin_out["concessions"][-1].sum()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("off", ["all on", *SWITCHES])
+def test_engine_equals_reference_over_1989_1991_on_the_real_network(baseline, off):
+    """The whole 1989-1991 baseline (the real network, a posterior draw), every mechanism on and each off."""
+    sc, world = baseline
+    mech = {k: k != off for k in SWITCHES}
+    sc = sc.with_changes(mechanisms=mech, params=COUNTER)
+    eng = _compare(sc, world, 1989)
+    assert eng.day == sc.days and eng.state.ever.any()
+
+
+def test_the_state_is_declared_once():
+    """The engine's state, the agents' state and the kernel's arguments are all the variables of `sim.state.VARIABLES`."""
+    from sim.state import State
+
+    assert State._fields == tuple(v.name for v in VARIABLES)
+    assert len({v.name for v in VARIABLES}) == len(VARIABLES)
 
 
 def test_the_per_agent_model_is_mesa_agents_in_agentsets_observed_once_a_day(small):
-    from sim.agentmodel import Enterprise, StrikeCommittee
+    from sim.model import REPORTERS, Basin, Centre, Enterprise, StrikeCommittee
 
     sc, world = small
     ref = StrikeModel(world, sc, 4)
     assert len(ref.agents_by_type[Enterprise]) == world.n and len(ref.agents_by_type[StrikeCommittee]) == world.n_cities + world.n_basins
+    assert len(ref.agents_by_type[Basin]) == world.n_basins and len(ref.agents_by_type[Centre]) == 1
     assert [m.i for m in ref.mine_set] == list(range(world.n))  # the AgentSet's order is the order of a day
     ref.run(until=30)
+    assert ref.time == 30 and ref.day == 29 and ref.date == date(1989, 7, 30)  # Mesa's clock, one unit a day
     df = ref.datacollector.get_model_vars_dataframe()
+    assert list(df.columns) == list(REPORTERS)
     assert len(df) == 31 and df["mines_on_strike"].iloc[0] == 0 and df["mines_on_strike"].max() > 0
     assert df["mines_on_strike"].iloc[-1] == sum(m.striking for m in ref.mines)
 
 
 def test_the_per_agent_model_reads_neighbours_from_the_network_and_runs_events_as_mesa_events(small):
     """Each enterprise sits on its cell and its neighbours, by level, are the world's ties (weights and order); levers are Mesa events."""
-    from sim.agentmodel import LEVELS
+    from sim.model import LEVELS
 
     sc, world = small
     ref = StrikeModel(world, sc, 4)

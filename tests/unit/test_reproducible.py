@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from sim.model import simulate
+from sim.engine import simulate
 from sim.rng import replicate_seeds
 from sim.runner import run_arms, run_ensemble
 
@@ -38,6 +39,7 @@ def test_engine_batch_of_50_equals_single_runs_bitwise(small):
             assert batch.rep_out[name][:, r].tobytes() == one.rep_out[name][:, 0].tobytes(), name
 
 
+@pytest.mark.slow
 def test_tables_identical_for_chunks_of_1_7_50_and_for_1_or_2_workers(small):
     sc, _ = small
     runs = {}
@@ -53,6 +55,7 @@ def test_tables_identical_for_chunks_of_1_7_50_and_for_1_or_2_workers(small):
     assert basin.groupby("replicate")["strikers"].sum().nunique() > 1
 
 
+@pytest.mark.slow
 def test_compare_tables_identical_for_1_and_2_workers_and_sorted(small):
     sc, _ = small
     arm = sc.with_changes(name="no_news", mechanisms={"news": False})

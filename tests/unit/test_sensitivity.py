@@ -106,6 +106,7 @@ def sens_folder(small_dir, tmp_path_factory):
     return folder, long, nc, out
 
 
+@pytest.mark.slow
 def test_sensitivity_command_writes_tables_figures_and_summary(sens_folder):
     folder, *_ = sens_folder
     for t in ("factors", "morris", "sobol", "knockouts", "robustness"):
@@ -120,6 +121,7 @@ def test_sensitivity_command_writes_tables_figures_and_summary(sens_folder):
     assert set(man["robustness"]) == {"RSFSR", "Ukraine"} and "summary.md" in {p.name for p in folder.iterdir()}
 
 
+@pytest.mark.slow
 def test_thesis_report_reads_the_sensitivity_results_back(sens_folder, tmp_path):
     folder, long, nc, _ = sens_folder
     r = subprocess.run(
@@ -163,6 +165,7 @@ def test_thesis_report_reads_the_sensitivity_results_back(sens_folder, tmp_path)
     assert "No sensitivity run was found" in experiments.report(verdicts, pd.DataFrame(columns=["arm", "outcome"]), [], meta, [], None)
 
 
+@pytest.mark.slow
 def test_thesis_finds_the_newest_sensitivity_folder_or_the_one_named(sens_folder, tmp_path):
     from sim.api.arms import sensitivity_for_report
 

@@ -166,8 +166,8 @@ def test_uninformative_rows_are_flagged(tmp_path):
     cap = {a: int(np.isin(WORLD.city, list(_towns(a))).sum()) for a in ("Pechora", "Karaganda")}
 
     def fn(a, r, i):
-        if a.label == "Pechora":  # median 0, yet the band reaches the target
-            return 0 if r < 6 else 12
+        if a.label == "Pechora":  # median 0, yet the band reaches the target's midpoint
+            return 0 if r < 6 else 13
         if a.label == "Karaganda":  # a band from none to every enterprise of the basin
             return round(r * cap["Karaganda"] / 9)
         return 11 + r % 3  # a tight band on the target
@@ -175,6 +175,9 @@ def test_uninformative_rows_are_flagged(tmp_path):
     s = score(ts, fake_series(ts, fn), WORLD, START).set_index("line")
     assert s["inside_90"].all()
     assert list(s["informative"]) == [False, False, True]
+    assert (
+        "reaches 0" in s.loc[2, "uninformative_why"] and "spans 9" in s.loc[3, "uninformative_why"] and s.loc[4, "uninformative_why"] == ""
+    )
 
 
 def test_calibration_targets_end_in_1990():

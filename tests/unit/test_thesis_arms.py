@@ -4,11 +4,14 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from sim.model import simulate
+from sim.engine import simulate
 from sim.rng import replicate_seeds
 from sim.runner import world_for
 from sim.scenario import load_scenario
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 
