@@ -32,15 +32,15 @@ TARGETS = ROOT / "calibration" / "targets" / "july1989.csv"
 PRIORS = ROOT / "calibration" / "priors_1989_1990.toml"
 
 CALLS = {
-    "run": ("run_scenario", ["scenario"], ["replicates", "seed", "targets", "fresh"]),
-    "calibrate": ("calibrate", [], ["priors", "budget", "population", "generations", "predictive", "seed", "resume", "install"]),
-    "validate": ("validate", ["targets"], ["scenario", "replicates", "seed", "reference"]),
-    "compare": ("compare", ["scenarios"], ["replicates", "seed", "fork_at", "fresh"]),
-    "thesis": ("thesis", [], ["replicates", "seed", "fork_at", "fresh", "sensitivity", "flip_points", "flip_replicates", "flip_confirm"]),
-    "sensitivity": ("sensitivity", [], ["budget", "scenario", "arm", "suite", "priors", "targets", "seed"]),
+    "run": ("run_scenario", ["scenario"], ["targets", "fresh"]),
+    "calibrate": ("calibrate", [], ["priors", "budget", "population", "generations", "predictive", "resume", "install"]),
+    "validate": ("validate", ["targets"], ["scenario", "reference"]),
+    "compare": ("compare", ["scenarios"], ["fork_at", "fresh"]),
+    "thesis": ("thesis", [], ["fork_at", "fresh", "sensitivity", "flip_points", "flip_replicates", "flip_confirm"]),
+    "sensitivity": ("sensitivity", [], ["budget", "scenario", "arm", "suite", "priors", "targets"]),
     "explain": ("explain_town", ["scenario"], ["date:day", "town", "replicate"]),
 }
-"""Each command that writes a results folder: its library function (`sim.api`), positional and keyword options (dest[:name])."""
+"""Each command's library function (`sim.api`), positional and own keyword options (dest[:name]); the shared ones go as a `RunOptions`."""
 
 
 def cmd_library(args: argparse.Namespace) -> int:
@@ -48,9 +48,8 @@ def cmd_library(args: argparse.Namespace) -> int:
     from sim import api
 
     name, positional, keywords = CALLS[args.command]
-    opts = {k.split(":")[-1]: getattr(args, k.split(":")[0]) for k in [*keywords, "workers", "cluster"] if hasattr(args, k.split(":")[0])}
-    opts |= {"out": args.out, "draw_figures": not args.no_figures, "quiet": args.quiet, "command": args.command_line}
-    res = getattr(api, name)(*(getattr(args, k) for k in positional), **opts)
+    opts = {k.split(":")[-1]: getattr(args, k.split(":")[0]) for k in keywords}
+    res = getattr(api, name)(*(getattr(args, k) for k in positional), options=api.RunOptions.from_namespace(args), **opts)
     if not args.quiet and res.text():
         print(res.text())
     return res.status
@@ -70,7 +69,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     """Run a results folder's recorded command again and compare every result."""
     from sim import api
 
-    res = api.rerun(args.folder, parse, workers=args.workers, cluster=args.cluster, rtol=args.rtol, quiet=args.quiet)
+    res = api.rerun(args.folder, parse, rtol=args.rtol, options=api.RunOptions.from_namespace(args))
     print(res.text())  # the verdict, even when quiet
     return res.status
 
@@ -109,9 +108,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     """Options every command that runs the model shares."""
     p.add_argument("--workers", "-j", type=int, default=None, help="processes (default: all cores; 1 = serial)")
     p.add_argument(
-        "--cluster",
-        default=None,
-        help="address of a Dask scheduler (tcp://HOST:PORT) to run on instead of local processes (default: none, local processes)",
+        "--cluster", default=None, help="a Dask scheduler's address, tcp://HOST:PORT, to run on (default: none, local processes)"
     )
     p.add_argument("--out", default=str(ROOT / "results"), help="results root folder (default: results/)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
@@ -119,10 +116,12 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 class Formatter(argparse.HelpFormatter):
-    """Every option's default in its help text (unless the text already states it)."""
+    """Every option's range (`sim.limits.LIMITS`, the one place) and default in its help text (unless the text states it)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
+        from sim.limits import LIMITS
+
+        text = (action.help or "") + (f" (range {LIMITS[action.dest].text()})" if action.dest in LIMITS else "")
         d = action.default
         if "default" in text or d is None or d is False or d == argparse.SUPPRESS or not action.option_strings:
             return text
@@ -350,7 +349,8 @@ def parse(argv: list[str], prog: str = "run.py") -> argparse.Namespace:
 def main(argv: list[str] | None = None, prog: str = "run.py") -> int:
     """Entry point: parse, run, and turn bad input into a one-line error (`prog`: the program's name in usage and errors)."""
     threads_and_backend()  # before numpy is imported
-    from sim.api.common import cap_workers, check_options
+    from sim.api.common import cap_workers
+    from sim.api.options import check_options
     from sim.errors import InputError, OptionError
     from sim.results import BusyError, Stopped
 

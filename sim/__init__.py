@@ -1,6 +1,6 @@
 """Agent-based simulation of the 1989-1991 Soviet miners' strikes (Mesa 3.5, array engine).
 
-Layers (see README, Architecture): errors, process, params, rng, datafiles, network, rules,
+Layers (see README, Architecture): errors, process, limits, params, rng, datafiles, network, rules,
 kernel, metrics, posterior (0); interventions, scenario, targets (1); agents (2); agentmodel (2.5);
 model (3); runner (4); calibration, experiments, plots, plots_analysis, plots_app, results (5);
 explain (5.2); sensitivity (5.5); flips (5.6); figures (6); viz (7); the package api (8: one

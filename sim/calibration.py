@@ -42,7 +42,7 @@ from sim.params import Params
 from sim.posterior import load_posterior, posterior_for
 from sim.rng import replicate_seeds
 from sim.runner import world_for
-from sim.scenario import HORIZON, Scenario, read_toml
+from sim.scenario import HORIZON, Scenario, named_path, read_toml
 from sim.targets import LEVELS, SHARES, Area, Target, distance, event_day, target_areas, window_start
 
 SCALES = ("linear", "log")
@@ -155,10 +155,18 @@ def load_priors(path: str | Path) -> Setup:
         if not isinstance(reason, str) or not reason.strip():
             raise InputError(f"[{key}] needs a reason (source or argument for the range)", file=where, key="reason")
         priors.append(Prior(name, float(lo), float(hi), scale, reason.strip()))
-    for key in ("scenario", "targets", "given"):
-        if key in setup and not (path.parent / setup[key]).is_file():
+    try:  # every path is relative to the priors file, and stays in the repository or beside the priors file
+        named = {k: named_path(setup[k], path.parent, k) for k in ("scenario", "targets", "given") if k in setup}
+        fitted = path.parent.resolve() / "fitted"  # `install` writes: only into fitted/ beside the priors file
+        install = named_path(setup.get("install", "fitted/posterior.parquet"), path.parent, "install", within=(fitted,))
+    except InputError as exc:
+        raise InputError(f"[setup] {exc.message}", file=where, key=exc.key) from None
+    if install.suffix != ".parquet" or install == fitted:
+        raise InputError(f"[setup] install must name a .parquet file in {fitted}, got {setup.get('install')!r}", file=where, key="install")
+    for key, p in named.items():
+        if not p.is_file():
             raise InputError(f"[setup] {key} file {setup[key]!r} not found (relative to the priors file)", file=where, key=key)
-    given = (path.parent / setup["given"]).resolve() if "given" in setup else None
+    given = named.get("given")
     if given is not None:
         overlap = sorted(set(load_posterior(given).names) & {p.name for p in priors})
         if overlap:
@@ -167,18 +175,20 @@ def load_priors(path: str | Path) -> Setup:
             )
     return Setup(
         path=path,
-        scenario=(path.parent / setup["scenario"]).resolve(),
+        scenario=named["scenario"],
         end=end,
-        targets=(path.parent / setup["targets"]).resolve(),
+        targets=named["targets"],
         priors=tuple(priors),
         given=given,
-        install=(path.parent / setup.get("install", "fitted/posterior.parquet")).resolve(),
+        install=install,
     )
 
 
 SETUP_KEYS = ("scenario", "end", "targets", "given", "install")
 """Keys of a priors file's [setup]: `given` (optional) is the posterior of an earlier stage, `install`
-(default `fitted/posterior.parquet`) where `calibrate --install` writes this stage's posterior."""
+(default `fitted/posterior.parquet`, a .parquet file in fitted/ beside the priors file) where
+`calibrate --install` writes this stage's posterior. Paths are relative to the priors file and stay
+in the repository or beside it (`sim.scenario.named_path`)."""
 
 
 # --- targets as probes into the engine's arrays ---

@@ -82,9 +82,15 @@ class SeedStrike(Event):
     count: int = 1
 
     def check_world(self, world: Any, where: str) -> None:
-        """The town must be one of the world's."""
+        """The town must be one of the world's, and in the event's basins and republics if it names any."""
         if self.city not in world.city_names:
             raise InputError(f"{where} (seed_strike): unknown town {self.city!r}", key="city")
+        b = int(world.city_basin[world.city_names.index(self.city)])
+        if (self.basins or self.republics) and not self.basin_mask(world.basin_names, world.basin_republic)[b]:
+            raise InputError(
+                f"{where} (seed_strike): town {self.city!r} lies in {world.basin_names[b]}, outside the event's basins and republics",
+                key="city",
+            )
 
     def apply(self, s: State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
         """The town's first `count` enterprises walk out."""
@@ -457,6 +463,12 @@ def compile_timeline(events: list[Event], start: date, days: int, world: Any) ->
                     f"[[events]] #{n + 1} ({ev.kind}): unknown basin {b!r}; known: {', '.join(world.basin_names)}", key="basins"
                 )
         mask = ev.basin_mask(world.basin_names, world.basin_republic)
+        off = [b for b in ev.basins if ev.republics and not mask[world.basin_names.index(b)]]
+        if off:  # the event would silently leave the basin out
+            raise InputError(
+                f"[[events]] #{n + 1} ({ev.kind}): basin {off[0]!r} is not in the republics {', '.join(ev.republics)} the event also names",
+                key="republics",
+            )
         if ev.DATED == "date":
             d = (ev.date - start).days
             if not 0 <= d < days:

@@ -6,6 +6,7 @@ dated events (see `sim.interventions.KINDS`). `tomllib` parses without executing
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -19,9 +20,12 @@ from typing import Any
 from sim.datafiles import file_hashes
 from sim.errors import InputError, decode_utf8
 from sim.interventions import Event, as_date, parse_event
+from sim.limits import LIMITS
 from sim.params import Mechanisms, Params
 from sim.posterior import FITTED
 
+REPOSITORY = Path(__file__).resolve().parents[1]
+"""The repository: every file a scenario or priors file names may lie in it (or beside the naming file)."""
 HORIZON = (date(1989, 1, 1), date(1991, 12, 31))
 """Dates a scenario may cover: the data (grievances, national movements, shocks) describe 1989-1991, up to the end of the USSR."""
 
@@ -144,6 +148,32 @@ def read_toml(path: Path, what: str = "scenario file") -> dict[str, Any]:
         raise InputError("malformed TOML: nested too deeply", file=str(path)) from None
 
 
+def named_path(text: Any, folder: Path, key: str, within: tuple[Path, ...] | None = None) -> Path:
+    """A path a file names (`base`, `data`, `parameters`, a priors file's `[setup]` paths), resolved and confined.
+
+    `text` is relative to `folder` (the naming file's folder) or absolute; symbolic links are followed.
+    The result must lie inside `within` (default: the repository or `folder`, and below), so no file
+    can make a command read, or write, somewhere else (`../../elsewhere`, an absolute path, a link out).
+
+    Raises:
+        InputError: one line naming the key, for a path that is not a string, cannot be resolved (a
+            loop of links, a NUL byte, too long a name) or lies outside where it belongs.
+    """
+    if not isinstance(text, str) or not text:
+        raise InputError(f"{key} must be a non-empty string (a path relative to the file), got {text!r}", key=key)
+    try:
+        resolved = (Path(folder) / text).resolve()
+        roots = [Path(r).resolve() for r in (within or (REPOSITORY, folder))]
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # a missing file: the caller says so
+            resolved.stat()  # too long a name, no permission to look: said here, once
+    except (OSError, RuntimeError, ValueError) as exc:  # a loop of links, too long a name, a NUL byte
+        raise InputError(f"{key} = {text!r} cannot be resolved: {getattr(exc, 'strerror', None) or exc}", key=key) from None
+    if not any(resolved.is_relative_to(r) for r in roots):
+        where = " or ".join(str(r) for r in roots)
+        raise InputError(f"{key} = {text!r} lies outside {where} (resolved to {resolved}); files may only name paths there", key=key)
+    return resolved
+
+
 def load_scenario(path: str | Path, require_posterior: bool = True) -> Scenario:
     """Read, merge with its base (one level) and validate a scenario file.
 
@@ -160,11 +190,12 @@ def load_scenario(path: str | Path, require_posterior: bool = True) -> Scenario:
     try:
         _check_top(raw)
         if "base" in raw:
-            base_path = (path.parent / str(raw["base"])).resolve()
+            base_path = named_path(raw["base"], path.parent, "base")
             if base_path == path.resolve():
                 raise InputError("base refers to the file itself", key="base")
             if not base_path.is_file():
-                raise InputError(f"base file {raw['base']!r} not found (looked for {base_path})", key="base")
+                what = "is a folder, not a scenario file" if base_path.is_dir() else "not found"
+                raise InputError(f"base file {raw['base']!r} {what} (looked for {base_path})", key="base")
             try:
                 base = read_toml(base_path)
                 _check_top(base)
@@ -290,12 +321,12 @@ def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
         if not HORIZON[0] <= day <= HORIZON[1]:
             raise InputError(f"{key} {day} is outside the years the model's data cover ({HORIZON[0]} to {HORIZON[1]})", key=key)
     replicates = get("replicates", int, 50)
-    if not 1 <= replicates <= 1_000_000:
-        raise InputError(f"replicates = {replicates} is out of range [1, 1000000]", key="replicates")
     seed = get("seed", int, 1989)
-    if not 0 <= seed < 2**63:
-        raise InputError(f"seed = {seed} must be a non-negative 63-bit integer", key="seed")
-    data = raw["_data_dir"] / get("data", str, "data")
+    for key, value in (("replicates", replicates), ("seed", seed)):  # the command line's limits (sim/limits.py)
+        lim = LIMITS[key]
+        if not lim.lo <= value <= lim.hi:
+            raise InputError(f"{key} = {value} is out of range {lim.text()}", key=key)
+    data = named_path(get("data", str, "data"), raw["_data_dir"], "data")
     for key in ("params", "mechanisms"):
         if not isinstance(raw.get(key, {}), dict):
             raise InputError(f"[{key}] must be a table", key=key)
@@ -311,7 +342,7 @@ def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
     elif parameters == "posterior":
         posterior = FITTED
     elif parameters.endswith(".parquet"):
-        posterior = (raw["_param_dir"] / parameters).resolve()
+        posterior = named_path(parameters, raw["_param_dir"], "parameters")
     else:
         raise InputError(f'parameters must be "defaults", "posterior" or a .parquet file of draws, got {parameters!r}', key="parameters")
     if posterior is not None and not posterior.is_file() and not require_posterior:

@@ -91,6 +91,13 @@ def load_targets(path: str | Path) -> list[Target]:
         )
         if not t.basin or not t.measure:
             raise InputError("basin and measure are required", file=name, line=line, key="basin" if not t.basin else "measure")
+        if t.confidence not in CONFIDENCE:
+            raise InputError(
+                f"confidence must be one of {', '.join(CONFIDENCE)}, got {t.confidence!r}", file=name, line=line, key="confidence"
+            )
+        if (kind == "event") != (t.measure in EVENTS) and t.measure in MEASURES:  # a measure the model makes has one kind
+            want = "event" if t.measure in EVENTS else "point or interval"
+            raise InputError(f"a {t.measure} row is of kind {want}, got {kind!r}", file=name, line=line, key="kind")
         if kind == "point" and math.isnan(t.value):
             raise InputError("a point target needs a value", file=name, line=line, key="value")
         if kind == "interval" and math.isnan(t.low) and math.isnan(t.high):
@@ -266,6 +273,7 @@ def values_for(t: Target, area_series: pd.DataFrame, start: date) -> np.ndarray:
 
 # --- goodness of fit: one distance per target kind, 0 inside the target, 1 = one tolerance off ---
 
+CONFIDENCE = ("high", "approx")  # how sure a row's source is (calibration/targets/README.md): its tolerance
 POINT_TOLERANCE = {"high": 0.1, "approx": 0.2}
 """A point target is met within this share of its value (at least one count, or 0.01 of a share): assumption."""
 EVENT_TOLERANCE_DAYS = {"high": 1.0, "approx": 2.0}

@@ -10,20 +10,24 @@
     res = api.explain_town("scenarios/baseline.toml", day="1989-07-15", town="Prokopyevsk")
 
 Each writes one results folder (`sim.results.ResultsFolder`: unfinished folder and resume, chunks,
-manifest with the command passed in, figures, publishing) and returns it as `res.folder`. Options
-are keywords; `quiet=False` shows progress bars and notes on standard error. `run.py` only parses a
-command line into these calls and prints `res.text()`.
+manifest with the command passed in, figures, publishing) and returns it as `res.folder`. The
+options every command shares (replicates, seed, workers, cluster, out, draw_figures, quiet, command)
+are one frozen `RunOptions`, given as keywords or as `options=RunOptions(...)` and checked when made;
+every numeric option's range is in `sim.limits.LIMITS`. `quiet=False` shows progress bars and notes
+on standard error. `run.py` only parses a command line into these calls and prints `res.text()`.
 """
 
 from sim.api.arms import THESIS_SUITE, ArmsResult, compare, thesis
 from sim.api.calibrate import CalibrateResult, calibrate
-from sim.api.common import Result, check_options
+from sim.api.common import Result
 from sim.api.ensemble import RunResult, ValidateResult, run_scenario, validate
+from sim.api.options import LIMITS, RunOptions, check_options
 from sim.api.rerun import RerunResult, rerun
 from sim.api.sensitivity import SensitivityResult, sensitivity
 from sim.api.tools import ExplainResult, PlotResult, explain_town, param_markdown, plot, serve, write_lever_reference, write_param_table
 
 __all__ = [
+    "LIMITS",
     "THESIS_SUITE",
     "ArmsResult",
     "CalibrateResult",
@@ -31,6 +35,7 @@ __all__ = [
     "PlotResult",
     "RerunResult",
     "Result",
+    "RunOptions",
     "RunResult",
     "SensitivityResult",
     "ValidateResult",

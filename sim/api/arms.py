@@ -8,11 +8,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from sim import figures, results
-from sim.api.common import PRIOR_STAGES, RESULTS, ROOT, Result, called, note, note_overrides, num, parameters_entry, progress, rel
+from sim.api.common import PRIOR_STAGES, ROOT, Result, called, note, note_overrides, num, parameters_entry, progress, rel
+from sim.api.options import RunOptions, checked, iso_date, path_option, switch
 from sim.errors import InputError, OptionError
 
 THESIS_SUITE = (
@@ -80,52 +82,60 @@ def versus(r, reference: str) -> str:
     )
 
 
-def compare(scenarios: list[str | Path], **options) -> ArmsResult:
+def compare(
+    scenarios: list[str | Path], *, fork_at: str | date | None = None, fresh: bool = False, options: RunOptions | None = None, **shared: Any
+) -> ArmsResult:
     """Run `scenarios` as paired arms on the same seeds and parameter draws; the first is the reference.
 
-    Options: replicates (50), seed, fork_at, workers, cluster, out, fresh, draw_figures, quiet, command (see `thesis`).
+    `fork_at`: an ISO date (or a `datetime.date`) from which every arm goes on from the reference's history.
+    Shared options: `options` (a `RunOptions`) or its fields as keywords (replicates: default 50; seed:
+    the reference scenario's; workers, cluster, out, draw_figures, quiet, command).
     """
-    if len(scenarios) < 2:
-        raise OptionError("compare needs at least two scenarios (the first is the reference)")
-    options.setdefault("replicates", 50)
-    options.setdefault("command", called("compare", scenarios=[str(s) for s in scenarios], replicates=options["replicates"]))
-    return _run_arms([str(s) for s in scenarios], "compare", **options)
+    o = RunOptions.build(options, **shared).with_defaults(replicates=50)
+    if not isinstance(scenarios, (list, tuple)) or len(scenarios) < 2:
+        raise OptionError(f"compare needs at least two scenarios (the first is the reference) as a list, got {scenarios!r}")
+    files = [str(path_option("scenarios", s)) for s in scenarios]
+    o = o.with_defaults(command=called("compare", scenarios=files, replicates=o.replicates))
+    return _run_arms(files, "compare", o, fork_at=fork_at, fresh=fresh)
 
 
 def thesis(
     *,
-    replicates: int = 200,
     sensitivity: str | Path | None = None,
     flip_points: int = 32,
     flip_replicates: int = 4,
     flip_confirm: int = 32,
-    **options,
+    fork_at: str | date | None = None,
+    fresh: bool = False,
+    options: RunOptions | None = None,
+    **shared: Any,
 ) -> ArmsResult:
     """The thesis suite as paired arms, each claim's verdict, the search of the priors for a reversal, and report.md.
 
     `sensitivity`: a sensitivity results folder read back into the report (None: the newest under `out`; "": none).
-    Other options: seed, fork_at, workers, cluster, out, fresh, draw_figures, quiet, command.
+    `flip_points` parameter sets (0: no search), each with `flip_replicates` paired replicates, the most
+    opposite confirmed with `flip_confirm` (limits: `sim.limits.LIMITS`). `fork_at`, `fresh`: as `compare`.
+    Shared options: `options` (a `RunOptions`) or its fields as keywords (replicates: default 200; seed:
+    the baseline's; workers, cluster, out, draw_figures, quiet, command).
     """
-    options.setdefault("command", called("thesis", replicates=replicates, flip_points=flip_points))
+    o = RunOptions.build(options, **shared).with_defaults(replicates=200)
+    flip = tuple(
+        checked(n, v, optional=False)
+        for n, v in (("flip_points", flip_points), ("flip_replicates", flip_replicates), ("flip_confirm", flip_confirm))
+    )
+    path_option("sensitivity", sensitivity, empty=True)
+    o = o.with_defaults(command=called("thesis", replicates=o.replicates, flip_points=flip_points))
     files = [str(ROOT / "scenarios" / f) for f in THESIS_SUITE]
-    flip = (flip_points, flip_replicates, flip_confirm)
-    return _run_arms(files, "thesis", replicates=replicates, flip=flip, sensitivity=sensitivity, **options)
+    return _run_arms(files, "thesis", o, fork_at=fork_at, fresh=fresh, flip=flip, sensitivity=sensitivity)
 
 
 def _run_arms(
     files: list[str],
     experiment: str,
+    o: RunOptions,
     *,
-    replicates: int,
-    seed: int | None = None,
-    fork_at: str | None = None,
-    workers: int | None = None,
-    cluster: str | None = None,
-    out: str | Path = RESULTS,
+    fork_at: str | date | None = None,
     fresh: bool = False,
-    draw_figures: bool = True,
-    quiet: bool = True,
-    command: str,
     flip: tuple[int, int, int] | None = None,
     sensitivity: str | Path | None = None,
 ) -> ArmsResult:
@@ -134,6 +144,9 @@ def _run_arms(
     from sim.runner import ArmTables, arm_chunk_size, run_arms, world_for
     from sim.scenario import check_against, load_scenario
 
+    replicates, seed, workers, cluster, out, draw_figures, quiet, command = o.values()
+    fork_at = iso_date("fork_at", fork_at)
+    switch("fresh", fresh)
     thesis = flip is not None
     arms = [load_scenario(f) for f in files]
     note_overrides(arms, quiet)
@@ -152,8 +165,6 @@ def _run_arms(
             raise OptionError(f"--fork-at {fork} must lie after the start {arms[0].start} and by the end {arms[0].end}")
         fork_day = (fork - arms[0].start).days
     budget = list(flip) if thesis else []
-    if any(v < 0 for v in budget) or (thesis and flip[0] > 0 and min(flip[1:]) < 1):
-        raise OptionError("--flip-points must be >= 0, and --flip-replicates and --flip-confirm >= 1")
     # as `run_scenario`: finished chunks go to the unfinished folder as they come; the same call resumes them
     out = Path(out)
     sens = sensitivity_for_report(sensitivity, out) if thesis else None  # a bad folder stops here, before any simulation

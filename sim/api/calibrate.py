@@ -9,11 +9,13 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from sim import figures, results
-from sim.api.common import PRIORS, RESULTS, ROOT, Result, called, historical, md_table, note, rel, scores_text
+from sim.api.common import PRIORS, ROOT, Result, called, historical, md_table, note, rel, scores_text
+from sim.api.options import RunOptions, checked, choice, path_option, switch
 from sim.errors import OptionError
 
 
@@ -50,21 +52,29 @@ def calibrate(
     population: int | None = None,
     generations: int | None = None,
     predictive: int = 200,
-    seed: int = 1989,
-    workers: int | None = None,
-    cluster: str | None = None,
-    out: str | Path = RESULTS,
     resume: bool = False,
     install: bool = False,
-    draw_figures: bool = True,
-    quiet: bool = True,
-    command: str | None = None,
+    options: RunOptions | None = None,
+    **shared: Any,
 ) -> CalibrateResult:
     """ABC-SMC over the priors of `priors` on its targets; publishes results/calibration/<UTC time>_<hash>/.
 
     A stopped calibration keeps its populations (pyabc's abc.db) and continues with `resume=True`;
     `install=True` copies the posterior where the scenarios read it, with a generated README.
+    `population`, `generations` (None: the budget's) and `predictive` have the limits of `sim.limits.LIMITS`.
+    Shared options: `options` (a `RunOptions`) or its fields as keywords (seed: default 1989; workers,
+    cluster, out, draw_figures, quiet, command; no replicates: `predictive` is the check's).
     """
+    o = RunOptions.build(options, **shared).with_defaults(seed=1989)
+    o.refuse("replicates", command="calibrate")
+    _, seed, workers, cluster, out, draw_figures, quiet, command = o.values()
+    path_option("priors", priors)
+    choice("budget", budget, ("small", "full"))
+    checked("population", population)
+    checked("generations", generations)
+    checked("predictive", predictive, optional=False)
+    switch("resume", resume)
+    switch("install", install)
     from sim import calibration as cal
     from sim.runner import executor_map, run_ensemble, world_for
     from sim.scenario import check_against, load_scenario
@@ -81,6 +91,7 @@ def calibrate(
     if plan.population < 2 or plan.generations < 1:
         raise OptionError("--population must be at least 2 and --generations at least 1")
     sc = load_scenario(setup.scenario, require_posterior=False)
+    note_missing_given(setup, sc)
     if not sc.start < setup.end <= sc.end:
         raise OptionError(f"{setup.path}: [setup] end {setup.end} must lie after the scenario's start {sc.start} and by its end {sc.end}")
     # calibration runs: the scenario cut to the window, with its own (prior-replaced) parameters
@@ -181,6 +192,24 @@ def calibrate(
         results.write_text(readme, fitted_readme(manifest, pops, summ, scores, rel(final)))
         installed = [setup.install, readme]
     return CalibrateResult(final, summ, pops, scores, len(post), abc_seconds, predictive, installed)
+
+
+def note_missing_given(setup, sc) -> None:
+    """Warn when the earlier stage's posterior (`given`) lacks a parameter the scenario's posterior draws and this stage does not fit.
+
+    Each replicate would then run with the scenario's constant for it, not a draw: easy to miss, so said in one line.
+    """
+    from sim.posterior import posterior_for
+
+    if setup.given is None or sc.posterior is None:
+        return
+    missing = sorted(set(posterior_for(sc.posterior).names) - set(setup.names) - set(posterior_for(setup.given).names))
+    if missing:
+        note(
+            False,
+            f"warning: {rel(setup.path)}: [setup] given posterior {setup.given.name} has no column {', '.join(missing)}, which "
+            f"{sc.posterior.name} draws and this stage does not calibrate: every replicate uses the scenario's value instead",
+        )
 
 
 def fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:

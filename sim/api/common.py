@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.errors import OptionError
-
 ROOT = Path(__file__).resolve().parents[2]
 """The repository: scenarios/, calibration/, the default results/ and the commit a manifest records."""
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -23,8 +21,6 @@ TARGETS = ROOT / "calibration" / "targets" / "july1989.csv"
 PRIORS = ROOT / "calibration" / "priors_1989_1990.toml"
 PRIOR_STAGES = [ROOT / "calibration" / f for f in ("priors.toml", "priors_1989_1990.toml")]
 RESULTS = ROOT / "results"
-MAX_REPLICATES = 1_000_000
-"""The most replicates a command or a scenario file may ask for (the same limit as `replicates` in a scenario)."""
 
 
 @dataclass
@@ -56,6 +52,21 @@ def called(name: str, **options: Any) -> str:
     return f"sim.api.{name}(" + ", ".join(f"{k}={v!r}" for k, v in options.items() if v is not None) + ")"
 
 
+def read_manifest(folder: Path) -> dict:
+    """The manifest of a results folder, read as untrusted input: a JSON object, or one line (`InputError`) naming it."""
+    from sim import figures
+    from sim.errors import InputError
+
+    where = str(Path(folder) / "manifest.json")
+    try:
+        manifest = figures.read(Path(folder))
+    except (OSError, ValueError, RecursionError) as exc:  # no permission, an integer of 5,000 digits, nesting 10,000 deep
+        raise InputError(f"unreadable manifest ({type(exc).__name__}: {str(exc)[:200]})", file=where) from None
+    if not isinstance(manifest, dict):
+        raise InputError(f"not a results folder's manifest: it holds a JSON {type(manifest).__name__}, not an object", file=where)
+    return manifest
+
+
 def progress(total: int, unit: str, quiet: bool, initial: int = 0):
     """A progress bar (runs done, rate, time left) on standard error; silent when quiet or not a terminal."""
     from tqdm import tqdm
@@ -67,37 +78,6 @@ def note(quiet: bool, message: str) -> None:
     """One line on standard error, unless quiet."""
     if not quiet:
         print(message, file=sys.stderr, flush=True)
-
-
-def check_options(opts: Any) -> None:
-    """Every option value within its limits, before any file is read or any simulation starts (`OptionError`, one line, if not).
-
-    `opts` is anything with the options as attributes (the command line's namespace, a recorded command).
-    """
-    from datetime import date
-
-    for opt in ("replicates", "predictive", "population", "generations"):
-        v = getattr(opts, opt, None)
-        if isinstance(v, int) and not 1 <= v <= MAX_REPLICATES:
-            raise OptionError(f"--{opt} must be in [1, {MAX_REPLICATES:,}], got {v}")
-    seed = getattr(opts, "seed", None)
-    if isinstance(seed, int) and not 0 <= seed < 2**63:
-        raise OptionError(f"--seed must be a non-negative 63-bit integer (0 to 2**63 - 1), got {seed}")
-    out = getattr(opts, "out", None)
-    if isinstance(out, str) and not out.strip():  # Path("") is the working folder: results would land among its files
-        raise OptionError("--out must name a folder (it is empty)")
-    workers = getattr(opts, "workers", None)
-    if workers is not None and workers < 1:
-        raise OptionError("--workers must be at least 1")
-    fork = getattr(opts, "fork_at", None)
-    if fork:
-        try:
-            date.fromisoformat(fork)
-        except ValueError:
-            raise OptionError(f"--fork-at must be an ISO date (YYYY-MM-DD), got {fork!r}") from None
-    port = getattr(opts, "port", None)
-    if port is not None and not 0 < port < 65536:
-        raise OptionError(f"--port must be in 1-65535, got {port}")
 
 
 def cap_workers(workers: int | None, cluster: str | None) -> int | None:

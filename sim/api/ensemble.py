@@ -9,13 +9,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from sim import figures, results
 from sim.api.common import (
     BASELINE,
-    RESULTS,
     ROOT,
     TARGETS,
     Result,
@@ -28,6 +28,7 @@ from sim.api.common import (
     scores_text,
     verdict_words,
 )
+from sim.api.options import RunOptions, choice, path_option, switch
 from sim.errors import OptionError
 
 RUN_TABLES = {
@@ -68,22 +69,22 @@ class RunResult(Result):
 def run_scenario(
     scenario: str | Path = BASELINE,
     *,
-    replicates: int | None = None,
-    seed: int | None = None,
     targets: str | Path | None = TARGETS,
-    workers: int | None = None,
-    cluster: str | None = None,
-    out: str | Path = RESULTS,
     fresh: bool = False,
-    draw_figures: bool = True,
-    quiet: bool = True,
-    command: str | None = None,
+    options: RunOptions | None = None,
+    **shared: Any,
 ) -> RunResult:
     """Run `scenario` as an ensemble and publish results/<name>/<UTC time>_<hash>/ (manifest, tables, figures).
 
     Finished chunks are appended to an unfinished folder as they come; the same call, made again,
     resumes them (`fresh=True` starts anew). `targets` (a targets file, or None) are scored.
+    Shared options: `options` (a `RunOptions`) or its fields as keywords (replicates and seed default
+    to the scenario's; workers, cluster, out, draw_figures, quiet, command).
     """
+    replicates, seed, workers, cluster, out, draw_figures, quiet, command = RunOptions.build(options, **shared).values()
+    path_option("scenario", scenario)
+    path_option("targets", targets, empty=True)
+    switch("fresh", fresh)
     from sim.metrics import first_and_last
     from sim.runner import ChunkError, Tables, chunk_size, draws_table, run_ensemble, world_for
     from sim.scenario import check_against, load_scenario
@@ -217,17 +218,20 @@ def validate(
     targets: str | Path,
     *,
     scenario: str | Path = BASELINE,
-    replicates: int = 200,
-    seed: int | None = None,
     reference: str = "prior",
-    workers: int | None = None,
-    cluster: str | None = None,
-    out: str | Path = RESULTS,
-    draw_figures: bool = True,
-    quiet: bool = True,
-    command: str | None = None,
+    options: RunOptions | None = None,
+    **shared: Any,
 ) -> ValidateResult:
-    """Score the calibrated model on every row of `targets` (no refitting), against the prior predictive (`reference="prior"`)."""
+    """Score the calibrated model on every row of `targets` (no refitting), against the prior predictive (`reference="prior"`).
+
+    `reference`: "prior" or "none". Shared options: `options` (a `RunOptions`) or its fields as keywords
+    (replicates: default 200; seed: the scenario's; workers, cluster, out, draw_figures, quiet, command).
+    """
+    o = RunOptions.build(options, **shared).with_defaults(replicates=200)
+    replicates, seed, workers, cluster, out, draw_figures, quiet, command = o.values()
+    path_option("targets", targets)
+    path_option("scenario", scenario)
+    choice("reference", reference, ("prior", "none"))
     from sim import calibration as cal
     from sim.runner import run_ensemble, world_for
     from sim.scenario import check_against, load_scenario

@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from sim import figures, results
-from sim.api.common import ROOT, Result, check_options, rel
+from sim.api.common import ROOT, Result, read_manifest, rel
+from sim.api.options import RunOptions, check_options, checked, path_option
 from sim.errors import InputError, OptionError
 
 RERUN_SKIP = {"manifest.json"}
@@ -38,6 +39,21 @@ MANIFEST_VOLATILE = {
 PATH_OPTIONS = ("scenario", "scenarios", "targets", "priors", "arm", "suite", "sensitivity")
 """Options of a recorded command that name files the rerun reads: each must lie in the repository or the folder."""
 RERUNNABLE = ("run", "calibrate", "validate", "compare", "thesis", "sensitivity")
+PROVENANCE = {
+    "run": {"root_seed": int, "replicate_seeds": list, "data_files_sha256": dict, "posterior_sha256": (str, type(None))},
+    "validate": {
+        "root_seed": int,
+        "replicate_seeds": list,
+        "data_files_sha256": dict,
+        "posterior_sha256": (str, type(None)),
+        "targets_sha256": str,
+    },
+    "compare": {"root_seed": int, "replicate_seeds": list, "data_files_sha256": dict, "posterior_sha256": (str, type(None))},
+    "thesis": {"root_seed": int, "replicate_seeds": list, "data_files_sha256": dict, "posterior_sha256": (str, type(None))},
+    "calibration": {"root_seed": int, "predictive_seeds": list, "data_files_sha256": dict, "config": dict},
+    "sensitivity": {"root_seed": int, "data_files_sha256": dict},
+}
+"""What each kind of folder must record of its inputs for a rerun to say "identical": without it, nothing would be compared."""
 
 
 @dataclass
@@ -123,28 +139,41 @@ def rerun(
     folder: str | Path,
     parse: Callable[[list[str]], Any],
     *,
-    workers: int | None = None,
-    cluster: str | None = None,
     rtol: float | None = None,
-    quiet: bool = True,
+    options: RunOptions | None = None,
+    **shared: Any,
 ) -> RerunResult:
     """Run `folder`'s recorded command again (same seed and files, no figures) into a scratch folder and compare every result.
 
     `parse` is the command line's parser (`run.parse`): it turns the recorded words into options with
     `command` and `func`. Tables are compared byte for byte (within `rtol` if given; wall-clock columns
-    aside), the manifest key by key (timings and executor aside).
+    aside), the manifest key by key (timings and executor aside). The recorded options are checked
+    as a typed command's (`check_options`, then `RunOptions` when the command runs). Shared options of
+    this call: `options` (a `RunOptions`) or workers, cluster and quiet as keywords (how to run, never what).
     """
-    if rtol is not None and not 0 <= rtol < 1:  # before the folder is read
-        raise OptionError(f"--rtol must be in [0, 1), got {rtol}")
+    o = RunOptions.build(options, **shared)  # before the folder is read
+    o.refuse("replicates", "seed", command="rerun")
+    workers, cluster, quiet = o.workers, o.cluster, o.quiet
+    checked("rtol", rtol)
+    path_option("folder", folder)
     folder = Path(folder)
-    manifest = figures.read(folder)
+    manifest = read_manifest(folder)  # a results folder is untrusted input: every file of it
     kind = figures.kind(manifest)
     original, recorded = recorded_command(folder, manifest, parse)
+    for key, typ in PROVENANCE.get(kind, {}).items():
+        if key not in manifest or not isinstance(manifest[key], typ) or isinstance(manifest[key], bool):
+            what = f"lacks '{key}'" if key not in manifest else f"holds a {type(manifest[key]).__name__} for '{key}'"
+            raise InputError(
+                f"will not rerun: the manifest {what}, the provenance a rerun is checked against",
+                file=str(folder / "manifest.json"),
+                key=key,
+            )
     notes = []
     now = results.git_commit(ROOT)
     if manifest.get("git_commit") != now:
         notes.append(f"recorded at commit {manifest.get('git_commit')}, now {now}")
-    for name, old in (manifest.get("versions") or {}).items():
+    versions = manifest.get("versions")
+    for name, old in (versions if isinstance(versions, dict) else {}).items():
         new = results.versions().get(name)
         if new != old:
             notes.append(f"{name} {old} then, {new} now")
@@ -195,12 +224,20 @@ def compare_results(folder: Path, new: Path, rtol: float | None, same: list[str]
         if not other.is_file():
             diffs.append(f"{name}: in the folder, not written by the rerun")
             continue
-        if path.read_bytes() == other.read_bytes():
-            same.append(name)
+        try:
+            if path.read_bytes() == other.read_bytes():
+                same.append(name)
+                continue
+        except OSError as exc:  # a folder in place of a table, no permission
+            diffs.append(f"{name}: unreadable ({exc.strerror or exc})")
             continue
         drop = TIMING_COLUMNS.get(path.stem, [])
         if path.suffix == ".parquet" and (drop or rtol is not None):
-            a, b = pd.read_parquet(path), pd.read_parquet(other)
+            try:
+                a, b = pd.read_parquet(path), pd.read_parquet(other)
+            except Exception as exc:  # pyarrow raises several types for a broken file
+                diffs.append(f"{name}: unreadable ({type(exc).__name__})")
+                continue
             a, b = a.drop(columns=[c for c in drop if c in a]), b.drop(columns=[c for c in drop if c in b])
             try:
                 if rtol is None:

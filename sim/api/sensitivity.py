@@ -8,12 +8,15 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from sim import figures, results
 from sim.api.arms import THESIS_SUITE
-from sim.api.common import BASELINE, PRIOR_STAGES, RESULTS, ROOT, TARGETS, Result, called, note, progress, rel
+from sim.api.common import BASELINE, PRIOR_STAGES, ROOT, TARGETS, Result, called, note, progress, rel
+from sim.api.options import RunOptions, choice, path_option
+from sim.errors import OptionError
 
 
 @dataclass
@@ -47,15 +50,28 @@ def sensitivity(
     suite: list[str | Path] | None = None,
     priors: list[str | Path] = tuple(PRIOR_STAGES),
     targets: str | Path | None = TARGETS,
-    seed: int = 1989,
-    workers: int | None = None,
-    cluster: str | None = None,
-    out: str | Path = RESULTS,
-    draw_figures: bool = True,
-    quiet: bool = True,
-    command: str | None = None,
+    options: RunOptions | None = None,
+    **shared: Any,
 ) -> SensitivityResult:
-    """Which parameters and mechanisms carry the outcomes and the thesis; publishes results/sensitivity/<UTC time>_<hash>/."""
+    """Which parameters and mechanisms carry the outcomes and the thesis; publishes results/sensitivity/<UTC time>_<hash>/.
+
+    `budget`: small, full or test. Shared options: `options` (a `RunOptions`) or its fields as keywords
+    (seed: default 1989; workers, cluster, out, draw_figures, quiet, command; no replicates: the budget sets them).
+    """
+    o = RunOptions.build(options, **shared).with_defaults(seed=1989)
+    o.refuse("replicates", command="sensitivity")
+    _, seed, workers, cluster, out, draw_figures, quiet, command = o.values()
+    choice("budget", budget, ("small", "full", "test"))
+    for name, value in (("scenario", scenario), ("arm", arm)):
+        path_option(name, value)
+    path_option("targets", targets, empty=True)
+    for name, files in (("suite", suite), ("priors", priors)):
+        if files is not None and (isinstance(files, (str, bytes)) or not hasattr(files, "__iter__")):
+            raise OptionError(f"--{name} must be a list of files, got {files!r}")
+    for f in suite or []:
+        path_option("suite", f)
+    for f in priors:
+        path_option("priors", f, empty=True)
     from sim import experiments
     from sim import sensitivity as sens
     from sim.calibration import load_priors

@@ -13,9 +13,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sim import figures, results
-from sim.api.common import BASELINE, RESULTS, ROOT, Result, called, rel
+from sim.api.common import BASELINE, ROOT, Result, called, read_manifest, rel
+from sim.api.options import RunOptions, checked, iso_date, path_option, switch, text_option
 from sim.errors import OptionError
 
 
@@ -37,22 +39,29 @@ def explain_town(
     day: str,
     town: str,
     replicate: int = 0,
-    out: str | Path = RESULTS,
-    draw_figures: bool = True,
-    quiet: bool = True,
-    command: str | None = None,
+    options: RunOptions | None = None,
+    **shared: Any,
 ) -> ExplainResult:
     """Why did `town`'s enterprises strike (or go back) on `day`? The terms of each decision (sim/explain.py), written with a figure.
 
-    `quiet` is accepted for uniformity with the other commands: explaining prints nothing on its own.
+    `day`: an ISO date or a `datetime.date`; `replicate`: its index (limits: `sim.limits.LIMITS`).
+    Shared options: `options` (a `RunOptions`) or its fields as keywords (out, draw_figures, quiet,
+    command; quiet is accepted for uniformity: explaining prints nothing on its own). It runs one
+    replicate in this process: no replicates, seed, workers or cluster.
     """
     from sim import explain
     from sim.scenario import load_scenario
 
-    try:
-        when = date.fromisoformat(day)
-    except ValueError:
-        raise OptionError(f"--date must be an ISO date (YYYY-MM-DD), got {day!r}") from None
+    o = RunOptions.build(options, **shared)
+    o.refuse("replicates", "seed", "workers", "cluster", command="explain")
+    *_, out, draw_figures, _quiet, command = o.values()
+    path_option("scenario", scenario)
+    day = iso_date("day", day)
+    if day is None:
+        raise OptionError("--date (day) is required: an ISO date (YYYY-MM-DD)")
+    when = date.fromisoformat(day)
+    text_option("town", town)
+    checked("replicate", replicate, optional=False)
     command = command or called("explain_town", scenario=str(scenario), day=day, town=town, replicate=replicate)
     sc = load_scenario(scenario)
     ex = explain.explain(sc, when, town, replicate)
@@ -92,8 +101,19 @@ class PlotResult(Result):
 
 def plot(folder: str | Path, *, arms: list[str] | None = None) -> PlotResult:
     """Redraw every figure of a finished results folder from its tables and manifest (no simulation); `arms`: the arms to show."""
+    from sim.errors import InputError
+
+    folder = Path(path_option("folder", folder))
+    if arms is not None and (not isinstance(arms, (list, tuple)) or not all(isinstance(a, str) for a in arms)):
+        raise OptionError(f"--arms (arms) must be a list of arm names, got {arms!r}")
+    what = figures.kind(read_manifest(folder))  # a results folder is untrusted input: every file of it
     t0 = time.perf_counter()
-    names = figures.draw(Path(folder), arms=arms)
+    try:
+        names = figures.draw(folder, arms=list(arms) if arms else None)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, LookupError) as exc:
+        raise InputError(
+            f"its manifest or tables are not what `{what}` writes ({type(exc).__name__}: {str(exc)[:200]})", file=str(folder)
+        ) from None
     where = Path(folder) / "figures" / ("arms_" + "_".join(arms) if arms else "")
     return PlotResult(where, names, time.perf_counter() - t0)
 
@@ -134,6 +154,10 @@ def serve(scenario: str | Path = BASELINE, *, host: str = "127.0.0.1", port: int
 
     from sim.scenario import load_scenario
 
+    path_option("scenario", scenario)
+    text_option("host", host)
+    checked("port", port, optional=False)
+    switch("open_browser", open_browser)
     sc = load_scenario(scenario)  # a bad scenario is one line here, before any server starts
     solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
     if solara is None:

@@ -66,7 +66,7 @@ def test_compare_from_python_returns_the_paired_effects(copy, tmp_path):
 def test_library_options_are_checked_with_one_line_errors(copy, tmp_path):
     with pytest.raises(OptionError, match="at least two scenarios"):
         api.compare([copy / "small.toml"], out=tmp_path / "out")
-    with pytest.raises(OptionError, match="--date must be an ISO date"):
+    with pytest.raises(OptionError, match=r"--date \(day\) must be an ISO date"):
         api.explain_town(copy / "small.toml", day="12 July", town="x", out=tmp_path / "out")
     assert not (tmp_path / "out").exists()  # nothing written
 

@@ -10,6 +10,7 @@ SIM = Path(__file__).resolve().parents[2] / "sim"
 LAYER = {
     "errors": 0.0,
     "process": 0.0,
+    "limits": 0.05,
     "params": 0.1,
     "rng": 0.1,
     "datafiles": 0.15,

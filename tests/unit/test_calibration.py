@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -99,9 +100,10 @@ def _tiny_abc(small, tmp_path, map_, name):
     rows = [f"1989-07-{d:02d},Kuzbass,,mines_on_strike,,{m[d - 1] - 1},{m[d - 1] + 1},interval,synthetic,high" for d in (13, 16, 20)]
     tf = tmp_path / f"{name}.csv"
     tf.write_text("date,basin,place,measure,value,low,high,kind,source,confidence\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    shutil.copy(sc.path, tmp_path / "small.toml")  # a priors file names files beside it or in the repository only
     pf = tmp_path / f"{name}.toml"
     pf.write_text(
-        f'[setup]\nscenario = "{sc.path}"\nend = "1989-07-31"\ntargets = "{tf.name}"\n'
+        f'[setup]\nscenario = "small.toml"\nend = "1989-07-31"\ntargets = "{tf.name}"\n'
         '[params.w_city]\nlo = 0.3\nhi = 6\nscale = "log"\nreason = "test"\n'
         '[params.r_obey]\nlo = 0.02\nhi = 1\nscale = "log"\nreason = "test"\n',
         encoding="utf-8",

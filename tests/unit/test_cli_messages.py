@@ -41,7 +41,8 @@ def test_a_resumed_run_says_how_much_it_resumed(small_dir, tmp_path, monkeypatch
 
 @pytest.mark.slow
 def test_compare_prints_effects_with_units_the_interval_named_and_no_scientific_notation(tmp_path, small_dir):
-    sc = small_dir / "small.toml"
+    shutil.copytree(small_dir, tmp_path, dirs_exist_ok=True)  # a scenario names files beside it or in the repository only
+    sc = tmp_path / "small.toml"
     arm = tmp_path / "no_news.toml"
     arm.write_text(f'base = "{sc.as_posix()}"\nname = "no_news"\n[mechanisms]\nnews = false\n')
     r = subprocess.run(

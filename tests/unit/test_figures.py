@@ -90,7 +90,8 @@ def test_network_layout_keeps_towns_apart_and_basins_in_place():
 @pytest.mark.slow
 def test_plot_on_a_compare_folder_and_arm_selection(tmp_path, small_dir):
     out = tmp_path / "res"
-    sc = small_dir / "small.toml"
+    shutil.copytree(small_dir, tmp_path, dirs_exist_ok=True)  # a scenario names files beside it or in the repository only
+    sc = tmp_path / "small.toml"
     arm = tmp_path / "no_news.toml"
     arm.write_text(f'base = "{sc.as_posix()}"\nname = "no_news"\n[mechanisms]\nnews = false\n')
     run("compare", str(sc), str(arm), "-n", "2", "--out", str(out), "-q", "-j", "1", "--no-figures")
@@ -465,7 +466,8 @@ def test_every_figure_of_a_run_and_a_compare_folder_passes_the_element_checks(ru
             assert all(not _texts_overlap(ax.texts) for ax in fig.axes if ax.get_visible()), name
         plots.close(fig)
     out = tmp_path / "res"
-    sc = small_dir / "small.toml"
+    shutil.copytree(small_dir, tmp_path, dirs_exist_ok=True)  # a scenario names files beside it or in the repository only
+    sc = tmp_path / "small.toml"
     arm = tmp_path / "no_news.toml"
     arm.write_text(f'base = "{sc.as_posix()}"\nname = "no_news"\n[mechanisms]\nnews = false\n')
     run("compare", str(sc), str(arm), "-n", "2", "--out", str(out), "-q", "-j", "1", "--no-figures")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -88,11 +89,12 @@ def test_knockout_verdicts_name_the_mechanisms_a_claim_needs():
 @pytest.fixture(scope="module")
 def sens_folder(small_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("sens")
+    shutil.copytree(small_dir, root, dirs_exist_ok=True)  # a scenario names files beside it or in the repository only
     long = root / "long.toml"
-    long.write_text(f'base = "{(small_dir / "small.toml").as_posix()}"\nname = "small"\nend = "1991-12-31"\n')
+    long.write_text(f'base = "{(root / "small.toml").as_posix()}"\nname = "small"\nend = "1991-12-31"\n')
     nc = root / "nc.toml"
     nc.write_text(
-        f'base = "{(small_dir / "small.toml").as_posix()}"\nname = "no_concessions"\nend = "1991-12-31"\n[[events_drop]]\nkind = "concession"\n'
+        f'base = "{(root / "small.toml").as_posix()}"\nname = "no_concessions"\nend = "1991-12-31"\n[[events_drop]]\nkind = "concession"\n'
     )
     out = root / "res"
     cmd = ["sensitivity", "--budget", "test", "--scenario", str(long), "--arm", str(nc), "--suite", str(long), str(nc), "--priors", ""]
