@@ -207,3 +207,16 @@ def small(small_dir):
 def baseline():
     sc = load_scenario(BASELINE)
     return sc, load_world(sc.data)
+
+
+def small_base(small_dir: Path, where: Path) -> str:
+    """The small scenario as a `base` for a scenario file written in `where`: its files copied there.
+
+    A scenario may name only files beside it or in the repository (issue 31, class 4), so a test's
+    scenario in a folder of its own takes a copy of the small world rather than a path to it.
+    """
+    import shutil
+
+    where.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(small_dir, where, dirs_exist_ok=True)
+    return "small.toml"

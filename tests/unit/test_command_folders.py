@@ -13,12 +13,13 @@ import pytest
 
 import run as cli
 from sim import results
+from tests.conftest import small_base
 
 
 @pytest.mark.parametrize("name", [*results.COMMAND_FOLDERS, "Compare", "THESIS"])
 def test_a_scenario_named_as_a_command_folder_is_refused_in_one_line(small_dir, tmp_path, capsys, name):
     sc = tmp_path / "named.toml"
-    sc.write_text(f'base = "{(small_dir / "small.toml").as_posix()}"\nname = "{name}"\n')
+    sc.write_text(f'base = "{small_base(small_dir, sc.parent)}"\nname = "{name}"\n')
     out = tmp_path / "res"
     assert cli.main(["run", str(sc), "-n", "2", "--out", str(out), "-j", "1", "--no-figures", "-q", "--targets", ""]) == 2
     err = capsys.readouterr().err
@@ -29,7 +30,7 @@ def test_a_scenario_named_as_a_command_folder_is_refused_in_one_line(small_dir, 
 def test_plot_reads_a_run_folder_as_a_run_whatever_its_experiment_says(small_dir, tmp_path, capsys):
     """A run folder written before such names were refused (its manifest says experiment 'compare') is drawn as a run."""
     sc = tmp_path / "short.toml"
-    sc.write_text(f'base = "{(small_dir / "small.toml").as_posix()}"\nname = "small"\nend = "1989-08-31"\n')
+    sc.write_text(f'base = "{small_base(small_dir, sc.parent)}"\nname = "small"\nend = "1989-08-31"\n')
     out = tmp_path / "res"
     assert cli.main(["run", str(sc), "-n", "2", "--out", str(out), "-j", "1", "--no-figures", "-q", "--targets", ""]) == 0
     (folder,) = list((out / "small").glob("[!.]*"))

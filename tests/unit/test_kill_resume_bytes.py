@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import small_base
 from tests.unit.test_kill_resume import finish, kill_when, published, start
 
 pytestmark = pytest.mark.slow
@@ -53,7 +54,7 @@ def check(args: list[str], experiment: str, total: int, tmp_path: Path) -> None:
 
 def test_run_killed_then_resumed_is_byte_identical(small_dir, tmp_path):
     sc = tmp_path / "short.toml"
-    sc.write_text(f'base = "{(small_dir / "small.toml").as_posix()}"\nname = "small"\nend = "1989-08-31"\n')
+    sc.write_text(f'base = "{small_base(small_dir, sc.parent)}"\nname = "small"\nend = "1989-08-31"\n')
     check(
         ["run", str(sc), "-n", "150", "-s", "4", "-j", "2", "-q", "--out", "res", "--targets", ""], "small", 3, tmp_path
     )  # 3 chunks of 50
@@ -61,7 +62,7 @@ def test_run_killed_then_resumed_is_byte_identical(small_dir, tmp_path):
 
 def test_compare_killed_then_resumed_is_byte_identical(small_dir, tmp_path):
     arm = tmp_path / "no_news.toml"
-    arm.write_text(f'base = "{(small_dir / "small.toml").as_posix()}"\nname = "no_news"\n[mechanisms]\nnews = false\n')
+    arm.write_text(f'base = "{small_base(small_dir, arm.parent)}"\nname = "no_news"\n[mechanisms]\nnews = false\n')
     args = ["compare", str(small_dir / "small.toml"), str(arm), "-n", "60", "-s", "4", "-j", "2", "-q", "--out", "res"]
     check(args, "compare", 3, tmp_path)  # chunks of 25, 25 and 10
 

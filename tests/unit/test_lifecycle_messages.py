@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import run as cli
+from tests.conftest import small_base
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def short(small_dir, tmp_path) -> Path:
     sc = tmp_path / "short.toml"
-    sc.write_text(f'base = "{(small_dir / "small.toml").as_posix()}"\nname = "small"\nend = "1989-08-31"\n')
+    sc.write_text(f'base = "{small_base(small_dir, sc.parent)}"\nname = "small"\nend = "1989-08-31"\n')
     return sc
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from sim import api, results
 from sim.api.rerun import MANIFEST_VOLATILE
+from tests.conftest import small_base
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,9 +112,9 @@ def test_run_stopped_anywhere_resumes_to_the_same_bytes(short_baseline, run_refe
 @pytest.fixture(scope="module")
 def arms(small_dir, tmp_path_factory) -> list[str]:
     d = tmp_path_factory.mktemp("arms")
-    sc = small_dir / "small.toml"
+    sc = d / small_base(small_dir, d)
     arm = d / "no_news.toml"
-    arm.write_text(f'base = "{sc.as_posix()}"\nname = "no_news"\n[mechanisms]\nnews = false\n')
+    arm.write_text(f'base = "{sc.name}"\nname = "no_news"\n[mechanisms]\nnews = false\n')
     return [str(sc), str(arm)]
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from sim import api, results
+from tests.conftest import small_base
 
 ARGS = {"replicates": 6, "seed": 7, "workers": 2, "targets": None, "draw_figures": False}  # two chunks of 3
 
@@ -26,7 +27,7 @@ ARGS = {"replicates": 6, "seed": 7, "workers": 2, "targets": None, "draw_figures
 @pytest.fixture(scope="module")
 def scenario(small_dir, tmp_path_factory) -> Path:
     sc = tmp_path_factory.mktemp("sc") / "short.toml"
-    sc.write_text(f'base = "{(small_dir / "small.toml").as_posix()}"\nname = "small"\nend = "1989-08-31"\n')
+    sc.write_text(f'base = "{small_base(small_dir, sc.parent)}"\nname = "small"\nend = "1989-08-31"\n')
     return sc
 
 

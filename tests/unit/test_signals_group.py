@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import small_base
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
@@ -61,7 +63,7 @@ SIGNALS = [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupte
 @pytest.mark.parametrize("sig, code, word", SIGNALS)
 def test_compare_signalled_as_a_group_is_one_line_and_resumes(small_dir, tmp_path, chunks, sig, code, word):
     arm = tmp_path / "no_news.toml"
-    arm.write_text(f'base = "{(small_dir / "small.toml").as_posix()}"\nname = "no_news"\n[mechanisms]\nnews = false\n')
+    arm.write_text(f'base = "{small_base(small_dir, arm.parent)}"\nname = "no_news"\n[mechanisms]\nnews = false\n')
     out = tmp_path / "res"
     args = ["compare", str(small_dir / "small.toml"), str(arm), "-n", "250", "-s", "6", "-j", "2", "--out", str(out), "--no-figures", "-q"]
     p = start(args)
