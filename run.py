@@ -24,7 +24,7 @@ import sys
 import threading
 from pathlib import Path
 
-from sim.process import threads_and_backend
+from sim.inputs.process import threads_and_backend
 
 ROOT = Path(__file__).resolve().parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -84,7 +84,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
 def cmd_reference(args: argparse.Namespace) -> int:
     """`params`: the parameter table (markdown), or into the README; `levers`: the lever reference, or into docs/levers.md."""
     from sim import api
-    from sim.interventions import lever_reference
+    from sim.model.interventions import lever_reference
 
     if args.command == "params":
         text, write, where = api.param_markdown(), args.readme and api.write_param_table, "updated the parameter table in README.md"
@@ -99,7 +99,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
 
 
 def _on_sigterm(signum, frame) -> None:
-    from sim.results import Stopped
+    from sim.run.results import Stopped
 
     raise Stopped("terminated: no result written", code=143)
 
@@ -116,10 +116,10 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 class Formatter(argparse.HelpFormatter):
-    """Every option's range (`sim.limits.LIMITS`, the one place) and default in its help text (unless the text states it)."""
+    """Every option's range (`sim.inputs.limits.LIMITS`, the one place) and default in its help text (unless the text states it)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        from sim.limits import LIMITS
+        from sim.inputs.limits import LIMITS
 
         text = (action.help or "") + (f" (range {LIMITS[action.dest].text()})" if action.dest in LIMITS else "")
         d = action.default
@@ -351,8 +351,8 @@ def main(argv: list[str] | None = None, prog: str = "run.py") -> int:
     threads_and_backend()  # before numpy is imported
     from sim.api.common import cap_workers
     from sim.api.options import check_options
-    from sim.errors import InputError, OptionError
-    from sim.results import BusyError, Stopped
+    from sim.inputs.errors import InputError, OptionError
+    from sim.run.results import BusyError, Stopped
 
     words = sys.argv[1:] if argv is None else list(argv)
     args = parse(words, prog)

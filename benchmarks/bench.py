@@ -14,13 +14,13 @@
 5. Calibration throughput: replicate-days per second of ABC particles (4 replicates advanced
    together, recording only the places of the 1989-1990 targets, as the calibration does) over the
    1989-1990 window, and the same particles recording every table.
-6. The compiled kernel (sim/kernel.py): a fresh process running 5 days with an empty on-disk cache
+6. The compiled kernel (sim/model/kernel.py): a fresh process running 5 days with an empty on-disk cache
    (compiling) and with it filled (warm).
 7. A profile of one engine run: the share of its time in the compiled day, the compiled
    observation, the random draws, the day's events and the rest (Python around the day).
 
-The engine runs the compiled kernel (sim/kernel.py), the one fast path; the per-agent Mesa model
-(sim/model.py) is the specification it is checked against (tests/unit/test_reference.py).
+The engine runs the compiled kernel (sim/model/kernel.py), the one fast path; the per-agent Mesa model
+(sim/model/model.py) is the specification it is checked against (tests/unit/test_reference.py).
 
 Ratios are taken within this one run (the machines are noisy); `--quick` shortens everything.
 """
@@ -41,21 +41,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.process import threads_and_backend  # noqa: E402
+from sim.inputs.process import threads_and_backend  # noqa: E402
 
 threads_and_backend()  # as the command line: one BLAS thread per process, before numpy is imported
 
 import numpy as np  # noqa: E402
 
-from sim.datafiles import load_inputs  # noqa: E402
-from sim.engine import simulate  # noqa: E402
-from sim.model import StrikeModel  # noqa: E402
-from sim.network import derive_mines, load_world  # noqa: E402
-from sim.posterior import draws_for  # noqa: E402
-from sim.results import write_mines  # noqa: E402
-from sim.rng import replicate_seeds  # noqa: E402
-from sim.runner import run_ensemble  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.inputs.datafiles import load_inputs  # noqa: E402
+from sim.inputs.network import derive_mines, load_world  # noqa: E402
+from sim.inputs.posterior import draws_for  # noqa: E402
+from sim.inputs.rng import replicate_seeds  # noqa: E402
+from sim.model.engine import simulate  # noqa: E402
+from sim.model.model import StrikeModel  # noqa: E402
+from sim.model.scenario import load_scenario  # noqa: E402
+from sim.run.results import write_mines  # noqa: E402
+from sim.run.runner import run_ensemble  # noqa: E402
 
 
 def reference_vs_engine(sc, world, batch: int) -> dict:
@@ -200,8 +200,8 @@ def calibration_throughput(sc, world, particles: int, reps: int = 4) -> dict:
     """
     from datetime import date
 
-    from sim.engine import Engine
-    from sim.targets import load_targets, target_areas
+    from sim.analysis.targets import load_targets, target_areas
+    from sim.model.engine import Engine
 
     window = sc.with_changes(end=min(sc.end, date(1990, 12, 31)))
     areas = [a.towns for a in target_areas(load_targets(ROOT / "calibration" / "targets" / "1989_1990.csv"), world)[0]]
@@ -243,8 +243,8 @@ def kernel_compile() -> dict:
     import tempfile
 
     code = (
-        "import time; t = time.perf_counter(); from datetime import timedelta; from sim.scenario import load_scenario; "
-        "from sim.runner import world_for; from sim.engine import Engine; "
+        "import time; t = time.perf_counter(); from datetime import timedelta; from sim.model.scenario import load_scenario; "
+        "from sim.run.runner import world_for; from sim.model.engine import Engine; "
         f"sc = load_scenario({str(ROOT / 'scenarios' / 'baseline.toml')!r}); sc = sc.with_changes(end=sc.start + timedelta(days=4)); "
         "e = Engine(world_for(sc.data), sc, [1, 2]).run(); print('kernel', time.perf_counter() - t)"
     )
@@ -260,9 +260,9 @@ def kernel_compile() -> dict:
 
 
 PHASES = (
-    ("compiled day (sim/kernel.py step)", ("kernel.py", "step")),
-    ("compiled observation (sim/metrics.py observe)", ("metrics.py", "observe")),
-    ("random draws (sim/rng.py) and their stacking", ("engine.py", "draws")),
+    ("compiled day (sim/model/kernel.py step)", ("kernel.py", "step")),
+    ("compiled observation (sim/model/metrics.py observe)", ("metrics.py", "observe")),
+    ("random draws (sim/inputs/rng.py) and their stacking", ("engine.py", "draws")),
     ("events of the day", ("engine.py", "apply_events")),
 )
 """Measurement 7's phases: label, (file, function) whose cumulative time is the phase's."""

@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT))
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from sim import experiments, explain  # noqa: E402
-from sim.runner import run_arms, run_ensemble, world_for  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.analysis import experiments, explain  # noqa: E402
+from sim.model.scenario import load_scenario  # noqa: E402
+from sim.run.runner import run_arms, run_ensemble, world_for  # noqa: E402
 
 OUT = ROOT / "results" / "tutorial"
 OUT.mkdir(parents=True, exist_ok=True)
@@ -97,11 +97,11 @@ print(why.committees[["committee", "active", "stage", "allegiance"]].to_string(i
 # %% [markdown]
 # ## 6. Step a Mesa model and read its agents
 #
-# `StrikeModel` (`sim.model`) is the Mesa model whose agents hold the rules: each `Enterprise` sits on
+# `StrikeModel` (`sim.model.model`) is the Mesa model whose agents hold the rules: each `Enterprise` sits on
 # its cell of the tie network and decides from its neighbours. Step it and read one agent's state.
 
 # %%
-from sim.model import Enterprise, StrikeCommittee, StrikeModel  # noqa: E402
+from sim.model.model import Enterprise, StrikeCommittee, StrikeModel  # noqa: E402
 
 world = world_for(baseline.data)
 agents = StrikeModel(world, baseline, seeds[0])
@@ -114,7 +114,7 @@ print(f"  {e.days_on:.0f} days out, efficacy {e.eff:.2f}, trust {e.trust:.2f}, g
 print(f"{len(agents.agents_by_type[StrikeCommittee].select(lambda c: c.active))} strike committees active")
 
 # The compiled engine, which every command runs, holds the same state on the same seed and draw:
-from sim.engine import Engine  # noqa: E402
+from sim.model.engine import Engine  # noqa: E402
 
 engine = Engine(world, baseline, [seeds[0]]).run(until=16)
 print(f"{agents.date}: {int(engine.state.striking.sum())} enterprises on strike in the engine's replicate on the same seed")
@@ -122,10 +122,10 @@ print(f"{agents.date}: {int(engine.state.striking.sum())} enterprises on strike 
 # %% [markdown]
 # The basins and the centre are agents too: a `Basin` holds the centre's promises to it and the strike
 # calls in force there, the `Centre` its perceived strength. Mesa's clock counts days (`run_for`), and
-# the DataCollector's reporters are named functions of `sim.model`.
+# the DataCollector's reporters are named functions of `sim.model.model`.
 
 # %%
-from sim.model import Basin, Centre  # noqa: E402
+from sim.model.model import Basin, Centre  # noqa: E402
 
 agents.run_for(30)  # to 15 August 1989
 (centre,) = agents.agents_by_type[Centre]

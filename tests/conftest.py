@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.process import threads_and_backend  # noqa: E402
+from sim.inputs.process import threads_and_backend  # noqa: E402
 
 # as the command line does, before numpy is first imported: one BLAS thread per process (worker
 # processes inherit it) and a backend that needs no screen
@@ -17,10 +17,10 @@ threads_and_backend()
 
 import pytest  # noqa: E402
 
-from sim.datafiles import load_inputs  # noqa: E402
-from sim.network import derive_mines, load_world  # noqa: E402
-from sim.results import write_mines  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.inputs.datafiles import load_inputs  # noqa: E402
+from sim.inputs.network import derive_mines, load_world  # noqa: E402
+from sim.model.scenario import load_scenario  # noqa: E402
+from sim.run.results import write_mines  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 

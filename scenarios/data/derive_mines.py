@@ -1,7 +1,7 @@
 """Regenerate mines.csv from basins.csv and cities.csv by the documented rule.
 
 Usage: python scenarios/data/derive_mines.py
-The rule is `sim.network.derive_mines` (seeded with sim.network.DATA_SEED); a test checks that the
+The rule is `sim.inputs.network.derive_mines` (seeded with sim.inputs.network.DATA_SEED); a test checks that the
 committed mines.csv is what this script writes.
 """
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sim.datafiles import load_inputs
-from sim.network import derive_mines
-from sim.results import write_mines
+from sim.inputs.datafiles import load_inputs
+from sim.inputs.network import derive_mines
+from sim.run.results import write_mines
 
 if __name__ == "__main__":
     here = Path(__file__).resolve().parent

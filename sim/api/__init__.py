@@ -9,11 +9,11 @@
     res = api.sensitivity(budget="small")                              # -> SensitivityResult (Morris, Sobol, knock-outs)
     res = api.explain_town("scenarios/baseline.toml", day="1989-07-15", town="Prokopyevsk")
 
-Each writes one results folder (`sim.results.ResultsFolder`: unfinished folder and resume, chunks,
+Each writes one results folder (`sim.run.results.ResultsFolder`: unfinished folder and resume, chunks,
 manifest with the command passed in, figures, publishing) and returns it as `res.folder`. The
 options every command shares (replicates, seed, workers, cluster, out, draw_figures, quiet, command)
 are one frozen `RunOptions`, given as keywords or as `options=RunOptions(...)` and checked when made;
-every numeric option's range is in `sim.limits.LIMITS`. `quiet=False` shows progress bars and notes
+every numeric option's range is in `sim.inputs.limits.LIMITS`. `quiet=False` shows progress bars and notes
 on standard error. `run.py` only parses a command line into these calls and prints `res.text()`.
 """
 

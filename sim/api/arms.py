@@ -12,10 +12,11 @@ from typing import Any
 
 import pandas as pd
 
-from sim import figures, results
 from sim.api.common import PRIOR_STAGES, ROOT, Result, called, note, note_overrides, num, parameters_entry, progress, rel
 from sim.api.options import RunOptions, checked, iso_date, path_option, switch
-from sim.errors import InputError, OptionError
+from sim.figures import figures
+from sim.inputs.errors import InputError, OptionError
+from sim.run import results
 
 THESIS_SUITE = (
     "baseline.toml",
@@ -69,7 +70,7 @@ def versus(r, reference: str) -> str:
     gives arm minus reference ("ARM: peak strikers, July-August 1989, N persons higher than in
     baseline"). A claim read on the baseline alone gives its value.
     """
-    from sim.metrics import OUTCOME_LABELS, OUTCOMES
+    from sim.model.metrics import OUTCOME_LABELS, OUTCOMES
 
     label, unit = OUTCOME_LABELS.get(r["outcome"], r["outcome"]), OUTCOMES[r["outcome"]].unit
     if str(r["arm"]).startswith("("):  # a claim read on the baseline alone
@@ -114,7 +115,7 @@ def thesis(
 
     `sensitivity`: a sensitivity results folder read back into the report (None: the newest under `out`; "": none).
     `flip_points` parameter sets (0: no search), each with `flip_replicates` paired replicates, the most
-    opposite confirmed with `flip_confirm` (limits: `sim.limits.LIMITS`). `fork_at`, `fresh`: as `compare`.
+    opposite confirmed with `flip_confirm` (limits: `sim.inputs.limits.LIMITS`). `fork_at`, `fresh`: as `compare`.
     Shared options: `options` (a `RunOptions`) or its fields as keywords (replicates: default 200; seed:
     the baseline's; workers, cluster, out, draw_figures, quiet, command).
     """
@@ -140,9 +141,9 @@ def _run_arms(
     sensitivity: str | Path | None = None,
 ) -> ArmsResult:
     """Run paired arms, compute effects (and, for the thesis, verdicts and the flip search), write the folder and report."""
-    from sim import experiments
-    from sim.runner import ArmTables, arm_chunk_size, run_arms, world_for
-    from sim.scenario import check_against, load_scenario
+    from sim.analysis import experiments
+    from sim.model.scenario import check_against, load_scenario
+    from sim.run.runner import ArmTables, arm_chunk_size, run_arms, world_for
 
     replicates, seed, workers, cluster, out, draw_figures, quiet, command = o.values()
     fork_at = iso_date("fork_at", fork_at)
@@ -237,7 +238,7 @@ def _run_arms(
                     "effects": "per arm and outcome: paired effect baseline minus arm (median, 5-95% of pairs, mean with bootstrap 90% interval, shares, flips)",
                     "series": "per arm, replicate and day: union strikers, committees at the political stage or beyond, separatism index by republic",
                     "verdicts": "per claim of the essay: effect summary and verdict (thesis only)",
-                    "flips": "per claim: the search of the priors for a parameter set that reverses it (thesis only; sim/flips.py)",
+                    "flips": "per claim: the search of the priors for a parameter set that reverses it (thesis only; sim/analysis/flips.py)",
                 },
             },
             ROOT,
@@ -274,9 +275,9 @@ def sensitivity_for_report(sensitivity: str | Path | None, out: Path) -> dict | 
 
 
 def flip_search(arms: list, seed: int, points: int, replicates: int, confirm: int, *, workers, cluster, quiet: bool) -> pd.DataFrame | None:
-    """The thesis's search of the priors for parameter sets that reverse each claim (sim/flips.py); None when `points` is 0."""
-    from sim import experiments, flips
-    from sim.calibration import load_priors
+    """The thesis's search of the priors for parameter sets that reverse each claim (sim/analysis/flips.py); None when `points` is 0."""
+    from sim.analysis import experiments, flips
+    from sim.analysis.calibration import load_priors
 
     if points < 1:
         return None

@@ -13,10 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from sim import figures, results
 from sim.api.common import PRIORS, ROOT, Result, called, historical, md_table, note, rel, scores_text
 from sim.api.options import RunOptions, checked, choice, path_option, switch
-from sim.errors import OptionError
+from sim.figures import figures
+from sim.inputs.errors import OptionError
+from sim.run import results
 
 
 @dataclass
@@ -61,7 +62,7 @@ def calibrate(
 
     A stopped calibration keeps its populations (pyabc's abc.db) and continues with `resume=True`;
     `install=True` copies the posterior where the scenarios read it, with a generated README.
-    `population`, `generations` (None: the budget's) and `predictive` have the limits of `sim.limits.LIMITS`.
+    `population`, `generations` (None: the budget's) and `predictive` have the limits of `sim.inputs.limits.LIMITS`.
     Shared options: `options` (a `RunOptions`) or its fields as keywords (seed: default 1989; workers,
     cluster, out, draw_figures, quiet, command; no replicates: `predictive` is the check's).
     """
@@ -75,10 +76,10 @@ def calibrate(
     checked("predictive", predictive, optional=False)
     switch("resume", resume)
     switch("install", install)
-    from sim import calibration as cal
-    from sim.runner import executor_map, run_ensemble, world_for
-    from sim.scenario import check_against, load_scenario
-    from sim.targets import load_targets, score, target_areas
+    from sim.analysis import calibration as cal
+    from sim.analysis.targets import load_targets, score, target_areas
+    from sim.model.scenario import check_against, load_scenario
+    from sim.run.runner import executor_map, run_ensemble, world_for
 
     command = command or called("calibrate", priors=str(priors), budget=budget, seed=seed)
     setup = cal.load_priors(priors)
@@ -199,7 +200,7 @@ def note_missing_given(setup, sc) -> None:
 
     Each replicate would then run with the scenario's constant for it, not a draw: easy to miss, so said in one line.
     """
-    from sim.posterior import posterior_for
+    from sim.inputs.posterior import posterior_for
 
     if setup.given is None or sc.posterior is None:
         return
@@ -214,7 +215,7 @@ def note_missing_given(setup, sc) -> None:
 
 def fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:
     """calibration/fitted/README.md: how the committed posterior was made (generated, so it cannot drift)."""
-    from sim.targets import headline
+    from sim.analysis.targets import headline
 
     lines = [
         "# The fitted posterior",

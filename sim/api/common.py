@@ -1,7 +1,7 @@
 """What every command of the library shares: the repository's paths, typed results, option limits, text helpers.
 
 A library command (`sim.api.run_scenario`, `validate`, `compare`, ...) takes keyword options, writes
-one results folder through `sim.results.ResultsFolder`, and returns a typed result whose `text()`
+one results folder through `sim.run.results.ResultsFolder`, and returns a typed result whose `text()`
 is what the command line prints. Progress bars and notes go to standard error unless `quiet`.
 """
 
@@ -54,8 +54,8 @@ def called(name: str, **options: Any) -> str:
 
 def read_manifest(folder: Path) -> dict:
     """The manifest of a results folder, read as untrusted input: a JSON object, or one line (`InputError`) naming it."""
-    from sim import figures
-    from sim.errors import InputError
+    from sim.figures import figures
+    from sim.inputs.errors import InputError
 
     where = str(Path(folder) / "manifest.json")
     try:
@@ -103,7 +103,7 @@ def posterior_overrides(sc) -> list[str]:
     """Posterior-drawn parameters that the scenario sets to a constant instead (every replicate gets the scenario's value)."""
     if sc.posterior is None:
         return []
-    from sim.posterior import posterior_for
+    from sim.inputs.posterior import posterior_for
 
     return sorted(set(sc.set_params) & set(posterior_for(sc.posterior).names))
 
@@ -136,7 +136,7 @@ def historical(r) -> str:
         return f"at least {fmt(r['low'])}"
     if math.isnan(r["low"]):
         return f"at most {fmt(r['high'])}"
-    given = f"{fmt(r['value'])} " if math.isfinite(r["value"]) else ""  # the figure the row is judged by (sim.targets.observed)
+    given = f"{fmt(r['value'])} " if math.isfinite(r["value"]) else ""  # the figure the row is judged by (sim.analysis.targets.observed)
     return f"{given}({fmt(r['low'])}-{fmt(r['high'])})" if given else f"{fmt(r['low'])}-{fmt(r['high'])}"
 
 
@@ -163,10 +163,10 @@ def counted(v: float) -> str:
 def scores_text(scores) -> str:
     """Each target against the ensemble's median and 90% band (5-95% of replicates), a line each, and the headline.
 
-    The headline counts the rows inside the 90% band whose band is informative (`sim.targets.headline`);
+    The headline counts the rows inside the 90% band whose band is informative (`sim.analysis.targets.headline`);
     the hits whose band says nothing follow, each with its reason.
     """
-    from sim import targets
+    from sim.analysis import targets
 
     lines = [f"{'target (date, basin, place, measure)':76s} {'historical':>24s} {'model median [5% to 95%]':>30s}  in 90% band"]
     for _, r in scores.iterrows():

@@ -13,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 
-from sim import figures, results
 from sim.api.common import (
     BASELINE,
     ROOT,
@@ -29,7 +28,9 @@ from sim.api.common import (
     verdict_words,
 )
 from sim.api.options import RunOptions, choice, path_option, switch
-from sim.errors import OptionError
+from sim.figures import figures
+from sim.inputs.errors import OptionError
+from sim.run import results
 
 RUN_TABLES = {
     "daily_basin": "one row per replicate, date and basin: strikers, enterprises on strike, committees by level and stage, workforce shares by stage, efficacy, trust, relief promised and carried out, concessions",
@@ -85,10 +86,10 @@ def run_scenario(
     path_option("scenario", scenario)
     path_option("targets", targets, empty=True)
     switch("fresh", fresh)
-    from sim.metrics import first_and_last
-    from sim.runner import ChunkError, Tables, chunk_size, draws_table, run_ensemble, world_for
-    from sim.scenario import check_against, load_scenario
-    from sim.targets import load_targets, score, target_areas
+    from sim.analysis.targets import load_targets, score, target_areas
+    from sim.model.metrics import first_and_last
+    from sim.model.scenario import check_against, load_scenario
+    from sim.run.runner import ChunkError, Tables, chunk_size, draws_table, run_ensemble, world_for
 
     command = command or called("run_scenario", scenario=str(scenario), replicates=replicates, seed=seed)
     sc = load_scenario(scenario)
@@ -232,10 +233,10 @@ def validate(
     path_option("targets", targets)
     path_option("scenario", scenario)
     choice("reference", reference, ("prior", "none"))
-    from sim import calibration as cal
-    from sim.runner import run_ensemble, world_for
-    from sim.scenario import check_against, load_scenario
-    from sim.targets import load_targets, score, skill, target_areas
+    from sim.analysis import calibration as cal
+    from sim.analysis.targets import load_targets, score, skill, target_areas
+    from sim.model.scenario import check_against, load_scenario
+    from sim.run.runner import run_ensemble, world_for
 
     command = command or called("validate", targets=str(targets), scenario=str(scenario), replicates=replicates, seed=seed)
     tgts = load_targets(targets)

@@ -17,8 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sim.errors import OptionError
-from sim.limits import LIMITS, MAX_REPLICATES, checked, flag
+from sim.inputs.errors import OptionError
+from sim.inputs.limits import LIMITS, MAX_REPLICATES, checked, flag
 
 __all__ = ["LIMITS", "MAX_REPLICATES", "RunOptions", "check_options", "checked"]
 

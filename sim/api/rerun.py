@@ -16,10 +16,11 @@ from typing import Any
 
 import pandas as pd
 
-from sim import figures, results
 from sim.api.common import ROOT, Result, read_manifest, rel
 from sim.api.options import RunOptions, check_options, checked, path_option
-from sim.errors import InputError, OptionError
+from sim.figures import figures
+from sim.inputs.errors import InputError, OptionError
+from sim.run import results
 
 RERUN_SKIP = {"manifest.json"}
 """Files compared otherwise: the manifest key by key (timings, executor and the like may differ)."""

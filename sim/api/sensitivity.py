@@ -12,16 +12,17 @@ from typing import Any
 
 import pandas as pd
 
-from sim import figures, results
 from sim.api.arms import THESIS_SUITE
 from sim.api.common import BASELINE, PRIOR_STAGES, ROOT, TARGETS, Result, called, note, progress, rel
 from sim.api.options import RunOptions, choice, path_option
-from sim.errors import OptionError
+from sim.figures import figures
+from sim.inputs.errors import OptionError
+from sim.run import results
 
 
 @dataclass
 class SensitivityResult(Result):
-    """A sensitivity analysis (`sim.sensitivity.Analysis`: Morris, Sobol, knock-outs, robustness) and where it was written."""
+    """A sensitivity analysis (`sim.analysis.sensitivity.Analysis`: Morris, Sobol, knock-outs, robustness) and where it was written."""
 
     analysis: object = None
     budget: str = ""
@@ -72,12 +73,12 @@ def sensitivity(
         path_option("suite", f)
     for f in priors:
         path_option("priors", f, empty=True)
-    from sim import experiments
-    from sim import sensitivity as sens
-    from sim.calibration import load_priors
-    from sim.runner import world_for
-    from sim.scenario import check_against, load_scenario
-    from sim.targets import load_targets
+    from sim.analysis import experiments
+    from sim.analysis import sensitivity as sens
+    from sim.analysis.calibration import load_priors
+    from sim.analysis.targets import load_targets
+    from sim.model.scenario import check_against, load_scenario
+    from sim.run.runner import world_for
 
     command = command or called("sensitivity", budget=budget, seed=seed)
     plan = sens.Budget.named(budget)

@@ -15,20 +15,21 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sim import figures, results
 from sim.api.common import BASELINE, ROOT, Result, called, read_manifest, rel
 from sim.api.options import RunOptions, checked, iso_date, path_option, switch, text_option
-from sim.errors import OptionError
+from sim.figures import figures
+from sim.inputs.errors import OptionError
+from sim.run import results
 
 
 @dataclass
 class ExplainResult(Result):
-    """The terms of one town's decisions on one day (`sim.explain.Explanation`) and where they were written."""
+    """The terms of one town's decisions on one day (`sim.analysis.explain.Explanation`) and where they were written."""
 
     explanation: object = None
 
     def text(self) -> str:  # noqa: D102 - Result.text
-        from sim import explain
+        from sim.analysis import explain
 
         return f"{explain.report(self.explanation)}\n-> {rel(self.folder)}"
 
@@ -42,15 +43,15 @@ def explain_town(
     options: RunOptions | None = None,
     **shared: Any,
 ) -> ExplainResult:
-    """Why did `town`'s enterprises strike (or go back) on `day`? The terms of each decision (sim/explain.py), written with a figure.
+    """Why did `town`'s enterprises strike (or go back) on `day`? The terms of each decision (sim/analysis/explain.py), written with a figure.
 
-    `day`: an ISO date or a `datetime.date`; `replicate`: its index (limits: `sim.limits.LIMITS`).
+    `day`: an ISO date or a `datetime.date`; `replicate`: its index (limits: `sim.inputs.limits.LIMITS`).
     Shared options: `options` (a `RunOptions`) or its fields as keywords (out, draw_figures, quiet,
     command; quiet is accepted for uniformity: explaining prints nothing on its own). It runs one
     replicate in this process: no replicates, seed, workers or cluster.
     """
-    from sim import explain
-    from sim.scenario import load_scenario
+    from sim.analysis import explain
+    from sim.model.scenario import load_scenario
 
     o = RunOptions.build(options, **shared)
     o.refuse("replicates", "seed", "workers", "cluster", command="explain")
@@ -101,7 +102,7 @@ class PlotResult(Result):
 
 def plot(folder: str | Path, *, arms: list[str] | None = None) -> PlotResult:
     """Redraw every figure of a finished results folder from its tables and manifest (no simulation); `arms`: the arms to show."""
-    from sim.errors import InputError
+    from sim.inputs.errors import InputError
 
     folder = Path(path_option("folder", folder))
     if arms is not None and (not isinstance(arms, (list, tuple)) or not all(isinstance(a, str) for a in arms)):
@@ -120,7 +121,7 @@ def plot(folder: str | Path, *, arms: list[str] | None = None) -> PlotResult:
 
 def param_markdown() -> str:
     """The parameter table as markdown."""
-    from sim.params import param_table
+    from sim.inputs.params import param_table
 
     lines = ["| name | default | unit | mechanism | range | meaning | source |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in param_table():
@@ -142,17 +143,17 @@ def write_param_table(readme: Path = ROOT / "README.md") -> None:
 
 def write_lever_reference(path: Path = ROOT / "docs" / "levers.md") -> None:
     """Write the lever reference (every event kind of a scenario, its keys, ranges, defaults, an example) to `path`."""
-    from sim.interventions import lever_reference
+    from sim.model.interventions import lever_reference
 
     results.write_text(path, lever_reference())
 
 
 def serve(scenario: str | Path = BASELINE, *, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False) -> int:
-    """Serve the interactive app (Mesa SolaraViz, sim/viz.py) over `scenario` until Ctrl-C; returns the server's status."""
+    """Serve the interactive app (Mesa SolaraViz, sim/figures/viz.py) over `scenario` until Ctrl-C; returns the server's status."""
     import shutil
     import socket
 
-    from sim.scenario import load_scenario
+    from sim.model.scenario import load_scenario
 
     path_option("scenario", scenario)
     text_option("host", host)
@@ -170,7 +171,17 @@ def serve(scenario: str | Path = BASELINE, *, host: str = "127.0.0.1", port: int
                 f"cannot serve on {host}:{port}: {exc.strerror or exc} (another program, or an earlier viz, holds it; try --port)"
             ) from None
     # offline and local: no version check against the package index, no telemetry
-    cmd = [solara, "run", str(ROOT / "sim" / "viz.py"), "--host", host, "--port", str(port), "--production", "--no-check-version"]
+    cmd = [
+        solara,
+        "run",
+        str(ROOT / "sim" / "figures" / "viz.py"),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-check-version",
+    ]
     cmd.append("--open" if open_browser else "--no-open")
     env = {
         **os.environ,

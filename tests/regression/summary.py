@@ -39,16 +39,16 @@ def summary(mechanisms_off: bool = False) -> dict:
     sys.path.insert(0, str(ROOT))
     import numpy as np
 
-    from sim.engine import simulate
-    from sim.network import load_world
-    from sim.rng import replicate_seeds
-    from sim.scenario import load_scenario
+    from sim.inputs.network import load_world
+    from sim.inputs.rng import replicate_seeds
+    from sim.model.engine import simulate
+    from sim.model.scenario import load_scenario
 
     sc = load_scenario(ROOT / "scenarios" / "baseline.toml")
     if mechanisms_off:
         import tomllib
 
-        from sim.interventions import parse_event
+        from sim.model.interventions import parse_event
 
         raw = tomllib.loads(EARLIER.read_text(encoding="utf-8"))["events"]
         events = tuple(parse_event(e, f"{EARLIER.name} event #{i + 1}") for i, e in enumerate(raw))

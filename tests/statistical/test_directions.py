@@ -10,8 +10,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from sim.engine import simulate
-from sim.rng import replicate_seeds
+from sim.inputs.rng import replicate_seeds
+from sim.model.engine import simulate
 
 pytestmark = pytest.mark.slow
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import calibration as cal
-from sim.engine import simulate
-from sim.rng import replicate_seeds
-from sim.runner import executor_map
-from sim.targets import load_targets
+from sim.analysis import calibration as cal
+from sim.analysis.targets import load_targets
+from sim.inputs.rng import replicate_seeds
+from sim.model.engine import simulate
+from sim.run.runner import executor_map
 
 pytestmark = pytest.mark.slow
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.errors import InputError
-from sim.network import load_world
-from sim.runner import world_for
-from sim.scenario import load_scenario
+from sim.inputs.errors import InputError
+from sim.inputs.network import load_world
+from sim.model.scenario import load_scenario
+from sim.run.runner import world_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,7 +141,7 @@ def test_signal_to_a_pool_run_ends_every_process_prints_one_line_and_resumes(cop
 def test_interrupt_while_assembling_keeps_the_finished_chunks(copy, tmp_path, monkeypatch):
     """A failure after the simulations (here: the figures) keeps the chunks, so the same command does not redo the runs."""
     import run as cli_module
-    from sim import figures
+    from sim.figures import figures
 
     out = tmp_path / "res"
     argv = ["run", str(copy / "small.toml"), "-n", "6", "-s", "2", "--out", str(out), "-j", "1", "-q"]
@@ -325,7 +325,7 @@ def test_runs_with_nothing_to_score_or_nothing_spreading_finish_cleanly(copy, tm
 
 
 def test_score_table_has_every_column_when_nothing_is_scored():
-    from sim.targets import SCORE_COLUMNS, score
+    from sim.analysis.targets import SCORE_COLUMNS, score
 
     df = score([], pd.DataFrame(), world_for(ROOT / "scenarios" / "data"))
     assert list(df.columns) == SCORE_COLUMNS and df.empty

@@ -10,7 +10,7 @@ import pytest
 
 import run as cli
 from sim import api
-from sim.errors import OptionError
+from sim.inputs.errors import OptionError
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import calibration as cal
-from sim.engine import Engine, simulate
-from sim.errors import InputError
-from sim.posterior import draws_for, load_posterior
-from sim.rng import replicate_seeds
-from sim.runner import executor_map, run_ensemble, tidy, world_for
-from sim.targets import Target, distance, load_targets, score
+from sim.analysis import calibration as cal
+from sim.analysis.targets import Target, distance, load_targets, score
+from sim.inputs.errors import InputError
+from sim.inputs.posterior import draws_for, load_posterior
+from sim.inputs.rng import replicate_seeds
+from sim.model.engine import Engine, simulate
+from sim.run.runner import executor_map, run_ensemble, tidy, world_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -171,7 +171,7 @@ def test_world_cache_is_used(baseline):
 
 def test_calibrated_parameters_are_the_priors_of_the_stages():
     """A parameter documented as calibrated has a prior in one calibration stage, and every prior's parameter says so."""
-    from sim.params import param_table
+    from sim.inputs.params import param_table
 
     documented = {r["name"] for r in param_table() if r["source"].startswith("calibrated")}
     stages = [cal.load_priors(ROOT / "calibration" / f) for f in cal.PRIOR_FILES]

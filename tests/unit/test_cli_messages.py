@@ -21,7 +21,7 @@ def test_an_unknown_command_names_itself_the_commands_and_a_near_one(word, hint)
 
 def test_a_resumed_run_says_how_much_it_resumed(small_dir, tmp_path, monkeypatch, capsys):
     import run as cli_module
-    from sim import figures
+    from sim.figures import figures
 
     d = tmp_path / "s"
     shutil.copytree(small_dir, d)
@@ -134,7 +134,7 @@ def test_every_option_states_its_default_in_help():
 
 
 def test_every_outcome_has_a_human_name():
-    from sim.metrics import OUTCOME_LABELS, OUTCOMES
+    from sim.model.metrics import OUTCOME_LABELS, OUTCOMES
 
     assert set(OUTCOME_LABELS) == set(OUTCOMES)
     assert all(label and "_" not in label for label in OUTCOME_LABELS.values())
@@ -153,7 +153,7 @@ def test_the_glossary_glosses_every_basin_of_the_data():
 def test_the_gallery_describes_every_figure_a_command_draws_and_its_pictures_exist():
     import re
 
-    src = (ROOT / "sim" / "figures.py").read_text(encoding="utf-8")
+    src = (ROOT / "sim" / "figures" / "figures.py").read_text(encoding="utf-8")
     names = set(re.findall(r'\(\s*"([a-z0-9_]+)",\s*plots(?:_[a-z]+)?\.plot_', src)) | set(
         re.findall(r'^\s+"([a-z_]+)",\n\s+plots(?:_[a-z]+)?\.plot_', src, flags=re.M)
     )

@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 import run as cli
-from sim import results
+from sim.run import results
 from tests.conftest import small_base
 
 

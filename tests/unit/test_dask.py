@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.runner import run_ensemble
+from sim.run.runner import run_ensemble
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +107,7 @@ def test_run_command_on_dask_writes_byte_identical_tables(small_dir, cluster, tm
 
 
 def test_unreachable_cluster_is_one_line_error(small):
-    from sim.errors import InputError
+    from sim.inputs.errors import InputError
 
     sc, _ = small
     with pytest.raises(InputError, match="cannot reach the Dask scheduler"):

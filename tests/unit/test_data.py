@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.datafiles import load_inputs
-from sim.network import _apportion, derive_mines
+from sim.inputs.datafiles import load_inputs
+from sim.inputs.network import _apportion, derive_mines
 
 DATA = Path(__file__).resolve().parents[2] / "scenarios" / "data"
 

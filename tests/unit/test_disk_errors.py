@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import run as cli
-from sim import results
+from sim.run import results
 
 ROOT = Path(__file__).resolve().parents[2]
 

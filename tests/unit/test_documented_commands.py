@@ -72,7 +72,7 @@ def test_benchmark_quick_mode_runs_and_writes_json(tmp_path):
     # recording every table costs a particle little more than recording only its targets' places)
     assert table["calibration"]["replicate_days_per_second_all_tables"] > 0
     phases = table["profile"]["phases"]
-    assert abs(sum(phases.values()) - 1) < 1e-9 and phases["compiled day (sim/kernel.py step)"] > 0.1  # the profile adds up
+    assert abs(sum(phases.values()) - 1) < 1e-9 and phases["compiled day (sim/model/kernel.py step)"] > 0.1  # the profile adds up
     assert "7. where one engine run's time goes" in r.stdout
 
 
@@ -80,7 +80,7 @@ def test_benchmark_quick_mode_runs_and_writes_json(tmp_path):
 def test_benchmark_synthetic_data_is_valid_at_100000_enterprises(tmp_path):
     sys.path.insert(0, str(ROOT))
     from benchmarks.bench import synthetic_data
-    from sim.network import load_world
+    from sim.inputs.network import load_world
 
     world = load_world(synthetic_data(tmp_path / "data", 100_000))
     assert 90_000 <= world.n <= 110_000

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import run as cli
-from sim.calibration import load_priors
-from sim.errors import InputError
-from sim.scenario import load_scenario
+from sim.analysis.calibration import load_priors
+from sim.inputs.errors import InputError
+from sim.model.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = (ROOT / "scenarios" / "baseline.toml").as_posix()
@@ -186,8 +186,8 @@ def test_an_unreadable_base_file_is_one_line(copy, monkeypatch):
 
 from sim import api  # noqa: E402
 from sim.api.rerun import PROVENANCE, recorded_command  # noqa: E402
-from sim.errors import OptionError  # noqa: E402
-from sim.limits import LIMITS, checked  # noqa: E402
+from sim.inputs.errors import OptionError  # noqa: E402
+from sim.inputs.limits import LIMITS, checked  # noqa: E402
 
 REQUIRED = {  # the least each command needs besides the option tried
     "run": ["run", "x.toml"],
@@ -225,7 +225,7 @@ def test_every_numeric_option_of_the_command_line_has_its_limit_in_one_place():
     opts = numeric_options()
     assert len(opts) >= 15
     missing = sorted({d for _, _, d in opts} - set(LIMITS))
-    assert not missing, f"numeric options without a limit in sim/limits.py: {missing}"
+    assert not missing, f"numeric options without a limit in sim/inputs/limits.py: {missing}"
 
 
 @pytest.mark.parametrize("command, flag, dest", numeric_options())
@@ -325,14 +325,14 @@ CASES += [("calibrate", "replicates", 5), ("sensitivity", "replicates", 5), ("ex
 @pytest.mark.parametrize("func, key, value", CASES, ids=[f"{f}-{k}-{v!r}"[:60] for f, k, v in CASES])
 def test_a_wrong_library_call_raises_one_line_and_writes_nothing(tmp_path, monkeypatch, func, key, value):
     """`api.run_scenario(replicates="10")`, `seed=10**400`, `validate(reference="bogus")`, ... raised raw exceptions or ran."""
-    import sim.calibration
-    import sim.scenario
+    import sim.analysis.calibration
+    import sim.model.scenario
 
     def reached(*a, **k):  # a wrong call is refused before any input file is read (and long before any simulation)
         raise AssertionError(f"{func}({key}={value!r}) was accepted")
 
-    monkeypatch.setattr(sim.scenario, "load_scenario", reached)
-    monkeypatch.setattr(sim.calibration, "load_priors", reached)
+    monkeypatch.setattr(sim.model.scenario, "load_scenario", reached)
+    monkeypatch.setattr(sim.analysis.calibration, "load_priors", reached)
     args, kw = CALLS[func]
     kw = {**kw, "out": tmp_path / "o", "quiet": True, key: value}
     with pytest.raises((OptionError, InputError)) as exc:
@@ -505,7 +505,7 @@ def test_a_table_that_is_a_folder_or_broken_is_a_difference_not_a_traceback(run_
 
 # ---- 13. silent acceptances of input files: one line each ---------------------------------------
 
-from sim.targets import load_targets  # noqa: E402
+from sim.analysis.targets import load_targets  # noqa: E402
 
 HEADER = "date,basin,place,measure,value,low,high,kind,source,confidence\n"
 
@@ -553,8 +553,8 @@ def _event_scenario(copy: Path, event: str) -> Path:
 
 
 def test_basins_and_republics_that_contradict_each_other_are_one_line(copy, small):
-    from sim.datafiles import REPUBLICS
-    from sim.scenario import check_against
+    from sim.inputs.datafiles import REPUBLICS
+    from sim.model.scenario import check_against
 
     _, world = small
     n = 0
@@ -569,7 +569,7 @@ def test_basins_and_republics_that_contradict_each_other_are_one_line(copy, smal
 
 
 def test_a_seed_strike_town_outside_the_events_basins_is_one_line(copy, small):
-    from sim.scenario import check_against
+    from sim.model.scenario import check_against
 
     _, world = small
     n = 0

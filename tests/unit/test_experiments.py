@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import experiments
-from sim.engine import Engine, simulate
-from sim.rng import replicate_seeds
-from sim.runner import run_arms
-from sim.scenario import load_scenario
+from sim.analysis import experiments
+from sim.inputs.rng import replicate_seeds
+from sim.model.engine import Engine, simulate
+from sim.model.scenario import load_scenario
+from sim.run.runner import run_arms
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,7 +63,7 @@ def test_common_random_numbers_identical_before_the_lever(small):
     sc, world = small
     d = date(1989, 7, 16)
     arm = sc.with_changes(name="late_repression")
-    from sim.interventions import Repression
+    from sim.model.interventions import Repression
 
     arm = arm.with_changes(events=(*arm.events, Repression(kind="repression", start=d, end=date(1989, 9, 1), level=0.8)))
     seeds = replicate_seeds(12, 5)
@@ -123,7 +123,7 @@ def test_verdicts_follow_the_interval():
 
 def test_thresholds_are_in_their_outcomes_units():
     """A threshold is a size in the outcome's unit: never larger than the outcome's plausible range (a unit slip would be)."""
-    from sim.metrics import OUTCOMES
+    from sim.model.metrics import OUTCOMES
 
     for c in experiments.CLAIMS:
         unit = OUTCOMES[c.outcome].unit

@@ -1,4 +1,4 @@
-"""`explain`: the terms of each decision add up to the hazard and probability the decision used (sim/explain.py)."""
+"""`explain`: the terms of each decision add up to the hazard and probability the decision used (sim/analysis/explain.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sim import explain
-from sim.errors import InputError
+from sim.analysis import explain
+from sim.inputs.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 

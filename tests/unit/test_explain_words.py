@@ -7,7 +7,7 @@ from datetime import date
 
 import pandas as pd
 
-from sim import explain
+from sim.analysis import explain
 
 ONSET = dict.fromkeys((*explain.READINESS_TERMS, *explain.ONSET_TERMS, "committee_call"), 0.0)
 

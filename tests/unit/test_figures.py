@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sim import figures, plots, plots_arms, plots_network
+from sim.figures import figures, plots, plots_arms, plots_network
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,7 +133,7 @@ def test_every_plot_function_draws_into_the_callers_axes(run_folder):
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from sim import plots_analysis, plots_app
+    from sim.figures import plots_analysis, plots_app
 
     for mod in (plots, plots_analysis, plots_app):
         for name, fn in inspect.getmembers(mod, inspect.isfunction):
@@ -335,7 +335,7 @@ def test_wave_one_basin_a_panel_pair_the_far_east_drawn_concessions_marked_legen
 def _effects(arms=("no_concessions", "kept_promises")):
     import pandas as pd
 
-    from sim import figures
+    from sim.figures import figures
 
     rows = []
     for a in arms:
@@ -357,8 +357,8 @@ def _effects(arms=("no_concessions", "kept_promises")):
 
 
 def test_forest_draws_thresholds_no_pair_range_on_a_yes_no_outcome_and_plain_units():
-    from sim import figures
-    from sim.metrics import OUTCOME_LABELS, OUTCOMES
+    from sim.figures import figures
+    from sim.model.metrics import OUTCOME_LABELS, OUTCOMES
 
     effects = _effects()
     shown = figures.forest_outcomes()
@@ -407,7 +407,7 @@ def test_targets_titles_flag_uninformative_hits_and_count_informative_ones():
     import numpy as np
     import pandas as pd
 
-    from sim import plots_analysis
+    from sim.figures import plots_analysis
 
     dates = pd.date_range("1989-07-01", "1989-08-10")
     series = pd.DataFrame(

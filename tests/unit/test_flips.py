@@ -1,4 +1,4 @@
-"""The search of the priors for a parameter set that reverses a claim (sim/flips.py): it finds a flip where the
+"""The search of the priors for a parameter set that reverses a claim (sim/analysis/flips.py): it finds a flip where the
 structure allows one, and a claim it cannot reverse is judged true by construction, never supported."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import experiments, flips
-from sim.runner import run_arms
-from sim.sensitivity import Factor, lever
+from sim.analysis import experiments, flips
+from sim.analysis.sensitivity import Factor, lever
+from sim.run.runner import run_arms
 from tests.unit.test_experiments import long_small  # noqa: F401 (fixture)
 
 SEPARATISM = experiments.Claim(

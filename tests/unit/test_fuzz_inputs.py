@@ -25,12 +25,12 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from sim.calibration import load_priors  # noqa: E402
-from sim.errors import InputError  # noqa: E402
-from sim.network import load_world  # noqa: E402
-from sim.params import Params  # noqa: E402
-from sim.scenario import TOP_KEYS, check_against, load_scenario  # noqa: E402
-from sim.targets import load_targets  # noqa: E402
+from sim.analysis.calibration import load_priors  # noqa: E402
+from sim.analysis.targets import load_targets  # noqa: E402
+from sim.inputs.errors import InputError  # noqa: E402
+from sim.inputs.network import load_world  # noqa: E402
+from sim.inputs.params import Params  # noqa: E402
+from sim.model.scenario import TOP_KEYS, check_against, load_scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = {"scenario": 420, "data": 260, "targets": 220, "priors": 140}

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import InputError
-from sim.network import load_world
-from sim.params import Params
-from sim.scenario import load_scenario
+from sim.inputs.errors import InputError
+from sim.inputs.network import load_world
+from sim.inputs.params import Params
+from sim.model.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.network import REPUBLICS, load_world
-from sim.params import Params
-from sim.runner import simulate, tidy
+from sim.inputs.network import REPUBLICS, load_world
+from sim.inputs.params import Params
+from sim.run.runner import simulate, tidy
 
 COUNTS = ("strikers", "mines_on_strike", "committees_city", "committees_basin", "committees_material", "committees_political")
 SHARES = ("share_material", "share_political", "share_sovereignty", "efficacy", "trust")

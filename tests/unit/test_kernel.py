@@ -1,4 +1,4 @@
-"""The compiled day (sim/kernel.py): what it reads is named, its observation equals sim.metrics, levers share its concession.
+"""The compiled day (sim/model/kernel.py): what it reads is named, its observation equals sim.model.metrics, levers share its concession.
 
 That it equals the per-agent model, variable for variable, is tests/unit/test_reference.py.
 """
@@ -10,31 +10,31 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import kernel, metrics
-from sim.engine import Engine
-from sim.errors import InputError
-from sim.params import Mechanisms, Params
-from sim.rng import replicate_seeds
-from sim.runner import world_for
-from sim.scenario import load_scenario
+from sim.inputs.errors import InputError
+from sim.inputs.params import Mechanisms, Params
+from sim.inputs.rng import replicate_seeds
+from sim.model import kernel, metrics
+from sim.model.engine import Engine
+from sim.model.scenario import load_scenario
+from sim.run.runner import world_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_kernel_reads_parameters_state_and_switches_by_name():
     """No parameter, state array or switch is addressed by position: every subscript of a record, tuple or switch is an attribute."""
-    tree = ast.parse((ROOT / "sim" / "kernel.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ROOT / "sim" / "model" / "kernel.py").read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
             named = node.value.id not in ("p", "pr", "m", "mech", "s", "w")  # (pm[r] picks a replicate's record)
             assert named, f"line {node.lineno}: {node.value.id}[...] by position"
-    assert tuple(f.name for f in dataclasses.fields(Params)) == kernel.PARAMS  # every parameter, declared once in sim/params.py
+    assert tuple(f.name for f in dataclasses.fields(Params)) == kernel.PARAMS  # every parameter, declared once in sim/inputs/params.py
     assert kernel.Switches._fields == tuple(f.name for f in dataclasses.fields(Mechanisms))
 
 
 def test_param_records_hold_each_replicates_values_by_name():
     draws = [Params().replace(w_city=0.1 * (i + 1)) for i in range(3)]
-    from sim.params import stack_params
+    from sim.inputs.params import stack_params
 
     rec = kernel.param_records(stack_params(draws), 3)
     assert rec["w_city"].tolist() == [0.1, 0.2, 0.30000000000000004] and (rec["spark"] == Params().spark).all()
@@ -68,8 +68,8 @@ def test_a_lever_concession_and_the_reactive_centre_share_one_compiled_concessio
 
 
 def test_fused_observation_equals_the_numpy_observables_bit_for_bit():
-    from sim.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES, observe_basins, observe_republics
-    from sim.network import REPUBLICS
+    from sim.inputs.network import REPUBLICS
+    from sim.model.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES, observe_basins, observe_republics
 
     assert len(BASIN_OBSERVABLES) == metrics.N_BASIN_OBS and len(REPUBLIC_OBSERVABLES) == metrics.N_REPUBLIC_OBS
     sc = load_scenario(ROOT / "scenarios" / "no_concessions.toml").with_changes(params={"court": 0.9, "bind": 0.9})

@@ -9,11 +9,11 @@ engine against the per-agent reference with all of them on.
 import numpy as np
 import pytest
 
-from sim.engine import Engine, simulate
-from sim.errors import InputError
-from sim.interventions import parse_event
-from sim.model import StrikeModel
-from sim.rng import replicate_seeds
+from sim.inputs.errors import InputError
+from sim.inputs.rng import replicate_seeds
+from sim.model.engine import Engine, simulate
+from sim.model.interventions import parse_event
+from sim.model.model import StrikeModel
 
 QUIET = {"onset": False, "contagion": False, "news": False}  # only committees' calls can bring mines out
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.interventions import KINDS, lever_reference
-from sim.network import load_world
-from sim.scenario import check_against, load_scenario
+from sim.inputs.network import load_world
+from sim.model.interventions import KINDS, lever_reference
+from sim.model.scenario import check_against, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -72,7 +72,7 @@ def test_an_empty_out_is_refused_in_one_line_and_writes_nothing(tmp_path, monkey
 
 
 def test_an_interrupt_after_the_simulations_says_the_chunks_are_kept(short, tmp_path, monkeypatch, capsys):
-    from sim import metrics
+    from sim.model import metrics
 
     out = tmp_path / "res"
 
@@ -151,7 +151,7 @@ def test_a_really_full_disk_names_the_file_and_leaves_no_temporary_file(short, t
 
 
 def test_the_atomic_writer_names_the_file_of_an_os_error_without_one(tmp_path):
-    from sim import results
+    from sim.run import results
 
     def fail(tmp):
         tmp.write_bytes(b"half")

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sim.engine import simulate
-from sim.rng import replicate_seeds
+from sim.inputs.rng import replicate_seeds
+from sim.model.engine import simulate
 
 SEEDS = replicate_seeds(2024, 8)
 
@@ -145,8 +145,8 @@ def test_shocks_off_ignores_the_price_rise(small):
 def test_engine_equals_reference_on_the_real_network(baseline):
     import dataclasses
 
-    from sim.model import StrikeModel
-    from sim.posterior import draws_for
+    from sim.inputs.posterior import draws_for
+    from sim.model.model import StrikeModel
 
     sc, world = baseline
     sc = sc.with_changes(end=sc.start.replace(month=8, day=4))

@@ -1,11 +1,11 @@
-"""The Mesa model (sim/model.py) on Mesa's clock; the batched engine: batching, determinism and invariants."""
+"""The Mesa model (sim/model/model.py) on Mesa's clock; the batched engine: batching, determinism and invariants."""
 
 import numpy as np
 import pytest
 
-from sim.engine import Engine, simulate
-from sim.model import Basin, Centre, Enterprise, StrikeCommittee, StrikeModel
-from sim.rng import replicate_seeds
+from sim.inputs.rng import replicate_seeds
+from sim.model.engine import Engine, simulate
+from sim.model.model import Basin, Centre, Enterprise, StrikeCommittee, StrikeModel
 
 
 def test_agentset_queries_read_the_model(small):
@@ -33,7 +33,7 @@ def test_batch_of_parameter_draws_equals_single_runs(small):
     """R replicates with R different parameter sets, advanced together, equal R single runs."""
     import dataclasses
 
-    from sim.params import Params
+    from sim.inputs.params import Params
 
     sc, world = small
     seeds = replicate_seeds(5, 4)

@@ -1,6 +1,6 @@
 """The compiled engine equals the per-agent Mesa model (the specification): the whole state, every day.
 
-Every variable of `sim.state.VARIABLES` is compared, bit for bit, as the engine holds it and as the
+Every variable of `sim.model.state.VARIABLES` is compared, bit for bit, as the engine holds it and as the
 agents hold it (`StrikeModel.state`), with every mechanism on (the reactive centre and the
 counter-mechanisms included) and with each switched off.
 """
@@ -11,10 +11,10 @@ from datetime import date
 import numpy as np
 import pytest
 
-from sim.engine import Engine
-from sim.model import StrikeModel
-from sim.params import Mechanisms
-from sim.state import VARIABLES
+from sim.inputs.params import Mechanisms
+from sim.model.engine import Engine
+from sim.model.model import StrikeModel
+from sim.model.state import VARIABLES
 
 SWITCHES = [f.name for f in dataclasses.fields(Mechanisms)]
 COUNTER = {"tau_refuse": 0.2, "court": 0.8, "eta_fail": 0.2}  # radicalisation by refusal, the republics courting the refused
@@ -73,15 +73,15 @@ def test_engine_equals_reference_over_1989_1991_on_the_real_network(baseline, of
 
 
 def test_the_state_is_declared_once():
-    """The engine's state, the agents' state and the kernel's arguments are all the variables of `sim.state.VARIABLES`."""
-    from sim.state import State
+    """The engine's state, the agents' state and the kernel's arguments are all the variables of `sim.model.state.VARIABLES`."""
+    from sim.model.state import State
 
     assert State._fields == tuple(v.name for v in VARIABLES)
     assert len({v.name for v in VARIABLES}) == len(VARIABLES)
 
 
 def test_the_per_agent_model_is_mesa_agents_in_agentsets_observed_once_a_day(small):
-    from sim.model import REPORTERS, Basin, Centre, Enterprise, StrikeCommittee
+    from sim.model.model import REPORTERS, Basin, Centre, Enterprise, StrikeCommittee
 
     sc, world = small
     ref = StrikeModel(world, sc, 4)
@@ -98,7 +98,7 @@ def test_the_per_agent_model_is_mesa_agents_in_agentsets_observed_once_a_day(sma
 
 def test_the_per_agent_model_reads_neighbours_from_the_network_and_runs_events_as_mesa_events(small):
     """Each enterprise sits on its cell and its neighbours, by level, are the world's ties (weights and order); levers are Mesa events."""
-    from sim.model import LEVELS
+    from sim.model.model import LEVELS
 
     sc, world = small
     ref = StrikeModel(world, sc, 4)

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine import simulate
-from sim.rng import replicate_seeds
-from sim.runner import run_arms, run_ensemble
+from sim.inputs.rng import replicate_seeds
+from sim.model.engine import simulate
+from sim.run.runner import run_arms, run_ensemble
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,7 +93,7 @@ def test_the_environment_is_the_locked_one():
 
 
 def test_manifest_versions_cover_every_installed_dependency():
-    from sim.results import versions
+    from sim.run.results import versions
 
     v = versions()
     for name in ("numpy", "scipy", "salib", "pyabc", "distributed", "pyarrow", "mesa"):

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sim import api, results
+from sim import api
+from sim.run import results
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = ROOT / "calibration" / "targets" / "july1989.csv"

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from sim import api, results
+from sim import api
 from sim.api.rerun import MANIFEST_VOLATILE
+from sim.run import results
 from tests.conftest import small_base
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,7 +125,7 @@ def compare_reference(arms, tmp_path_factory) -> Path:
 
 
 def _stop_in_effects(mp):
-    from sim import experiments
+    from sim.analysis import experiments
 
     stop_in(mp, experiments, "paired_effects")
 
@@ -153,7 +154,7 @@ THESIS |= {"flip_replicates": 1, "flip_confirm": 1, "command": "thesis"}  # the 
 
 
 def _stop_in_flip_search(mp):
-    from sim import flips
+    from sim.analysis import flips
 
     stop_in(mp, flips, "search")
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import api, results
+from sim import api
+from sim.run import results
 from tests.conftest import small_base
 
 ARGS = {"replicates": 6, "seed": 7, "workers": 2, "targets": None, "draw_figures": False}  # two chunks of 3

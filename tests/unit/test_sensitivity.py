@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import experiments
-from sim import sensitivity as sens
+from sim.analysis import experiments
+from sim.analysis import sensitivity as sens
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.errors import InputError
-from sim.runner import world_for
-from sim.targets import Target, load_targets, resolve, score, target_areas, weighted_interval_score
+from sim.analysis.targets import Target, load_targets, resolve, score, target_areas, weighted_interval_score
+from sim.inputs.errors import InputError
+from sim.run.runner import world_for
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "date,basin,place,measure,value,low,high,kind,source,confidence\n"
@@ -182,7 +182,7 @@ def test_uninformative_rows_are_flagged(tmp_path):
 
 def test_calibration_targets_end_in_1990():
     """No 1991 figure sets anything: every calibration stage's targets and runs end by 31 December 1990."""
-    from sim.calibration import PRIOR_FILES, load_priors
+    from sim.analysis.calibration import PRIOR_FILES, load_priors
 
     for f in PRIOR_FILES:
         setup = load_priors(ROOT / "calibration" / f)

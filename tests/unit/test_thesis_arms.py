@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.engine import simulate
-from sim.rng import replicate_seeds
-from sim.runner import world_for
-from sim.scenario import load_scenario
+from sim.inputs.rng import replicate_seeds
+from sim.model.engine import simulate
+from sim.model.scenario import load_scenario
+from sim.run.runner import world_for
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.analysis.targets import headline, load_targets, score, target_areas
 from sim.api.common import counted, scores_text
-from sim.runner import world_for
-from sim.targets import headline, load_targets, score, target_areas
+from sim.run.runner import world_for
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "date,basin,place,measure,value,low,high,kind,source,confidence\n"
@@ -128,9 +128,9 @@ def test_validate_command_headline_counts_informative_hits(tmp_path):
 
 
 def test_the_validation_figure_marks_uninformative_hits_and_counts_informative_ones(tmp_path):
-    from sim.figures import _target_series
-    from sim.plots import close
-    from sim.plots_analysis import plot_targets
+    from sim.figures.figures import _target_series
+    from sim.figures.plots import close
+    from sim.figures.plots_analysis import plot_targets
 
     s, ser = scored(
         tmp_path,

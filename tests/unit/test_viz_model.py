@@ -1,4 +1,4 @@
-"""The app's model (sim/viz.py) without a browser: what the page shows, before the first day and after steps."""
+"""The app's model (sim/figures/viz.py) without a browser: what the page shows, before the first day and after steps."""
 
 import pytest
 
@@ -6,7 +6,7 @@ pytest.importorskip("solara")
 
 
 def test_the_page_reads_the_mesa_model_from_day_0_on():
-    from sim.viz import VizModel, basin_series, headline
+    from sim.figures.viz import VizModel, basin_series, headline
 
     m = VizModel()
     dates, series = basin_series(m)  # day 0: nothing simulated yet (the page once failed here)

@@ -1,0 +1,1 @@
+"""The model: the state declared once, the compiled day (the one fast path), observables, levers and scenarios (what they do to the state), the Mesa agents and model (the specification), the array engine."""

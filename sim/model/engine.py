@@ -1,0 +1,233 @@
+"""The array engine: R replicates of one scenario advanced together by the compiled day (`sim.model.kernel`).
+
+`Engine` holds the state of a batch (arrays with a leading replicate axis, `sim.model.state.State`), applies
+the dated levers of the day, steps the compiled kernel and records the observables; `simulate` runs
+it to the horizon. Every command's ensembles, calibration and experiments run here. The per-agent
+Mesa model (`sim.model.model.StrikeModel`) is its specification: a test keeps the two equal over the
+whole state, day by day, with every mechanism on and each off.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import numpy as np
+import scipy.sparse as sp
+
+from sim.inputs.network import REPUBLICS, World
+from sim.inputs.params import Params, stack_params
+from sim.inputs.posterior import draws_for
+from sim.inputs.rng import BLOCK, Streams
+from sim.model import kernel, metrics
+from sim.model.interventions import apply_events, compile_timeline
+from sim.model.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES
+from sim.model.scenario import Scenario
+from sim.model.state import init_state
+
+AREA_OBSERVABLES = ("strikers", "mines_on_strike", "allegiance")
+"""Daily series recorded for requested areas: strikers, enterprises on strike, and the share of the
+area's workforce whose town or basin committee backs its republic against the Union."""
+
+
+def batch_params(scenario: Scenario, seeds: list[int], params: Params | Sequence[Params] | None = None) -> Params:
+    """The parameters of a batch of replicates, stacked (see `sim.inputs.params.stack_params`).
+
+    `params` if given (one set, or one per replicate); else one posterior draw per replicate for a
+    `parameters = "posterior"` scenario; else the scenario's own.
+    """
+    if params is None:
+        params, _ = draws_for(scenario, seeds)  # None unless the scenario draws from a posterior
+    if params is None:
+        return scenario.params
+    if isinstance(params, Params):
+        return params
+    if len(params) != len(seeds):
+        raise ValueError(f"{len(params)} parameter sets for {len(seeds)} replicates")
+    return stack_params(params)
+
+
+class Engine:
+    """The array engine for R replicates of one scenario.
+
+    Args:
+        world: the static world.
+        scenario: the resolved scenario (its events, switches and default parameters).
+        seeds: one replicate seed per row.
+        params: parameters to use instead of the scenario's: one set for every replicate, or a
+            sequence with one set per replicate, advanced together. By default the scenario's own,
+            or, for a scenario with `parameters = "posterior"`, one posterior draw per replicate.
+        town_days: days over which every town's series is recorded (the July-August 1989 window).
+        areas: sets of towns (indices) whose daily series (`AREA_OBSERVABLES`) are recorded over the
+            whole run: the places a targets file names (`sim.analysis.targets.target_areas`), and only those.
+        record: "all" (basin, republic, town and area series: what results need) or "areas" (the
+            area series only: what a calibration particle needs; about half the cost of a day).
+    """
+
+    def __init__(
+        self,
+        world: World,
+        scenario: Scenario,
+        seeds: list[int],
+        params: Params | Sequence[Params] | None = None,
+        town_days: int = 62,
+        areas: Sequence[Sequence[int]] = (),
+        record: str = "all",
+    ) -> None:
+        self.world = world
+        self.scenario = scenario
+        self.params = batch_params(scenario, list(seeds), params)
+        self.mech = scenario.mechanisms
+        self.days = scenario.days
+        self.timeline = compile_timeline(list(scenario.events), scenario.start, self.days, world)
+        self.seeds = list(seeds)
+        self.streams = [Streams(s) for s in self.seeds]
+        u_init = np.stack([st.gen["init"].random((world.n, 5)) for st in self.streams])
+        self.state = init_state(world, self.params, u_init)
+        self.day = 0
+        if record not in ("all", "areas"):
+            raise ValueError(f"record must be 'all' or 'areas', got {record!r}")
+        self.record = record
+        self._compile_levers()
+        r = len(self.seeds)
+        self._draws: dict[str, tuple[int, np.ndarray]] = {}  # stream name -> (block, (R, BLOCK, size) draws)
+        self._bind_observables(
+            np.zeros((self.days, len(BASIN_OBSERVABLES), r, world.n_basins)),
+            np.zeros((self.days, len(REPUBLIC_OBSERVABLES), r, len(REPUBLICS))),
+        )
+        # by town, only over the first `town_days` days (the calibration window: July-August 1989)
+        self.town_days = min(town_days, self.days)
+        self.town_out = {k: np.zeros((self.town_days, r, world.n_cities)) for k in ("strikers", "mines_on_strike")}
+        # allegiance by town on the dates that matter (the 1991 referendums, after the coup) and the last day
+        marks = [(date.fromisoformat(x) - scenario.start).days for x in metrics.ALLEGIANCE_DATES]
+        self.snap_days = sorted({d for d in marks if 0 <= d < self.days} | {self.days - 1})
+        self.snap_out = np.zeros((len(self.snap_days), r, world.n_cities))  # workforce whose committee backs the republic
+        # the requested areas: a (A, C) membership matrix, summed in a fixed order (see World._group_sum)
+        self.areas = [tuple(int(i) for i in a) for a in areas]
+        rows = np.repeat(np.arange(len(self.areas)), [len(a) for a in self.areas]).astype(np.intp)
+        cols = np.asarray([i for a in self.areas for i in a], dtype=np.intp)
+        self._area_mat = sp.csr_matrix((np.ones(cols.size), (rows, cols)), shape=(len(self.areas), world.n_cities))
+        self._area_wf = np.asarray(self._area_mat @ world.by_city(world.workforce[None, :])[0]).ravel()
+        self.area_out = {k: np.zeros((self.days, r, len(self.areas))) for k in AREA_OBSERVABLES} if self.areas else {}
+
+    def _bind_observables(self, basin_block: np.ndarray, rep_block: np.ndarray) -> None:
+        """Hold the daily observables in two blocks; `basin_out` and `rep_out` are views of them by name.
+
+        The blocks are (day, observable, replicate, basin or republic); the compiled observation fills a day at a time.
+        """
+        self._bblock, self._rblock = basin_block, rep_block
+        self.basin_out = {k: basin_block[:, j] for j, k in enumerate(BASIN_OBSERVABLES)}
+        self.rep_out = {k: rep_block[:, j] for j, k in enumerate(REPUBLIC_OBSERVABLES)}
+
+    def _compile_levers(self) -> None:
+        """The parameters and switches of the current scenario, as the compiled day reads them."""
+        self._pm = kernel.param_records(self.params, len(self.seeds))
+        self._mf = kernel.switches(self.mech)
+
+    @property
+    def date(self) -> date:
+        """Calendar date of the next day to simulate."""
+        return self.scenario.start + timedelta(days=self.day)
+
+    def apply_events(self) -> None:
+        """Apply the dated events of the current day (before its step)."""
+        evs = self.timeline.events.get(self.day, [])
+        if evs:
+            apply_events(self.state, self.world, self.params, self.mech, evs, self.day)
+
+    def advance(self) -> None:
+        """Simulate the current day and record its observables."""
+        d, w, tl = self.day, self.world, self.timeline
+        n, k = w.n, w.n_cities + w.n_basins
+
+        def draws(name: str, size: int) -> np.ndarray:
+            # (R, size) draws of today: a view of the (R, BLOCK, size) block every replicate's stream fills in place
+            block, at = divmod(d, BLOCK)
+            held = self._draws.get(name)
+            if held is None or held[0] != block:
+                arr = held[1] if held is not None else np.empty((len(self.streams), BLOCK, size))
+                for r, st in enumerate(self.streams):
+                    st.fill(name, block, arr[r])
+                held = self._draws[name] = (block, arr)
+            return held[1][:, at]
+
+        args = (
+            d,
+            tl.repression[d],
+            tl.cut[d],
+            float(tl.news[d]),
+            tl.movement[d],
+            draws("onset", n),
+            draws("ret", n),
+            draws("committee", k),
+            draws("stage", k),
+            draws("ally", k),
+        )
+        kernel.step(self.state, w, self._pm, self._mf, *args)
+        if self.record == "all":
+            metrics.observe(self.state, w, self._bblock[d], self._rblock[d])  # compiled: the same sums in the same order as observe_basins
+            if d in self.snap_days:
+                self.snap_out[self.snap_days.index(d)] = w.by_city(metrics.backing(self.state, w) * w.workforce)
+        if (d < self.town_days and self.record == "all") or self.areas:
+            towns = {
+                "strikers": w.by_city(self.state.striking * self.state.out_share * w.workforce),
+                "mines_on_strike": w.by_city(self.state.striking),
+            }
+            if d < self.town_days and self.record == "all":
+                for k, v in towns.items():
+                    self.town_out[k][d] = v
+            if self.areas:
+                towns["allegiance"] = w.by_city(metrics.backing(self.state, w) * w.workforce)
+                for k, v in towns.items():
+                    a = np.asarray(self._area_mat @ v.T).T
+                    self.area_out[k][d] = a / np.maximum(self._area_wf, 1e-300) if k == "allegiance" else a
+        self.day += 1
+
+    def run(self, until: int | None = None) -> Engine:
+        """Run to the horizon (or up to, not including, day index `until`)."""
+        stop = self.days if until is None else min(until, self.days)
+        while self.day < stop:
+            self.apply_events()
+            self.advance()
+        return self
+
+    def fork(self, scenario: Scenario) -> Engine:
+        """A copy of this engine, at its current day, that goes on under another scenario's levers.
+
+        The copy keeps the state, the streams (so the same draws follow) and the days recorded so
+        far; from now on it applies `scenario`'s events and parameters (its posterior draws, or its
+        own, for the same replicate seeds). Events of `scenario` dated before the current day do not
+        act: the history up to the fork is shared. Horizon, start and data must be the same.
+        """
+        if (scenario.start, scenario.end, scenario.data.resolve()) != (
+            self.scenario.start,
+            self.scenario.end,
+            self.scenario.data.resolve(),
+        ):
+            raise ValueError(f"cannot fork {self.scenario.name} into {scenario.name}: start, end and data folder must be the same")
+        new = copy.deepcopy(self, {id(self.world): self.world, id(self.timeline): None})  # the world is shared, not copied
+        new._bind_observables(new._bblock, new._rblock)  # deepcopy copies the views apart from their blocks: tie them again
+        new.scenario = scenario
+        new.mech = scenario.mechanisms
+        new.timeline = compile_timeline(list(scenario.events), scenario.start, self.days, self.world)
+        new.params = batch_params(scenario, self.seeds)
+        new._compile_levers()
+        return new
+
+    def outcome_run(self) -> metrics.Run:
+        """The recorded days as a `metrics.Run` (what named outcomes read)."""
+        start = np.datetime64(self.scenario.start, "D")
+        dates = np.arange(start, start + np.timedelta64(self.day, "D"))
+        return metrics.Run(
+            basin={k: v[: self.day] for k, v in self.basin_out.items()},
+            republic={k: v[: self.day] for k, v in self.rep_out.items()},
+            dates=dates,
+            basin_names=self.world.basin_names,
+            republics=REPUBLICS,
+        )
+
+
+def simulate(world: World, scenario: Scenario, seeds: list[int], params: Params | Sequence[Params] | None = None) -> Engine:
+    """Run R = len(seeds) replicates together to the horizon and return the finished engine."""
+    return Engine(world, scenario, seeds, params).run()

@@ -1,0 +1,396 @@
+"""Scenario files: the only TOML reader. Validated, with one level of `base = "..."` inheritance.
+
+A scenario is data: a horizon, a data folder, parameter overrides, mechanism switches and a list of
+dated events (see `sim.model.interventions.KINDS`). `tomllib` parses without executing anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sim.inputs.datafiles import file_hashes
+from sim.inputs.errors import InputError, decode_utf8
+from sim.inputs.limits import LIMITS
+from sim.inputs.params import Mechanisms, Params
+from sim.inputs.posterior import FITTED
+from sim.model.interventions import Event, as_date, parse_event
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+"""The repository: every file a scenario or priors file names may lie in it (or beside the naming file)."""
+HORIZON = (date(1989, 1, 1), date(1991, 12, 31))
+"""Dates a scenario may cover: the data (grievances, national movements, shocks) describe 1989-1991, up to the end of the USSR."""
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+"""A scenario name becomes a folder name under the results root: no separators, no '..', nothing hidden."""
+
+TOP_KEYS = {
+    "name",
+    "description",
+    "claim",
+    "base",
+    "start",
+    "end",
+    "data",
+    "replicates",
+    "seed",
+    "params",
+    "parameters",
+    "mechanisms",
+    "events",
+    "events_replace",
+    "events_drop",
+    "events_modify",
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A resolved scenario (inheritance applied, everything checked)."""
+
+    name: str
+    path: str
+    description: str
+    claim: str
+    start: date
+    end: date
+    data: Path
+    replicates: int
+    seed: int
+    params: Params
+    mechanisms: Mechanisms
+    events: tuple[Event, ...] = field(default=())
+    parameters: str = "defaults"
+    posterior: Path | None = None
+    set_params: tuple[str, ...] = ()
+
+    def posterior_sha256(self) -> str | None:
+        """Hash of the posterior file the replicates draw their parameters from (None: defaults)."""
+        return hashlib.sha256(self.posterior.read_bytes()).hexdigest() if self.posterior else None
+
+    @property
+    def days(self) -> int:
+        """Number of simulated days, start and end inclusive."""
+        return (self.end - self.start).days + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved scenario as plain JSON-able data (for the manifest)."""
+        d = asdict(self)
+        d["data"] = str(self.data)
+        return json.loads(json.dumps(d, default=str))
+
+    def digest(self) -> str:
+        """Short hash of the resolved scenario's content, seed and replicates (names results folders).
+
+        The file's path is left out (the data folder and posterior enter by the content of their files),
+        so the same scenario gives the same hash however it is named and wherever the repository lies.
+        """
+        d = self.to_dict()
+        d.pop("path")
+        d["data"] = self.data.name  # not the machine's absolute path
+        d["data_sha256"] = file_hashes(self.data)  # ...but the content of every table a run reads, so a
+        # run resumed after a data file changed starts anew instead of mixing old and new replicates
+        d["posterior"] = self.posterior_sha256()  # the draws' content, not where the file lies
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
+
+    def with_changes(self, params: dict[str, Any] | None = None, mechanisms: dict[str, Any] | None = None, **top: Any) -> Scenario:
+        """A copy with parameter, switch or top-level changes (checked)."""
+        try:
+            p = self.params.replace(**(params or {}))
+            m = self.mechanisms.replace(**(mechanisms or {}))
+        except InputError as exc:
+            raise exc.in_file(self.path) from None
+        keys = tuple(sorted(set(self.set_params) | set(params or {})))
+        return dataclasses.replace(self, params=p, mechanisms=m, set_params=keys, **top)
+
+
+def check_against(scenario: Scenario, world: Any) -> None:
+    """Check the scenario's events against a world's names (basins, towns), naming the file."""
+    from sim.model.interventions import compile_timeline
+
+    try:
+        compile_timeline(list(scenario.events), scenario.start, scenario.days, world)
+    except InputError as exc:
+        raise exc.in_file(scenario.path) from None
+
+
+def read_toml(path: Path, what: str = "scenario file") -> dict[str, Any]:
+    """Parse a TOML file (the project's only TOML reader; `tomllib` executes nothing).
+
+    Raises:
+        InputError: naming the file if it is missing, a folder, not UTF-8 or malformed.
+    """
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise InputError(f"is a folder, not a {what} (.toml)", file=str(path))
+        if not path.is_file():
+            raise InputError(f"{what} not found", file=str(path))
+        data = path.read_bytes()
+    except OSError as exc:  # too long a name, no permission, a device
+        raise InputError(f"cannot read this {what}: {exc.strerror or exc}", file=str(path)) from None
+    text = decode_utf8(data, str(path))
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"malformed TOML: {exc}", file=str(path)) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise InputError(f"malformed TOML: {str(exc).splitlines()[0]}", file=str(path)) from None
+    except RecursionError:
+        raise InputError("malformed TOML: nested too deeply", file=str(path)) from None
+
+
+def named_path(text: Any, folder: Path, key: str, within: tuple[Path, ...] | None = None) -> Path:
+    """A path a file names (`base`, `data`, `parameters`, a priors file's `[setup]` paths), resolved and confined.
+
+    `text` is relative to `folder` (the naming file's folder) or absolute; symbolic links are followed.
+    The result must lie inside `within` (default: the repository or `folder`, and below), so no file
+    can make a command read, or write, somewhere else (`../../elsewhere`, an absolute path, a link out).
+
+    Raises:
+        InputError: one line naming the key, for a path that is not a string, cannot be resolved (a
+            loop of links, a NUL byte, too long a name) or lies outside where it belongs.
+    """
+    if not isinstance(text, str) or not text:
+        raise InputError(f"{key} must be a non-empty string (a path relative to the file), got {text!r}", key=key)
+    try:
+        resolved = (Path(folder) / text).resolve()
+        roots = [Path(r).resolve() for r in (within or (REPOSITORY, folder))]
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # a missing file: the caller says so
+            resolved.stat()  # too long a name, no permission to look: said here, once
+    except (OSError, RuntimeError, ValueError) as exc:  # a loop of links, too long a name, a NUL byte
+        raise InputError(f"{key} = {text!r} cannot be resolved: {getattr(exc, 'strerror', None) or exc}", key=key) from None
+    if not any(resolved.is_relative_to(r) for r in roots):
+        where = " or ".join(str(r) for r in roots)
+        raise InputError(f"{key} = {text!r} lies outside {where} (resolved to {resolved}); files may only name paths there", key=key)
+    return resolved
+
+
+def load_scenario(path: str | Path, require_posterior: bool = True) -> Scenario:
+    """Read, merge with its base (one level) and validate a scenario file.
+
+    Args:
+        path: a .toml scenario file.
+        require_posterior: if False, `parameters = "posterior"` with no posterior file yet gives
+            the scenario's own parameters (calibration itself, which makes that file, needs this).
+
+    Raises:
+        InputError: naming the file and key for anything malformed.
+    """
+    path = Path(path)
+    raw = read_toml(path)
+    try:
+        _check_top(raw)
+        if "base" in raw:
+            base_path = named_path(raw["base"], path.parent, "base")
+            if base_path == path.resolve():
+                raise InputError("base refers to the file itself", key="base")
+            if not base_path.is_file():
+                what = "is a folder, not a scenario file" if base_path.is_dir() else "not found"
+                raise InputError(f"base file {raw['base']!r} {what} (looked for {base_path})", key="base")
+            try:
+                base = read_toml(base_path)
+                _check_top(base)
+                if "base" in base:
+                    raise InputError(
+                        f"only one level of base inheritance is allowed ({path.name} -> {base_path.name} -> {base['base']})",
+                        file=str(base_path),
+                        key="base",
+                    )
+            except InputError as exc:
+                raise exc.in_file(str(base_path)) from None
+            raw = _merge(base, raw, base_path.parent, path.parent)
+        else:
+            if "name" not in raw:
+                raise InputError("missing key 'name' (a scenario needs a name, or base = ... to inherit one)", key="name")
+            for key in ("events_drop", "events_modify", "events_replace"):
+                if key in raw:
+                    raise InputError(f"{key} edits inherited events: it needs base = ...", key=key)
+            raw = dict(raw)
+            raw["_data_dir"] = raw["_param_dir"] = path.parent
+        return _build(raw, path, require_posterior)
+    except InputError as exc:
+        raise exc.in_file(str(path)) from None
+
+
+def _check_top(raw: dict[str, Any]) -> None:
+    for key in raw:
+        if key not in TOP_KEYS:
+            raise InputError(f"unknown key '{key}'; allowed: {', '.join(sorted(TOP_KEYS))}", key=key)
+
+
+def _merge(base: dict, child: dict, base_dir: Path, child_dir: Path) -> dict:
+    out = {k: v for k, v in base.items()}
+    out["_data_dir"] = out["_param_dir"] = base_dir
+    out["_base_events"] = len(base.get("events", []))
+    for k, v in child.items():
+        if k in ("params", "mechanisms"):
+            if not isinstance(v, dict):
+                raise InputError(f"[{k}] must be a table", key=k)
+            out[k] = {**base.get(k, {}), **v}
+        elif k == "events":
+            if not isinstance(v, list):
+                raise InputError("events must be an array of tables ([[events]])", key="events")
+            if child.get("events_replace") is True:
+                out["events"], out["_base_events"] = list(v), 0
+            else:
+                out["events"] = list(v)  # the inherited ones are put in front below
+        elif k == "events_replace":
+            if not isinstance(v, bool):
+                raise InputError(f"events_replace must be true or false, got {v!r}", key=k)
+        elif k in ("events_drop", "events_modify"):
+            pass  # applied to the inherited events below
+        elif k == "data":
+            out["data"] = v
+            out["_data_dir"] = child_dir
+        elif k == "parameters":
+            out["parameters"] = v
+            out["_param_dir"] = child_dir
+        elif k != "base":
+            out[k] = v
+    if child.get("events_replace") is not True:
+        base_events = base.get("events", [])
+        if not isinstance(base_events, list):
+            raise InputError("events must be an array of tables ([[events]])", key="events")
+        inherited = _edit_inherited(base_events, child)
+        own = out["events"] if "events" in child else []
+        out["events"], out["_base_events"] = inherited + list(own), len(inherited)
+    return out
+
+
+def _edit_inherited(base_events: list, child: dict) -> list:
+    """The base file's events after the child's `[[events_drop]]` and `[[events_modify]]`.
+
+    Each drop or modify table names a `kind` and optionally a `date` (or `start`) and `basins`:
+    inherited events that match all given keys are dropped, or get the modify table's other keys.
+    """
+    out = [dict(e) if isinstance(e, dict) else e for e in base_events]
+    for what in ("events_drop", "events_modify"):
+        tables = child.get(what, [])
+        if not isinstance(tables, list):
+            raise InputError(f"{what} must be an array of tables ([[{what}]])", key=what)
+        for i, t in enumerate(tables):
+            label = f"[[{what}]] #{i + 1}"
+            if not isinstance(t, dict) or "kind" not in t:
+                raise InputError(f"{label} must be a table with at least 'kind'", key=what)
+            keys = {"kind", "date", "start", "basins"}
+            match = {k: v for k, v in t.items() if k in keys}
+            if what == "events_drop" and set(t) - keys:
+                raise InputError(f"{label}: unknown key '{sorted(set(t) - keys)[0]}'; allowed: basins, date, kind, start", key=what)
+            hits = [j for j, e in enumerate(out) if isinstance(e, dict) and all(str(e.get(k)) == str(v) for k, v in match.items())]
+            if not hits:
+                raise InputError(f"{label}: no inherited event matches {match}", key=what)
+            if what == "events_drop":
+                out = [e for j, e in enumerate(out) if j not in hits]
+            else:
+                for j in hits:
+                    out[j] = {**out[j], **{k: v for k, v in t.items() if k not in match}}
+    return out
+
+
+def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
+    def get(key: str, typ: type, default: Any = None) -> Any:
+        v = raw.get(key, default)
+        if v is None:
+            raise InputError(f"missing key '{key}'", key=key)
+        if typ is int and (isinstance(v, bool) or not isinstance(v, int)):
+            raise InputError(f"{key} must be an integer, got {v!r}", key=key)
+        if typ is str and not isinstance(v, str):
+            raise InputError(f"{key} must be a string, got {v!r}", key=key)
+        return v
+
+    name = get("name", str, path.stem)
+    if not SAFE_NAME.fullmatch(name) or ".." in name:
+        raise InputError(
+            f"name {name!r} must be 1-80 letters, digits, '_', '-' or '.', starting with a letter or digit (it names the results folder)",
+            key="name",
+        )
+    start = as_date(raw.get("start", "1989-07-01"), "start")
+    end = as_date(raw.get("end", "1991-12-31"), "end")
+    if end <= start:
+        raise InputError(f"end {end} must be after start {start}", key="end")
+    for key, day in (("start", start), ("end", end)):
+        if not HORIZON[0] <= day <= HORIZON[1]:
+            raise InputError(f"{key} {day} is outside the years the model's data cover ({HORIZON[0]} to {HORIZON[1]})", key=key)
+    replicates = get("replicates", int, 50)
+    seed = get("seed", int, 1989)
+    for key, value in (("replicates", replicates), ("seed", seed)):  # the command line's limits (sim/inputs/limits.py)
+        lim = LIMITS[key]
+        if not lim.lo <= value <= lim.hi:
+            raise InputError(f"{key} = {value} is out of range {lim.text()}", key=key)
+    data = named_path(get("data", str, "data"), raw["_data_dir"], "data")
+    for key in ("params", "mechanisms"):
+        if not isinstance(raw.get(key, {}), dict):
+            raise InputError(f"[{key}] must be a table", key=key)
+    if "centre_reactive" in raw.get("params", {}):
+        raise InputError(
+            "[params] centre_reactive is now a mechanism switch: write `reactive_centre = false` (or true) under [mechanisms]",
+            key="centre_reactive",
+        )
+    params = Params().replace(**raw.get("params", {}))
+    parameters = get("parameters", str, "defaults")
+    if parameters == "defaults":
+        posterior = None
+    elif parameters == "posterior":
+        posterior = FITTED
+    elif parameters.endswith(".parquet"):
+        posterior = named_path(parameters, raw["_param_dir"], "parameters")
+    else:
+        raise InputError(f'parameters must be "defaults", "posterior" or a .parquet file of draws, got {parameters!r}', key="parameters")
+    if posterior is not None and not posterior.is_file() and not require_posterior:
+        posterior = None
+    if posterior is not None and not posterior.is_file():
+        raise InputError(
+            f"parameters = {parameters!r}: posterior file {posterior.name} not found (python run.py calibrate --install makes it)",
+            key="parameters",
+        )
+    mechanisms = Mechanisms().replace(**raw.get("mechanisms", {}))
+    evs = raw.get("events", [])
+    if not isinstance(evs, list):
+        raise InputError("events must be an array of tables ([[events]])", key="events")
+    events = []
+    n_base = raw.get("_base_events", 0)
+    for i, e in enumerate(evs):
+        inherited = i < n_base
+        label = f"[[events]] #{i + 1} of the base file" if inherited else f"[[events]] #{i - n_base + 1}"
+        ev = parse_event(e, label)
+        outside = [d for d in (ev.date, ev.start) if d is not None and not start <= d <= end]
+        if outside and inherited:
+            continue  # an inherited event after a shortened horizon simply never happens
+        last = end + timedelta(days=1)  # intervals are [start, end): one may end the day after the horizon
+        if ev.end is not None and ev.end > last:
+            if inherited:
+                ev = dataclasses.replace(ev, end=last)  # an inherited interval is cut at a shortened horizon
+            else:
+                outside.append(ev.end)
+        if outside:
+            raise InputError(
+                f"{label} ({ev.kind}): date {outside[0]} is outside the horizon {start} to {end}",
+                key="date" if ev.date else ("start" if outside[0] == ev.start else "end"),
+            )
+        events.append(ev)
+    return Scenario(
+        name=name,
+        path=str(path),
+        description=str(raw.get("description", "")),
+        claim=str(raw.get("claim", "")),
+        start=start,
+        end=end,
+        data=data,
+        replicates=replicates,
+        seed=seed,
+        params=params,
+        mechanisms=mechanisms,
+        events=tuple(events),
+        parameters=parameters,
+        posterior=posterior,
+        set_params=tuple(sorted(raw.get("params", {}))),
+    )

@@ -1,0 +1,1 @@
+"""Running: ensembles, paired arms, executors, results folders (the only writer)."""

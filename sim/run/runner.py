@@ -1,0 +1,528 @@
+"""Runs: ensembles of replicates (batched, over local processes or Dask) and paired arms.
+
+Ensembles split replicates into chunks, each chunk advanced together by the batched engine, in a
+`concurrent.futures` process pool.
+Every replicate has its own seed and streams, so the tables do not depend on chunking or workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.inputs.errors import InputError
+from sim.inputs.network import REPUBLICS, World, load_world
+from sim.inputs.params import Params
+from sim.inputs.posterior import draws_for, posterior_for
+from sim.inputs.rng import replicate_seeds
+from sim.model.engine import Engine, simulate
+from sim.model.metrics import outcomes
+from sim.model.scenario import Scenario
+
+
+def _concat(cls: type, parts: list) -> object:
+    """A table set of `cls` with each field's frames of `parts` concatenated in order."""
+    return cls(**{f.name: pd.concat([getattr(p, f.name) for p in parts], ignore_index=True) for f in dataclasses.fields(cls)})
+
+
+@dataclass
+class Tables:
+    """Tidy outputs of a run.
+
+    Daily by basin and by republic, by town over the calibration window, allegiance by oblast on the
+    dates that matter, and daily by requested area (the places a targets file names; empty unless asked).
+    """
+
+    basin: pd.DataFrame
+    republic: pd.DataFrame
+    town: pd.DataFrame
+    oblast: pd.DataFrame
+    areas: pd.DataFrame
+
+    @classmethod
+    def concat(cls, parts: list[Tables]) -> Tables:
+        """Concatenate chunks in replicate order."""
+        return _concat(cls, parts)
+
+
+def tidy(engine: Engine, replicates: list[int], labels: tuple[str, ...] = ()) -> Tables:
+    """Turn an engine's recorded arrays into tidy tables (`labels`: the names of the engine's areas)."""
+    sc, w = engine.scenario, engine.world
+    dates = pd.date_range(sc.start, periods=engine.days, freq="D")
+    r = len(replicates)
+
+    def frame(out: dict[str, np.ndarray], names: tuple[str, ...], col: str) -> pd.DataFrame:
+        d, a = next(iter(out.values())).shape[0], len(names)
+        idx = {
+            "replicate": np.repeat(np.asarray(replicates), d * a),
+            "date": np.tile(np.repeat(dates.values[:d], a), r),
+            col: np.tile(np.asarray(names, dtype=object), r * d),
+        }
+        cols = {k: v.transpose(1, 0, 2).reshape(-1) for k, v in out.items()}
+        return pd.DataFrame({**idx, **cols})
+
+    basin = frame(engine.basin_out, w.basin_names, "basin")
+    rep_of_basin = {b: REPUBLICS[w.basin_republic[i]] for i, b in enumerate(w.basin_names)}
+    basin.insert(3, "republic", basin["basin"].map(rep_of_basin))
+    for c in (
+        "strikers",
+        "mines_on_strike",
+        "committees_city",
+        "committees_basin",
+        "committees_material",
+        "committees_political",
+        "committees_sovereignty",
+        "concessions",
+    ):
+        basin[c] = np.rint(basin[c]).astype(np.int64)
+    republic = frame(engine.rep_out, REPUBLICS, "republic")
+    republic["strikers"] = np.rint(republic["strikers"]).astype(np.int64)
+    town = frame(engine.town_out, w.city_names, "town")
+    town.insert(3, "basin", np.tile(np.asarray(w.basin_names, dtype=object)[w.city_basin], len(town) // w.n_cities))
+    town.insert(4, "oblast", np.tile(np.asarray(w.city_oblast, dtype=object), len(town) // w.n_cities))
+    for c in ("strikers", "mines_on_strike"):
+        town[c] = np.rint(town[c]).astype(np.int64)
+    if engine.areas:
+        areas = frame(engine.area_out, tuple(labels), "area")
+        for c in ("strikers", "mines_on_strike"):
+            areas[c] = np.rint(areas[c]).astype(np.int64)
+    else:
+        areas = pd.DataFrame(columns=["replicate", "date", "area", "strikers", "mines_on_strike", "allegiance"])
+    return Tables(basin=basin, republic=republic, town=town, oblast=allegiance_by_oblast(engine, replicates), areas=areas)
+
+
+def allegiance_by_oblast(engine: Engine, replicates: list[int]) -> pd.DataFrame:
+    """Per replicate, snapshot date and oblast of the mining towns: workforce and the share whose committee backs the republic."""
+    w = engine.world
+    town_rep = np.zeros(w.n_cities, dtype=int)
+    town_rep[w.city] = w.republic  # each town's own republic (towns of the "Other" basin lie in several)
+    keys = pd.DataFrame({"oblast": w.city_oblast, "republic": [REPUBLICS[i] for i in town_rep]})
+    wf_town = w.by_city(w.workforce[None, :])[0]
+    groups = keys.groupby(["republic", "oblast"], sort=True).indices  # (republic, oblast) -> town indices, in a fixed order
+    rows = []
+    for j, d in enumerate(engine.snap_days):
+        day = pd.Timestamp(engine.scenario.start) + pd.Timedelta(days=d)
+        for r, rep in enumerate(replicates):
+            for (republic, oblast), idx in groups.items():
+                total = float(wf_town[idx].sum())
+                rows.append((rep, day, republic, oblast, total, float(engine.snap_out[j, r, idx].sum()) / total if total > 0 else 0.0))
+    return pd.DataFrame(rows, columns=["replicate", "date", "republic", "oblast", "workforce", "allegiance"])
+
+
+def _chunk(args: tuple) -> Tables:
+    scenario, seeds, first, params, areas = args
+    world = world_for(scenario.data)
+    engine = Engine(world, scenario, seeds, params, areas=[towns for _, towns in areas]).run()
+    return tidy(engine, list(range(first, first + len(seeds))), tuple(label for label, _ in areas))
+
+
+MP = multiprocessing.get_context("forkserver")
+"""Worker processes start from a clean server process, not by forking this one: a fork of a process
+that has threads (pyabc's database, BLAS) can deadlock, and Python warns about it."""
+
+
+def dask_client(cluster: str):
+    """A client of the Dask scheduler at `cluster`, or a one-line InputError if it cannot be reached."""
+    from distributed import Client
+
+    try:
+        return Client(cluster, timeout="10s")
+    except OSError as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {cluster}: {exc}", key="cluster") from None
+
+
+@contextmanager
+def executor_map(workers: int | None = None, chunksize: int = 1, cluster: str | None = None) -> Iterator[Callable]:
+    """A `map` over local processes (or the builtin map for one worker, or a Dask cluster), for a block.
+
+    Args:
+        workers: processes (default: all cores; 1 runs in this process).
+        chunksize: items sent to a process at a time.
+        cluster: address of a Dask scheduler (its executor's map is used instead).
+    """
+    if cluster is not None:
+        client = dask_client(cluster)
+        try:
+            yield client.get_executor().map
+        finally:
+            client.close()
+        return
+    workers = workers or os.cpu_count() or 1
+    if workers == 1:
+        yield map
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=MP) as ex:
+        yield functools.partial(ex.map, chunksize=chunksize)
+
+
+_WORLDS: dict[str, World] = {}
+
+
+def draws_table(scenario: Scenario, seeds: list[int]) -> pd.DataFrame | None:
+    """The parameter draw of every replicate (replicate, seed, posterior row, values), for results."""
+    params, idx = draws_for(scenario, seeds)
+    if params is None:
+        return None
+    post = posterior_for(scenario.posterior)
+    names = [n for n in post.names if n not in scenario.set_params]
+    df = pd.DataFrame({"replicate": np.arange(len(seeds)), "seed": np.asarray(seeds, dtype=np.uint64), "posterior_row": idx})
+    for n in names:
+        df[n] = [getattr(p, n) for p in params]
+    return df
+
+
+def world_for(folder) -> World:
+    """The World of a data folder, loaded (and checked) once per process."""
+    key = str(folder)
+    if key not in _WORLDS:
+        _WORLDS[key] = load_world(folder)
+    return _WORLDS[key]
+
+
+@dataclass
+class ChunkError:
+    """A chunk whose replicates failed: which, and the error (recorded in the results; the batch goes on)."""
+
+    first: int
+    replicates: int
+    error: str
+
+
+def execute(
+    fn: Callable,
+    tasks: list,
+    workers: int | None = None,
+    cluster: str | None = None,
+    on_result: Callable[[int, object], None] | None = None,
+    keep_going: bool = False,
+) -> list:
+    """Run `fn` over `tasks` on an executor and return the results in task order.
+
+    Executors follow `concurrent.futures`: this process (one worker), a local process pool (default,
+    all cores), or a Dask distributed cluster (`cluster`, e.g. "tcp://127.0.0.1:8786", through
+    `distributed.Client.get_executor`: the same code path). `on_result(i, result)` is called in this
+    process as each task finishes (to write it, or to advance a progress bar). With `keep_going`, a
+    task that raises gives its exception as its result instead of stopping the others.
+    """
+    out: list = [None] * len(tasks)
+    if not tasks:  # every chunk already finished (a resumed run): no executor to start
+        return out
+
+    def done(i: int, get: Callable[[], object]) -> None:
+        try:
+            out[i] = get()
+        except BrokenProcessPool:  # the pool is gone: no task can go on (see below)
+            raise
+        except Exception as exc:
+            if not keep_going:
+                raise
+            out[i] = exc
+        if on_result is not None:
+            on_result(i, out[i])
+
+    if cluster is None and ((workers or os.cpu_count() or 1) == 1 or len(tasks) == 1):
+        for i, t in enumerate(tasks):
+            done(i, functools.partial(fn, t))
+        return out
+    if cluster is not None:
+        client = dask_client(cluster)
+        ctx = client.get_executor()
+    else:
+        client = None
+        ctx = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(tasks)), mp_context=MP, initializer=_worker_init)
+    try:
+        with _signals_deferred() as stopped:
+            try:
+                futures = {ctx.submit(fn, t): i for i, t in enumerate(tasks)}
+                pending = set(futures)
+                while pending:
+                    stopped()  # a Ctrl-C or SIGTERM that came in acts here, where no lock of the pool is held
+                    finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for f in sorted(finished, key=futures.get):
+                        done(futures[f], f.result)
+            except BrokenProcessPool:
+                # the pool's workers died: most often a signal to the whole process group (`timeout`,
+                # `kill -- -PGID`), which reaches this process too. That signal acts as it would have
+                # (Ctrl-C or SIGTERM: chunks kept, one line); without one, a worker was killed alone.
+                _await_signal(stopped)
+                raise WorkerLostError() from None
+            stopped()
+    except BaseException:
+        # stopped (Ctrl-C, SIGTERM, a failing task): end the pool now, never wait on it
+        _stop_pool(ctx) if client is None else client.close()
+        raise
+    ctx.shutdown(wait=True) if client is None else client.close()
+    return out
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[Callable[[], None]]:
+    """While a pool runs: Ctrl-C and SIGTERM only set a flag, and the yielded check raises what they would have raised.
+
+    A signal's exception raised at an arbitrary point can land inside the executor's own code while it holds
+    one of its locks; ending the pool then waits on that lock forever (a run hung, now and then, on Ctrl-C).
+    Deferred to the check, it always lands between two waits. Outside the main thread nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+    got: list[int] = []
+    old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    old = {sig: h for sig, h in old.items() if h is not signal.SIG_IGN and h is not None}  # an ignored signal stays ignored
+
+    def flag(signum, frame) -> None:
+        got.append(signum)
+
+    def check() -> None:
+        if got:
+            signum = got[0]
+            got.clear()
+            for sig, handler in old.items():  # restore first: a second Ctrl-C acts at once
+                signal.signal(sig, handler)
+            handler = old[signum]
+            if callable(handler):
+                handler(signum, None)  # raises (KeyboardInterrupt, or the CLI's own exception for SIGTERM)
+            raise KeyboardInterrupt
+
+    for sig in old:
+        signal.signal(sig, flag)
+    try:
+        yield check
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+class WorkerLostError(OSError):
+    """A worker process of the pool died while no signal reached this process (killed alone: out of memory, `kill -9`)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a worker process died (killed by the system, out of memory?); finished chunks are kept: run the same command again to resume"
+        )
+
+
+def _await_signal(stopped: Callable[[], None], seconds: float = 2.0) -> None:
+    """Give a signal that ended the workers time to reach this process too; `stopped()` raises it when it has."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        stopped()
+        time.sleep(0.05)  # a signal wakes the sleep; its handler runs at once
+    stopped()
+
+
+def _worker_init() -> None:
+    """In each pool process: leave Ctrl-C and SIGTERM to the parent, which ends the pool (no worker tracebacks)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _stop_pool(ex: ProcessPoolExecutor) -> None:
+    """End a process pool now: cancel what has not started and terminate the workers (their chunk is redone on resume)."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())  # the pool's own table of workers (CPython)
+    ex.shutdown(wait=False, cancel_futures=True)
+    # and any worker the pool was starting at that moment (not yet in its table: left alone, the
+    # interpreter's exit would wait for it forever)
+    procs += [c for c in multiprocessing.active_children() if c not in procs]
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.join(5)
+
+
+def chunk_size(replicates: int, workers: int | None) -> int:
+    """Replicates per task: spread over the workers, at most 50 (beyond which batching gains nothing here)."""
+    return max(1, min(50, -(-replicates // (workers or os.cpu_count() or 1))))
+
+
+def run_ensemble(
+    scenario: Scenario,
+    replicates: int,
+    seed: int,
+    workers: int | None = None,
+    chunk: int | None = None,
+    params: Params | None = None,
+    cluster: str | None = None,
+    done: dict[int, Tables] | None = None,
+    on_chunk: Callable[[int, Tables | ChunkError], None] | None = None,
+    keep_going: bool = False,
+    areas: list | tuple = (),
+) -> tuple[Tables, list[int]]:
+    """Run `replicates` replicates from root `seed`; returns the tables and the replicate seeds.
+
+    Args:
+        scenario: the resolved scenario.
+        replicates: number of replicates.
+        seed: root seed; replicate seeds are spawned from it.
+        workers: processes (default: all cores; 1 runs serially in this process).
+        chunk: replicates advanced together per task (default `chunk_size`).
+        params: parameters overriding the scenario's (and its posterior draws).
+        cluster: address of a Dask scheduler to run the chunks on instead of local processes.
+        done: chunks already finished (first replicate -> tables), e.g. read back to resume: not rerun.
+        on_chunk: called as each chunk finishes, with its first replicate and its tables (or error).
+        keep_going: record a failing chunk (`ChunkError`) and go on instead of stopping.
+        areas: places (`sim.analysis.targets.Area`: label and towns) whose daily series go into `Tables.areas`.
+
+    Every replicate has its own seed and streams, so the tables do not depend on chunking, workers,
+    executor, or on which chunks were resumed.
+    """
+    seeds = replicate_seeds(seed, replicates)
+    chunk = chunk or chunk_size(replicates, workers)
+    done = done or {}
+    firsts = [i for i in range(0, replicates, chunk) if i not in done]
+    pairs = tuple((a.label, tuple(a.towns)) for a in areas)
+    tasks = [(scenario, seeds[i : i + chunk], i, params, pairs) for i in firsts]
+    world_for(scenario.data)  # load (and check) the data once, here, before any process starts
+    if scenario.posterior is not None:
+        posterior_for(scenario.posterior)  # likewise the posterior
+
+    def on_result(k: int, res: object) -> None:
+        if isinstance(res, Exception):
+            res = ChunkError(firsts[k], len(tasks[k][1]), f"{type(res).__name__}: {res}")
+        if on_chunk is not None:
+            on_chunk(firsts[k], res)
+
+    results = execute(_chunk, tasks, workers, cluster, on_result, keep_going)
+    parts = dict(done)
+    for i, r in zip(firsts, results, strict=True):
+        if not isinstance(r, Exception):
+            parts[i] = r
+    return Tables.concat([parts[i] for i in sorted(parts)]), seeds
+
+
+# ---- paired arms (counterfactual experiments) -------------------------------------------------
+
+
+@dataclass
+class ArmTables:
+    """Outcomes of paired arms: one row per arm and replicate, and the daily series of each arm."""
+
+    outcomes: pd.DataFrame
+    series: pd.DataFrame
+
+    @classmethod
+    def concat(cls, parts: list[ArmTables]) -> ArmTables:
+        """Concatenate chunks in order."""
+        return _concat(cls, parts)
+
+
+def _arm_tables(engine: Engine, arm: str, seeds: list[int], first: int) -> ArmTables:
+    run = engine.outcome_run()
+    reps = np.arange(first, first + len(seeds))
+    out = pd.DataFrame({"arm": arm, "replicate": reps, "seed": np.asarray(seeds, dtype=np.uint64)})
+    for name, v in outcomes(run).items():
+        out[name] = v
+    days = len(run.dates)
+    pol = (run.basin["committees_political"] + run.basin["committees_sovereignty"]).sum(axis=2)
+    sep = run.republic["separatism_index"]
+    alg = run.republic["allegiance"]
+    cols = {
+        "strikers": run.basin["strikers"].sum(axis=2),
+        "committees_political_plus": pol,
+        "separatism_RSFSR": sep[:, :, 0],
+        "separatism_Ukraine": sep[:, :, 1],
+        "separatism_Kazakhstan": sep[:, :, 2],
+        "allegiance_RSFSR": alg[:, :, 0],
+        "allegiance_Ukraine": alg[:, :, 1],
+    }
+    ser = pd.DataFrame(
+        {
+            "arm": arm,
+            "replicate": np.repeat(reps, days),
+            "date": np.tile(run.dates.astype("datetime64[ns]"), len(seeds)),
+            **{k: v.T.reshape(-1).astype(np.float32) for k, v in cols.items()},
+        }
+    )
+    return ArmTables(outcomes=out, series=ser)
+
+
+def _arms_chunk(args: tuple) -> ArmTables:
+    arms, seeds, first, fork_day = args
+    world = world_for(arms[0].data)
+    parts = []
+    if fork_day is None:
+        for arm in arms:
+            parts.append(_arm_tables(simulate(world, arm, seeds), arm.name, seeds, first))
+    else:
+        shared = Engine(world, arms[0], seeds).run(until=fork_day)
+        for arm in arms:
+            parts.append(_arm_tables(shared.fork(arm).run(), arm.name, seeds, first))
+    return ArmTables.concat(parts)
+
+
+def run_arms(
+    arms: list[Scenario],
+    replicates: int,
+    seed: int,
+    workers: int | None = None,
+    fork_day: int | None = None,
+    chunk: int | None = None,
+    cluster: str | None = None,
+    on_chunk: Callable[[int, ArmTables], None] | None = None,
+    done: dict[int, ArmTables] | None = None,
+) -> tuple[ArmTables, list[int]]:
+    """Run every arm on the same replicate seeds (and so the same posterior draws).
+
+    Common random numbers: each decision process of a replicate draws from its own stream, day by
+    day, whatever the state, so two arms differ only through their levers. With `fork_day`, every
+    arm goes on from the first arm's state on that day (one shared history).
+
+    Args:
+        arms: resolved scenarios with the same start, end and data folder; the first is the reference.
+        replicates: replicates per arm.
+        seed: root seed (replicate seeds are spawned from it, as in `run_ensemble`).
+        workers: processes (default: all cores).
+        fork_day: day index at which the arms part (None: each arm runs from the start).
+        chunk: replicates per task.
+        cluster: address of a Dask scheduler (see `execute`).
+        on_chunk: called as each chunk finishes, with its first replicate and its tables (to save it, or for progress).
+        done: chunks already finished (first replicate -> tables), e.g. read back to resume: not rerun.
+
+    Returns:
+        (outcomes and series of every arm, the replicate seeds).
+    """
+    first = arms[0]
+    for a in arms[1:]:
+        if (a.start, a.end, a.data.resolve()) != (first.start, first.end, first.data.resolve()):
+            raise InputError(f"arm '{a.name}' must have the same start, end and data folder as '{first.name}'", file=a.path, key="end")
+    names = [a.name for a in arms]
+    if len(set(names)) != len(names):
+        raise InputError(f"two arms are named the same: {names}; give each scenario its own name", key="name")
+    seeds = replicate_seeds(seed, replicates)
+    chunk = chunk or arm_chunk_size(replicates, workers)
+    done = done or {}
+    firsts = [i for i in range(0, replicates, chunk) if i not in done]
+    tasks = [(arms, seeds[i : i + chunk], i, fork_day) for i in firsts]
+    world_for(first.data)
+    parts = execute(_arms_chunk, tasks, workers, cluster, (lambda k, r: on_chunk(firsts[k], r)) if on_chunk else None)
+    every = dict(done) | dict(zip(firsts, parts, strict=True))
+    return _sorted_arms(ArmTables.concat([every[i] for i in sorted(every)]), names), seeds
+
+
+def _sorted_arms(t: ArmTables, names: list[str]) -> ArmTables:
+    """Rows ordered by (arm in the given order, replicate, date), whatever the chunks were."""
+    order = {n: i for i, n in enumerate(names)}
+
+    def sort(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+        rank = df["arm"].map(order)
+        return df.assign(_arm=rank).sort_values(["_arm", *keys], kind="stable").drop(columns="_arm").reset_index(drop=True)
+
+    return ArmTables(outcomes=sort(t.outcomes, ["replicate"]), series=sort(t.series, ["replicate", "date"]))
+
+
+def arm_chunk_size(replicates: int, workers: int | None) -> int:
+    """Replicates per task of paired arms (every arm of a replicate runs in the same task): at most 25."""
+    return min(25, chunk_size(replicates, workers))
