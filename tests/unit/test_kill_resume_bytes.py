@@ -63,7 +63,7 @@ def test_run_killed_then_resumed_is_byte_identical(small_dir, tmp_path):
 def test_compare_killed_then_resumed_is_byte_identical(small_dir, tmp_path):
     arm = tmp_path / "no_news.toml"
     arm.write_text(f'base = "{small_base(small_dir, arm.parent)}"\nname = "no_news"\n[mechanisms]\nnews = false\n')
-    args = ["compare", str(small_dir / "small.toml"), str(arm), "-n", "60", "-s", "4", "-j", "2", "-q", "--out", "res"]
+    args = ["compare", str(arm.parent / "small.toml"), str(arm), "-n", "60", "-s", "4", "-j", "2", "-q", "--out", "res"]
     check(args, "compare", 3, tmp_path)  # chunks of 25, 25 and 10
 
 

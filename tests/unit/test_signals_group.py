@@ -65,7 +65,7 @@ def test_compare_signalled_as_a_group_is_one_line_and_resumes(small_dir, tmp_pat
     arm = tmp_path / "no_news.toml"
     arm.write_text(f'base = "{small_base(small_dir, arm.parent)}"\nname = "no_news"\n[mechanisms]\nnews = false\n')
     out = tmp_path / "res"
-    args = ["compare", str(small_dir / "small.toml"), str(arm), "-n", "250", "-s", "6", "-j", "2", "--out", str(out), "--no-figures", "-q"]
+    args = ["compare", str(arm.parent / "small.toml"), str(arm), "-n", "250", "-s", "6", "-j", "2", "--out", str(out), "--no-figures", "-q"]
     p = start(args)
     got, err = signal_group_when(p, pool_running(p, lambda: len(list(out.glob("compare/.partial_*/chunks/done_*"))) >= chunks), sig)
     err = one_line(err, code, got)
