@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from sim.inputs.params import Mechanisms, Params
-from sim.model.state import State
+from sim.model.state import CALL_BACK_DAYS, State
 
 PARAMS = tuple(f.name for f in dataclasses.fields(Params))
 """Every parameter, in the field order of the per-replicate records."""
@@ -504,7 +504,7 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
             cl = s.call_left[r, b]
             if math.isinf(cl) and s.call_age[r, b] >= 7 and share_b < p.call_floor:
                 cl = 0.0
-            s.call_ended[r, b] = 7.0 if (cl > 0 and cl <= 1) else max(s.call_ended[r, b] - 1, 0.0)
+            s.call_ended[r, b] = CALL_BACK_DAYS if (cl > 0 and cl <= 1) else max(s.call_ended[r, b] - 1, 0.0)
             s.call_age[r, b] = s.call_age[r, b] + 1 if cl > 0 else 0.0
             s.call_left[r, b] = max(cl - 1, 0.0)
         # slow dynamics: prices, promises, repression
