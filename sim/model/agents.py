@@ -15,7 +15,7 @@ import mesa
 from mesa.discrete_space import CellAgent
 
 from sim.model.interventions import Concession, RepublicConcession
-from sim.model.state import CALL_BACK_DAYS, VARIABLES
+from sim.model.state import CALL_BACK_DAYS, NO_DEAL, VARIABLES
 
 
 def _probit(u: float) -> float:
@@ -124,7 +124,7 @@ class Enterprise(CellAgent):
         """Choose tomorrow's state from today's (all agents decide before any commits), with today's draws of its streams."""
         m, p, mech = self.model, self.model.p, self.model.mech
         u_on, u_ret = float(m.u_on[self.i]), float(m.u_ret[self.i])
-        ordered = m.ordered[self.basin]
+        ordered = m.ordered[self.basin] or m.town_ordered[self.city]  # the basin's deal or its town's own
         if not self.striking:
             ready, why = self.readiness_terms()
             c_city = p.w_city * (1 - m.cut[0]) * self._share("city")
@@ -220,7 +220,7 @@ class Enterprise(CellAgent):
     def commit(self) -> None:
         """Take the decided state; a strike that ends without a deal lowers efficacy."""
         m, p = self.model, self.model.p
-        failed = self.returned and not m.ordered[self.basin]
+        failed = self.returned and not (m.ordered[self.basin] or m.town_ordered[self.city])
         self.ever = self.ever or (self.next_striking and not self.striking)
         self.striking = self.next_striking
         self.days_on = self.days_on + 1 if self.striking else 0.0
@@ -259,6 +259,7 @@ class StrikeCommittee(mesa.Agent):
         self.allied = False
         self.age = 0
         self.alleg = 0.0
+        self.deal_day = NO_DEAL  # a deal with its town alone (town committees; kept if it dissolves)
         self.why: dict = {}  # the terms of its last escalation step (see the module docstring)
         self.forming = False  # whether it would form today (`look`)
 
@@ -344,6 +345,10 @@ class StrikeCommittee(mesa.Agent):
         if self.allied:
             self.alleg = self.alleg + p.a_move * move * (1 - self.alleg)
 
+    def truce(self, day: int) -> bool:
+        """True while a deal with its town alone holds there."""
+        return self.deal_day <= day < self.deal_day + self.model.p.deal_truce
+
     def striking(self) -> int:
         """Enterprises of its area on strike."""
         return sum(1 for mine in self.members if mine.striking)
@@ -381,15 +386,17 @@ class Basin(mesa.Agent):
         """Share of its enterprises on strike."""
         return sum(1 for mi in self.members if mi.striking) / len(self.members)
 
-    def promise(self, relief: float, share: float, days: float, deadline: float, day: int) -> None:
-        """A deal: relief promised, the part that will be carried out and how fast, the truce and its deadline."""
+    def promise(self, relief: float, share: float, days: float, deadline: float, day: int, truce: bool = True) -> None:
+        """A deal: relief promised, the part that will be carried out and how fast, its deadline, and (unless it is one town's) the truce."""
         self.promised += relief
         self.impl_cap += share * relief
         self.impl_rate = 1.0 / days
         self.deadline = day + deadline
-        self.deal_day = day
+        if truce:
+            self.deal_day = day
         self.concessions += 1
-        self.call_left = 0.0  # a deal ends the calls in force here: its return order takes over
+        if truce:
+            self.call_left = 0.0  # a deal ends the calls in force here: its return order takes over
 
     def run_calls(self) -> None:
         """Calls run out: a call of fixed length that ends today sends its strikers back; an open-ended one lapses once its strike collapsed."""
@@ -419,8 +426,8 @@ class Centre(mesa.Agent):
             if v.owner == "centre":
                 setattr(self, v.name, v.dtype(v.init).item())
 
-    def concede(self, ev: Concession | RepublicConcession, basins: set[int]) -> None:
-        """A concession of the centre (or of a republic: `ev.BY_REPUBLIC`) to the basins."""
+    def concede(self, ev: Concession | RepublicConcession, basins: set[int], town: int = -1) -> None:
+        """A concession of the centre (or of a republic: `ev.BY_REPUBLIC`) to the basins, or to one town (`town` >= 0) of its basin."""
         m = self.model
         p, w, mech = m.p, m.world, m.mech
         by_republic = ev.BY_REPUBLIC
@@ -431,18 +438,21 @@ class Centre(mesa.Agent):
         days = p.impl_days if ev.impl_days is None else ev.impl_days
         dl = p.deadline_days if ev.deadline_days is None else ev.deadline_days
         for b in sorted(basins):
-            m.basins[b].promise(ev.relief, share, days, dl, m.day)
+            m.basins[b].promise(ev.relief, share, days, dl, m.day, truce=town < 0)
+        if town >= 0:
+            m.committees[town].deal_day = m.day
         reps = {int(w.basin_republic[b]) for b in basins}
         for mine in m.mines:
+            won = mine.basin in basins if town < 0 else mine.city == town
             if mech.efficacy:
-                k = 1.0 if mine.basin in basins else (p.eta_rep if mine.republic in reps else p.eta_far)
+                k = 1.0 if won else (p.eta_rep if mine.republic in reps else p.eta_far)
                 mine.eff = mine.eff + p.eta_win * k * (1 - mine.eff)
-            if mech.trust and not by_republic and mine.basin in basins:
+            if mech.trust and not by_republic and won:
                 mine.trust = _clip(mine.trust + p.tau_concede)
         if mech.trust and not by_republic:
             self.strength = _clip(self.strength - p.strength_concede)
         for c in m.committees:
-            if c.active and c.basin in basins:
+            if c.active and (c.basin in basins if town < 0 else c.k == town):
                 c.won = True
                 c.auth = _clip(c.auth + 0.5 * political)
                 # the concession binds the allegiance of the committees it answered to its maker

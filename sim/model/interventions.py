@@ -84,11 +84,11 @@ class SeedStrike(Event):
     def check_world(self, world: Any, where: str) -> None:
         """The town must be one of the world's, and in the event's basins and republics if it names any."""
         if self.city not in world.city_names:
-            raise InputError(f"{where} (seed_strike): unknown town {self.city!r}", key="city")
+            raise InputError(f"{where} ({self.kind}): unknown town {self.city!r}", key="city")
         b = int(world.city_basin[world.city_names.index(self.city)])
         if (self.basins or self.republics) and not self.basin_mask(world.basin_names, world.basin_republic)[b]:
             raise InputError(
-                f"{where} (seed_strike): town {self.city!r} lies in {world.basin_names[b]}, outside the event's basins and republics",
+                f"{where} ({self.kind}): town {self.city!r} lies in {world.basin_names[b]}, outside the event's basins and republics",
                 key="city",
             )
 
@@ -129,7 +129,7 @@ class Concession(Event):
         """The political part of the deal (authority for the committees that won)."""
         return self.political
 
-    def apply(self, s: State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray) -> None:
+    def apply(self, s: State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray, town: int = -1) -> None:
         """Promise, truce and return order, efficacy, trust, authority and allegiance (`sim.model.kernel.concede`)."""
         rows = np.ones(s.striking.shape[0], bool)
         kernel.concede(
@@ -145,11 +145,43 @@ class Concession(Event):
             p.impl_days if self.impl_days is None else self.impl_days,
             p.deadline_days if self.deadline_days is None else self.deadline_days,
             by_republic=self.BY_REPUBLIC,
+            town=town,
         )
 
     def apply_agents(self, model: Any, basins: set[int]) -> None:
         """The same, one agent at a time (`StrikeModel.concede`)."""
         model.concede(self, basins)
+
+
+@dataclass(frozen=True)
+class TownConcession(Concession):
+    """The centre's deal with the strikers of one town, made before (or without) a deal with its basin.
+
+    The relief is promised to the town's basin (a pledge to extend the town's settlement to the whole
+    basin: carried out, and counted as kept or broken, there as any promise of the basin's); the truce
+    and return order, the win, the gain of trust and the town committee's authority and allegiance are
+    the town's alone, and the basin's calls stay in force. Efficacy: the town's enterprises gain as a
+    winning basin's (`eta_win`), the rest of the basin and of its republic as another basin of the
+    winner's republic (`eta_rep`), the other republics at `eta_far`.
+    """
+
+    KEYS: ClassVar[dict[str, type]] = {"city": str, **Concession.KEYS}
+    DOCS: ClassVar[dict[str, str]] = {"city": "the town (a town of the data's cities.csv) the deal is made with", **Concession.DOCS}
+    EXAMPLE: ClassVar[dict[str, Any]] = {"city": "Mezhdurechensk"}
+    REQUIRED: ClassVar[tuple[str, ...]] = ("city",)
+    city: str = ""
+
+    check_world = SeedStrike.check_world
+
+    def apply(self, s: State, world: World, p: Params, m: Mechanisms, day: int, mask: np.ndarray, town: int = -1) -> None:
+        """The concession to the town, its promise to the town's basin (`sim.model.kernel.concede` with `town`)."""
+        c = world.city_names.index(self.city)
+        Concession.apply(self, s, world, p, m, day, np.arange(world.n_basins) == world.city_basin[c], town=c)
+
+    def apply_agents(self, model: Any, basins: set[int]) -> None:
+        """The same, one agent at a time (`StrikeModel.concede` with the town)."""
+        c = model.world.city_names.index(self.city)
+        model.concede(self, {int(model.world.city_basin[c])}, c)
 
 
 @dataclass(frozen=True)
@@ -334,6 +366,7 @@ class News(Event):
 KINDS: dict[str, type[Event]] = {
     "seed_strike": SeedStrike,
     "concession": Concession,
+    "town_concession": TownConcession,
     "republic_concession": RepublicConcession,
     "strike_call": StrikeCall,
     "shock": Shock,

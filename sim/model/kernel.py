@@ -165,6 +165,7 @@ def concede(
     days,
     deadline,
     by_republic: bool = False,
+    town: int = -1,
 ) -> None:
     """Apply one concession of the centre (or of a republic), in place, to the basins marked in each replicate.
 
@@ -183,6 +184,8 @@ def concede(
         by_republic: the concession is a republic government's: it binds the allegiance of the basins'
             committees to the republic instead of the Union, and changes neither trust in the centre
             nor its perceived strength.
+        town: a town concession (`rb` marks the town's basin): the promise is the basin's, the truce and
+            return order, the win, trust and authority only the town's (its committee's `c_deal_day`).
     """
     r = rb.shape[0]
     pm, sw, wa = param_records(p, r), switches(m), world_arrays(world)
@@ -194,12 +197,14 @@ def concede(
     rb = np.ascontiguousarray(rb, dtype=np.bool_)
     for i in range(r):
         if rb[i].any():
-            _concede_one(s, wa, pm[i], sw, i, rb[i], day, float(relief), float(political), share[i], days[i], deadline[i], by_republic)
+            _concede_one(
+                s, wa, pm[i], sw, i, rb[i], day, float(relief), float(political), share[i], days[i], deadline[i], by_republic, town
+            )
 
 
 @njit(cache=True, error_model="numpy")
-def _concede_one(s, w, p, m, r, due, day, relief, political, share, days, deadline, by_republic):  # pragma: no cover (compiled)
-    """One concession to the basins `due` (B,) of replicate r (see `concede`)."""
+def _concede_one(s, w, p, m, r, due, day, relief, political, share, days, deadline, by_republic, town):  # pragma: no cover (compiled)
+    """One concession to the basins `due` (B,) of replicate r, or to one town of them if `town` >= 0 (see `concede`)."""
     if not m.settlement:
         return
     nb = due.shape[0]
@@ -209,8 +214,11 @@ def _concede_one(s, w, p, m, r, due, day, relief, political, share, days, deadli
             s.impl_cap[r, b] = s.impl_cap[r, b] + share * relief
             s.impl_rate[r, b] = 1.0 / days
             s.deadline[r, b] = day + deadline
-            s.deal_day[r, b] = day
+            if town < 0:
+                s.deal_day[r, b] = day
             s.concessions[r, b] = s.concessions[r, b] + 1.0
+    if town >= 0:
+        s.c_deal_day[r, town] = day
     n = s.eff.shape[1]
     if m.efficacy:
         reps = np.zeros(w.wf_by_republic.shape[0], dtype=np.bool_)  # the republics of the basins conceded to
@@ -218,15 +226,17 @@ def _concede_one(s, w, p, m, r, due, day, relief, political, share, days, deadli
             if due[b]:
                 reps[w.basin_republic[b]] = True
         for i in range(n):
-            k = 1.0 if due[w.basin[i]] else (p.eta_rep if reps[w.republic[i]] else p.eta_far)
+            won = due[w.basin[i]] if town < 0 else w.city[i] == town
+            k = 1.0 if won else (p.eta_rep if reps[w.republic[i]] else p.eta_far)
             s.eff[r, i] = s.eff[r, i] + p.eta_win * k * (1 - s.eff[r, i])
     if m.trust and not by_republic:
         for i in range(n):
-            if due[w.basin[i]]:
+            if due[w.basin[i]] if town < 0 else w.city[i] == town:
                 s.trust[r, i] = min(max(s.trust[r, i] + p.tau_concede, 0.0), 1.0)
         s.strength[r] = min(max(s.strength[r] - p.strength_concede, 0.0), 1.0)
     for k in range(s.c_active.shape[1]):
-        if due[w.k_basin[k]] and s.c_active[r, k]:  # the committees the concession answered
+        answered = due[w.k_basin[k]] if town < 0 else k == town
+        if answered and s.c_active[r, k]:  # the committees the concession answered
             s.c_won[r, k] = True
             s.c_auth[r, k] = min(max(s.c_auth[r, k] + 0.5 * political, 0.0), 1.0)
             # the concession binds their allegiance to its maker
@@ -234,7 +244,7 @@ def _concede_one(s, w, p, m, r, due, day, relief, political, share, days, deadli
                 s.c_alleg[r, k] = s.c_alleg[r, k] + p.bind * (1 - s.c_alleg[r, k])
             else:
                 s.c_alleg[r, k] = s.c_alleg[r, k] * (1 - p.bind)
-    for b in range(nb):
+    for b in range(nb if town < 0 else 0):
         if due[b]:
             s.call_left[r, b] = 0.0  # a deal ends the calls in force there: its return order takes over
 
@@ -254,6 +264,8 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
                 any_strike = True
     truce = np.empty(nb, dtype=np.bool_)
     ordered = np.empty(nb, dtype=np.bool_)
+    t_truce = np.empty(nk, dtype=np.bool_)  # a town's own deal (its committee's c_deal_day): truce and return order
+    t_order = np.empty(nk, dtype=np.bool_)
     pending = np.empty(nb)
     shares = np.zeros((3, n))
     xs = np.zeros(n)
@@ -281,6 +293,9 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
             truce[b] = (day >= s.deal_day[r, b]) and (day < s.deal_day[r, b] + p.deal_truce)
             ordered[b] = truce[b] and (day >= s.deal_day[r, b] + p.order_lag)
             pending[b] = max(s.promised[r, b] - s.implemented[r, b], 0.0)
+        for k in range(nk):
+            t_truce[k] = (day >= s.c_deal_day[r, k]) and (day < s.c_deal_day[r, k] + p.deal_truce)
+            t_order[k] = t_truce[k] and (day >= s.c_deal_day[r, k] + p.order_lag)
         tot = 0.0
         for i in range(n):
             tot += (1.0 if s.striking[r, i] else 0.0) * s.out_share[r, i] * w.wf[i]
@@ -314,7 +329,7 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
                 shares[lvl, i] = acc
         for k in range(nk):
             kb = w.k_basin[k]
-            callout[k] = s.c_active[r, k] and busy[k] > 0 and (not truce[kb]) and s.c_age[r, k] < p.push_days
+            callout[k] = s.c_active[r, k] and busy[k] > 0 and not (truce[kb] or t_truce[k]) and s.c_age[r, k] < p.push_days
             calling[k] = s.c_active[r, k] and s.call_left[r, kb] > 0 and ((not s.call_pol[r, kb]) or s.c_stage[r, k] >= 1)
             est[k] = s.c_active[r, k] and s.c_age[r, k] >= p.push_days
         for b in range(nb):
@@ -324,6 +339,7 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
             b = w.basin[i]
             ci = w.city[i]
             bi = w.nc + b
+            told = ordered[b] or t_order[ci]  # a return order of its basin's deal or its town's own
             # only the decision an enterprise can take today is computed: onset if at work, return if out
             # (the other probability is never read; skipping it changes no value)
             if not s.striking[r, i]:
@@ -349,7 +365,7 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
                 if m.committees:
                     lam = lam + call
                 p_ret[i] = 0.0
-                if (m.settlement and ordered[b] and s.trust[r, i] >= p.trust_hold) or u_on[r, i] >= lam * (1 + 1e-12) + 1e-15:
+                if (m.settlement and told and s.trust[r, i] >= p.trust_hold) or u_on[r, i] >= lam * (1 + 1e-12) + 1e-15:
                     # held back by a return order; or a draw above 1 - exp(-readiness * lam) <= lam, which no
                     # readiness in (0, 1) can reach: the decision (no strike) is known without the exponentials
                     p_on[i] = 0.0
@@ -380,7 +396,7 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
                 if w.alone[i]:
                     working = 1.0
                 obey = 1.0 if s.trust[r, i] >= p.trust_hold else 0.0
-                lr = lr + (1.0 if ordered[b] else 0.0) * (p.r_obey * obey + p.r_peer * (working * working))
+                lr = lr + (1.0 if told else 0.0) * (p.r_obey * obey + p.r_peer * (working * working))
             if m.fatigue:
                 auth_city = s.c_auth[r, ci] * (1.0 if s.c_active[r, ci] else 0.0)
                 over = max(s.days_on[r, i] - p.fat_grace, 0.0)
@@ -394,7 +410,7 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
             was = s.striking[r, i]
             start = (not was) and u_on[r, i] < p_on[i]
             stop = was and u_ret[r, i] < p_ret[i]
-            failed[i] = stop and not ordered[b]
+            failed[i] = stop and not (ordered[b] or t_order[w.city[i]])
             now = (was or start) and not stop
             s.striking[r, i] = now
             if start:
@@ -534,7 +550,7 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
                 due[b] = s.run_days[r, b] >= p.react_days and not truce[b]
                 anydue = anydue or due[b]
             if anydue:  # one decision a day: the centre answers every long strike of the day together
-                _concede_one(s, w, p, m, r, due, day, p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days, False)
+                _concede_one(s, w, p, m, r, due, day, p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days, False, -1)
                 for b in range(nb):
                     if due[b]:
                         s.run_days[r, b] = 0.0

@@ -164,9 +164,9 @@ class StrikeModel(mesa.Model):
         """Calendar date of `day`."""
         return self.sc.start + timedelta(days=self.day)
 
-    def concede(self, ev: Concession | RepublicConcession, basins: set[int]) -> None:
-        """A concession of the centre or of a republic (`Centre.concede`)."""
-        self.centre.concede(ev, basins)
+    def concede(self, ev: Concession | RepublicConcession, basins: set[int], town: int = -1) -> None:
+        """A concession of the centre or of a republic (`Centre.concede`), to basins or to one town (`town` >= 0)."""
+        self.centre.concede(ev, basins, town)
 
     def apply_events(self) -> None:
         """Apply today's dated events."""
@@ -188,9 +188,11 @@ class StrikeModel(mesa.Model):
         self.cut = [float(x) for x in self.tl.cut[d]]
         movement = [float(x) for x in self.tl.movement[d]]
         self.ordered = [basin.truce(d) and d >= basin.deal_day + p.order_lag for basin in self.basins]
+        self.town_ordered = [c.truce(d) and d >= c.deal_day + p.order_lag for c in self.committees]  # a town's own deal
         self.news = p.glasnost * float(self.tl.news[d]) * min(1.0, strikers(self) / p.news_scale)
         self.callout = [
-            c.active and c.striking() > 0 and not self.basins[c.basin].truce(d) and c.age < p.push_days for c in self.committees
+            c.active and c.striking() > 0 and not (self.basins[c.basin].truce(d) or c.truce(d)) and c.age < p.push_days
+            for c in self.committees
         ]
         self.calling = [
             c.active and self.basins[c.basin].call_left > 0 and (not self.basins[c.basin].call_pol or c.stage >= 1) for c in self.committees

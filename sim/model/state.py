@@ -62,6 +62,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("c_allied", "committee", np.bool_, 0, "allied with its republic's national movement"),
     Variable("c_age", "committee", np.float64, 0, "days since it formed (0 when not active)"),
     Variable("c_alleg", "committee", np.float64, 0, "allegiance: 0 backs the Union, 1 backs its republic"),
+    Variable("c_deal_day", "committee", np.int64, NO_DEAL, "day of the last deal with its town alone (town committees)"),
     Variable("promised", "basin", np.float64, 0, "material relief promised (grievance units)"),
     Variable("implemented", "basin", np.float64, 0, "relief carried out"),
     Variable("impl_cap", "basin", np.float64, 0, "relief that will eventually be carried out"),

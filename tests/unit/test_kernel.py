@@ -59,9 +59,9 @@ def test_a_lever_concession_and_the_reactive_centre_share_one_compiled_concessio
     p = a.params
     kernel.concede(a.state, world, p, a.mech, rb, 40, p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days)
     kernel._concede_one(b.state, kernel.world_arrays(world), kernel.param_records(p, 2)[0], kernel.switches(b.mech), 0, rb[0], 40,
-                        p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days, False)  # fmt: skip
+                        p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days, False, -1)  # fmt: skip
     kernel._concede_one(b.state, kernel.world_arrays(world), kernel.param_records(p, 2)[1], kernel.switches(b.mech), 1, rb[1], 40,
-                        p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days, False)  # fmt: skip
+                        p.react_relief, 0.0, p.impl_share, p.impl_days, p.deadline_days, False, -1)  # fmt: skip
     for name, x, y in zip(a.state._fields, a.state, b.state, strict=True):
         assert np.array_equal(x, y), name
     assert (a.state.promised[:, 0] == p.react_relief).all() and (a.state.deal_day[:, 0] == 40).all()

@@ -13,6 +13,7 @@ import pytest
 
 from sim.inputs.params import Mechanisms
 from sim.model.engine import Engine
+from sim.model.interventions import parse_event
 from sim.model.model import StrikeModel
 from sim.model.state import VARIABLES
 
@@ -59,6 +60,25 @@ def test_the_reactive_centre_concedes_in_both(small):
     off = on.with_changes(mechanisms={"reactive_centre": False})
     a, b = _compare(on, world, 3), _compare(off, world, 3)
     assert a.basin_out["concessions"][-1].sum() > b.basin_out["concessions"][-1].sum()
+
+
+@pytest.mark.parametrize("off", ["all on", *SWITCHES])
+def test_a_town_concession_acts_the_same_in_both(small, off):
+    """The town concession (a deal with one town's strikers, the promise to its basin) is the same rule in the kernel and the agents."""
+    sc, world = small
+    ev = parse_event({"kind": "town_concession", "date": "1989-07-13", "city": "Mezhdurechensk", "relief": 0.15, "political": 0.3}, "test")
+    with_town = dataclasses.replace(sc, events=(*sc.events, ev)).with_changes(mechanisms={k: k != off for k in SWITCHES}, params=COUNTER)
+    eng = _compare(with_town, world, 2, days=60)
+    town, basin = world.city_names.index("Mezhdurechensk"), world.basin_names.index("Kuzbass")
+    day = (date(1989, 7, 13) - sc.start).days
+    if off != "settlement":
+        # the town's deal is its own; the basin's last deal is the union-wide one of 3 August (day 33), not the town's
+        assert (eng.state.c_deal_day[:, town] == day).all() and (eng.state.deal_day[:, basin] == day + 21).all()
+        assert (eng.state.concessions[:, basin] == 3).all()  # the town's, the Kuzbass's of 20 July, the union-wide
+    else:
+        assert (eng.state.c_deal_day[:, town] < 0).all()
+    if off == "all on":  # the lever acts: the run differs from the same seed without it
+        assert not np.array_equal(eng.state.eff, _compare(sc.with_changes(params=COUNTER), world, 2, days=60).state.eff)
 
 
 @pytest.mark.slow
