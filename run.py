@@ -84,12 +84,12 @@ def cmd_viz(args: argparse.Namespace) -> int:
 def cmd_reference(args: argparse.Namespace) -> int:
     """`params`: the parameter table (markdown), or into the README; `levers`: the lever reference, or into docs/levers.md."""
     from sim import api
-    from sim.model.interventions import lever_reference
+    from sim.model.scenario import levers_page
 
     if args.command == "params":
         text, write, where = api.param_markdown(), args.readme and api.write_param_table, "updated the parameter table in README.md"
     else:
-        text, write, where = lever_reference(), args.write and api.write_lever_reference, "wrote docs/levers.md"
+        text, write, where = levers_page(), args.write and api.write_lever_reference, "wrote docs/levers.md"
     if not write:
         print(text, end="")
         return 0

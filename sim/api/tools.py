@@ -142,10 +142,10 @@ def write_param_table(readme: Path = ROOT / "README.md") -> None:
 
 
 def write_lever_reference(path: Path = ROOT / "docs" / "levers.md") -> None:
-    """Write the lever reference (every event kind of a scenario, its keys, ranges, defaults, an example) to `path`."""
-    from sim.model.interventions import lever_reference
+    """Write the lever reference (every event kind of a scenario, its keys, ranges, defaults, an example; the baseline's events) to `path`."""
+    from sim.model.scenario import levers_page
 
-    results.write_text(path, lever_reference())
+    results.write_text(path, levers_page())
 
 
 def serve(scenario: str | Path = BASELINE, *, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False) -> int:

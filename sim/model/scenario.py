@@ -394,3 +394,33 @@ def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
         posterior=posterior,
         set_params=tuple(sorted(raw.get("params", {}))),
     )
+
+
+BASELINE = REPOSITORY / "scenarios" / "baseline.toml"
+"""The historical baseline, whose dated events the lever reference lists."""
+
+
+def events_table(scenario: Scenario) -> str:
+    """A scenario's dated events as a markdown table: date (or interval), kind, where, source."""
+    out = ["| date | kind | where | source |", "| --- | --- | --- | --- |"]
+    for ev in scenario.events:
+        when = str(ev.date) if ev.date else f"{ev.start} to {ev.end}"
+        where = "; ".join(x for x in (getattr(ev, "city", ""), ", ".join(ev.basins), ", ".join(ev.republics)) if x) or "every basin"
+        cells = [when, f"`{ev.kind}`", where, ev.source or "(none)"]
+        out.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+    return "\n".join(out)
+
+
+def levers_page() -> str:
+    """docs/levers.md: the lever reference (`sim.model.interventions.lever_reference`) and the baseline's dated events."""
+    from sim.model.interventions import lever_reference
+
+    sc = load_scenario(BASELINE, require_posterior=False)
+    head = [
+        "## The baseline's dated events",
+        "",
+        f"Every event of `scenarios/baseline.toml` ({sc.start} to {sc.end}), in the file's order, with the source its",
+        "`source` names (what was read for each, and what was left out: `docs/record.md`).",
+        "",
+    ]
+    return lever_reference().rstrip("\n") + "\n\n" + "\n".join(head) + events_table(sc) + "\n"

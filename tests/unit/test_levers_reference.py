@@ -9,14 +9,14 @@ import pytest
 
 from sim.inputs.network import load_world
 from sim.model.interventions import KINDS, lever_reference
-from sim.model.scenario import check_against, load_scenario
+from sim.model.scenario import check_against, events_table, levers_page, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_docs_levers_is_current_and_documents_every_key():
     text = (ROOT / "docs" / "levers.md").read_text(encoding="utf-8")
-    assert text == lever_reference(), "docs/levers.md is stale: python run.py levers --write"
+    assert text == levers_page(), "docs/levers.md is stale: python run.py levers --write"
     for kind, cls in KINDS.items():
         assert f"## `{kind}`" in text
         for key in cls.KEYS:
@@ -39,4 +39,15 @@ def test_every_example_of_the_reference_loads_on_the_real_data(tmp_path):
 @pytest.mark.slow
 def test_levers_command_prints_the_reference():
     r = subprocess.run([sys.executable, str(ROOT / "run.py"), "levers"], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert r.returncode == 0 and r.stdout == lever_reference()
+    assert r.returncode == 0 and r.stdout == levers_page()
+
+
+def test_the_page_lists_every_dated_event_of_the_baseline_with_its_source():
+    sc = load_scenario(ROOT / "scenarios" / "baseline.toml", require_posterior=False)
+    text = (ROOT / "docs" / "levers.md").read_text(encoding="utf-8")
+    rows = [line for line in text.split("## The baseline's dated events", 1)[1].splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == len(sc.events) + 1  # the header and one row per event
+    assert events_table(sc) in text
+    for ev, row in zip(sc.events, rows[1:], strict=True):
+        assert row.startswith(f"| {ev.date} | `{ev.kind}` |") and ev.source and "(none)" not in row
+    assert any("`town_concession` | Mezhdurechensk" in r and "1989-07-13" in r for r in rows)
