@@ -191,6 +191,16 @@ def test_calibration_targets_end_in_1990():
         assert rows and max(t.date for t in rows) <= date(1990, 12, 31), f
 
 
+def test_no_unsupported_row_is_fitted():
+    """A row no source supports (its `source` begins `unsupported`) is in no file a calibration stage fits (issue 27)."""
+    from sim.analysis.calibration import PRIOR_FILES, load_priors
+
+    for f in PRIOR_FILES:
+        rows = load_targets(load_priors(ROOT / "calibration" / f).targets)
+        bad = [f"{t.date} {t.basin} {t.measure}" for t in rows if t.source.strip().lower().startswith("unsupported")]
+        assert not bad, f"{f} fits unsupported rows: {bad}"
+
+
 def test_committed_1989_1990_targets_resolve_and_cite():
     ts = load_targets(ROOT / "calibration" / "targets" / "1989_1990.csv")
     _, _, reasons = target_areas(ts, WORLD)
