@@ -317,7 +317,7 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     lv = sub.add_parser(
         "levers",
         help="print the lever reference (every event kind of a scenario, its keys, ranges, defaults, an example)",
-        description="Print the reference of the events a scenario's [[events]] may hold, generated from the lever registry.",
+        description="Print the reference of the events a scenario's [[events]] may hold, generated from the lever registry, and the baseline's dated events with their sources.",
     )
     lv.add_argument("--write", action="store_true", help="write it to docs/levers.md instead of printing it")
     parser.commands = list(sub.choices)  # for `parse` (argparse has no public list of them)
