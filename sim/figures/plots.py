@@ -172,6 +172,7 @@ def plot_wave(
 
 EVENT_STYLE = {
     "concession": ("#55a868", "--", "concession"),
+    "town_concession": ("#55a868", ":", "town's concession"),
     "republic_concession": ("#8172b3", "--", "republic's concession"),
     "strike_call": ("#dd8452", "-.", "strike call"),
     "shock": ("#8c8c8c", ":", "shock"),

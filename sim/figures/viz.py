@@ -69,7 +69,7 @@ class VizModel(StrikeModel):
         g_ref: float | None = None,
     ) -> None:
         sc = _base()
-        events = [e for e in sc.events if concessions or e.kind != "concession"]
+        events = [e for e in sc.events if concessions or e.kind not in ("concession", "town_concession")]
         if repression > 0:
             events.append(
                 Repression(
@@ -181,7 +181,7 @@ def _committees_axes(ax) -> None:
 
 MODEL_PARAMS = {
     "seed": {"type": "SliderInt", "value": 1989, "label": "Seed (replicate)", "min": 1, "max": 10000, "step": 1},
-    "concessions": {"type": "Checkbox", "value": True, "label": "Concessions (17 July, 23 July, 3 August deals)"},
+    "concessions": {"type": "Checkbox", "value": True, "label": "Concessions (13 July town deal; 17, 22 and 24 July and 3 August deals)"},
     "repression": {
         "type": "SliderFloat",
         "value": 0.0,
