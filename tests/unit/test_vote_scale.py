@@ -196,3 +196,20 @@ def test_validate_scores_a_vote_measure_and_writes_its_table(tmp_path, voting):
 
     t = pd.read_parquet(res.folder / "targets_check.parquet")
     assert bool(t["scored"].iloc[0]) and 0 <= t["sim_median"].iloc[0] <= 1
+
+
+@pytest.mark.slow
+def test_run_py_prints_the_table_and_chunking_does_not_change_it(voting, tmp_path):
+    """`python run.py run` on the small world prints the vote-scale table; one process or two give the same bytes."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    outs = []
+    for workers in ("1", "2"):
+        args = ["run", str(voting), "--replicates", "4", "--out", str(tmp_path / workers), "--workers", workers, "--no-figures"]
+        r = subprocess.run([sys.executable, str(root / "run.py"), *args], capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, r.stderr
+        assert "vote-scale allegiance" in r.stdout and "Ukrainian SSR: Donbas oblast" in r.stdout
+        outs.append(next((tmp_path / workers).glob("small/*/vote_scale.parquet")).read_bytes())
+    assert outs[0] == outs[1]
