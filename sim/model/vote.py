@@ -153,13 +153,16 @@ class VoteTracker:
         self.hs = np.where(act, alleg[:, : self.nc], np.where(self.ever, drifted, pt))
         total = np.asarray(self._mat @ self.hs.T).T  # each oblast summed in ascending town order, whatever R is
         self.M[d] = np.where(self.workforce > 0, total / np.maximum(self.workforce, 1e-300), pop)
-        w = np.minimum(self.spill[:, None] * self.m[None, :], 1.0)
-        self.rep_vote[d] = self.republic_total(pop + w * (self.M[d] - pop))
+        self.rep_vote[d] = self.republic_total(pop + self.weight() * (self.M[d] - pop))
+
+    def weight(self) -> np.ndarray:
+        """w_o = min(1, vote_spill * m_o), (R, O): the miners' households' weight in the oblast's vote (NaN where m_o is not sourced)."""
+        return np.minimum(self.spill[:, None] * self.m[None, :], 1.0)
 
     def parts(self, d: int) -> dict[str, np.ndarray]:
         """The measure and its parts on day index d (already observed), each (R, O)."""
         pop = self.population(d)
-        w = np.minimum(self.spill[:, None] * self.m[None, :], 1.0)  # NaN where m is not sourced
+        w = self.weight()
         miners = w * (self.M[d] - pop)  # the same sums as `observe` records in rep_vote
         return {
             "miners_weight": w,
