@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.model.metrics import OUTCOMES
+from sim.model.metrics import OUTCOMES, VOTE_DATES, VOTE_REPUBLICS
 
 BOOTSTRAP = 2000
 """Bootstrap resamples of the pairs for the interval of the mean effect."""
@@ -142,6 +142,20 @@ CLAIMS: tuple[Claim, ...] = (
         dates=DATES_RSFSR,
         rope=0.05,
         rope_reason="five percentage points of the mining workforce: smaller than the margin by which any mining oblast voted in 1991",
+    ),
+    *(
+        Claim(
+            f"separatism_{short.lower()}_vote",
+            f"The thesis on the scale of a vote: the centre's concessions fuelled separatism among the {rep}'s adults.",
+            "no_concessions",
+            f"vote_republic_{short}_dec1991",
+            +1,
+            f"mean stance of the {rep}'s adults (its mining oblasts with 1989 adults) on 1 December 1991, concessions minus none",
+            dates=tuple((lab, f"vote_republic_{short}_{tag}") for tag, _, lab in VOTE_DATES),
+            rope=0.01,
+            rope_reason="one percentage point of the adults (assumption): the miners and families are 2-19% of an oblast's adults",
+        )
+        for short, rep in VOTE_REPUBLICS
     ),
     Claim(
         "regional_concessions",

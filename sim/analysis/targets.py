@@ -21,6 +21,7 @@ from sim.inputs.datafiles import REPUBLICS, read_csv
 from sim.inputs.errors import InputError
 from sim.model.metrics import wave_bounds
 from sim.model.scenario import HORIZON
+from sim.model.vote import VOTE_MEASURES, town_republics
 
 COLUMNS = ("date", "basin", "place", "measure", "value", "low", "high", "kind", "source", "confidence")
 KINDS = ("point", "interval", "event")
@@ -136,8 +137,8 @@ LEVELS = ("mines_on_strike", "strikers", "allegiance")
 share, 0 to 1, of the area's workforce whose town or basin committee backs its republic against the Union)."""
 EVENTS = ("first_strike", "last_day")
 """Measures that are dates: the first day on strike, and the first day back to none, in the target's window."""
-MEASURES = LEVELS + EVENTS
-SHARES = ("allegiance",)
+MEASURES = LEVELS + EVENTS + tuple(VOTE_MEASURES)  # the vote-scale ones are scored by sim.analysis.vote_scale
+SHARES = ("allegiance", *VOTE_MEASURES)
 WINDOW_DAYS = 30
 """Default window of an event target: a `first_strike` or `last_day` target dated D is scored against the
 first such event on or after D - WINDOW_DAYS (a `window_days` column overrides it per row)."""
@@ -158,17 +159,6 @@ def _alternatives(name: str) -> set[str]:
     return {m.group(1).strip(), m.group(2).strip()} if m else {s}
 
 
-def town_republics(world) -> np.ndarray:
-    """Republic index of each town.
-
-    That of its enterprises (towns of the "Other" basin lie in several republics), else of its basin
-    (a town whose mines the data assign to a neighbouring town).
-    """
-    out = np.asarray(world.basin_republic, dtype=int)[world.city_basin].copy()
-    out[world.city] = world.republic
-    return out
-
-
 def resolve(t: Target, world) -> tuple[Area | None, str]:
     """The towns a target refers to, or (None, the reason) when the model cannot resolve it.
 
@@ -177,8 +167,9 @@ def resolve(t: Target, world) -> tuple[Area | None, str]:
     detail), an oblast (`Donetsk oblast`) or a list of oblasts (`Lviv and Volyn oblasts`,
     `Voroshilovgrad (Luhansk) and Dnipropetrovsk oblasts`: either name of a renamed oblast).
     """
-    if t.measure not in MEASURES:
-        return None, f"measure '{t.measure}' is not a model output (measures: {', '.join(MEASURES)})"
+    if t.measure not in MEASURES or t.measure in VOTE_MEASURES:
+        why = "a vote-scale measure, read from the vote table" if t.measure in VOTE_MEASURES else "not a model output"
+        return None, f"measure '{t.measure}' is {why} (measures: {', '.join(MEASURES)})"
     reps = town_republics(world)
     basins = list(world.basin_names)
     m = re.fullmatch(r"(.*?)\s*\((.*)\)", t.basin)

@@ -37,7 +37,8 @@ RUN_TABLES = {
     "daily_republic": "one row per replicate, date and republic: separatism index, strikers, workforce shares by demand stage",
     "daily_town": "one row per replicate, date and town, over the calibration window (first 62 days): strikers, enterprises on strike",
     "basin_events": "per replicate and basin: date of the first strike and of the first day back to no strike",
-    "allegiance_oblast": "per replicate, oblast of the mining towns and date (17 March, 24 August, 1 December 1991 and the last day): workforce and the share whose active committee backs the republic against the Union",
+    "allegiance_oblast": "per replicate, oblast of the mining towns and date (17 March, 24 August, 1 December 1991 and the last day): workforce and the share whose active committee backs the republic against the Union; adults of 1989 and the vote-scale allegiance with its parts (as in vote_scale)",
+    "vote_scale": "per replicate, date (17 March, 24 August, 1 December 1991 and the last day) and oblast, and per republic (oblast = 'all mining oblasts with 1989 adults', adult-weighted): the share of the adults backing their republic against the Union (vote) and its parts, vote = baseline (1989-90 stance, P_o(0)) + shocks (dated decisions of 1990-91) + miners (miners_weight x (miners_stance - population)); NaN where the oblast's 1989 population is not sourced (sim/model/vote.py)",
     "targets_check": "each row of the targets file against the ensemble: simulated quantiles (5, 25, 50, 75, 95%) on its date or in its window, inside the 50% (25-75%) and 90% (5-95%) bands, informative or not, weighted interval score",
     "target_series": "one row per replicate, date and place the targets file names: strikers, enterprises on strike, allegiance",
     "parameter_draws": "per replicate: its seed, the posterior row drawn for it and the parameter values it ran with",
@@ -55,6 +56,7 @@ class RunResult(Result):
     scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     failed_chunks: int = 0
     failed_replicates: int = 0
+    vote: str = ""  # the vote-scale printout (sim.analysis.vote_scale.text)
 
     @property
     def status(self) -> int:  # noqa: D102 - Result.status
@@ -64,6 +66,8 @@ class RunResult(Result):
         lines = [f"{self.replicates} replicates of '{self.scenario}' in {self.seconds:.1f} s -> {results.shown(self.folder)}"]
         if len(self.scores):
             lines.append(scores_text(self.scores))
+        if self.vote:
+            lines.append(self.vote)
         return "\n".join(lines)
 
 
@@ -86,6 +90,7 @@ def run_scenario(
     path_option("scenario", scenario)
     path_option("targets", targets, empty=True)
     switch("fresh", fresh)
+    from sim.analysis import vote_scale
     from sim.analysis.targets import load_targets, score, target_areas
     from sim.model.metrics import first_and_last
     from sim.model.scenario import check_against, load_scenario
@@ -139,12 +144,14 @@ def run_scenario(
     elapsed = time.perf_counter() - t0
     draws = draws_table(sc, seeds)
     with folder.assembling():
-        scores = score(tgts, tables.areas, world, sc.start) if tgts else pd.DataFrame()
+        votes = vote_scale.vote_table(tables.oblast)
+        scores = vote_scale.score_votes(tgts, score(tgts, tables.areas, world, sc.start), votes) if tgts else pd.DataFrame()
         out_tables = {
             "daily_basin": tables.basin,
             "daily_republic": tables.republic,
             "daily_town": tables.town,
             "allegiance_oblast": tables.oblast,
+            "vote_scale": votes,
             "basin_events": first_and_last(tables.basin, str(sc.start), str(sc.end)),
             "towns": figures.towns_table(world),
         }
@@ -181,7 +188,7 @@ def run_scenario(
         if draw_figures:
             figures.draw(folder.path)
     final = folder.publish()
-    res = RunResult(final, sc.name, reps, elapsed, scores, len(failed), sum(f.replicates for f in failed))
+    res = RunResult(final, sc.name, reps, elapsed, scores, len(failed), sum(f.replicates for f in failed), vote_scale.text(votes))
     if failed:
         note(False, f"warning: {len(failed)} chunks ({res.failed_replicates} replicates) failed; see failed_chunks.parquet")
     return res
@@ -234,6 +241,7 @@ def validate(
     path_option("scenario", scenario)
     choice("reference", reference, ("prior", "none"))
     from sim.analysis import calibration as cal
+    from sim.analysis import vote_scale
     from sim.analysis.targets import load_targets, score, skill, target_areas
     from sim.model.scenario import check_against, load_scenario
     from sim.run.runner import run_ensemble, world_for
@@ -283,12 +291,12 @@ def validate(
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0
-    scores = score(tgts, tables.areas, world, sc.start)
+    scores = vote_scale.score_votes(tgts, score(tgts, tables.areas, world, sc.start), vote_scale.vote_table(tables.oblast))
     scores.insert(0, "verdict", verdict_words(scores))
     out_tables = {"targets_check": scores, "daily_basin": tables.basin, "target_series": tables.areas}
     ref, sk = None, None
     if ref_tables is not None:
-        ref = score(tgts, ref_tables.areas, world, sc.start)
+        ref = vote_scale.score_votes(tgts, score(tgts, ref_tables.areas, world, sc.start), vote_scale.vote_table(ref_tables.oblast))
         ref.insert(0, "verdict", verdict_words(ref))
         out_tables["reference_check"] = ref
         sk = skill(scores, ref)

@@ -200,8 +200,8 @@ def _unique(rows: list[dict], col: str, path: Path) -> None:
         seen.add(r[col])
 
 
-DATA_FILES = ("basins.csv", "cities.csv", "grievances.csv", "movements.csv", "mines.csv")
-"""The tables of a data folder that a run reads."""
+DATA_FILES = ("basins.csv", "cities.csv", "grievances.csv", "movements.csv", "mines.csv", "oblasts.csv", "vote_shocks.csv")
+"""The tables of a data folder that a run reads (the last two optional: `sim.inputs.oblasts`)."""
 
 
 def file_hashes(folder: Path) -> dict[str, str]:

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 
 from sim.inputs.datafiles import MINE_COLS, REPUBLICS, check_ranges, file_hashes, load_inputs, read_csv
 from sim.inputs.errors import InputError
+from sim.inputs.oblasts import VoteInputs, load_vote_inputs
 
 DATA_SEED = 1989
 """Seed of the derivation rule (mine workforces, inter-town links); part of the data, not of a run."""
@@ -71,6 +72,7 @@ class World:
     a_deleg: sp.csr_matrix  # row-normalised ties between basin hubs
     movements: list[dict] = field(repr=False)  # rows of movements.csv
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256, for the manifest
+    vote: VoteInputs | None = field(default=None, repr=False)  # oblasts.csv and vote_shocks.csv (the vote-scale measure)
 
     _group_matrices: dict = field(default_factory=dict, repr=False)
 
@@ -371,6 +373,7 @@ def load_world(folder: str | Path) -> World:
         a_deleg=a_deleg,
         movements=tables["movements"],
         files=files,
+        vote=load_vote_inputs(folder),
     )
 
 

@@ -32,6 +32,7 @@ def p(
 
 
 A = "assumption"
+VA = f"{A}: no source sizes it, no 1989-1990 target informs it: fixed, not fitted (issue 29)"
 CAL = (
     "calibrated: ABC-SMC posterior in calibration/fitted/ (prior range and reason in calibration/priors.toml); "
     'scenarios with parameters = "posterior" draw it per replicate, this hand-set default is used otherwise'
@@ -462,6 +463,25 @@ class Params:
         "source: 177,000 strikers of a workforce of ~220,000 with almost every enterprise out (targets, basins_1989.csv)",
         "mean share of an enterprise's workforce out when it strikes",
     )
+
+    # --- vote-scale allegiance: an observation, not a rule of the day (sim/model/vote.py; stances: shares backing the republic) ---
+    vote_spill: float = p(1.0, "ratio", "vote", 0, 5, VA, "multiplier of the miners-and-families share of an oblast's adults")
+    vote_drift: float = p(1 / 180, "1/day", "vote", 0, 1, VA, "daily pull of a dissolved committee's workforce back to its oblast")
+    vote_titular: float = p(0.30, "share", "vote", 0, 1, VA, "July 1989 stance of the titular nationality (Ukrainian SSR)")
+    vote_russian: float = p(0.05, "share", "vote", 0, 1, VA, "July 1989 stance of the Russians (Ukrainian SSR)")
+    vote_others: float = p(0.10, "share", "vote", 0, 1, VA, "July 1989 stance of the other nationalities (Ukrainian SSR)")
+    vote_council: float = p(0.20, "share", "vote", 0, 1, VA, "stance added where the Democratic Bloc won the council, March 1990")
+    vote_ukraine: float = p(
+        0.25, "share", "vote", 0, 1, f"{A}: the Democratic Bloc's 111 of 450 seats, 1990", "stance, oblast of no census data"
+    )
+    vote_rsfsr: float = p(
+        0.17, "share", "vote", 0, 1, f"{A}: Democratic Russia's 0.14-0.19 of seats, 1990", "July 1989 stance, RSFSR oblast"
+    )
+    vote_other_rep: float = p(0.10, "share", "vote", 0, 1, VA, "July 1989 stance of an oblast of the other republics")
+    vote_shock_sovereignty: float = p(0.05, "share", "vote", -1, 1, VA, "stance added by the republic's declaration of sovereignty")
+    vote_shock_treaty: float = p(0.03, "share", "vote", -1, 1, VA, "added by Ukraine's no-union-treaty vote of 17 October 1990")
+    vote_shock_coup: float = p(0.10, "share", "vote", -1, 1, VA, "added by the collapse of the August 1991 coup")
+    vote_shock_independence: float = p(0.10, "share", "vote", -1, 1, VA, "added by Ukraine's Act of Independence, 24 August 1991")
 
     def replace(self, **changes: Any) -> Params:
         """Return a copy with `changes`, checked for unknown keys and ranges."""

@@ -20,7 +20,7 @@ from sim.inputs.network import REPUBLICS, World
 from sim.inputs.params import Params, stack_params
 from sim.inputs.posterior import draws_for
 from sim.inputs.rng import BLOCK, Streams
-from sim.model import kernel, metrics
+from sim.model import kernel, metrics, vote
 from sim.model.interventions import apply_events, compile_timeline
 from sim.model.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES
 from sim.model.scenario import Scenario
@@ -110,6 +110,8 @@ class Engine:
         self._area_mat = sp.csr_matrix((np.ones(cols.size), (rows, cols)), shape=(len(self.areas), world.n_cities))
         self._area_wf = np.asarray(self._area_mat @ world.by_city(world.workforce[None, :])[0]).ravel()
         self.area_out = {k: np.zeros((self.days, r, len(self.areas))) for k in AREA_OBSERVABLES} if self.areas else {}
+        # the vote-scale allegiance by oblast and republic (an observation: sim.model.vote)
+        self.vote = vote.VoteTracker(world, scenario.start, self.days, self.params, r) if record == "all" else None
 
     def _bind_observables(self, basin_block: np.ndarray, rep_block: np.ndarray) -> None:
         """Hold the daily observables in two blocks; `basin_out` and `rep_out` are views of them by name.
@@ -169,6 +171,7 @@ class Engine:
             metrics.observe(self.state, w, self._bblock[d], self._rblock[d])  # compiled: the same sums in the same order as observe_basins
             if d in self.snap_days:
                 self.snap_out[self.snap_days.index(d)] = w.by_city(metrics.backing(self.state, w) * w.workforce)
+            self.vote.observe(d, self.state.c_active, self.state.c_alleg)
         if (d < self.town_days and self.record == "all") or self.areas:
             towns = {
                 "strikers": w.by_city(self.state.striking * self.state.out_share * w.workforce),
@@ -213,6 +216,8 @@ class Engine:
         new.timeline = compile_timeline(list(scenario.events), scenario.start, self.days, self.world)
         new.params = batch_params(scenario, self.seeds)
         new._compile_levers()
+        if new.vote is not None:
+            new.vote.set_params(new.params)
         return new
 
     def outcome_run(self) -> metrics.Run:
@@ -221,7 +226,7 @@ class Engine:
         dates = np.arange(start, start + np.timedelta64(self.day, "D"))
         return metrics.Run(
             basin={k: v[: self.day] for k, v in self.basin_out.items()},
-            republic={k: v[: self.day] for k, v in self.rep_out.items()},
+            republic={k: v[: self.day] for k, v in self.rep_out.items()} | ({"vote": self.vote.rep_vote[: self.day]} if self.vote else {}),
             dates=dates,
             basin_names=self.world.basin_names,
             republics=REPUBLICS,

@@ -270,6 +270,25 @@ def _separatism(republic: str) -> Callable[[Run], np.ndarray]:
     return fn
 
 
+def _vote(republic: str, when: str) -> Callable[[Run], np.ndarray]:
+    def fn(run: Run) -> np.ndarray:
+        v = run.republic.get("vote")  # recorded by the engine's vote tracker (sim.model.vote); absent: not computed
+        if v is None:
+            return np.full(run.republic["allegiance"].shape[1], np.nan)
+        return v[run.last(when), :, run.republics.index(republic)]
+
+    return fn
+
+
+VOTE_DATES = (
+    ("mar1991", "1991-03-17", "17 Mar 1991"),
+    ("aug1991", "1991-08-24", "24 Aug 1991"),
+    ("dec1991", "1991-12-01", "1 Dec 1991"),
+)
+"""The dates the vote-scale outcomes are read: the Union referendum, after the coup, the Ukrainian referendum."""
+VOTE_REPUBLICS = (("RSFSR", "RSFSR"), ("Ukraine", "Ukrainian SSR"))
+"""Republics with a vote-scale outcome: those with a mining oblast whose 1989 adults are sourced (the Kazakh SSR has none)."""
+
 OUTCOMES: dict[str, Outcome] = {
     o.name: o
     for o in (
@@ -380,6 +399,18 @@ OUTCOMES: dict[str, Outcome] = {
             _allegiance("Ukrainian SSR", "1991-12-01"),
             until="1991-12-01",
         ),
+        *(
+            Outcome(
+                f"vote_republic_{short}_{tag}",
+                f"share of the {rep}'s adults backing the republic against the Union on the scale of a vote (sim/model/vote.py: "
+                f"the mean stance, no cut-off; its mining oblasts with a sourced 1989 population, adult-weighted), {label}",
+                "share",
+                _vote(rep, day),
+                until=day,
+            )
+            for short, rep in VOTE_REPUBLICS
+            for tag, day, label in VOTE_DATES
+        ),
     )
 }
 """Named outcomes, shared by experiments, the thesis report and the plots."""
@@ -402,17 +433,23 @@ OUTCOME_LABELS = {
     "allegiance_Ukraine_aug1991": "Backing the republic, Ukraine, 24 Aug 1991",
     "allegiance_RSFSR_1991": "Backing the republic, RSFSR, 1 Dec 1991",
     "allegiance_Ukraine_1991": "Backing the republic, Ukraine, 1 Dec 1991",
+    **{f"vote_republic_{short}_{tag}": f"Vote scale, {short}, {label}" for short, _ in VOTE_REPUBLICS for tag, _, label in VOTE_DATES},
 }
 """A human name for every outcome (figures and reports); a test keeps it complete."""
 
 
 def outcomes(run: Run) -> dict[str, np.ndarray]:
-    """Every outcome of a run that covers its window: name -> (R,) values."""
+    """Every outcome of a run that covers its window and that its data can compute: name -> (R,) values.
+
+    A vote-scale outcome is left out where the run has no vote series or its republic no oblast with sourced adults (all NaN).
+    """
     out = {}
     end = run.dates[-1]
     for name, o in OUTCOMES.items():
         if o.until is None or end >= np.datetime64(o.until):
-            out[name] = np.asarray(o.fn(run), dtype=float)
+            v = np.asarray(o.fn(run), dtype=float)
+            if not (name.startswith("vote_") and np.isnan(v).all()):
+                out[name] = v
     return out
 
 

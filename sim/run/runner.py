@@ -31,6 +31,7 @@ from sim.inputs.rng import replicate_seeds
 from sim.model.engine import Engine, simulate
 from sim.model.metrics import outcomes
 from sim.model.scenario import Scenario
+from sim.model.vote import VOTE_COLUMNS, oblast_groups
 
 
 def _concat(cls: type, parts: list) -> object:
@@ -105,21 +106,25 @@ def tidy(engine: Engine, replicates: list[int], labels: tuple[str, ...] = ()) ->
 
 
 def allegiance_by_oblast(engine: Engine, replicates: list[int]) -> pd.DataFrame:
-    """Per replicate, snapshot date and oblast of the mining towns: workforce and the share whose committee backs the republic."""
-    w = engine.world
-    town_rep = np.zeros(w.n_cities, dtype=int)
-    town_rep[w.city] = w.republic  # each town's own republic (towns of the "Other" basin lie in several)
-    keys = pd.DataFrame({"oblast": w.city_oblast, "republic": [REPUBLICS[i] for i in town_rep]})
+    """Per replicate, snapshot date and oblast of the mining towns: workforce, committee backing and the vote-scale measure.
+
+    The share whose committee backs the republic, and the vote-scale allegiance with its parts
+    (`sim.model.vote`: adults, miners' weight, stances, baseline + shocks + miners).
+    """
+    w, tr = engine.world, engine.vote
+    keys, town_key = oblast_groups(w)
     wf_town = w.by_city(w.workforce[None, :])[0]
-    groups = keys.groupby(["republic", "oblast"], sort=True).indices  # (republic, oblast) -> town indices, in a fixed order
+    groups = [np.flatnonzero(town_key == j) for j in range(len(keys))]  # (republic, oblast) -> town indices, in a fixed order
     rows = []
     for j, d in enumerate(engine.snap_days):
         day = pd.Timestamp(engine.scenario.start) + pd.Timedelta(days=d)
+        parts = tr.parts(d)
         for r, rep in enumerate(replicates):
-            for (republic, oblast), idx in groups.items():
+            for o, ((republic, oblast), idx) in enumerate(zip(keys, groups, strict=True)):
                 total = float(wf_town[idx].sum())
-                rows.append((rep, day, republic, oblast, total, float(engine.snap_out[j, r, idx].sum()) / total if total > 0 else 0.0))
-    return pd.DataFrame(rows, columns=["replicate", "date", "republic", "oblast", "workforce", "allegiance"])
+                share = float(engine.snap_out[j, r, idx].sum()) / total if total > 0 else 0.0
+                rows.append((rep, day, republic, oblast, total, share, tr.adults[o], *(float(parts[c][r, o]) for c in VOTE_COLUMNS)))
+    return pd.DataFrame(rows, columns=["replicate", "date", "republic", "oblast", "workforce", "allegiance", "adults", *VOTE_COLUMNS])
 
 
 def _chunk(args: tuple) -> Tables:
