@@ -77,6 +77,7 @@ def calibrate(
     switch("resume", resume)
     switch("install", install)
     from sim.analysis import calibration as cal
+    from sim.analysis import smc
     from sim.analysis.targets import load_targets, score, target_areas
     from sim.model.scenario import check_against, load_scenario
     from sim.run.runner import executor_map, run_ensemble, world_for
@@ -84,7 +85,7 @@ def calibrate(
     command = command or called("calibrate", priors=str(priors), budget=budget, seed=seed)
     setup = cal.load_priors(priors)
     targets = load_targets(setup.targets)
-    plan = cal.Budget.named(budget)
+    plan = smc.Budget.named(budget)
     if population is not None:
         plan.population = population
     if generations is not None:
@@ -119,7 +120,7 @@ def calibrate(
     t0 = time.perf_counter()
     try:
         with executor_map(workers, chunksize=4, cluster=cluster) as map_:
-            history = cal.run_abc(
+            history = smc.run_abc(
                 setup, sc, targets, plan, seed, folder.path / "abc.db", map_=map_, resume=resumed is not None, verbose=not quiet
             )
     except BaseException:
@@ -128,7 +129,7 @@ def calibrate(
     abc_seconds = time.perf_counter() - t0
     try:
         post = cal.posterior_table(history, setup)
-        pops = cal.populations_table(history)
+        pops = smc.populations_table(history)
         summ = cal.summary(post, setup)
         if setup.given is not None:  # a later stage: the earlier stage's rows, each with one of this stage's particles
             folder.tables({"posterior_stage": post, "posterior": cal.combined_posterior(post, setup.given, seed)})
