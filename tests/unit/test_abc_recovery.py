@@ -51,7 +51,7 @@ def test_abc_recovers_known_parameters(baseline, tmp_path: Path):
     )
     setup = cal.load_priors(pf)
     with executor_map(2, chunksize=4) as map_:
-        h = smc.run_abc(setup, sc, load_targets(tf), smc.Budget(population=60, generations=5), 11, tmp_path / "abc.db", map_=map_)
+        h = smc.run_abc(setup, sc, load_targets(tf), smc.Budget(population=60, generations=7), 11, tmp_path / "abc.db", map_=map_)
     post = cal.posterior_table(h, setup)
     summ = cal.summary(post, setup).set_index("parameter")
     for name, v in TRUTH.items():
