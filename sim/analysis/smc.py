@@ -237,7 +237,10 @@ at its second population and 12 at its fifth (with the kernel twice pyabc's widt
 prior space). One Gaussian fitted to the population, 1.5 times as wide, on a normal prior space
 (`Prior.natural`) kept it at 35-60% over six populations on a ten-parameter test problem with the
 same number of particles (three parameters informed, seven not; widths 1.0 and 2.0 did worse).
-The price: a posterior far from one hump is explored more slowly."""
+On stage 2 (full budget) the ESS by population was 184, 79, 113 and 84 of 200. The price: the
+threshold falls more slowly per population where the posterior is narrow and curved (the synthetic
+recovery test needs 7 populations of 60 rather than 5), and a posterior of several humps is explored
+poorly."""
 
 
 class GaussianProposal(pyabc.transition.Transition):
