@@ -33,7 +33,7 @@ PRIORS = ROOT / "calibration" / "priors_1989_1990.toml"
 
 CALLS = {
     "run": ("run_scenario", ["scenario"], ["targets", "fresh"]),
-    "calibrate": ("calibrate", [], ["priors", "budget", "population", "generations", "predictive", "resume", "install"]),
+    "calibrate": ("calibrate", [], ["priors", "budget", "population", "generations", "minutes", "predictive", "resume", "install"]),
     "validate": ("validate", ["targets"], ["scenario", "reference"]),
     "compare": ("compare", ["scenarios"], ["fork_at", "fresh"]),
     "thesis": ("thesis", [], ["fork_at", "fresh", "sensitivity", "flip_points", "flip_replicates", "flip_confirm"]),
@@ -168,13 +168,12 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
         description="ABC-SMC over the priors of a priors file (default: the 1989-1990 stage, calibration/priors_1989_1990.toml) on its targets file. Writes results/calibration/<UTC time>_<hash>/ (posterior.parquet, populations, posterior predictive check, figures, pyabc's abc.db). --install also copies the posterior to calibration/fitted/ with a generated README. A stopped run continues with the same command and --resume.",
     )
     c.add_argument(
-        "--priors",
-        default=str(PRIORS),
-        help="priors file (default: calibration/priors_1989_1990.toml, stage 2, fitted given stage 1: calibration/priors.toml)",
+        "--priors", default=str(PRIORS), help="priors file (default: calibration/priors_1989_1990.toml; stage 1: calibration/priors.toml)"
     )
     c.add_argument("--budget", default="small", help="small (CI, a few minutes) or full (the committed posterior); default small")
     c.add_argument("--population", type=int, default=None, help="particles per population (default: the budget's)")
     c.add_argument("--generations", type=int, default=None, help="maximum populations (default: the budget's)")
+    c.add_argument("--minutes", type=float, default=None, help="ABC wall-time cap, checked between populations (default: the budget's)")
     c.add_argument("--predictive", type=int, default=200, help="replicates of the posterior predictive check (default 200)")
     c.add_argument("--seed", "-s", type=int, default=1989, help="root seed (default 1989)")
     _common(c)

@@ -1,6 +1,6 @@
 """The throughput measurements of the project, in one process, printed as a table.
 
-    python benchmarks/bench.py [--quick] [--runs 3] [--json FILE]
+    python benchmarks/bench.py [--quick] [--runs 3] [--calibration full|small|skip] [--json FILE]
 
 1. One baseline run (1989-1991) of the engine vs the per-agent Mesa reference on the same network
    and seed and parameter draw (goal: at least 50x); also per replicate in a batch.
@@ -18,6 +18,12 @@
    (compiling) and with it filled (warm).
 7. A profile of one engine run: the share of its time in the compiled day, the compiled
    observation, the random draws, the day's events and the rest (Python around the day).
+8. The stage-2 calibration (1989-1990, `python run.py calibrate --budget full`: 200 particles, a
+   40-minute ABC cap) on all cores: wall time of the ABC and of the whole command (posterior
+   predictive check included, figures not), and the effective sample size (ESS) of the last
+   population (goal: at least 100 of 200 in under 45 minutes), with acceptance and ESS by
+   population. `--calibration small` runs the small budget instead, `skip` leaves it out; `--quick`
+   runs 16 particles for 2 populations (a smoke test).
 
 The engine runs the compiled kernel (sim/model/kernel.py), the one fast path; the per-agent Mesa model
 (sim/model/model.py) is the specification it is checked against (tests/unit/test_reference.py).
@@ -223,6 +229,28 @@ def calibration_throughput(sc, world, particles: int, reps: int = 4) -> dict:
     }
 
 
+def calibration_stage2(budget: str, quick: bool) -> dict:
+    """Measurement 8: the stage-2 calibration as the command runs it (its default priors), at `budget`, on all cores."""
+    from sim import api
+
+    small = {"population": 16, "generations": 2, "predictive": 4} if quick else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        res = api.calibrate(budget=budget, out=Path(tmp), draw_figures=False, quiet=True, **small)
+        seconds = time.perf_counter() - t
+    pops = res.populations
+    return {
+        "budget": budget,
+        "population": res.particles,
+        "populations": [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in pops.to_dict("records")],
+        "simulations": int(pops["simulations"].sum()),
+        "abc_seconds": res.abc_seconds,
+        "seconds": seconds,
+        "final_ess": float(pops["ess"].iloc[-1]),
+        "final_acceptance": float(pops["acceptance"].iloc[-1]),
+    }
+
+
 def ensemble(sc, reps: int, runs: int) -> list[float]:
     """Measurement 4: wall seconds of a `reps`-replicate ensemble on all cores, tables included."""
     times = []
@@ -296,6 +324,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="shorter runs (a smoke test of the benchmark, not a measurement)")
     ap.add_argument("--runs", type=int, default=3, help="repeats of the 1,000-replicate ensemble (the median is reported)")
     ap.add_argument("--json", default=None, help="also write the table as JSON to this file")
+    ap.add_argument(
+        "--calibration",
+        default="full",
+        choices=("full", "small", "skip"),
+        help="measurement 8: the stage-2 calibration's budget (full: about 45 minutes on 2 cores), or skip it",
+    )
     args = ap.parse_args()
     sc = load_scenario(ROOT / "scenarios" / "baseline.toml")
     if args.quick:
@@ -312,6 +346,7 @@ def main() -> None:
     m5 = calibration_throughput(load_scenario(ROOT / "scenarios" / "baseline.toml"), world, 1 if args.quick else 5)
     m6 = kernel_compile()
     m7 = profile_run(sc, world)
+    m8 = None if args.calibration == "skip" else calibration_stage2(args.calibration, args.quick)
 
     med = sorted(m4)[len(m4) // 2]
     table = {
@@ -336,6 +371,7 @@ def main() -> None:
         "calibration": m5,
         "kernel_compile": m6,
         "profile": m7,
+        "calibration_stage2": m8,
     }
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
@@ -371,6 +407,17 @@ def main() -> None:
     print(f"7. where one engine run's time goes (cProfile, {m7['profiled_seconds']:.3f} s profiled):")
     for label, share in m7["phases"].items():
         print(f"{'   ' + label:58s} {share:14.0%}")
+    if m8 is not None:
+        n = m8["population"]
+        label = f"8. stage-2 calibration, {m8['budget']} budget{' (quick)' if args.quick else ''}: ABC wall time (s)"
+        print(f"{label:58s} {m8['abc_seconds']:14.0f} {'':>10s} {'< 2,700 s':>12s}")
+        print(f"{'   the whole command, predictive check included (s)':58s} {m8['seconds']:14.0f} {'':>10s} {'':>12s}")
+        print(
+            f"{f'   effective sample size of the last population (of {n})':58s} {m8['final_ess']:14.1f} {m8['final_ess'] / n:9.0%} {f'>= {n // 2}':>12s}"
+        )
+        for r in m8["populations"]:
+            label = f"   population {r['population']}: acceptance, ESS"
+            print(f"{label:58s} {r['acceptance']:14.3f} {r['ess']:10.1f} {'':>12s}")
 
 
 if __name__ == "__main__":

@@ -1,49 +1,47 @@
-"""Calibration: priors, the July 1989 targets as distances, ABC-SMC with pyabc, the posterior.
+"""Calibration: priors, the targets as distances read from the engine's arrays, the posterior's tables.
 
 The calibration problem is one file, `calibration/priors.toml`: the scenario whose events and fixed
 parameters are used, the end of the calibration runs, the targets file, and for each calibrated
-parameter its range, its scale and the reason for the range. One pyabc particle is a small batch
-of replicates (`Budget.replicates`, advanced together by the batched engine) of the scenario up to
-`end` with the particle's parameters; its summary is the simulated value of every scorable target
-in each replicate (`sim.analysis.targets.resolve`: the same areas and dates as the scores and plots); a
-replicate's distance is the sum over targets of `sim.analysis.targets.distance` (0 when it meets a target:
-inside an interval, within a point's tolerance, an event within its days). A particle is accepted
-with weight = the share of its replicates within the threshold (`ReplicatesAcceptor`:
-pseudo-marginal ABC, the same posterior as one replicate per particle, with less noise, at about
-three times the cost of one replicate for eight). ABC-SMC lowers the threshold population by
-population until the acceptance rate falls below `Budget.min_acceptance`.
-
-Randomness: `SeededSampler` gives every slot of every population its own seed from the root seed,
-so a calibration is reproducible whatever the number of processes; pyabc's database makes it
-resumable.
+parameter its range, its scale and the reason for the range. A particle's summary is the simulated
+value of every scorable target in each of its replicates (`sim.analysis.targets.resolve`: the same
+areas and dates as the scores and plots); a replicate's distance is the sum over targets of
+`sim.analysis.targets.distance` (0 when it meets a target: inside an interval, within a point's
+tolerance, an event within its days). `partial_distances` bounds it from below on the days run so
+far, so that a particle can be stopped as soon as it cannot meet the threshold. ABC-SMC itself
+(pyabc's model, distance, acceptor, sampler and proposal) is in `sim.analysis.smc`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import logging
 import math
-import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyabc
-from pyabc.sampler import MappingSampler
+from scipy.special import ndtr
 
-from sim.analysis.targets import LEVELS, SHARES, Area, Target, distance, event_day, target_areas, window_start
+from sim.analysis.targets import (
+    EVENT_TOLERANCE_DAYS,
+    LEVELS,
+    MISSING_EVENT,
+    SHARES,
+    Area,
+    Target,
+    distance,
+    event_day,
+    target_areas,
+    window_start,
+)
 from sim.inputs.errors import InputError
 from sim.inputs.network import World
 from sim.inputs.params import Params
-from sim.inputs.posterior import load_posterior, posterior_for
-from sim.inputs.rng import replicate_seeds
+from sim.inputs.posterior import load_posterior
 from sim.model.engine import Engine
 from sim.model.scenario import HORIZON, Scenario, named_path, read_toml
-from sim.run.runner import world_for
 
 SCALES = ("linear", "log")
 
@@ -61,12 +59,13 @@ class Prior:
     def natural(self, z: float) -> float:
         """The parameter's value for a point z of the space pyabc samples in.
 
-        pyabc samples z from a standard logistic distribution; lo + (hi - lo) * sigmoid(z) is then
-        uniform on [lo, hi] (on log10 for log scale). The prior is the same as a uniform one, but
-        the space has no hard edges, so the importance weights of ABC-SMC's Gaussian proposal do
-        not blow up at the box's faces and corners (measured: see calibration/fitted/README.md).
+        pyabc samples z from a standard normal distribution; lo + (hi - lo) * Phi(z) is then uniform
+        on [lo, hi] (on log10 for log scale). The prior is the same as a uniform one, but the space
+        has no hard edges, so the importance weights of ABC-SMC do not blow up at the box's faces
+        and corners, and a Gaussian proposal (`sim.analysis.smc.GaussianProposal`) has the prior's
+        tails: where the data say little, the weights stay even (the effective sample size).
         """
-        return self.at(1.0 / (1.0 + math.exp(-min(max(z, -700.0), 700.0))))
+        return self.at(float(ndtr(z)))
 
     def at(self, u: float) -> float:
         """The parameter's value at quantile u of its prior: uniform on [lo, hi], or on log10 for log scale."""
@@ -240,245 +239,39 @@ def distances(probes: list[Probe], values: np.ndarray) -> np.ndarray:
     return np.stack([distance(p.target, values[:, j]) for j, p in enumerate(probes)], axis=1)
 
 
-# --- the pyabc pieces ---
+def partial_distances(engine: Engine, probes: list[Probe]) -> np.ndarray:
+    """(R,) lower bound of each replicate's summed distance from the days the engine has run so far.
 
-
-class TargetModel:
-    """A pyabc model: one replicate of the scenario with the particle's parameters -> target values.
-
-    Light to pickle (the world is loaded once per process through `sim.run.runner.world_for`).
+    A level target counts once its day is run (its value cannot change after); an event that has
+    happened counts as it will at the end; an event not yet seen by day D is at least D - its date
+    days late, or never happens (`MISSING_EVENT`): the smaller of the two is its bound. Targets
+    after D count 0. Every term is at most the target's final distance, so a replicate whose bound
+    exceeds a threshold cannot meet it; once the engine has run every day, the bound of a replicate
+    whose events all happened is its distance.
     """
-
-    def __init__(
-        self, scenario: Scenario, targets: list[Target], priors: tuple[Prior, ...], replicates: int = 1, given: Path | None = None
-    ) -> None:
-        self.scenario = scenario
-        self.targets = targets
-        self.priors = priors
-        self.replicates = replicates
-        self.given = given
-        self._probes: tuple[list[Probe], list[Area]] | None = None
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_probes": None}
-
-    def _setup(self) -> tuple[list[Probe], list[Area]]:
-        if self._probes is None:
-            pr, _, areas = probes(self.targets, world_for(self.scenario.data), self.scenario)
-            self._probes = (pr, areas)
-        return self._probes
-
-    def probes(self) -> list[Probe]:
-        """The probes of the targets in this process's world."""
-        return self._setup()[0]
-
-    def params(self, pars: dict[str, float], seeds: list[int] | None = None) -> Params | list[Params]:
-        """The scenario's parameters with a particle's values (given in pyabc's space, see `Prior.natural`).
-
-        With an earlier stage's posterior (`given`), one set per replicate seed: that posterior's draw
-        for the seed (as a `parameters = "posterior"` scenario draws it), with the particle's values.
-        """
-        values = {p.name: p.natural(pars[p.name]) for p in self.priors}
-        if self.given is None or seeds is None:
-            return dataclasses.replace(self.scenario.params, **values)
-        drawn, _ = posterior_for(self.given).params_for(seeds, self.scenario.params, self.scenario.set_params)
-        return [dataclasses.replace(p, **values) for p in drawn]
-
-    def __call__(self, pars: dict[str, float]) -> dict[str, np.ndarray]:
-        """Simulate the replicates of one particle, batched (seeded from numpy's global generator, which the sampler seeds)."""
-        root = int(np.random.randint(0, 2**62))  # noqa: NPY002 (pyabc draws from the global generator, seeded per slot)
-        seeds = replicate_seeds(root, self.replicates)
-        pr, areas = self._setup()
-        eng = Engine(
-            world_for(self.scenario.data), self.scenario, seeds, self.params(pars, seeds), areas=[a.towns for a in areas], record="areas"
-        ).run()
-        return {"x": observe(eng, pr)}
+    d, r = engine.day, len(engine.seeds)
+    total = np.zeros(r)
+    for pr in probes:
+        t = pr.target
+        if t.measure in LEVELS:
+            if pr.day < d:
+                v = engine.area_out[t.measure][pr.day][:, pr.area]
+                total += distance(t, v if t.measure in SHARES else np.rint(v))
+            continue
+        on = engine.area_out["mines_on_strike"][:d, :, pr.area]  # (days so far, R)
+        off = np.array([event_day(on[:, k], t.measure, pr.first) for k in range(r)]) - pr.day
+        late = max(max(d - pr.day, 0) - EVENT_TOLERANCE_DAYS.get(t.confidence, 2.0), 0.0)
+        total += np.where(np.isnan(off), min(late, MISSING_EVENT), distance(t, np.nan_to_num(off)))
+    return total
 
 
-class TargetDistance(pyabc.distance.Distance):
-    """The pyabc distance: the sum over targets of `sim.analysis.targets.distance`, per replicate of a particle."""
-
-    def __init__(self, targets: list[Target], scenario: Scenario) -> None:
-        self.model = TargetModel(scenario, targets, ())
-
-    def per_replicate(self, x: dict[str, np.ndarray]) -> np.ndarray:
-        """(K,) summed target distance of each of a particle's replicates."""
-        values = np.asarray(x["x"], dtype=float).reshape(-1, len(self.model.probes()))
-        return distances(self.model.probes(), values).sum(axis=1)
-
-    def __call__(self, x: dict[str, np.ndarray], x_0: dict[str, np.ndarray], t: int | None = None, par: dict | None = None) -> float:
-        """A particle's distance as pyabc records it.
-
-        For the prior sample that sets the first threshold (t = 0): the mean over the particle's
-        replicates. Later (t > 0), the best replicate's, as `ReplicatesAcceptor` records it: pyabc
-        recomputes a stored population's distances with this function when a run resumes from its
-        database, and must find the thresholds the uninterrupted run found.
-        """
-        d = self.per_replicate(x)
-        return float(d.min() if t else d.mean())
-
-
-class ReplicatesAcceptor(pyabc.acceptor.Acceptor):
-    """Accept a particle with weight = the share of its K replicates within the threshold.
-
-    This is pseudo-marginal ABC: the share is an unbiased estimate of the probability that one
-    replicate at these parameters lands within epsilon of the targets (the ABC likelihood), so the
-    weighted population targets the same posterior as one replicate per particle, with less noise
-    and fewer rejections. A particle is accepted if any replicate is within epsilon; its recorded
-    distance (which sets the next threshold) is its best replicate's.
-    """
-
-    def __init__(self, distance: TargetDistance) -> None:
-        super().__init__()
-        self.distance = distance
-
-    def __call__(self, distance_function: Any, eps: Any, x: dict, x_0: dict, t: int, par: Any) -> Any:
-        """Accept or reject one particle (pyabc's acceptor interface)."""
-        d = self.distance.per_replicate(x)
-        share = float(np.mean(d <= eps(t)))
-        return pyabc.acceptor.AcceptorResult(distance=float(d.min()), accept=share > 0, weight=share)
-
-
-class SeededSampler(MappingSampler):
-    """A pyabc sampler whose every slot of every population has its own seed from a root seed.
-
-    pyabc's MappingSampler re-seeds each slot from the operating system, so a parallel calibration
-    could not be repeated; here slot i of population t is seeded from (seed, t, i), so the result
-    does not depend on the number of processes or their timing.
-
-    Args:
-        map_: any `map` (builtin, or a `concurrent.futures` executor's).
-        seed: the root seed.
-    """
-
-    def __init__(self, map_: Any, seed: int) -> None:
-        super().__init__(map_=map_, mapper_pickles=False)
-        self.seed = seed
-
-    def __getstate__(self) -> tuple:
-        return (super().__getstate__(), self.seed)
-
-    def __setstate__(self, state: tuple) -> None:
-        base, self.seed = state
-        super().__setstate__(base)
-
-    def map_function(self, simulate_one: Any, slot: tuple[int, int]) -> tuple[Any, int]:
-        """Simulate until one particle is accepted, from the slot's own seed."""
-        simulate_one = self.unpickle(simulate_one)
-        t, i = slot
-        ss = np.random.SeedSequence([self.seed, t + 1, i])
-        np.random.seed(ss.generate_state(4))  # noqa: NPY002 (pyabc's proposals use the global generator)
-        random.seed(int(ss.generate_state(1)[0]))
-        n, sample = 0, self._create_empty_sample()
-        while True:
-            new = simulate_one()
-            n += 1
-            sample.append(new)
-            if new.accepted:
-                return sample, n
-
-    def sample_until_n_accepted(self, n: int, simulate_one: Any, t: int, **kwargs: Any) -> Any:
-        """One accepted particle per slot, slots in order."""
-        f = functools.partial(self.map_function, self.pickle(simulate_one))
-        results = list(self.map_(f, [(t, i) for i in range(n)]))
-        self.nr_evaluations_ = sum(k for _, k in results)
-        sample = self._create_empty_sample()
-        for s, _ in results:
-            sample += s
-        return sample
-
-
-KERNEL_SCALING = 2.0
-"""Width of ABC-SMC's Gaussian proposal relative to pyabc's default (Silverman's rule).
-
-With ten or so parameters, of which the targets inform only some, the default kernel lets the
-importance weights collapse onto a few particles (effective sample size 2-5% of the population on a
-test problem here); twice the width keeps it near 40% at the cost of more simulations."""
-
-
-@dataclass
-class Budget:
-    """How much ABC-SMC to do."""
-
-    population: int
-    generations: int
-    replicates: int = 8
-    min_epsilon: float = 0.0
-    min_acceptance: float = 0.04
-    max_minutes: float = 600.0
-    max_simulations: int = 2_000_000
-
-    @staticmethod
-    def named(name: str) -> Budget:
-        """`small` (CI: minutes on two cores) or `full` (the committed posterior).
-
-        A run stops at the first of: `generations` populations, an acceptance rate under
-        `min_acceptance`, `max_minutes` of wall time (checked between populations), or
-        `max_simulations` particles.
-        """
-        if name == "small":
-            return Budget(population=40, generations=3, replicates=4)
-        if name == "full":
-            return Budget(population=200, generations=10, replicates=4, max_minutes=40)
-        raise InputError(f"--budget must be small or full, got {name!r}", key="budget")
-
-
-def run_abc(
-    setup: Setup,
-    scenario: Scenario,
-    targets: list[Target],
-    budget: Budget,
-    seed: int,
-    db: Path,
-    map_: Any = map,
-    resume: bool = False,
-    verbose: bool = False,
-) -> Any:
-    """Run (or continue) ABC-SMC and return pyabc's History.
-
-    Args:
-        setup: the priors.
-        scenario: the scenario cut to the calibration window (its own parameters are the fixed ones).
-        targets: the targets.
-        budget: population size, generations, minimum epsilon, simulation cap.
-        seed: root seed.
-        db: the SQLite database file (pyabc's store; a stopped run continues from it).
-        map_: a map to evaluate slots with (builtin map, or an executor's).
-        resume: continue the run stored in `db` instead of starting one.
-        verbose: let pyabc log each population.
-    """
-    for name in ("ABC", "pyabc"):
-        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
-    np.random.seed(np.random.SeedSequence(seed).generate_state(4))  # noqa: NPY002 (pyabc uses the global generator)
-    random.seed(seed)
-    # standard logistic in pyabc's space = uniform (or log-uniform) on [lo, hi]: see Prior.natural
-    prior = pyabc.Distribution(**{p.name: pyabc.RV("logistic", 0, 1) for p in setup.priors})
-    dist = TargetDistance(targets, scenario)
-    abc = pyabc.ABCSMC(
-        TargetModel(scenario, targets, setup.priors, replicates=budget.replicates, given=setup.given),
-        prior,
-        dist,
-        acceptor=ReplicatesAcceptor(dist),
-        population_size=budget.population,
-        sampler=SeededSampler(map_, seed),
-        transitions=pyabc.MultivariateNormalTransition(scaling=KERNEL_SCALING),
-    )
-    url = f"sqlite:///{db}"
-    if resume:
-        abc.load(url, 1)
-        left = budget.generations - (abc.history.max_t + 1)
-        if left <= 0:
-            return abc.history
-    else:
-        abc.new(url, {"x": np.zeros(len(targets))})
-        left = budget.generations
-    return abc.run(
-        minimum_epsilon=budget.min_epsilon,
-        max_nr_populations=left,
-        min_acceptance_rate=budget.min_acceptance,
-        max_total_nr_simulations=budget.max_simulations,
-        max_walltime=timedelta(minutes=budget.max_minutes),
-    )
+def checkpoints(probes: list[Probe], days: int) -> list[int]:
+    """Days (run so far) at which a particle's `partial_distances` can grow: after each target's day, and where a missing event reaches its full distance."""
+    marks = {pr.day + 1 for pr in probes}
+    for pr in probes:
+        if pr.target.measure not in LEVELS:
+            marks.add(pr.day + 1 + math.ceil(EVENT_TOLERANCE_DAYS.get(pr.target.confidence, 2.0) + MISSING_EVENT))
+    return sorted(m for m in marks if 0 < m < days)
 
 
 def posterior_table(history: Any, setup: Setup) -> pd.DataFrame:
@@ -529,27 +322,6 @@ def combined_posterior(post: pd.DataFrame, given: Path, seed: int) -> pd.DataFra
             out[c] = post[c].to_numpy()[pick]
     out["weight"] = first.weights
     return out
-
-
-def populations_table(history: Any) -> pd.DataFrame:
-    """One row per population: epsilon, simulations, accepted, acceptance rate, effective sample size, seconds."""
-    pops = history.get_all_populations()
-    pops = pops[pops["t"] >= 0].copy()
-    ess = []
-    for t in pops["t"]:
-        w = np.asarray(history.get_distribution(m=0, t=int(t))[1], dtype=float)
-        ess.append(float(w.sum() ** 2 / np.sum(w**2)))
-    return pd.DataFrame(
-        {
-            "population": pops["t"].astype(int),
-            "epsilon": pops["epsilon"].astype(float),
-            "simulations": pops["samples"].astype(int),
-            "accepted": pops["particles"].astype(int),
-            "acceptance": pops["particles"] / pops["samples"],
-            "ess": ess,
-            "seconds": pops["wall_time"].astype(float),
-        }
-    ).reset_index(drop=True)
 
 
 def summary(post: pd.DataFrame, setup: Setup) -> pd.DataFrame:

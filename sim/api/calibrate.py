@@ -37,6 +37,9 @@ class CalibrateResult(Result):
         label = f"{self.particles} particles, {len(pops)} populations, final epsilon {pops['epsilon'].iloc[-1]:.3g}"
         lines = [
             f"ABC-SMC: {label}, {int(pops['simulations'].sum()):,} simulations in {self.abc_seconds:.0f} s -> {rel(self.folder)}",
+            "acceptance and effective sample size (ESS) by population:",
+            populations_text(pops),
+            f"final effective sample size {pops['ess'].iloc[-1]:.0f} of {self.particles}",
             self.summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
             f"posterior predictive ({self.predictive} replicates):",
             scores_text(self.scores),
@@ -52,6 +55,7 @@ def calibrate(
     budget: str = "small",
     population: int | None = None,
     generations: int | None = None,
+    minutes: float | None = None,
     predictive: int = 200,
     resume: bool = False,
     install: bool = False,
@@ -62,7 +66,7 @@ def calibrate(
 
     A stopped calibration keeps its populations (pyabc's abc.db) and continues with `resume=True`;
     `install=True` copies the posterior where the scenarios read it, with a generated README.
-    `population`, `generations` (None: the budget's) and `predictive` have the limits of `sim.inputs.limits.LIMITS`.
+    `population`, `generations`, `minutes` (the ABC's wall-time cap; None: the budget's) and `predictive` have the limits of `sim.inputs.limits.LIMITS`.
     Shared options: `options` (a `RunOptions`) or its fields as keywords (seed: default 1989; workers,
     cluster, out, draw_figures, quiet, command; no replicates: `predictive` is the check's).
     """
@@ -73,10 +77,12 @@ def calibrate(
     choice("budget", budget, ("small", "full"))
     checked("population", population)
     checked("generations", generations)
+    checked("minutes", minutes)
     checked("predictive", predictive, optional=False)
     switch("resume", resume)
     switch("install", install)
     from sim.analysis import calibration as cal
+    from sim.analysis import smc
     from sim.analysis.targets import load_targets, score, target_areas
     from sim.model.scenario import check_against, load_scenario
     from sim.run.runner import executor_map, run_ensemble, world_for
@@ -84,11 +90,13 @@ def calibrate(
     command = command or called("calibrate", priors=str(priors), budget=budget, seed=seed)
     setup = cal.load_priors(priors)
     targets = load_targets(setup.targets)
-    plan = cal.Budget.named(budget)
+    plan = smc.Budget.named(budget)
     if population is not None:
         plan.population = population
     if generations is not None:
         plan.generations = generations
+    if minutes is not None:
+        plan.max_minutes = float(minutes)
     if plan.population < 2 or plan.generations < 1:
         raise OptionError("--population must be at least 2 and --generations at least 1")
     sc = load_scenario(setup.scenario, require_posterior=False)
@@ -119,7 +127,7 @@ def calibrate(
     t0 = time.perf_counter()
     try:
         with executor_map(workers, chunksize=4, cluster=cluster) as map_:
-            history = cal.run_abc(
+            history = smc.run_abc(
                 setup, sc, targets, plan, seed, folder.path / "abc.db", map_=map_, resume=resumed is not None, verbose=not quiet
             )
     except BaseException:
@@ -128,7 +136,7 @@ def calibrate(
     abc_seconds = time.perf_counter() - t0
     try:
         post = cal.posterior_table(history, setup)
-        pops = cal.populations_table(history)
+        pops = smc.populations_table(history)
         summ = cal.summary(post, setup)
         if setup.given is not None:  # a later stage: the earlier stage's rows, each with one of this stage's particles
             folder.tables({"posterior_stage": post, "posterior": cal.combined_posterior(post, setup.given, seed)})
@@ -164,12 +172,14 @@ def calibrate(
             "predictive_seeds": seeds,
             "predictive_seconds": round(pred_seconds, 1),
             "simulations": int(pops["simulations"].sum()),
+            "populations": population_records(pops),
+            "final_ess": round(float(pops["ess"].iloc[-1]), 1),
             "git_commit": commit,
             "data_files_sha256": world.files,
             "tables": {
                 "posterior": "the last ABC-SMC population: one row per particle, the calibrated parameters and its importance weight (for a later stage: the earlier stage's rows, each with one of this stage's particles drawn by weight)",
                 "posterior_stage": "a later stage only: this stage's particles and weights",
-                "populations": "one row per population: epsilon, simulations, accepted particles, acceptance rate, seconds",
+                "populations": "one row per population: epsilon, simulations (particles started; most stop early), accepted particles, acceptance rate, effective sample size (ess), seconds",
                 "posterior_summary": "per parameter: weighted median and 5-95% interval, prior range",
                 "targets_check": "posterior predictive: every target against new replicates with posterior draws",
                 "daily_basin": "posterior predictive daily basin table (calibration window)",
@@ -193,6 +203,32 @@ def calibrate(
         results.write_text(readme, fitted_readme(manifest, pops, summ, scores, rel(final)))
         installed = [setup.install, readme]
     return CalibrateResult(final, summ, pops, scores, len(post), abc_seconds, predictive, installed)
+
+
+def population_records(pops: pd.DataFrame) -> list[dict]:
+    """The populations as the manifest records them: acceptance and effective sample size (ESS) by population."""
+    return [
+        {
+            "population": int(r.population),
+            "epsilon": round(float(r.epsilon), 4),
+            "simulations": int(r.simulations),
+            "accepted": int(r.accepted),
+            "acceptance": round(float(r.acceptance), 4),
+            "ess": round(float(r.ess), 1),
+            "seconds": round(float(r.seconds), 1),
+        }
+        for r in pops.itertuples()
+    ]
+
+
+def populations_text(pops: pd.DataFrame) -> str:
+    """The populations as printed: one line each, epsilon, simulations, accepted, acceptance, ESS, seconds."""
+    head = f"{'population':>10s} {'epsilon':>9s} {'simulations':>11s} {'accepted':>8s} {'acceptance':>10s} {'ESS':>7s} {'seconds':>8s}"
+    rows = [
+        f"{r['population']:10d} {r['epsilon']:9.3g} {r['simulations']:11,d} {r['accepted']:8d} {r['acceptance']:10.3f} {r['ess']:7.1f} {r['seconds']:8.0f}"
+        for r in population_records(pops)
+    ]
+    return "\n".join([head, *rows])
 
 
 def note_missing_given(setup, sc) -> None:

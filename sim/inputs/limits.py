@@ -37,6 +37,7 @@ LIMITS: dict[str, Limit] = {
     "predictive": Limit(int, 1, MAX_REPLICATES),
     "population": Limit(int, 2, 100_000),
     "generations": Limit(int, 1, 1_000),
+    "minutes": Limit(float, 0.5, 10_080.0),
     "flip_points": Limit(int, 0, 10_000),
     "flip_replicates": Limit(int, 1, 1_000),
     "flip_confirm": Limit(int, 1, 10_000),

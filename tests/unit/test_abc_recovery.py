@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from sim.analysis import calibration as cal
+from sim.analysis import smc
 from sim.analysis.targets import load_targets
 from sim.inputs.rng import replicate_seeds
 from sim.model.engine import simulate
@@ -50,7 +51,7 @@ def test_abc_recovers_known_parameters(baseline, tmp_path: Path):
     )
     setup = cal.load_priors(pf)
     with executor_map(2, chunksize=4) as map_:
-        h = cal.run_abc(setup, sc, load_targets(tf), cal.Budget(population=60, generations=5), 11, tmp_path / "abc.db", map_=map_)
+        h = smc.run_abc(setup, sc, load_targets(tf), smc.Budget(population=60, generations=7), 11, tmp_path / "abc.db", map_=map_)
     post = cal.posterior_table(h, setup)
     summ = cal.summary(post, setup).set_index("parameter")
     for name, v in TRUTH.items():

@@ -44,6 +44,11 @@ def test_calibrate_small_budget_writes_posterior_predictive_and_figures(tmp_path
         assert (folder / "figures" / f"{fig}.png").is_file() and (folder / "figures" / f"{fig}.svg").is_file()
     man = json.loads((folder / "manifest.json").read_text())
     assert man["budget"]["population"] == 16 and (folder / "abc.db").is_file()
+    assert [p["population"] for p in man["populations"]] == [0, 1]  # acceptance and ESS by population (issue 28)
+    assert [p["ess"] for p in man["populations"]] == [round(v, 1) for v in pops["ess"]] and man["final_ess"] == round(
+        pops["ess"].iloc[-1], 1
+    )
+    assert all(0 < p["acceptance"] <= 1 for p in man["populations"])
     assert man["given_posterior"] == "calibration/fitted/posterior_july1989.parquet"
     assert not (ROOT / "calibration" / "fitted" / "posterior.parquet").stat().st_mtime > folder.stat().st_mtime  # no --install
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from sim.analysis import calibration as cal
+from sim.analysis import smc
 from sim.analysis.targets import Target, distance, load_targets, score
 from sim.inputs.errors import InputError
 from sim.inputs.posterior import draws_for, load_posterior
@@ -109,8 +110,8 @@ def _tiny_abc(small, tmp_path, map_, name):
         encoding="utf-8",
     )
     setup = cal.load_priors(pf)
-    h = cal.run_abc(setup, sc, load_targets(tf), cal.Budget(population=12, generations=2), 5, tmp_path / f"{name}.db", map_=map_)
-    return cal.posterior_table(h, setup), cal.populations_table(h)
+    h = smc.run_abc(setup, sc, load_targets(tf), smc.Budget(population=12, generations=2), 5, tmp_path / f"{name}.db", map_=map_)
+    return cal.posterior_table(h, setup), smc.populations_table(h)
 
 
 @pytest.mark.slow

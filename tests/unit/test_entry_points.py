@@ -308,6 +308,7 @@ OWN = {
     "calibrate": {
         "population": ["4", 1, 10**9],
         "generations": [0, "3", 10**6],
+        "minutes": [0.1, "40", -5, float("inf"), True],
         "predictive": [0, "200", 10**8],
         "budget": ["huge", None],
         "priors": [None, 5],
