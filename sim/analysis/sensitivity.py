@@ -8,7 +8,9 @@ Three analyses, all on paired runs (the same replicate seeds in every arm and at
    on the factors that matter most. Factors carry their mechanism group (wage, ecology,
    privilege, onset, contagion, committees, news, centre, identity, fatigue).
 2. **Knock-outs**: every mechanism of MODEL.md switched off in turn (and chosen pairs), re-scored on
-   the July 1989 targets and run through the thesis suite: which patterns and verdicts survive.
+   the July 1989 targets (counting the hits inside the 90% band whose band is informative, as
+   `validate` does: `sim.analysis.targets.tally`) and run through the thesis suite: which patterns
+   and verdicts survive.
 3. **Robustness map**: the concession effect on separatism (baseline minus no concessions) over
    posterior draws and over the wider ranges; PRIM (Friedman and Fisher 1999, "Bump hunting in
    high-dimensional data", Statistics and Computing 9: 123-143), implemented here in `prim` as in
@@ -482,7 +484,7 @@ def analyse(
     from datetime import date as _date
 
     from sim.analysis.experiments import judge
-    from sim.analysis.targets import score, target_areas
+    from sim.analysis.targets import score, tally, target_areas
     from sim.run.runner import run_arms, run_ensemble
 
     say = say or (lambda m: None)
@@ -520,15 +522,16 @@ def analyse(
         arms_off = [a.with_changes(mechanisms=off) for a in suite]
         tables, _ = run_arms(arms_off, budget.knockout_replicates, seed, workers=workers, cluster=cluster)
         verdicts = judge(tables.outcomes, suite[0].name, seed=seed)
-        row = {"mechanism": name, "targets_inside_90": 0, "targets_scored": 0, "distance_median_sum": np.nan}
+        row = {"mechanism": name, "targets_good_90": 0, "targets_inside_90": 0, "targets_scored": 0, "distance_median_sum": np.nan}
         if targets:
             july = base.with_changes(mechanisms=off, end=july_end)
             t, _ = run_ensemble(july, budget.july_replicates, seed, workers=workers, cluster=cluster, areas=target_areas(targets, world)[0])
             sc = score(targets, t.areas, world, july.start)
-            ok = sc[sc["scored"]]
+            ok, n = sc[sc["scored"]], tally(sc)
             row.update(
-                targets_inside_90=int(ok["inside_90"].sum()),
-                targets_scored=len(ok),
+                targets_good_90=n["good"],  # the informative hits, as validate's headline counts them
+                targets_inside_90=n["good"] + n["uninformative"],  # every hit, uninformative ones too (kept for the record)
+                targets_scored=n["scored"],
                 distance_median_sum=float(ok["distance_median"].sum()),
             )
         for _, v in verdicts.iterrows():

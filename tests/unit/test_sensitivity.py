@@ -117,6 +117,9 @@ def test_sensitivity_command_writes_tables_figures_and_summary(sens_folder):
     assert set(m["outcome"]) >= {"july_peak_strikers", "concession_effect_RSFSR"} and set(m["group"]) >= {"wage", "contagion", "centre"}
     ko = pd.read_parquet(folder / "knockouts.parquet")
     assert list(ko["mechanism"])[:2] == ["none", "onset"] and "verdict_separatism_rsfsr" in ko
+    # the knock-outs count the informative hits, as validate's headline does (they counted every hit, uninformative ones too)
+    assert (ko["targets_good_90"] <= ko["targets_inside_90"]).all() and (ko["targets_scored"] > 0).all()
+    assert "90% band and informative" in (folder / "summary.md").read_text()
     man = json.loads((folder / "manifest.json").read_text())
     assert set(man["robustness"]) == {"RSFSR", "Ukraine"} and "summary.md" in {p.name for p in folder.iterdir()}
 
