@@ -85,7 +85,7 @@ class VizModel(StrikeModel):
             changes["w_city"] = float(w_city)
         if g_ref is not None:
             changes["g_ref"] = float(g_ref)
-        sc = dataclasses.replace(sc.with_changes(params=changes), events=tuple(events))
+        sc = sc.with_changes(params=changes, events=tuple(events))
         from sim.run.runner import world_for
 
         super().__init__(world_for(sc.data), sc, int(seed))

@@ -447,8 +447,8 @@ class Timeline:
     events: dict[int, list[Event]] = field(default_factory=dict)
 
 
-def compile_timeline(events: list[Event], start: date, days: int, world: Any) -> Timeline:
-    """Turn a scenario's events into day-indexed arrays (checked against the world's names)."""
+def compile_timeline(events: list[Event], start: date, days: int, world: Any, labels: tuple[str, ...] = ()) -> Timeline:
+    """Turn a scenario's events into day-indexed arrays (checked against the world's names; `labels`: how errors name each event)."""
     calendar = [date.fromordinal(start.toordinal() + d) for d in range(days)]
     tl = Timeline(
         repression=np.zeros((days, world.n_basins)),
@@ -457,23 +457,22 @@ def compile_timeline(events: list[Event], start: date, days: int, world: Any) ->
         movement=world.movement_series(calendar),
     )
     for n, ev in enumerate(events):
+        label = labels[n] if n < len(labels) else f"[[events]] #{n + 1}"
         for b in ev.basins:
             if b not in world.basin_names:
-                raise InputError(
-                    f"[[events]] #{n + 1} ({ev.kind}): unknown basin {b!r}; known: {', '.join(world.basin_names)}", key="basins"
-                )
+                raise InputError(f"{label} ({ev.kind}): unknown basin {b!r}; known: {', '.join(world.basin_names)}", key="basins")
         mask = ev.basin_mask(world.basin_names, world.basin_republic)
         off = [b for b in ev.basins if ev.republics and not mask[world.basin_names.index(b)]]
         if off:  # the event would silently leave the basin out
             raise InputError(
-                f"[[events]] #{n + 1} ({ev.kind}): basin {off[0]!r} is not in the republics {', '.join(ev.republics)} the event also names",
+                f"{label} ({ev.kind}): basin {off[0]!r} is not in the republics {', '.join(ev.republics)} the event also names",
                 key="republics",
             )
         if ev.DATED == "date":
             d = (ev.date - start).days
             if not 0 <= d < days:
                 continue  # outside this run's horizon (files are checked against theirs on load)
-            ev.check_world(world, f"[[events]] #{n + 1}")
+            ev.check_world(world, label)
             tl.events.setdefault(d, []).append(ev)
             continue
         a, b = max((ev.start - start).days, 0), min((ev.end - start).days, days)
@@ -532,7 +531,41 @@ def lever_reference() -> str:
             example.append(f"{key} = {_toml(d)}")
         example.append('source = "assumption: ..."')
         out += ["", "```toml", "[[events]]", *example, "```", ""]
-    return "\n".join(out)
+    return "\n".join(out + INHERITED_EVENTS)
+
+
+INHERITED_EVENTS = [
+    "## Editing inherited events: `events_drop`, `events_modify`, `events_replace`",
+    "",
+    "A scenario with `base = ...` inherits the base file's events and adds its own `[[events]]` after them. Three",
+    "keys edit the inherited ones. `[[events_drop]]` removes every inherited event that matches its `kind` and, if",
+    "given, its `date` (or `start`) and `basins`. `[[events_modify]]` matches the same way and sets its other keys on",
+    "every match (`relief = 0.3`, say); since `date`, `start` and `basins` select the event, they are changed by",
+    "`new_date`, `new_start` and `new_basins`. `events_replace = true` drops all inherited events (the file's own",
+    "`[[events]]` are then the only ones). A table that matches no inherited event stops the scenario and lists the",
+    "base file's events. Errors name an event by the table that wrote it: `[[events]] #k` of this file (counted in",
+    "this file), `[[events]] #k of the base file`, or, for an inherited event you changed, your",
+    "`[[events_modify]] #m (the base file's [[events]] #k)`.",
+    "",
+    "Moving an inherited event's date is one table: match it by its present date, give the new one (here the",
+    "Kuzbass deal of 17 July 1989 made on 12 July, on the same terms):",
+    "",
+    "```toml",
+    "[[events_modify]]",
+    'kind = "concession"',
+    'date = "1989-07-17"',
+    'basins = ["Kuzbass"]',
+    'new_date = "1989-07-12"',
+    "```",
+    "",
+    "A concession acts on the basins it names whether or not they are on strike: its relief lowers their",
+    "grievance as it is carried out, its return order holds at work a workforce that trusts the settlement, and",
+    "their trust and efficacy move. A concession dated before a basin's first strike therefore pre-empts that",
+    "strike (or makes it less likely): to answer only basins already out, name them in `basins`, and to test a deal",
+    "made before the strike spread, expect the basins it names to strike less, not to strike and settle.",
+    "",
+]
+"""The section of docs/levers.md on the inherited events (a test loads its example)."""
 
 
 def _toml(v: Any) -> str:

@@ -71,6 +71,8 @@ class Scenario:
     parameters: str = "defaults"
     posterior: Path | None = None
     set_params: tuple[str, ...] = ()
+    event_labels: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    """How errors name each event: by its table in the file that wrote (or last changed) it (not part of the content)."""
 
     def posterior_sha256(self) -> str | None:
         """Hash of the posterior file the replicates draw their parameters from (None: defaults)."""
@@ -84,6 +86,7 @@ class Scenario:
     def to_dict(self) -> dict[str, Any]:
         """The resolved scenario as plain JSON-able data (for the manifest)."""
         d = asdict(self)
+        d.pop("event_labels")  # how errors name the events, not what the scenario is
         d["data"] = str(self.data)
         return json.loads(json.dumps(d, default=str))
 
@@ -109,6 +112,8 @@ class Scenario:
         except InputError as exc:
             raise exc.in_file(self.path) from None
         keys = tuple(sorted(set(self.set_params) | set(params or {})))
+        if "events" in top:  # new events: the file's labels no longer name them
+            top.setdefault("event_labels", ())
         return dataclasses.replace(self, params=p, mechanisms=m, set_params=keys, **top)
 
 
@@ -117,7 +122,7 @@ def check_against(scenario: Scenario, world: Any) -> None:
     from sim.model.interventions import compile_timeline
 
     try:
-        compile_timeline(list(scenario.events), scenario.start, scenario.days, world)
+        compile_timeline(list(scenario.events), scenario.start, scenario.days, world, scenario.event_labels)
     except InputError as exc:
         raise exc.in_file(scenario.path) from None
 
@@ -260,19 +265,28 @@ def _merge(base: dict, child: dict, base_dir: Path, child_dir: Path) -> dict:
         base_events = base.get("events", [])
         if not isinstance(base_events, list):
             raise InputError("events must be an array of tables ([[events]])", key="events")
-        inherited = _edit_inherited(base_events, child)
+        inherited, labels = _edit_inherited(base_events, child)
         own = out["events"] if "events" in child else []
         out["events"], out["_base_events"] = inherited + list(own), len(inherited)
+        out["_event_labels"] = labels + [f"[[events]] #{i + 1}" for i in range(len(own))]
     return out
 
 
-def _edit_inherited(base_events: list, child: dict) -> list:
-    """The base file's events after the child's `[[events_drop]]` and `[[events_modify]]`.
+MOVE_KEYS = {"new_date": "date", "new_start": "start", "new_basins": "basins"}
+"""Keys of `[[events_modify]]` that set what the match keys select by: move an inherited event, or change its basins."""
+
+
+def _edit_inherited(base_events: list, child: dict) -> tuple[list, list[str]]:
+    """The base file's events after the child's `[[events_drop]]` and `[[events_modify]]`, each with the label errors name it by.
 
     Each drop or modify table names a `kind` and optionally a `date` (or `start`) and `basins`:
-    inherited events that match all given keys are dropped, or get the modify table's other keys.
+    inherited events that match all given keys are dropped, or get the modify table's other keys
+    (`new_date`, `new_start`, `new_basins` set the date, start or basins: the one way to move an
+    inherited event). An inherited event is labelled `[[events]] #k of the base file` (k: its place
+    there), or, once modified, by the child's table that changed it: `[[events_modify]] #m (the base
+    file's [[events]] #k)`, so an error points at the table the user wrote.
     """
-    out = [dict(e) if isinstance(e, dict) else e for e in base_events]
+    out = [(k, dict(e) if isinstance(e, dict) else e, "") for k, e in enumerate(base_events)]
     for what in ("events_drop", "events_modify"):
         tables = child.get(what, [])
         if not isinstance(tables, list):
@@ -285,15 +299,22 @@ def _edit_inherited(base_events: list, child: dict) -> list:
             match = {k: v for k, v in t.items() if k in keys}
             if what == "events_drop" and set(t) - keys:
                 raise InputError(f"{label}: unknown key '{sorted(set(t) - keys)[0]}'; allowed: basins, date, kind, start", key=what)
-            hits = [j for j, e in enumerate(out) if isinstance(e, dict) and all(str(e.get(k)) == str(v) for k, v in match.items())]
+            hits = [j for j, (_, e, _) in enumerate(out) if isinstance(e, dict) and all(str(e.get(k)) == str(v) for k, v in match.items())]
             if not hits:
-                raise InputError(f"{label}: no inherited event matches {match}", key=what)
+                known = "; ".join(f"{e.get('kind')} {e.get('date') or e.get('start')}" for _, e, _ in out if isinstance(e, dict))
+                raise InputError(
+                    f"{label}: no inherited event matches {match} (to move an event, match its present date and give new_date; "
+                    f"the base file's events: {known})",
+                    key=what,
+                )
             if what == "events_drop":
-                out = [e for j, e in enumerate(out) if j not in hits]
+                out = [x for j, x in enumerate(out) if j not in hits]
             else:
+                sets = {MOVE_KEYS.get(k, k): v for k, v in t.items() if k not in match}
                 for j in hits:
-                    out[j] = {**out[j], **{k: v for k, v in t.items() if k not in match}}
-    return out
+                    k, e, _ = out[j]
+                    out[j] = (k, {**e, **sets}, f"{label} (the base file's [[events]] #{k + 1})")
+    return [e for _, e, _ in out], [lab or f"[[events]] #{k + 1} of the base file" for k, _, lab in out]
 
 
 def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
@@ -356,11 +377,12 @@ def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
     evs = raw.get("events", [])
     if not isinstance(evs, list):
         raise InputError("events must be an array of tables ([[events]])", key="events")
-    events = []
+    events, kept = [], []
     n_base = raw.get("_base_events", 0)
+    labels = raw.get("_event_labels") or [f"[[events]] #{i - n_base + 1}" if i >= n_base else "" for i in range(len(evs))]
     for i, e in enumerate(evs):
-        inherited = i < n_base
-        label = f"[[events]] #{i + 1} of the base file" if inherited else f"[[events]] #{i - n_base + 1}"
+        label = labels[i] if i < len(labels) else f"[[events]] #{i - n_base + 1}"
+        inherited = i < n_base and label.endswith("of the base file")  # as the base wrote it: the child changed nothing
         ev = parse_event(e, label)
         outside = [d for d in (ev.date, ev.start) if d is not None and not start <= d <= end]
         if outside and inherited:
@@ -377,6 +399,7 @@ def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
                 key="date" if ev.date else ("start" if outside[0] == ev.start else "end"),
             )
         events.append(ev)
+        kept.append(label)
     return Scenario(
         name=name,
         path=str(path),
@@ -393,4 +416,5 @@ def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
         parameters=parameters,
         posterior=posterior,
         set_params=tuple(sorted(raw.get("params", {}))),
+        event_labels=tuple(kept),
     )
