@@ -148,11 +148,16 @@ def write_lever_reference(path: Path = ROOT / "docs" / "levers.md") -> None:
     results.write_text(path, lever_reference())
 
 
+COOKIE_WARNING = "ignore:Cookies with samesite=none require https:UserWarning"
+"""The one warning the app's server silences (see `serve`)."""
+
+
 def serve(scenario: str | Path = BASELINE, *, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False) -> int:
     """Serve the interactive app (Mesa SolaraViz, sim/figures/viz.py) over `scenario` until Ctrl-C; returns the server's status."""
     import shutil
     import socket
 
+    from sim.figures.plots_app import APP_TITLE
     from sim.model.scenario import load_scenario
 
     path_option("scenario", scenario)
@@ -188,6 +193,10 @@ def serve(scenario: str | Path = BASELINE, *, host: str = "127.0.0.1", port: int
         "MINERS_VIZ_SCENARIO": str(Path(scenario).resolve()),
         "PYTHONPATH": str(ROOT),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_THEME_TITLE": APP_TITLE,  # the tab's title from the first byte (Solara's default: "Solara")
+        # Solara warns in 12 lines on every page load from 127.0.0.1 that it falls back to a SameSite=Lax session cookie
+        # (it would want https for SameSite=None, needed only inside another site's iframe): Lax is right for a local app
+        "PYTHONWARNINGS": ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"), COOKIE_WARNING))),
     }
     print(f"serving '{sc.name}' at http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)  # its own group: stopped whole below

@@ -120,7 +120,7 @@ def headline(model: VizModel) -> dict[str, object]:
     }
 
 
-TITLE = "The 1989 Soviet miners' strike: an agent-based simulation"
+TITLE = plots_app.APP_TITLE
 LEGEND = (
     "One replicate of the scenario. Each dot is a coal enterprise (mine, open pit or plant), grouped by town and placed "
     "roughly by geography (west left, north up); red: on strike. A ring round a town is its strike committee, coloured by "
