@@ -85,14 +85,17 @@ print(f"figure: {OUT / 'kuzbass_july1989.png'}")
 # ## 4. Compare two arms
 #
 # `run_arms` runs every arm on the same replicate seeds and parameter draws, so replicate i of the two
-# arms differs only through the lever; `paired_effects` summarises baseline minus arm per outcome.
-# Here: the Kuzbass deal made on 11 July instead of 17 July.
+# arms differs only through the lever; `paired_effects` summarises, per outcome, the effect of the lever
+# (`experiments.EFFECT`: baseline minus arm, pair by pair; positive means the historical lever raised
+# the outcome). Here the arm makes the Kuzbass deal on 11 July instead of 17 July, so the lever is the
+# historical delay: a positive effect on July peak strikers means the delay raised them.
 
 # %%
 early = load_scenario(ROOT / "scenarios" / "early_concession.toml").with_changes(end=date(1989, 8, 31))
 arms, _ = run_arms([baseline, early], replicates=20, seed=1, workers=1)
 effects = experiments.paired_effects(arms.outcomes, "baseline")
 print(effects[["arm", "outcome", "median", "mean", "mean_lo", "mean_hi"]].to_string(index=False))
+print(experiments.EFFECT)
 
 # %% [markdown]
 # ## 5. Inspect one agent: why did Prokopyevsk's enterprises strike, or not, on 15 July?

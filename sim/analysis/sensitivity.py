@@ -11,9 +11,10 @@ Three analyses, all on paired runs (the same replicate seeds in every arm and at
    the July 1989 targets (counting the hits inside the 90% band whose band is informative, as
    `validate` does: `sim.analysis.targets.tally`) and run through the thesis suite: which patterns
    and verdicts survive.
-3. **Robustness map**: the concession effect on separatism (baseline minus no concessions) over
-   posterior draws and over the wider ranges; PRIM (Friedman and Fisher 1999, "Bump hunting in
-   high-dimensional data", Statistics and Computing 9: 123-143), implemented here in `prim` as in
+3. **Robustness map**: the concession effect on separatism (the effect of the lever, baseline minus
+   no concessions: positive when the concessions raised it) over posterior draws and over the
+   wider ranges; PRIM (Friedman and Fisher 1999, "Bump hunting in high-dimensional data",
+   Statistics and Computing 9: 123-143), implemented here in `prim` as in
    the EMA Workbench: peel the box that most raises the share of sign flips, one factor end at a
    time, and keep the densest box that still covers half of the flips. Reported with the posterior
    mass inside the box.
@@ -67,8 +68,8 @@ OUTCOMES = {
     "separatism_RSFSR_1991": "separatism index, RSFSR, end 1991",
     "separatism_Ukraine_1991": "separatism index, Ukraine, end 1991",
     "separatism_Kazakhstan_1991": "separatism index, Kazakhstan, end 1991",
-    "concession_effect_RSFSR": "concession effect on RSFSR separatism (baseline minus no concessions)",
-    "concession_effect_Ukraine": "concession effect on Ukrainian separatism (baseline minus no concessions)",
+    "concession_effect_RSFSR": "effect of the concessions on RSFSR separatism (baseline minus no concessions; > 0: they raised it)",
+    "concession_effect_Ukraine": "effect of the concessions on Ukrainian separatism (baseline minus no concessions; > 0: they raised it)",
 }
 """The outcomes analysed: named outcomes of the baseline arm and the paired concession effects."""
 

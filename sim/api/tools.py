@@ -18,7 +18,7 @@ from typing import Any
 from sim.api.common import BASELINE, ROOT, Result, called, read_manifest, rel
 from sim.api.options import RunOptions, checked, iso_date, path_option, switch, text_option
 from sim.figures import figures
-from sim.inputs.errors import OptionError
+from sim.inputs.errors import InputError, OptionError
 from sim.run import results
 
 
@@ -131,14 +131,34 @@ def param_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_param_table(readme: Path = ROOT / "README.md") -> None:
-    """Write the parameter table into `readme` between its markers `<!-- params:start -->` and `<!-- params:end -->`."""
+def _between_markers(readme: Path, start: str, end: str, body: str) -> None:
+    """Replace what lies between the markers `start` and `end` of `readme` by `body`."""
     text = readme.read_text(encoding="utf-8")
-    start, end = "<!-- params:start -->", "<!-- params:end -->"
     if start not in text or end not in text:
         raise OptionError(f"{readme}: markers {start} and {end} not found")
     a, b = text.index(start) + len(start), text.index(end)
-    results.write_text(readme, text[:a] + "\n" + param_markdown() + text[b:])
+    results.write_text(readme, text[:a] + body + text[b:])
+
+
+def write_param_table(readme: Path = ROOT / "README.md") -> None:
+    """Write the parameter table into `readme` between its markers `<!-- params:start -->` and `<!-- params:end -->`."""
+    _between_markers(readme, "<!-- params:start -->", "<!-- params:end -->", "\n" + param_markdown())
+
+
+def write_thesis_answer(report_md: str | Path, readme: Path = ROOT / "README.md") -> None:
+    """Copy the answer of a thesis report (`report.md`, between its answer markers) into `readme`'s thesis section.
+
+    The README then says what the report says, in the same words: run it after `python run.py thesis`
+    (`python -c "from sim import api; api.write_thesis_answer('results/thesis/<...>/report.md')"`).
+    """
+    from sim.analysis.report import ANSWER_END, ANSWER_START, answer_block
+
+    path = path_option("report_md", report_md)
+    try:
+        block = answer_block(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not a thesis report with an answer ({exc})", file=str(path)) from None
+    _between_markers(readme, ANSWER_START, ANSWER_END, block[len(ANSWER_START) : -len(ANSWER_END)])
 
 
 def write_lever_reference(path: Path = ROOT / "docs" / "levers.md") -> None:

@@ -10,7 +10,7 @@ ORDER = {
     "inputs": ("errors", "limits", "process", "params", "rng", "datafiles", "network", "posterior"),
     "model": ("state", "kernel", "metrics", "interventions", "scenario", "agents", "model", "engine"),
     "run": ("runner", "results"),
-    "analysis": ("targets", "calibration", "experiments", "explain", "sensitivity", "flips"),
+    "analysis": ("targets", "calibration", "experiments", "explain", "sensitivity", "flips", "report"),
     "figures": ("plots", "plots_network", "plots_arms", "plots_analysis", "plots_app", "figures", "viz"),
 }
 """Within a layer, a module imports only modules before it (this order keeps the import graph acyclic); the api's modules may import each other."""

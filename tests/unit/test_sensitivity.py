@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis import experiments
+from sim.analysis import experiments, report
 from sim.analysis import sensitivity as sens
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +81,7 @@ def test_knockout_verdicts_name_the_mechanisms_a_claim_needs():
             "verdict_separatism_rsfsr": ["supported", "supported", "undetermined", "supported"],
         }
     )
-    changed, kept = experiments.needs(ko, "separatism_rsfsr")
+    changed, kept = report.needs(ko, "separatism_rsfsr")
     assert changed == ["efficacy"] and kept == pytest.approx(2 / 3)
     assert {c[0] for c in sens.knockout_configs()} >= {"none", "trust", "efficacy", "efficacy+trust"}
 
@@ -153,7 +153,7 @@ def test_thesis_report_reads_the_sensitivity_results_back(sens_folder, tmp_path)
     man = json.loads((folder / "manifest.json").read_text())
     sens_info = {"folder": str(folder.name), "budget": "test", "knockouts": ko, "robustness": man["robustness"]}
     meta = {"command": "x", "git_commit": "y", "replicates": 2, "seed": 1, "parameters": "own"}
-    text = experiments.report(
+    text = report.report(
         verdicts,
         experiments.paired_effects(pd.read_parquet(next((tmp_path / "compare").iterdir()) / "outcomes.parquet"), "small"),
         [],
@@ -163,9 +163,9 @@ def test_thesis_report_reads_the_sensitivity_results_back(sens_folder, tmp_path)
     )
     assert "## What each verdict rests on" in text and folder.name in text
     row = next(line for line in text.splitlines() if line.startswith("| separatism_rsfsr |"))
-    changed, _ = experiments.needs(ko, "separatism_rsfsr")
+    changed, _ = report.needs(ko, "separatism_rsfsr")
     assert all(c in row for c in changed)
-    assert "No sensitivity run was found" in experiments.report(verdicts, pd.DataFrame(columns=["arm", "outcome"]), [], meta, [], None)
+    assert "No sensitivity run was found" in report.report(verdicts, pd.DataFrame(columns=["arm", "outcome"]), [], meta, [], None)
 
 
 @pytest.mark.slow
