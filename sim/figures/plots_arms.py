@@ -104,6 +104,11 @@ def plot_forest(
     return fig
 
 
+def _signed(x: float) -> str:
+    """A signed number for the claims figure: thousands separated, never in scientific notation."""
+    return f"{x:+,.0f}" if abs(x) >= 1000 else f"{x:+.3g}" if abs(x) >= 0.001 or x == 0 else f"{x:+.6f}"
+
+
 VERDICT_COLOURS = {
     "supported": "#2e7d32",
     "true by construction": "#7b1fa2",
@@ -144,7 +149,7 @@ def plot_claims(verdicts: pd.DataFrame, title: str, replicates: int, ax=None) ->
     ax.set_ylim(-0.8, len(v) - 0.2)
     for yi, (_, r) in zip(y, v.iterrows(), strict=True):
         ax.annotate(
-            f"{r['verdict']}: {r['mean']:+.3g} [{r['mean_lo']:+.3g}, {r['mean_hi']:+.3g}]",
+            f"{r['verdict']}: {_signed(r['mean'])} [{_signed(r['mean_lo'])}, {_signed(r['mean_hi'])}]",
             xy=(1.01, yi),
             xycoords=("axes fraction", "data"),
             va="center",
