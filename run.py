@@ -200,7 +200,7 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
         (
             "compare",
             "run scenarios as paired arms on the same seeds and parameter draws; effects per pair",
-            "Run every SCENARIO on the same replicate seeds and posterior draws (common random numbers), so arms differ only through their levers; the first is the reference. Writes results/compare/<UTC time>_<hash>/ with outcomes, paired effects (reference minus arm: median, 90% interval, flips), daily series and figures.",
+            "Run every SCENARIO on the same replicate seeds and posterior draws (common random numbers), so arms differ only through their levers; the first is the reference. Writes results/compare/<UTC time>_<hash>/ with outcomes, paired effects of the levers (reference minus arm: positive means the reference's lever raised the outcome; median, 90% interval, flips), daily series and figures.",
         ),
         (
             "thesis",

@@ -4,19 +4,33 @@
 # # Tutorial: the library from Python
 #
 # A script in the percent format (`# %%` cells): open it in Jupyter with jupytext, run it cell by cell in
-# VS Code, or run it whole with `python docs/tutorial.py`. A test runs it on every change
+# VS Code, or run it whole with the environment's Python, from any folder: `.venv/bin/python docs/tutorial.py`
+# (a plain `python docs/tutorial.py` whose Python lacks the project's packages hands over to the
+# repository's `.venv` when there is one, else says in one line what to run). A test runs it on every change
 # (`tests/unit/test_tutorial.py`). It runs the historical baseline in this process on a short horizon,
 # reads the tables with pandas, draws a figure, compares two arms and asks one town's enterprises why
 # they struck. Importing `sim` changes nothing in your session: it sets no matplotlib backend and no
 # environment variable.
 
 # %%
+import os
 import sys
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(ROOT))
+try:
+    import matplotlib  # noqa: F401 - the project's packages are in this Python
+except ModuleNotFoundError:  # a Python without them (the environment not activated): hand over to the repository's .venv
+    VENV = ROOT / ".venv"
+    PY = next((p for p in (VENV / "bin" / "python", VENV / "Scripts" / "python.exe") if p.is_file()), None)
+    if PY is None or "__file__" not in globals() or Path(sys.prefix).resolve() == VENV.resolve():
+        sys.exit(
+            "tutorial.py: this Python lacks the project's packages; install them (README, 'Set up and run') and run "
+            "the tutorial with the environment's Python: .venv/bin/python docs/tutorial.py"
+        )
+    os.execv(PY, [str(PY), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
@@ -71,14 +85,17 @@ print(f"figure: {OUT / 'kuzbass_july1989.png'}")
 # ## 4. Compare two arms
 #
 # `run_arms` runs every arm on the same replicate seeds and parameter draws, so replicate i of the two
-# arms differs only through the lever; `paired_effects` summarises baseline minus arm per outcome.
-# Here: the Kuzbass deal made on 11 July instead of 17 July.
+# arms differs only through the lever; `paired_effects` summarises, per outcome, the effect of the lever
+# (`experiments.EFFECT`: baseline minus arm, pair by pair; positive means the historical lever raised
+# the outcome). Here the arm makes the Kuzbass deal on 11 July instead of 17 July, so the lever is the
+# historical delay: a positive effect on July peak strikers means the delay raised them.
 
 # %%
 early = load_scenario(ROOT / "scenarios" / "early_concession.toml").with_changes(end=date(1989, 8, 31))
 arms, _ = run_arms([baseline, early], replicates=20, seed=1, workers=1)
 effects = experiments.paired_effects(arms.outcomes, "baseline")
 print(effects[["arm", "outcome", "median", "mean", "mean_lo", "mean_hi"]].to_string(index=False))
+print(experiments.EFFECT)
 
 # %% [markdown]
 # ## 5. Inspect one agent: why did Prokopyevsk's enterprises strike, or not, on 15 July?

@@ -1,9 +1,9 @@
-"""Paired counterfactual effects, the essay's claims as tests, and the thesis report.
+"""Paired counterfactual effects and the essay's claims as tests (the thesis report: `sim.analysis.report`).
 
 Arms run on the same replicate seeds and posterior draws (`sim.run.runner.run_arms`), so replicate i of
 an arm and replicate i of the reference form a pair that differs only through the arm's lever. For
-every arm and outcome the paired effect is `reference - arm`: the effect of what the reference (the
-historical baseline) did and the arm did not. Summaries: median and 5-95% range of the pair effects
+every arm and outcome the paired effect is `reference - arm`: the effect of the lever, what the reference (the
+historical baseline) did and the arm did not (`EFFECT`: positive means the lever raised the outcome). Summaries: median and 5-95% range of the pair effects
 (how much the effect varies over chance and parameter uncertainty), the mean with a bootstrap 90%
 interval (how well the average effect is known), the share of pairs with a positive and a negative
 effect, and for 0/1 outcomes the share of pairs where the outcome flips.
@@ -30,6 +30,13 @@ BOOTSTRAP = 2000
 """Bootstrap resamples of the pairs for the interval of the mean effect."""
 LEVEL = 0.90
 """Level of every interval in the report."""
+EFFECT = (
+    "effect of the lever = baseline minus counterfactual arm, pair by pair: positive means the historical lever "
+    "(what the baseline does and the arm does not) raised the outcome, negative that it lowered it"
+)
+"""How every paired effect is stated (report, `compare`, figures, sensitivity, tutorial): what the lever did."""
+EFFECT_SHORT = "effect of the lever (baseline minus arm; > 0: the lever raised it)"
+"""The same, as an axis label."""
 
 
 @dataclass(frozen=True)
@@ -433,168 +440,3 @@ def _fmt(v: float) -> str:
     if abs(v) >= 10:
         return f"{v:.1f}"
     return f"{v:.3g}"
-
-
-def report(
-    verdicts: pd.DataFrame,
-    effects: pd.DataFrame,
-    arms: list[dict],
-    meta: dict,
-    figures: list[str],
-    sensitivity: dict | None = None,
-) -> str:
-    """The thesis report (markdown): each claim with its paired effect, interval and verdict.
-
-    Args:
-        verdicts: the table of `judge`.
-        effects: the table of `paired_effects`.
-        arms: one dict per arm: name, file, claim, description.
-        meta: run facts (command, seed, replicates, parameters, commit, fork date).
-        figures: relative paths of the figures.
-        sensitivity: what `python run.py sensitivity` found, read back from its folder (folder,
-            knockouts table, robustness summary), or None if no sensitivity run is on disk.
-    """
-    pct = int(LEVEL * 100)
-    lines = [
-        "# Did the centre's concessions fuel separatism? The essay's claims as paired experiments",
-        "",
-        f"Command: `{meta['command']}`. Commit `{meta['git_commit']}`. {meta['replicates']} replicates per arm from root seed "
-        f"{meta['seed']}; every arm ran on the same replicate seeds and the same parameter draws ({meta['parameters']}), "
-        f"so each replicate of an arm is paired with the same replicate of the baseline and the two differ only through the arm's lever"
-        + (f"; the arms part from the baseline's history on {meta['fork_at']}" if meta.get("fork_at") else "")
-        + ". (Timing and the replicate seeds are in `manifest.json`; this report depends only on the command, seed and commit.)",
-        "",
-        "**How to read it.** An effect is *baseline minus arm*: what the historical course did that the counterfactual did "
-        f"not. For each claim: the median of the paired effects and the range from {(100 - pct) // 2}% to {100 - (100 - pct) // 2}% of them (how much the "
-        f"effect varies with chance and the uncertain parameters), the mean effect with a bootstrap {pct}% interval (how well "
-        "the average is known), and the share of pairs in which the effect has the sign the claim predicts. Each claim declares "
-        "the smallest mean effect that would matter to a historian (its threshold, with the reason). The verdict comes from the "
-        f"numbers alone: **supported** if the {pct}% interval of the mean effect lies beyond the threshold on the predicted side, "
-        "**contradicted** if it lies beyond it on the other side, **negligible** if it lies inside plus or minus the threshold, "
-        "**undetermined** otherwise; a claim whose sign the model's structure fixes is reported as **true by construction**, "
-        "never as supported (the argument is given), and so is a claim whose sign no parameter set inside the priors reverses: "
-        "the command searches the priors (a Latin hypercube over the calibrated parameters, the assumed ones and, over wide "
-        "ranges, the mechanisms linking concessions, refusal and repression to separatism with their counter-mechanisms), "
-        "runs the most opposite parameter set again on fresh paired replicates, and reports the flip only if it holds there. "
-        "A verdict is about this model, with its "
-        "assumptions (see the parameter table and `docs/model.md`): it says whether the model's mechanisms, calibrated on July "
-        "1989, produce the claimed effect, not whether history did.",
-        "",
-        "## Verdicts",
-        "",
-        f"| claim | arm | outcome | median effect [{(100 - pct) // 2}%-{100 - (100 - pct) // 2}% of pairs] | mean [{pct}% interval] | threshold | pairs with the predicted sign | can the sign flip? | verdict |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for _, r in verdicts.iterrows():
-        ev = r.get("flip_evidence") or ""
-        if not r.get("can_flip", True):
-            flip = "no: by construction"
-        elif "sign flips at" in ev:
-            flip = "yes: shown (below)"
-        else:
-            flip = "maybe: opposite signs in the search, none confirmed" if ev else "not searched"
-        lines.append(
-            f"| {r['text']} | `{r['arm']}` | {r['outcome']} | {_fmt(r['median'])} [{_fmt(r['p05'])} to {_fmt(r['p95'])}] | "
-            f"{_fmt(r['mean'])} [{_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}] | {_fmt(r.get('rope', 0.0))} | {r['share_predicted']:.0%} | {flip} | **{r['verdict']}** |"
-        )
-    dated = verdicts[verdicts.get("verdict_by_date", pd.Series("", index=verdicts.index)).astype(bool)] if len(verdicts) else verdicts
-    if len(dated):
-        lines += ["", "The separatism claims read at the dates that matter (mean effect in brackets):", ""]
-        for _, r in dated.iterrows():
-            differ = " **The verdict depends on the date read.**" if r.get("dates_differ") else " The same verdict at every date."
-            lines.append(f"- *{r['claim']}*: {r['verdict_by_date']}.{differ}")
-    lines += ["", "Thresholds and whether a claim can come out otherwise:", ""]
-    for _, r in verdicts.iterrows():
-        why = r.get("rope_reason") or "none given"
-        arg = r.get("construction") or ""
-        lines.append(
-            f"- *{r['claim']}*: threshold {_fmt(r.get('rope', 0.0))} ({why})."
-            + (f" **True by construction**: {arg}." if arg else " The model's structure allows an effect of either sign.")
-            + (f" Search of the priors: {r['flip_evidence']}." if r.get("flip_evidence") else " (The priors were not searched for a flip.)")
-        )
-    lines += ["", "In words:", ""]
-    for _, r in verdicts.iterrows():
-        lines.append(
-            f"- *{r['claim']}*: {r['reads']}: mean {_fmt(r['mean'])} ({pct}% interval {_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}), "
-            f"median {_fmt(r['median'])}; the predicted sign in {r['share_predicted']:.0%} of {int(r['pairs'])} pairs: **{r['verdict']}**."
-        )
-    lines += _mechanisms_section(verdicts, sensitivity)
-    lines += ["", "## The arms", "", "| arm | file | what changes | claim it tests |", "| --- | --- | --- | --- |"]
-    for a in arms:
-        lines.append(f"| `{a['name']}` | `{a['file']}` | {a['description']} | {a['claim']} |")
-    lines += ["", "## Every paired effect", "", "Baseline minus arm, per outcome (units in the outcome list below).", ""]
-    lines += [
-        f"| arm | outcome | median [{(100 - pct) // 2}%-{100 - (100 - pct) // 2}% of pairs] | mean [{pct}% interval] | pairs > 0 | pairs < 0 | flips |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for _, r in effects.iterrows():
-        flips = f"off {r['flip_off']:.0%}, on {r['flip_on']:.0%}" if "flip_off" in r and pd.notna(r.get("flip_off")) else ""
-        lines.append(
-            f"| `{r['arm']}` | {r['outcome']} | {_fmt(r['median'])} [{_fmt(r['p05'])} to {_fmt(r['p95'])}] | "
-            f"{_fmt(r['mean'])} [{_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}] | {r['share_positive']:.0%} | {r['share_negative']:.0%} | {flips} |"
-        )
-    lines += [
-        "",
-        "Flips (0/1 outcomes): *off* = the share of pairs where the outcome happened in the baseline but not in the arm "
-        "(for `donbas_struck_july` under an early concession: how often it keeps the Donbas from striking at all, a "
-        "probability of sufficiency); *on* = the reverse.",
-        "",
-        "## Outcomes",
-        "",
-    ]
-    for name, o in OUTCOMES.items():
-        lines.append(f"- `{name}` ({o.unit}): {o.doc}")
-    lines += ["", "## Figures", ""] + [f"- [`{f}`]({f})" for f in figures]
-    lines += [
-        "",
-        "Tables: `outcomes.parquet` (every arm and replicate), `effects.parquet`, `verdicts.parquet`, `series.parquet`.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-ROBUST_CLAIMS = {"separatism_rsfsr": "RSFSR", "separatism_ukraine": "Ukraine"}
-"""Claims whose robustness over parameter space the sensitivity run maps (the concession effect on separatism)."""
-
-
-def _mechanisms_section(verdicts: pd.DataFrame, sens: dict | None) -> list[str]:
-    """The report's section on what each verdict rests on: knock-outs and the robustness map."""
-    lines = ["", "## What each verdict rests on: mechanisms and robustness", ""]
-    if not sens:
-        return [
-            *lines,
-            "No sensitivity run was found (`results/sensitivity/`): run `python run.py sensitivity` and then this command "
-            "again (or pass `--sensitivity FOLDER`) to list, for each verdict, the mechanisms it needs and how robust it is.",
-        ]
-
-    ko, rob = sens["knockouts"], sens.get("robustness") or {}
-    lines += [
-        f"From `{sens['folder']}` ({sens.get('budget', '?')} budget; its `summary.md` has the details). *Needs*: the "
-        "mechanisms (of MODEL.md, switched off one at a time and in pairs) without which the verdict changes; *kept*: the "
-        "share of knock-outs under which it stays. For the concession effect on separatism, the robustness map: the "
-        "posterior mass inside the region of parameter space where the effect changes sign (found by PRIM), and the share "
-        "of posterior draws with the predicted sign.",
-        "",
-        "| claim | verdict | needs | kept under knock-outs | posterior mass where the sign flips | posterior draws with the predicted sign |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for _, r in verdicts.iterrows():
-        changed, kept = needs(ko, r["claim"])
-        rep = ROBUST_CLAIMS.get(r["claim"])
-        box = rob.get(rep, {}) if rep else {}
-        mass = f"{box['posterior_mass']:.0%}" if box.get("posterior_mass") is not None else ""
-        share = f"{box['posterior_share_predicted']:.0%}" if box.get("posterior_share_predicted") is not None else ""
-        kept_s = "" if kept != kept else f"{kept:.0%}"
-        lines.append(f"| {r['claim']} | {r['verdict']} | {', '.join(changed) or 'none'} | {kept_s} | {mass} | {share} |")
-    return lines
-
-
-def needs(knockouts: pd.DataFrame, claim: str) -> tuple[list[str], float]:
-    """The knock-outs that change a claim's verdict, and the share of knock-outs that keep it."""
-    col = f"verdict_{claim}"
-    if col not in knockouts or "none" not in set(knockouts["mechanism"]):
-        return [], float("nan")
-    ref = knockouts.loc[knockouts["mechanism"] == "none", col].iloc[0]
-    rest = knockouts[knockouts["mechanism"] != "none"]
-    changed = rest.loc[rest[col] != ref, "mechanism"].tolist()
-    return changed, float((rest[col] == ref).mean()) if len(rest) else float("nan")

@@ -8,10 +8,13 @@ Three analyses, all on paired runs (the same replicate seeds in every arm and at
    on the factors that matter most. Factors carry their mechanism group (wage, ecology,
    privilege, onset, contagion, committees, news, centre, identity, fatigue).
 2. **Knock-outs**: every mechanism of MODEL.md switched off in turn (and chosen pairs), re-scored on
-   the July 1989 targets and run through the thesis suite: which patterns and verdicts survive.
-3. **Robustness map**: the concession effect on separatism (baseline minus no concessions) over
-   posterior draws and over the wider ranges; PRIM (Friedman and Fisher 1999, "Bump hunting in
-   high-dimensional data", Statistics and Computing 9: 123-143), implemented here in `prim` as in
+   the July 1989 targets (counting the hits inside the 90% band whose band is informative, as
+   `validate` does: `sim.analysis.targets.tally`) and run through the thesis suite: which patterns
+   and verdicts survive.
+3. **Robustness map**: the concession effect on separatism (the effect of the lever, baseline minus
+   no concessions: positive when the concessions raised it) over posterior draws and over the
+   wider ranges; PRIM (Friedman and Fisher 1999, "Bump hunting in high-dimensional data",
+   Statistics and Computing 9: 123-143), implemented here in `prim` as in
    the EMA Workbench: peel the box that most raises the share of sign flips, one factor end at a
    time, and keep the densest box that still covers half of the flips. Reported with the posterior
    mass inside the box.
@@ -65,8 +68,8 @@ OUTCOMES = {
     "separatism_RSFSR_1991": "separatism index, RSFSR, end 1991",
     "separatism_Ukraine_1991": "separatism index, Ukraine, end 1991",
     "separatism_Kazakhstan_1991": "separatism index, Kazakhstan, end 1991",
-    "concession_effect_RSFSR": "concession effect on RSFSR separatism (baseline minus no concessions)",
-    "concession_effect_Ukraine": "concession effect on Ukrainian separatism (baseline minus no concessions)",
+    "concession_effect_RSFSR": "effect of the concessions on RSFSR separatism (baseline minus no concessions; > 0: they raised it)",
+    "concession_effect_Ukraine": "effect of the concessions on Ukrainian separatism (baseline minus no concessions; > 0: they raised it)",
 }
 """The outcomes analysed: named outcomes of the baseline arm and the paired concession effects."""
 
@@ -482,7 +485,7 @@ def analyse(
     from datetime import date as _date
 
     from sim.analysis.experiments import judge
-    from sim.analysis.targets import score, target_areas
+    from sim.analysis.targets import score, tally, target_areas
     from sim.run.runner import run_arms, run_ensemble
 
     say = say or (lambda m: None)
@@ -520,15 +523,16 @@ def analyse(
         arms_off = [a.with_changes(mechanisms=off) for a in suite]
         tables, _ = run_arms(arms_off, budget.knockout_replicates, seed, workers=workers, cluster=cluster)
         verdicts = judge(tables.outcomes, suite[0].name, seed=seed)
-        row = {"mechanism": name, "targets_inside_90": 0, "targets_scored": 0, "distance_median_sum": np.nan}
+        row = {"mechanism": name, "targets_good_90": 0, "targets_inside_90": 0, "targets_scored": 0, "distance_median_sum": np.nan}
         if targets:
             july = base.with_changes(mechanisms=off, end=july_end)
             t, _ = run_ensemble(july, budget.july_replicates, seed, workers=workers, cluster=cluster, areas=target_areas(targets, world)[0])
             sc = score(targets, t.areas, world, july.start)
-            ok = sc[sc["scored"]]
+            ok, n = sc[sc["scored"]], tally(sc)
             row.update(
-                targets_inside_90=int(ok["inside_90"].sum()),
-                targets_scored=len(ok),
+                targets_good_90=n["good"],  # the informative hits, as validate's headline counts them
+                targets_inside_90=n["good"] + n["uninformative"],  # every hit, uninformative ones too (kept for the record)
+                targets_scored=n["scored"],
                 distance_median_sum=float(ok["distance_median"].sum()),
             )
         for _, v in verdicts.iterrows():

@@ -24,7 +24,17 @@ from sim.api.ensemble import RunResult, ValidateResult, run_scenario, validate
 from sim.api.options import LIMITS, RunOptions, check_options
 from sim.api.rerun import RerunResult, rerun
 from sim.api.sensitivity import SensitivityResult, sensitivity
-from sim.api.tools import ExplainResult, PlotResult, explain_town, param_markdown, plot, serve, write_lever_reference, write_param_table
+from sim.api.tools import (
+    ExplainResult,
+    PlotResult,
+    explain_town,
+    param_markdown,
+    plot,
+    serve,
+    write_lever_reference,
+    write_param_table,
+    write_thesis_answer,
+)
 
 __all__ = [
     "LIMITS",
@@ -53,4 +63,5 @@ __all__ = [
     "validate",
     "write_lever_reference",
     "write_param_table",
+    "write_thesis_answer",
 ]

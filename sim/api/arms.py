@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.analysis.experiments import EFFECT
 from sim.api.common import PRIOR_STAGES, ROOT, Result, called, note, note_overrides, num, parameters_entry, progress, rel
 from sim.api.options import RunOptions, checked, iso_date, path_option, switch
 from sim.figures import figures
@@ -58,28 +59,32 @@ class ArmsResult(Result):
             lines.append(f"report: {rel(self.folder / 'report.md')}")
             return "\n".join(lines)
         e = self.effects
+        lines.append(f"  {EFFECT.replace('baseline', self.reference, 1)}:")
         for _, r in e[e["outcome"].isin(KEY_OUTCOMES)].iterrows():
             lines.append(f"  {versus(r, self.reference)}")
         return "\n".join(lines)
 
 
 def versus(r, reference: str) -> str:
-    """A paired effect in words, the arm against the reference: which has more, by how much, and the interval.
+    """A paired effect in words, as the effect of the lever (`sim.analysis.experiments.EFFECT`): what it raised or lowered, by how much.
 
-    The effects table holds reference minus arm; a reader asks what the arm changes, so the sentence
-    gives arm minus reference ("ARM: peak strikers, July-August 1989, N persons higher than in
-    baseline"). A claim read on the baseline alone gives its value.
+    The effects table holds reference minus arm, the effect of the reference's lever (what it does and
+    the arm does not); the sentence says which way it went and gives the signed number with its
+    interval ("ARM: the lever raised peak strikers, July-August 1989 by N persons (effect of the
+    lever = baseline minus ARM = +N; ...)"). A claim read on the baseline alone gives its value.
     """
     from sim.model.metrics import OUTCOME_LABELS, OUTCOMES
 
-    label, unit = OUTCOME_LABELS.get(r["outcome"], r["outcome"]), OUTCOMES[r["outcome"]].unit
+    label, unit = OUTCOME_LABELS.get(r["outcome"], r["outcome"]).removesuffix(" (0/1)"), OUTCOMES[r["outcome"]].unit
+    unit = "(share of runs)" if unit == "0/1" else unit
     if str(r["arm"]).startswith("("):  # a claim read on the baseline alone
         return f"{label}: {num(r['mean'])} {unit} in {reference} (90% bootstrap interval {num(r['mean_lo'])} to {num(r['mean_hi'])})"
-    d, lo, hi = -r["mean"], -r["mean_hi"], -r["mean_lo"]
-    how = "higher" if d > 0 else "lower" if d < 0 else "no different"
+    d = r["mean"]
+    how = "raised" if d > 0 else "lowered" if d < 0 else "did not change"
+    by = f" by {num(abs(d)).lstrip('+')} {unit}" if d else ""
     return (
-        f"{r['arm']}: {label[:1].lower() + label[1:]}, {num(abs(d)).lstrip('+')} {unit} {how} than in {reference} "
-        f"(mean over pairs; {r['arm']} minus {reference}, 90% bootstrap interval {num(lo)} to {num(hi)})"
+        f"{r['arm']}: the lever {how} {label[:1].lower() + label[1:]}{by} (effect of the lever = {reference} minus {r['arm']} "
+        f"= {num(d)}, mean over pairs; 90% bootstrap interval {num(r['mean_lo'])} to {num(r['mean_hi'])})"
     )
 
 
@@ -141,7 +146,7 @@ def _run_arms(
     sensitivity: str | Path | None = None,
 ) -> ArmsResult:
     """Run paired arms, compute effects (and, for the thesis, verdicts and the flip search), write the folder and report."""
-    from sim.analysis import experiments
+    from sim.analysis import experiments, report
     from sim.model.scenario import check_against, load_scenario
     from sim.run.runner import ArmTables, arm_chunk_size, run_arms, world_for
 
@@ -200,7 +205,11 @@ def _run_arms(
         if flips is not None and len(flips):
             out_tables["flips"] = flips
         folder.tables(out_tables)
-        figs = ["figures/forest_effects.png", "figures/arms_1989_1991.png"] if draw_figures else []
+        figs = (
+            [*(["figures/claims.png"] if thesis else []), "figures/forest_effects.png", "figures/arms_1989_1991.png"]
+            if draw_figures
+            else []
+        )
         meta = {
             "command": command,
             "git_commit": results.git_commit(ROOT),
@@ -212,7 +221,7 @@ def _run_arms(
         }
         if thesis:
             meta["sensitivity"] = sens["folder"] if sens else None
-            folder.text("report.md", experiments.report(verdicts, effects, arm_rows, meta, figs, sens))
+            folder.text("report.md", report.report(verdicts, effects, arm_rows, meta, figs, sens))
         folder.manifest(
             {
                 "experiment": experiment,
@@ -235,7 +244,7 @@ def _run_arms(
                 "data_files_sha256": world.files,
                 "tables": {
                     "outcomes": "one row per arm and replicate: seed and every named outcome",
-                    "effects": "per arm and outcome: paired effect baseline minus arm (median, 5-95% of pairs, mean with bootstrap 90% interval, shares, flips)",
+                    "effects": "per arm and outcome: paired effect of the lever, baseline minus arm (median, 5-95% of pairs, mean with bootstrap 90% interval, shares, flips)",
                     "series": "per arm, replicate and day: union strikers, committees at the political stage or beyond, separatism index by republic",
                     "verdicts": "per claim of the essay: effect summary and verdict (thesis only)",
                     "flips": "per claim: the search of the priors for a parameter set that reverses it (thesis only; sim/analysis/flips.py)",

@@ -73,7 +73,7 @@ def sensitivity(
         path_option("suite", f)
     for f in priors:
         path_option("priors", f, empty=True)
-    from sim.analysis import experiments
+    from sim.analysis import report
     from sim.analysis import sensitivity as sens
     from sim.analysis.calibration import load_priors
     from sim.analysis.targets import load_targets
@@ -147,13 +147,13 @@ def sensitivity(
             },
         }
         manifest = folder.manifest(manifest)  # with the command, commit and versions it records
-        folder.text("summary.md", summary_markdown(manifest, an.morris, an.sobol, an.knockouts, experiments))
+        folder.text("summary.md", summary_markdown(manifest, an.morris, an.sobol, an.knockouts, report))
         if draw_figures:
             figures.draw(folder.path)
     return SensitivityResult(folder.publish(), an, budget, elapsed)
 
 
-def summary_markdown(manifest: dict, morris, sobol, knockouts, experiments) -> str:
+def summary_markdown(manifest: dict, morris, sobol, knockouts, report) -> str:
     """summary.md of a sensitivity folder: the top factors per outcome, the knock-out table, the robustness map."""
     lines = [
         "# Which parameters and mechanisms carry the outcomes and the thesis",
@@ -185,18 +185,17 @@ def summary_markdown(manifest: dict, morris, sobol, knockouts, experiments) -> s
         "",
         "## Knock-outs",
         "",
-        "| mechanism off | July targets in 90% band | " + " | ".join(claims) + " |",
+        "| mechanism off | July targets inside the 90% band and informative (all hits) | " + " | ".join(claims) + " |",
         "| --- | --- | " + " | ".join("---" for _ in claims) + " |",
     ]
     for _, r in knockouts.iterrows():
         lines.append(
-            f"| {r['mechanism']} | {int(r['targets_inside_90'])}/{int(r['targets_scored'])} | "
-            + " | ".join(f"{r[f'verdict_{c}']} ({r[f'mean_{c}']:+.3g})" for c in claims)
-            + " |"
+            f"| {r['mechanism']} | {int(r.get('targets_good_90', r['targets_inside_90']))}/{int(r['targets_scored'])} "
+            f"({int(r['targets_inside_90'])}) | " + " | ".join(f"{r[f'verdict_{c}']} ({r[f'mean_{c}']:+.3g})" for c in claims) + " |"
         )
     lines += ["", "Claims that change verdict when a mechanism is off:", ""]
     for c in claims:
-        changed, kept = experiments.needs(knockouts, c)
+        changed, kept = report.needs(knockouts, c)
         lines.append(f"- {c}: needs {', '.join(changed) or 'none of them'}; kept under {kept:.0%} of the knock-outs")
     lines += ["", "## Robustness of the concession effect on separatism (PRIM)", ""]
     for rep, b in manifest["robustness"].items():

@@ -18,7 +18,7 @@ from typing import Any
 from sim.api.common import BASELINE, ROOT, Result, called, read_manifest, rel
 from sim.api.options import RunOptions, checked, iso_date, path_option, switch, text_option
 from sim.figures import figures
-from sim.inputs.errors import OptionError
+from sim.inputs.errors import InputError, OptionError
 from sim.run import results
 
 
@@ -131,14 +131,34 @@ def param_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_param_table(readme: Path = ROOT / "README.md") -> None:
-    """Write the parameter table into `readme` between its markers `<!-- params:start -->` and `<!-- params:end -->`."""
+def _between_markers(readme: Path, start: str, end: str, body: str) -> None:
+    """Replace what lies between the markers `start` and `end` of `readme` by `body`."""
     text = readme.read_text(encoding="utf-8")
-    start, end = "<!-- params:start -->", "<!-- params:end -->"
     if start not in text or end not in text:
         raise OptionError(f"{readme}: markers {start} and {end} not found")
     a, b = text.index(start) + len(start), text.index(end)
-    results.write_text(readme, text[:a] + "\n" + param_markdown() + text[b:])
+    results.write_text(readme, text[:a] + body + text[b:])
+
+
+def write_param_table(readme: Path = ROOT / "README.md") -> None:
+    """Write the parameter table into `readme` between its markers `<!-- params:start -->` and `<!-- params:end -->`."""
+    _between_markers(readme, "<!-- params:start -->", "<!-- params:end -->", "\n" + param_markdown())
+
+
+def write_thesis_answer(report_md: str | Path, readme: Path = ROOT / "README.md") -> None:
+    """Copy the answer of a thesis report (`report.md`, between its answer markers) into `readme`'s thesis section.
+
+    The README then says what the report says, in the same words: run it after `python run.py thesis`
+    (`python -c "from sim import api; api.write_thesis_answer('results/thesis/<...>/report.md')"`).
+    """
+    from sim.analysis.report import ANSWER_END, ANSWER_START, answer_block
+
+    path = path_option("report_md", report_md)
+    try:
+        block = answer_block(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not a thesis report with an answer ({exc})", file=str(path)) from None
+    _between_markers(readme, ANSWER_START, ANSWER_END, block[len(ANSWER_START) : -len(ANSWER_END)])
 
 
 def write_lever_reference(path: Path = ROOT / "docs" / "levers.md") -> None:
@@ -148,11 +168,16 @@ def write_lever_reference(path: Path = ROOT / "docs" / "levers.md") -> None:
     results.write_text(path, levers_page())
 
 
+COOKIE_WARNING = "ignore:Cookies with samesite=none require https:UserWarning"
+"""The one warning the app's server silences (see `serve`)."""
+
+
 def serve(scenario: str | Path = BASELINE, *, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False) -> int:
     """Serve the interactive app (Mesa SolaraViz, sim/figures/viz.py) over `scenario` until Ctrl-C; returns the server's status."""
     import shutil
     import socket
 
+    from sim.figures.plots_app import APP_TITLE
     from sim.model.scenario import load_scenario
 
     path_option("scenario", scenario)
@@ -188,6 +213,10 @@ def serve(scenario: str | Path = BASELINE, *, host: str = "127.0.0.1", port: int
         "MINERS_VIZ_SCENARIO": str(Path(scenario).resolve()),
         "PYTHONPATH": str(ROOT),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_THEME_TITLE": APP_TITLE,  # the tab's title from the first byte (Solara's default: "Solara")
+        # Solara warns in 12 lines on every page load from 127.0.0.1 that it falls back to a SameSite=Lax session cookie
+        # (it would want https for SameSite=None, needed only inside another site's iframe): Lax is right for a local app
+        "PYTHONWARNINGS": ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"), COOKIE_WARNING))),
     }
     print(f"serving '{sc.name}' at http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)  # its own group: stopped whole below

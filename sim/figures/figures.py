@@ -9,7 +9,7 @@ fresh simulation. What a folder gets depends on the command that made it (its ma
 | `run` | `wave_july1989`, `network_july1989`, `timeline_1989_1991`, `targets_july1989` (with a targets file) |
 | `calibrate` | `posterior_predictive`, `marginal_posteriors` |
 | `validate` | `validation` |
-| `compare`, `thesis` | `forest_effects`, `arms_1989_1991` |
+| `compare`, `thesis` | `forest_effects`, `arms_1989_1991` (and, for `thesis`, `claims`) |
 | `sensitivity` | `morris`, `sobol`, `knockouts`, `robustness` |
 """
 
@@ -260,7 +260,7 @@ def claim_thresholds() -> dict[str, float]:
 
 
 def _arms(folder: Path, manifest: dict, arms) -> list:
-    effects, ser = table(folder, "effects"), table(folder, "series")
+    effects, ser, verdicts = table(folder, "effects"), table(folder, "series"), table(folder, "verdicts", required=False)
     ref = manifest.get("reference_arm") or ser["arm"].iloc[0]
     if arms:
         known = list(dict.fromkeys(ser["arm"]))
@@ -270,6 +270,8 @@ def _arms(folder: Path, manifest: dict, arms) -> list:
         keep = [ref, *[a for a in arms if a != ref]]
         ser = ser[ser["arm"].isin(keep)]
         effects = effects[effects["arm"].isin(keep)]
+        if verdicts is not None:
+            verdicts = verdicts[verdicts["arm"].isin(keep)]
     reps = int(manifest.get("replicates") or ser["replicate"].nunique())
     experiment = manifest.get("experiment", "compare")
     shown = [o for o in forest_outcomes() if o in set(effects["outcome"])]
@@ -291,6 +293,7 @@ def _arms(folder: Path, manifest: dict, arms) -> list:
             ),
         ),
         ("arms_1989_1991", plots_arms.plot_arms(ser, experiment, reps, shocks)),
+        *([("claims", plots_arms.plot_claims(verdicts, experiment, reps))] if verdicts is not None and len(verdicts) else []),
     ]
 
 

@@ -263,9 +263,10 @@ def plot_knockouts(ko: pd.DataFrame, claims: list[str], subtitle: str, ax=None) 
     )
     ax = axes[0, 0]
     for i, (_, r) in enumerate(ko.iterrows()):
-        frac = r["targets_inside_90"] / max(r["targets_scored"], 1)
+        good = r.get("targets_good_90", r["targets_inside_90"])  # informative hits (a folder older than the column: every hit)
+        frac = good / max(r["targets_scored"], 1)
         ax.add_patch(plt.Rectangle((0, i), 1, 1, color=plt.cm.RdYlGn(frac), ec="white"))
-        ax.text(0.5, i + 0.5, f"{int(r['targets_inside_90'])}/{int(r['targets_scored'])}", ha="center", va="center", fontsize=8)
+        ax.text(0.5, i + 0.5, f"{int(good)}/{int(r['targets_scored'])}", ha="center", va="center", fontsize=8)
         for j, c in enumerate(claims, start=1):
             v = r.get(f"verdict_{c}", "")
             ax.add_patch(plt.Rectangle((j, i), 1, 1, color=VERDICT_COLORS.get(v, "white"), ec="white"))
@@ -275,7 +276,7 @@ def plot_knockouts(ko: pd.DataFrame, claims: list[str], subtitle: str, ax=None) 
     ax.set_ylim(len(rows), 0)
     ax.set_xticks(np.arange(len(claims) + 1) + 0.5)
     ax.set_xticklabels(
-        ["July 1989 targets\nin the 90% band", *[c.replace("_", " ") for c in claims]], fontsize=7.5, rotation=30, ha="right"
+        ["July 1989 targets in the\n90% band, informative", *[c.replace("_", " ") for c in claims]], fontsize=7.5, rotation=30, ha="right"
     )
     ax.set_yticks(np.arange(len(rows)) + 0.5)
     ax.set_yticklabels([f"{m} off" if m != "none" else "none (reference)" for m in rows], fontsize=8)

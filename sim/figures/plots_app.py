@@ -13,6 +13,9 @@ from matplotlib.figure import Figure
 
 from sim.figures.plots import STAGE_COLORS, STAGE_NAMES, THOUSANDS
 
+APP_TITLE = "The 1989 Soviet miners' strike: an agent-based simulation"
+"""The app's title: its page heading and the browser tab's (served as Solara's page title, whose default is "Solara")."""
+
 
 def plot_network_state(
     layout: pd.DataFrame, on_strike: pd.Series, stage: pd.Series, title: str, figsize: tuple[float, float] = (9, 4.6), ax=None

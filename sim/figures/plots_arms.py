@@ -1,4 +1,4 @@
-"""Figures of paired experiments (`compare`, `thesis`): the forest of paired effects with each claim's threshold, and the arms over time.
+"""Figures of paired experiments (`compare`, `thesis`): every claim against its threshold, the forest of paired effects, and the arms over time.
 
 With `sim.figures.plots`, `sim.figures.plots_network`, `sim.figures.plots_analysis` and `sim.figures.plots_app`, the only modules that
 import matplotlib; none of them chooses a backend.
@@ -33,7 +33,7 @@ def plot_forest(
     thresholds: dict[str, float] | None = None,
     binary: set[str] | None = None,
 ) -> Figure:
-    """Forest plot: the paired effect (baseline minus arm) of every arm on each outcome.
+    """Forest plot: the paired effect of every arm's lever on each outcome (`EFFECT`: baseline minus arm, > 0: the lever raised it).
 
     One panel per outcome, one row per arm: a dot at the mean effect with its 90% interval (thick),
     and the 5-95% range of the pair effects (thin; not drawn for a yes/no outcome, whose pair
@@ -78,7 +78,7 @@ def plot_forest(
         ax.set_yticklabels(arms if k % ncol == 0 else [], fontsize=8)
         ax.set_title(labels.get(name, name.replace("_", " ")), fontsize=9)
         unit = "difference in the share of runs" if name in binary else _unit_label(units.get(name, ""))
-        ax.set_xlabel(f"baseline minus arm ({unit})", fontsize=8)
+        ax.set_xlabel(f"effect of the lever, baseline minus arm ({unit})", fontsize=8)
         if name in binary:
             ax.set_xlim(-1.05, 1.05)
         if e[["p05", "p95"]].abs().max().max() >= 10_000:
@@ -97,8 +97,80 @@ def plot_forest(
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=9)
     fig.suptitle(
-        f"Paired effects of the historical levers: baseline minus each counterfactual arm\nsuite: {title} | {replicates} paired replicates per arm",
+        f"Effects of the historical levers (baseline minus each counterfactual arm: > 0 means the lever raised the outcome)\n"
+        f"suite: {title} | {replicates} paired replicates per arm",
         fontsize=12,
+    )
+    return fig
+
+
+def _signed(x: float) -> str:
+    """A signed number for the claims figure: thousands separated, never in scientific notation."""
+    return f"{x:+,.0f}" if abs(x) >= 1000 else f"{x:+.3g}" if abs(x) >= 0.001 or x == 0 else f"{x:+.6f}"
+
+
+VERDICT_COLOURS = {
+    "supported": "#2e7d32",
+    "true by construction": "#7b1fa2",
+    "contradicted": "#c62828",
+    "negligible": "#757575",
+    "undetermined": "#f9a825",
+}
+"""A colour per verdict of `sim.analysis.experiments.VERDICTS` (the claims figure)."""
+
+
+def plot_claims(verdicts: pd.DataFrame, title: str, replicates: int, ax=None) -> Figure:
+    """Every claim in one figure: the mean effect of its lever with its 90% interval, in multiples of the claim's threshold.
+
+    One row per claim (of `sim.analysis.experiments.judge`): the dot is the mean paired effect (baseline
+    minus arm; positive: the lever raised the outcome) divided by the claim's threshold, the bar its
+    90% bootstrap interval; the dotted lines at -1 and +1 are the threshold (the span between shaded:
+    too small to matter); the dot's colour and the text on the right give the verdict and the effect
+    in the outcome's own unit. A claim without a threshold is drawn against 1 of its unit.
+    """
+    v = verdicts.reset_index(drop=True)
+    rope = v["rope"].where(v["rope"] > 0, 1.0).astype(float)
+    mean, lo, hi = v["mean"] / rope, v["mean_lo"] / rope, v["mean_hi"] / rope
+    y = list(range(len(v)))[::-1]
+    fig, axes = panels(None if ax is None else [ax], 1, 1, figsize=(11, 0.42 * len(v) + 2.0), constrained_layout=True)
+    ax = axes[0, 0]
+    ax.axvspan(-1, 1, color="#f2e6c9", lw=0, zorder=0)
+    for x in (-1, 1):
+        ax.axvline(x, color="#b07d2b", lw=0.9, ls=":", zorder=1)
+    ax.axvline(0, color="black", lw=0.8, ls="--")
+    ax.hlines(y, lo, hi, color="#4c72b0", lw=4, zorder=2)
+    colours = [VERDICT_COLOURS.get(str(x), "#333333") for x in v["verdict"]]
+    ax.scatter(mean, y, c=colours, edgecolors="black", s=36, zorder=3)
+    ax.set_yticks(y)
+    ax.set_yticklabels([str(c).replace("_", " ") for c in v["claim"]], fontsize=8.5)
+    ax.set_ylabel("claim of the essay", fontsize=8.5)
+    span = max(2.0, float(pd.concat([lo, hi]).abs().max()) * 1.08)
+    ax.set_xlim(-span, span)
+    ax.set_ylim(-0.8, len(v) - 0.2)
+    for yi, (_, r) in zip(y, v.iterrows(), strict=True):
+        ax.annotate(
+            f"{r['verdict']}: {_signed(r['mean'])} [{_signed(r['mean_lo'])}, {_signed(r['mean_hi'])}]",
+            xy=(1.01, yi),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            fontsize=7.5,
+            color=VERDICT_COLOURS.get(str(r["verdict"]), "#333333"),
+        )
+    ax.set_xlabel(
+        "effect of the lever (baseline minus arm; > 0: the lever raised the outcome), in multiples of the claim's threshold", fontsize=8.5
+    )
+    ax.grid(axis="x", alpha=0.3)
+    ax.tick_params(axis="x", labelsize=8)
+    handles = [
+        plt.Line2D([], [], color="#4c72b0", lw=4, label="90% interval of the mean effect (bootstrap)"),
+        plt.Rectangle((0, 0), 1, 1, color="#f2e6c9", ec="#b07d2b", ls=":", label="within the threshold: too small to matter"),
+        *[plt.Line2D([], [], marker="o", ls="", color=c, mec="black", label=k) for k, c in VERDICT_COLOURS.items()],
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8)
+    fig.suptitle(
+        "The essay's claims: the mean effect of each lever against the smallest effect that would matter\n"
+        f"suite: {title} | {replicates} paired replicates per arm | right: verdict, mean effect [90% interval] in the outcome's unit",
+        fontsize=11,
     )
     return fig
 

@@ -85,7 +85,7 @@ class VizModel(StrikeModel):
             changes["w_city"] = float(w_city)
         if g_ref is not None:
             changes["g_ref"] = float(g_ref)
-        sc = dataclasses.replace(sc.with_changes(params=changes), events=tuple(events))
+        sc = sc.with_changes(params=changes, events=tuple(events))
         from sim.run.runner import world_for
 
         super().__init__(world_for(sc.data), sc, int(seed))
@@ -120,7 +120,7 @@ def headline(model: VizModel) -> dict[str, object]:
     }
 
 
-TITLE = "The 1989 Soviet miners' strike: an agent-based simulation"
+TITLE = plots_app.APP_TITLE
 LEGEND = (
     "One replicate of the scenario. Each dot is a coal enterprise (mine, open pit or plant), grouped by town and placed "
     "roughly by geography (west left, north up); red: on strike. A ring round a town is its strike committee, coloured by "

@@ -480,8 +480,8 @@ class Timeline:
     events: dict[int, list[Event]] = field(default_factory=dict)
 
 
-def compile_timeline(events: list[Event], start: date, days: int, world: Any) -> Timeline:
-    """Turn a scenario's events into day-indexed arrays (checked against the world's names)."""
+def compile_timeline(events: list[Event], start: date, days: int, world: Any, labels: tuple[str, ...] = ()) -> Timeline:
+    """Turn a scenario's events into day-indexed arrays (checked against the world's names; `labels`: how errors name each event)."""
     calendar = [date.fromordinal(start.toordinal() + d) for d in range(days)]
     tl = Timeline(
         repression=np.zeros((days, world.n_basins)),
@@ -490,23 +490,22 @@ def compile_timeline(events: list[Event], start: date, days: int, world: Any) ->
         movement=world.movement_series(calendar),
     )
     for n, ev in enumerate(events):
+        label = labels[n] if n < len(labels) else f"[[events]] #{n + 1}"
         for b in ev.basins:
             if b not in world.basin_names:
-                raise InputError(
-                    f"[[events]] #{n + 1} ({ev.kind}): unknown basin {b!r}; known: {', '.join(world.basin_names)}", key="basins"
-                )
+                raise InputError(f"{label} ({ev.kind}): unknown basin {b!r}; known: {', '.join(world.basin_names)}", key="basins")
         mask = ev.basin_mask(world.basin_names, world.basin_republic)
         off = [b for b in ev.basins if ev.republics and not mask[world.basin_names.index(b)]]
         if off:  # the event would silently leave the basin out
             raise InputError(
-                f"[[events]] #{n + 1} ({ev.kind}): basin {off[0]!r} is not in the republics {', '.join(ev.republics)} the event also names",
+                f"{label} ({ev.kind}): basin {off[0]!r} is not in the republics {', '.join(ev.republics)} the event also names",
                 key="republics",
             )
         if ev.DATED == "date":
             d = (ev.date - start).days
             if not 0 <= d < days:
                 continue  # outside this run's horizon (files are checked against theirs on load)
-            ev.check_world(world, f"[[events]] #{n + 1}")
+            ev.check_world(world, label)
             tl.events.setdefault(d, []).append(ev)
             continue
         a, b = max((ev.start - start).days, 0), min((ev.end - start).days, days)
@@ -520,57 +519,3 @@ def apply_events(s: State, world: World, p: Params, m: Mechanisms, events: list[
     """Apply the one-day events of `day` to every replicate, in place (each through its class's `apply`)."""
     for ev in events:
         ev.apply(s, world, p, m, day, ev.basin_mask(world.basin_names, world.basin_republic))
-
-
-def lever_reference() -> str:
-    """The lever reference (docs/levers.md) as markdown, generated from `KINDS`: every kind, its keys, units, ranges, defaults, an example."""
-    import dataclasses
-    import inspect
-
-    out = [
-        "# Levers: the events a scenario can hold",
-        "",
-        "Generated from the lever registry (`sim/model/interventions.py`) by `python run.py levers --write`; a test keeps it",
-        "current. Every event is a `[[events]]` table with `kind`, its date (`date` for a one-day event, acting at the",
-        "start of that day; `start` and `end` for an interval `[start, end)`), optionally `basins` (a list of basin",
-        "names) and `republics` (a list of republics; both empty: every basin) and `source` (its citation, or",
-        "`assumption`). Dates must lie inside the scenario's horizon. An unknown key, a value out of range or a wrong",
-        "type stops the scenario with one line naming the file and the key.",
-        "",
-    ]
-    for kind, cls in KINDS.items():
-        doc = inspect.cleandoc(cls.__doc__ or "")
-        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-        out += [f"## `{kind}`", "", doc, ""]
-        out += ["| key | type | range or choices | default | meaning |", "| --- | --- | --- | --- | --- |"]
-        for key, typ in cls.KEYS.items():
-            rng = " or ".join(CHOICES[key]) if key in CHOICES else (f"{RANGES[key][0]:g} to {RANGES[key][1]:g}" if key in RANGES else "")
-            if key == "levels":
-                rng = ", ".join(LEVELS)
-            d = defaults.get(key)
-            dflt = (
-                "(required)"
-                if key in cls.REQUIRED
-                else "parameter default"
-                if d is None
-                else (", ".join(d) if isinstance(d, tuple) else repr(d) if isinstance(d, str) else f"{d:g}")
-            )
-            out.append(f"| `{key}` | {'list' if typ is list else typ.__name__} | {rng} | {dflt} | {cls.DOCS.get(key, '')} |")
-        when = 'date = "1990-07-11"' if cls.DATED == "date" else 'start = "1989-09-01"\nend = "1989-10-01"'
-        example = [f'kind = "{kind}"', *when.split("\n"), 'basins = ["Kuzbass"]']
-        for key in cls.KEYS:
-            d = cls.EXAMPLE.get(key, defaults.get(key))
-            if d is None:
-                continue
-            example.append(f"{key} = {_toml(d)}")
-        example.append('source = "assumption: ..."')
-        out += ["", "```toml", "[[events]]", *example, "```", ""]
-    return "\n".join(out)
-
-
-def _toml(v: Any) -> str:
-    if isinstance(v, tuple):
-        return "[" + ", ".join(f'"{x}"' for x in v) + "]"
-    if isinstance(v, str):
-        return f'"{v}"'
-    return f"{v:g}" if isinstance(v, float) else str(v)

@@ -22,7 +22,7 @@ from sim.inputs.errors import InputError, decode_utf8
 from sim.inputs.limits import LIMITS
 from sim.inputs.params import Mechanisms, Params
 from sim.inputs.posterior import FITTED
-from sim.model.interventions import Event, as_date, parse_event
+from sim.model.interventions import CHOICES, KINDS, LEVELS, RANGES, Event, as_date, parse_event
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 """The repository: every file a scenario or priors file names may lie in it (or beside the naming file)."""
@@ -71,6 +71,8 @@ class Scenario:
     parameters: str = "defaults"
     posterior: Path | None = None
     set_params: tuple[str, ...] = ()
+    event_labels: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    """How errors name each event: by its table in the file that wrote (or last changed) it (not part of the content)."""
 
     def posterior_sha256(self) -> str | None:
         """Hash of the posterior file the replicates draw their parameters from (None: defaults)."""
@@ -84,6 +86,7 @@ class Scenario:
     def to_dict(self) -> dict[str, Any]:
         """The resolved scenario as plain JSON-able data (for the manifest)."""
         d = asdict(self)
+        d.pop("event_labels")  # how errors name the events, not what the scenario is
         d["data"] = str(self.data)
         return json.loads(json.dumps(d, default=str))
 
@@ -109,6 +112,8 @@ class Scenario:
         except InputError as exc:
             raise exc.in_file(self.path) from None
         keys = tuple(sorted(set(self.set_params) | set(params or {})))
+        if "events" in top:  # new events: the file's labels no longer name them
+            top.setdefault("event_labels", ())
         return dataclasses.replace(self, params=p, mechanisms=m, set_params=keys, **top)
 
 
@@ -117,7 +122,7 @@ def check_against(scenario: Scenario, world: Any) -> None:
     from sim.model.interventions import compile_timeline
 
     try:
-        compile_timeline(list(scenario.events), scenario.start, scenario.days, world)
+        compile_timeline(list(scenario.events), scenario.start, scenario.days, world, scenario.event_labels)
     except InputError as exc:
         raise exc.in_file(scenario.path) from None
 
@@ -260,19 +265,28 @@ def _merge(base: dict, child: dict, base_dir: Path, child_dir: Path) -> dict:
         base_events = base.get("events", [])
         if not isinstance(base_events, list):
             raise InputError("events must be an array of tables ([[events]])", key="events")
-        inherited = _edit_inherited(base_events, child)
+        inherited, labels = _edit_inherited(base_events, child)
         own = out["events"] if "events" in child else []
         out["events"], out["_base_events"] = inherited + list(own), len(inherited)
+        out["_event_labels"] = labels + [f"[[events]] #{i + 1}" for i in range(len(own))]
     return out
 
 
-def _edit_inherited(base_events: list, child: dict) -> list:
-    """The base file's events after the child's `[[events_drop]]` and `[[events_modify]]`.
+MOVE_KEYS = {"new_date": "date", "new_start": "start", "new_basins": "basins"}
+"""Keys of `[[events_modify]]` that set what the match keys select by: move an inherited event, or change its basins."""
+
+
+def _edit_inherited(base_events: list, child: dict) -> tuple[list, list[str]]:
+    """The base file's events after the child's `[[events_drop]]` and `[[events_modify]]`, each with the label errors name it by.
 
     Each drop or modify table names a `kind` and optionally a `date` (or `start`) and `basins`:
-    inherited events that match all given keys are dropped, or get the modify table's other keys.
+    inherited events that match all given keys are dropped, or get the modify table's other keys
+    (`new_date`, `new_start`, `new_basins` set the date, start or basins: the one way to move an
+    inherited event). An inherited event is labelled `[[events]] #k of the base file` (k: its place
+    there), or, once modified, by the child's table that changed it: `[[events_modify]] #m (the base
+    file's [[events]] #k)`, so an error points at the table the user wrote.
     """
-    out = [dict(e) if isinstance(e, dict) else e for e in base_events]
+    out = [(k, dict(e) if isinstance(e, dict) else e, "") for k, e in enumerate(base_events)]
     for what in ("events_drop", "events_modify"):
         tables = child.get(what, [])
         if not isinstance(tables, list):
@@ -285,15 +299,22 @@ def _edit_inherited(base_events: list, child: dict) -> list:
             match = {k: v for k, v in t.items() if k in keys}
             if what == "events_drop" and set(t) - keys:
                 raise InputError(f"{label}: unknown key '{sorted(set(t) - keys)[0]}'; allowed: basins, date, kind, start", key=what)
-            hits = [j for j, e in enumerate(out) if isinstance(e, dict) and all(str(e.get(k)) == str(v) for k, v in match.items())]
+            hits = [j for j, (_, e, _) in enumerate(out) if isinstance(e, dict) and all(str(e.get(k)) == str(v) for k, v in match.items())]
             if not hits:
-                raise InputError(f"{label}: no inherited event matches {match}", key=what)
+                known = "; ".join(f"{e.get('kind')} {e.get('date') or e.get('start')}" for _, e, _ in out if isinstance(e, dict))
+                raise InputError(
+                    f"{label}: no inherited event matches {match} (to move an event, match its present date and give new_date; "
+                    f"the base file's events: {known})",
+                    key=what,
+                )
             if what == "events_drop":
-                out = [e for j, e in enumerate(out) if j not in hits]
+                out = [x for j, x in enumerate(out) if j not in hits]
             else:
+                sets = {MOVE_KEYS.get(k, k): v for k, v in t.items() if k not in match}
                 for j in hits:
-                    out[j] = {**out[j], **{k: v for k, v in t.items() if k not in match}}
-    return out
+                    k, e, _ = out[j]
+                    out[j] = (k, {**e, **sets}, f"{label} (the base file's [[events]] #{k + 1})")
+    return [e for _, e, _ in out], [lab or f"[[events]] #{k + 1} of the base file" for k, _, lab in out]
 
 
 def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
@@ -356,11 +377,12 @@ def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
     evs = raw.get("events", [])
     if not isinstance(evs, list):
         raise InputError("events must be an array of tables ([[events]])", key="events")
-    events = []
+    events, kept = [], []
     n_base = raw.get("_base_events", 0)
+    labels = raw.get("_event_labels") or [f"[[events]] #{i - n_base + 1}" if i >= n_base else "" for i in range(len(evs))]
     for i, e in enumerate(evs):
-        inherited = i < n_base
-        label = f"[[events]] #{i + 1} of the base file" if inherited else f"[[events]] #{i - n_base + 1}"
+        label = labels[i] if i < len(labels) else f"[[events]] #{i - n_base + 1}"
+        inherited = i < n_base and label.endswith("of the base file")  # as the base wrote it: the child changed nothing
         ev = parse_event(e, label)
         outside = [d for d in (ev.date, ev.start) if d is not None and not start <= d <= end]
         if outside and inherited:
@@ -377,6 +399,7 @@ def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
                 key="date" if ev.date else ("start" if outside[0] == ev.start else "end"),
             )
         events.append(ev)
+        kept.append(label)
     return Scenario(
         name=name,
         path=str(path),
@@ -393,6 +416,7 @@ def _build(raw: dict, path: Path, require_posterior: bool = True) -> Scenario:
         parameters=parameters,
         posterior=posterior,
         set_params=tuple(sorted(raw.get("params", {}))),
+        event_labels=tuple(kept),
     )
 
 
@@ -412,9 +436,7 @@ def events_table(scenario: Scenario) -> str:
 
 
 def levers_page() -> str:
-    """docs/levers.md: the lever reference (`sim.model.interventions.lever_reference`) and the baseline's dated events."""
-    from sim.model.interventions import lever_reference
-
+    """docs/levers.md: the lever reference (`lever_reference` below) and the baseline's dated events."""
     sc = load_scenario(BASELINE, require_posterior=False)
     head = [
         "## The baseline's dated events",
@@ -423,4 +445,92 @@ def levers_page() -> str:
         "`source` names (what was read for each, and what was left out: `docs/record.md`).",
         "",
     ]
-    return lever_reference().rstrip("\n") + "\n\n" + "\n".join(head) + events_table(sc) + "\n"
+    return lever_reference().rstrip("\n") + "\n\n" + "\n".join(head) + "\n" + events_table(sc) + "\n"
+
+
+def lever_reference() -> str:
+    """The lever reference (docs/levers.md) as markdown, generated from `KINDS`: every kind, its keys, units, ranges, defaults, an example."""
+    import dataclasses
+    import inspect
+
+    out = [
+        "# Levers: the events a scenario can hold",
+        "",
+        "Generated from the lever registry (`sim/model/interventions.py`) by `python run.py levers --write`; a test keeps it",
+        "current. Every event is a `[[events]]` table with `kind`, its date (`date` for a one-day event, acting at the",
+        "start of that day; `start` and `end` for an interval `[start, end)`), optionally `basins` (a list of basin",
+        "names) and `republics` (a list of republics; both empty: every basin) and `source` (its citation, or",
+        "`assumption`). Dates must lie inside the scenario's horizon. An unknown key, a value out of range or a wrong",
+        "type stops the scenario with one line naming the file and the key.",
+        "",
+    ]
+    for kind, cls in KINDS.items():
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        out += [f"## `{kind}`", "", doc, ""]
+        out += ["| key | type | range or choices | default | meaning |", "| --- | --- | --- | --- | --- |"]
+        for key, typ in cls.KEYS.items():
+            rng = " or ".join(CHOICES[key]) if key in CHOICES else (f"{RANGES[key][0]:g} to {RANGES[key][1]:g}" if key in RANGES else "")
+            if key == "levels":
+                rng = ", ".join(LEVELS)
+            d = defaults.get(key)
+            dflt = (
+                "(required)"
+                if key in cls.REQUIRED
+                else "parameter default"
+                if d is None
+                else (", ".join(d) if isinstance(d, tuple) else repr(d) if isinstance(d, str) else f"{d:g}")
+            )
+            out.append(f"| `{key}` | {'list' if typ is list else typ.__name__} | {rng} | {dflt} | {cls.DOCS.get(key, '')} |")
+        when = 'date = "1990-07-11"' if cls.DATED == "date" else 'start = "1989-09-01"\nend = "1989-10-01"'
+        example = [f'kind = "{kind}"', *when.split("\n"), 'basins = ["Kuzbass"]']
+        for key in cls.KEYS:
+            d = cls.EXAMPLE.get(key, defaults.get(key))
+            if d is None:
+                continue
+            example.append(f"{key} = {_toml(d)}")
+        example.append('source = "assumption: ..."')
+        out += ["", "```toml", "[[events]]", *example, "```", ""]
+    return "\n".join(out + INHERITED_EVENTS)
+
+
+INHERITED_EVENTS = [
+    "## Editing inherited events: `events_drop`, `events_modify`, `events_replace`",
+    "",
+    "A scenario with `base = ...` inherits the base file's events and adds its own `[[events]]` after them. Three",
+    "keys edit the inherited ones. `[[events_drop]]` removes every inherited event that matches its `kind` and, if",
+    "given, its `date` (or `start`) and `basins`. `[[events_modify]]` matches the same way and sets its other keys on",
+    "every match (`relief = 0.3`, say); since `date`, `start` and `basins` select the event, they are changed by",
+    "`new_date`, `new_start` and `new_basins`. `events_replace = true` drops all inherited events (the file's own",
+    "`[[events]]` are then the only ones). A table that matches no inherited event stops the scenario and lists the",
+    "base file's events. Errors name an event by the table that wrote it: `[[events]] #k` of this file (counted in",
+    "this file), `[[events]] #k of the base file`, or, for an inherited event you changed, your",
+    "`[[events_modify]] #m (the base file's [[events]] #k)`.",
+    "",
+    "Moving an inherited event's date is one table: match it by its present date, give the new one (here the",
+    "Kuzbass deal of 17 July 1989 made on 12 July, on the same terms):",
+    "",
+    "```toml",
+    "[[events_modify]]",
+    'kind = "concession"',
+    'date = "1989-07-17"',
+    'basins = ["Kuzbass"]',
+    'new_date = "1989-07-12"',
+    "```",
+    "",
+    "A concession acts on the basins it names whether or not they are on strike: its relief lowers their",
+    "grievance as it is carried out, its return order holds at work a workforce that trusts the settlement, and",
+    "their trust and efficacy move. A concession dated before a basin's first strike therefore pre-empts that",
+    "strike (or makes it less likely): to answer only basins already out, name them in `basins`, and to test a deal",
+    "made before the strike spread, expect the basins it names to strike less, not to strike and settle.",
+    "",
+]
+"""The section of docs/levers.md on the inherited events (a test loads its example)."""
+
+
+def _toml(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "[" + ", ".join(f'"{x}"' for x in v) + "]"
+    if isinstance(v, str):
+        return f'"{v}"'
+    return f"{v:g}" if isinstance(v, float) else str(v)

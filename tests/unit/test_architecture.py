@@ -10,7 +10,7 @@ ORDER = {
     "inputs": ("errors", "limits", "process", "params", "rng", "datafiles", "oblasts", "network", "posterior"),
     "model": ("state", "kernel", "metrics", "interventions", "scenario", "agents", "model", "vote", "engine"),
     "run": ("runner", "results"),
-    "analysis": ("targets", "vote_scale", "calibration", "smc", "experiments", "explain", "sensitivity", "flips"),
+    "analysis": ("targets", "vote_scale", "calibration", "smc", "experiments", "explain", "sensitivity", "flips", "report"),
     "figures": ("plots", "plots_network", "plots_arms", "plots_analysis", "plots_app", "figures", "viz"),
 }
 """Within a layer, a module imports only modules before it (this order keeps the import graph acyclic); the api's modules may import each other."""

@@ -77,6 +77,8 @@ def app(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+    text = (tmp_path / "viz.log").read_text()  # `python run.py viz` printed 12 lines of a cookie warning per page load
+    assert "Warning" not in text and "samesite" not in text, text[-2000:]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis import experiments
+from sim.analysis import experiments, report
 from sim.inputs.rng import replicate_seeds
 from sim.model.engine import Engine, simulate
 from sim.model.scenario import load_scenario
@@ -167,7 +167,7 @@ def test_a_claim_that_cannot_flip_is_reported_as_true_by_construction():
     v = experiments.judge(out, "base", (free, fixed)).set_index("claim")
     assert v.loc["free", "verdict"] == "supported" and v.loc["fixed", "verdict"] == "true by construction"
     assert not v.loc["fixed", "can_flip"] and v.loc["free", "can_flip"]
-    text = experiments.report(v.reset_index(), experiments.paired_effects(out, "base"), [], META, [])
+    text = report.report(v.reset_index(), experiments.paired_effects(out, "base"), [], META, [])
     assert "True by construction**: the arm only removes strikes" in text and "threshold 1" in text
 
 

@@ -1,4 +1,4 @@
-"""Friction for a reader: `compare` says which arm has more, the help of `calibrate` names its default stage, and the
+"""Friction for a reader: `compare` says what the lever did, the help of `calibrate` names its default stage, and the
 installed command calls itself by its own name."""
 
 from __future__ import annotations
@@ -20,20 +20,29 @@ def _effect(arm: str, outcome: str, mean: float, lo: float, hi: float) -> pd.Ser
     return pd.Series({"arm": arm, "outcome": outcome, "mean": mean, "mean_lo": lo, "mean_hi": hi})
 
 
-def test_compare_says_the_arm_has_more_where_the_table_holds_baseline_minus_arm():
-    """`compare` printed "baseline minus arm ... -218,894 persons", which a reader had to invert."""
+def test_compare_states_the_effect_of_the_lever_with_its_sign():
+    """`python run.py compare scenarios/baseline.toml scenarios/no_concessions.toml` printed "baseline minus arm ...
+    -218,894 persons", which a reader had to invert: it now says what the lever did, with the signed number and its definition."""
     line = versus(_effect("no_concessions", "july_peak_strikers", -218_894.0, -290_000.0, -150_000.0), "baseline")
-    assert line.startswith("no_concessions: peak strikers, July-August 1989, 218,894 persons higher than in baseline")
-    assert "no_concessions minus baseline, 90% bootstrap interval +150,000 to +290,000" in line
-    assert "-218,894" not in line
-    lower = versus(_effect("weak_news", "separatism_Ukraine_1991", 0.12, 0.05, 0.2), "baseline")
-    assert ", 0.12 index (share) lower than in baseline" in lower and "interval -0.2 to -0.05" in lower
+    assert line.startswith("no_concessions: the lever lowered peak strikers, July-August 1989 by 218,894 persons")
+    assert "effect of the lever = baseline minus no_concessions = -218,894" in line
+    assert "90% bootstrap interval -290,000 to -150,000" in line
+    raised = versus(_effect("weak_news", "separatism_Ukraine_1991", 0.12, 0.05, 0.2), "baseline")
+    assert "the lever raised separatism index" in raised and "= +0.12" in raised and "interval +0.05 to +0.2" in raised
+    res = ArmsResult(
+        Path("results/x"),
+        reference="baseline",
+        arms=2,
+        replicates=20,
+        effects=pd.DataFrame([_effect("a", "july_peak_strikers", 1.0, 0.5, 2.0)]),
+    )
+    assert "positive means the historical lever" in res.text()  # the one wording, said once above the lines
 
 
 def test_compare_and_thesis_print_the_same_words():
     eff = pd.DataFrame([_effect("no_concessions", "july_peak_strikers", -218_894.0, -290_000.0, -150_000.0)])
     res = ArmsResult(Path("results/x"), reference="baseline", arms=2, replicates=20, effects=eff)
-    said = res.text().splitlines()[1].strip()
+    said = res.text().splitlines()[-1].strip()
     verdicts = eff.assign(claim="concessions_calm", verdict="supported")
     thesis = ArmsResult(Path("results/x"), reference="baseline", arms=2, replicates=20, effects=eff, verdicts=verdicts)
     assert said in thesis.text() and "supported" in thesis.text()

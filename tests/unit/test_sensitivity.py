@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis import experiments
+from sim.analysis import experiments, report
 from sim.analysis import sensitivity as sens
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +81,7 @@ def test_knockout_verdicts_name_the_mechanisms_a_claim_needs():
             "verdict_separatism_rsfsr": ["supported", "supported", "undetermined", "supported"],
         }
     )
-    changed, kept = experiments.needs(ko, "separatism_rsfsr")
+    changed, kept = report.needs(ko, "separatism_rsfsr")
     assert changed == ["efficacy"] and kept == pytest.approx(2 / 3)
     assert {c[0] for c in sens.knockout_configs()} >= {"none", "trust", "efficacy", "efficacy+trust"}
 
@@ -117,6 +117,9 @@ def test_sensitivity_command_writes_tables_figures_and_summary(sens_folder):
     assert set(m["outcome"]) >= {"july_peak_strikers", "concession_effect_RSFSR"} and set(m["group"]) >= {"wage", "contagion", "centre"}
     ko = pd.read_parquet(folder / "knockouts.parquet")
     assert list(ko["mechanism"])[:2] == ["none", "onset"] and "verdict_separatism_rsfsr" in ko
+    # the knock-outs count the informative hits, as validate's headline does (they counted every hit, uninformative ones too)
+    assert (ko["targets_good_90"] <= ko["targets_inside_90"]).all() and (ko["targets_scored"] > 0).all()
+    assert "90% band and informative" in (folder / "summary.md").read_text()
     man = json.loads((folder / "manifest.json").read_text())
     assert set(man["robustness"]) == {"RSFSR", "Ukraine"} and "summary.md" in {p.name for p in folder.iterdir()}
 
@@ -150,7 +153,7 @@ def test_thesis_report_reads_the_sensitivity_results_back(sens_folder, tmp_path)
     man = json.loads((folder / "manifest.json").read_text())
     sens_info = {"folder": str(folder.name), "budget": "test", "knockouts": ko, "robustness": man["robustness"]}
     meta = {"command": "x", "git_commit": "y", "replicates": 2, "seed": 1, "parameters": "own"}
-    text = experiments.report(
+    text = report.report(
         verdicts,
         experiments.paired_effects(pd.read_parquet(next((tmp_path / "compare").iterdir()) / "outcomes.parquet"), "small"),
         [],
@@ -160,9 +163,9 @@ def test_thesis_report_reads_the_sensitivity_results_back(sens_folder, tmp_path)
     )
     assert "## What each verdict rests on" in text and folder.name in text
     row = next(line for line in text.splitlines() if line.startswith("| separatism_rsfsr |"))
-    changed, _ = experiments.needs(ko, "separatism_rsfsr")
+    changed, _ = report.needs(ko, "separatism_rsfsr")
     assert all(c in row for c in changed)
-    assert "No sensitivity run was found" in experiments.report(verdicts, pd.DataFrame(columns=["arm", "outcome"]), [], meta, [], None)
+    assert "No sensitivity run was found" in report.report(verdicts, pd.DataFrame(columns=["arm", "outcome"]), [], meta, [], None)
 
 
 @pytest.mark.slow

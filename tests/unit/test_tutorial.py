@@ -13,10 +13,18 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def plain_python() -> str:
+    """The `python` of a shell where the environment is not activated: the base interpreter of the .venv, if it lacks the packages."""
+    base = getattr(sys, "_base_executable", sys.executable)
+    lacks = subprocess.run([base, "-c", "import matplotlib"], capture_output=True).returncode != 0
+    return base if lacks and Path(sys.prefix).resolve() == (ROOT / ".venv").resolve() else sys.executable
+
+
 def test_tutorial_runs_and_makes_its_figure(tmp_path):
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    """`python docs/tutorial.py` from another folder, the environment not activated (it failed with ModuleNotFoundError)."""
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"} | {"MPLBACKEND": "Agg"}
     r = subprocess.run(
-        [sys.executable, str(ROOT / "docs" / "tutorial.py")], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900
+        [plain_python(), str(ROOT / "docs" / "tutorial.py")], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900
     )
     assert r.returncode == 0, r.stderr[-3000:]
     out = r.stdout
@@ -32,3 +40,15 @@ def test_tutorial_runs_and_makes_its_figure(tmp_path):
     engine = re.search(r"^1989-07-16: (\d+) enterprises on strike in the engine", out, flags=re.M)
     assert agents and engine and agents.group(1) == engine.group(1) and int(agents.group(1)) > 0
     assert (ROOT / "results" / "tutorial" / "kuzbass_july1989.png").is_file()
+
+
+def test_tutorial_without_the_packages_or_a_venv_says_what_to_run(tmp_path):
+    """`python docs/tutorial.py` in a copy without .venv, with a Python lacking the packages: one line, non-zero exit."""
+    base = getattr(sys, "_base_executable", sys.executable)
+    if subprocess.run([base, "-c", "import matplotlib"], capture_output=True).returncode == 0:
+        pytest.skip("the base Python has the packages")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "tutorial.py").write_text((ROOT / "docs" / "tutorial.py").read_text(encoding="utf-8"), encoding="utf-8")
+    r = subprocess.run([base, "docs/tutorial.py"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and ".venv/bin/python docs/tutorial.py" in r.stderr

@@ -46,7 +46,7 @@ def test_viz_is_offline_refuses_a_busy_port_in_one_line_and_leaves_nothing_after
         deadline = time.time() + 120
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read().decode()
                 break
             except OSError:
                 assert proc.poll() is None and time.time() < deadline, (tmp_path / "viz.log").read_text()[-2000:]
@@ -70,7 +70,8 @@ def test_viz_is_offline_refuses_a_busy_port_in_one_line_and_leaves_nothing_after
         while group_running(server_group) and time.time() < deadline:
             time.sleep(0.25)
         assert not group_running(server_group), "the server child outlived viz"
-        with socket.socket() as s:  # the port is free again
+        with socket.socket() as s:  # the port is free again (no listener; a closed connection may linger in TIME_WAIT)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", port))
     finally:
         if proc.poll() is None or group_running(proc.pid):
@@ -78,6 +79,9 @@ def test_viz_is_offline_refuses_a_busy_port_in_one_line_and_leaves_nothing_after
         log.close()
     text = (tmp_path / "viz.log").read_text()
     assert "New version of Solara" not in text and "stopped" in text
+    # `python run.py viz` printed 12 lines of a cookie warning on every page load, and its page was titled "Solara"
+    assert "Warning" not in text and "samesite" not in text, text
+    assert "<title>The 1989 Soviet miners&#39; strike" in page or "<title>The 1989 Soviet miners' strike" in page
 
 
 def test_ctrl_c_stops_viz_with_one_line(tmp_path):
