@@ -18,7 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import multiprocessing
+import os
+import threading
 from collections import namedtuple
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -127,6 +132,7 @@ def step(
     u_comm,
     u_stage,
     u_ally,
+    threads: int = 1,
 ) -> None:
     """Advance every replicate of state `s` by one day, in place (the day's events already applied).
 
@@ -145,11 +151,55 @@ def step(
         u_comm: (R, K) draws of the committee stream (dissolution).
         u_stage: (R, K) draws of the stage stream (escalation).
         u_ally: (R, K) draws of the alliance stream.
+        threads: threads the replicates are split over (`by_rows`).
     """
-    _step(
-        s, world_arrays(world), pm, m, day, np.ascontiguousarray(repression, dtype=float), np.ascontiguousarray(cut, dtype=float),
-        float(news_level), np.ascontiguousarray(movement, dtype=float), u_on, u_ret, u_comm, u_stage, u_ally,
-    )  # fmt: skip
+    wa, rep, cut = world_arrays(world), np.ascontiguousarray(repression, dtype=float), np.ascontiguousarray(cut, dtype=float)
+    mov, news = np.ascontiguousarray(movement, dtype=float), float(news_level)
+
+    def part(rows: slice) -> None:
+        _step(
+            rows_of(s, rows), wa, pm[rows], m, day, rep, cut, news, mov, u_on[rows], u_ret[rows], u_comm[rows], u_stage[rows], u_ally[rows]
+        )
+
+    by_rows(threads, len(pm), part)
+
+
+_POOL: list[ThreadPoolExecutor] = []
+"""The threads that share a batch's replicates (made on first use, one per core, idle between days)."""
+
+
+def default_threads() -> int:
+    """Threads a batch's day is split over when none is asked: every core in the main thread of a main process, else 1.
+
+    A chunk already running on a thread of an ensemble, a pool's worker process or a Dask task leaves
+    the other cores to the chunks beside it.
+    """
+    main = threading.current_thread() is threading.main_thread() and multiprocessing.parent_process() is None
+    return (os.cpu_count() or 1) if main else 1
+
+
+def rows_of(s: State, rows: slice) -> State:
+    """The replicates `rows` of state `s` (views: the rules write through them)."""
+    return s if rows == slice(None) else State(*(a[rows] for a in s))
+
+
+def by_rows(threads: int, r: int, part: Callable[[slice], None]) -> None:
+    """Call `part(rows)` on up to `threads` contiguous slices of the R replicates, side by side on threads.
+
+    The compiled day and observation release the GIL and compute each replicate alone, in a fixed
+    order, so the result is the same bit for bit on any number of threads.
+    """
+    t = max(1, min(threads, r))
+    if t == 1:
+        part(slice(None))
+        return
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="kernel"))
+    edges = [r * j // t for j in range(t + 1)]
+    futures = [_POOL[0].submit(part, slice(edges[j], edges[j + 1])) for j in range(1, t)]
+    part(slice(edges[0], edges[1]))
+    for f in futures:
+        f.result()
 
 
 def concede(
@@ -197,7 +247,7 @@ def concede(
             _concede_one(s, wa, pm[i], sw, i, rb[i], day, float(relief), float(political), share[i], days[i], deadline[i], by_republic)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def _concede_one(s, w, p, m, r, due, day, relief, political, share, days, deadline, by_republic):  # pragma: no cover (compiled)
     """One concession to the basins `due` (B,) of replicate r (see `concede`)."""
     if not m.settlement:
@@ -239,7 +289,7 @@ def _concede_one(s, w, p, m, r, due, day, relief, political, share, days, deadli
             s.call_left[r, b] = 0.0  # a deal ends the calls in force there: its return order takes over
 
 
-@njit(cache=True, error_model="numpy")  # numpy's division semantics
+@njit(cache=True, error_model="numpy", nogil=True)  # numpy's division semantics; threads run it side by side
 def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, u_comm, u_stage, u_ally):  # pragma: no cover (compiled)
     nrep, n = s.striking.shape
     nk = s.c_active.shape[1]
