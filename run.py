@@ -32,7 +32,7 @@ TARGETS = ROOT / "calibration" / "targets" / "july1989.csv"
 PRIORS = ROOT / "calibration" / "priors_1989_1990.toml"
 
 CALLS = {
-    "run": ("run_scenario", ["scenario"], ["targets", "fresh"]),
+    "run": ("run_scenario", ["scenario"], ["targets", "fresh", "tables"]),
     "calibrate": ("calibrate", [], ["priors", "budget", "population", "generations", "minutes", "predictive", "resume", "install"]),
     "validate": ("validate", ["targets"], ["scenario", "reference"]),
     "compare": ("compare", ["scenarios"], ["fork_at", "fresh"]),
@@ -157,10 +157,9 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     p.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the scenario's)")
     _common(p)
     p.add_argument("--fresh", action="store_true", help="start anew even if an unfinished run of the same command is on disk")
+    p.add_argument("--targets", default=str(TARGETS), help="targets file to score (default: calibration/targets/july1989.csv; '' for none)")
     p.add_argument(
-        "--targets",
-        default=str(TARGETS),
-        help="targets file to score the run against (default: calibration/targets/july1989.csv; '' for none)",
+        "--tables", default="figures", help="figures: only the columns figures and summary read (default); all: every observable"
     )
     c = sub.add_parser(
         "calibrate",

@@ -27,7 +27,7 @@ from sim.api.common import (
     scores_text,
     verdict_words,
 )
-from sim.api.options import RunOptions, choice, path_option, switch
+from sim.api.options import TABLES, RunOptions, choice, path_option, switch
 from sim.figures import figures
 from sim.inputs.errors import OptionError
 from sim.run import results
@@ -76,6 +76,7 @@ def run_scenario(
     *,
     targets: str | Path | None = TARGETS,
     fresh: bool = False,
+    tables: str = "figures",
     options: RunOptions | None = None,
     **shared: Any,
 ) -> RunResult:
@@ -83,6 +84,8 @@ def run_scenario(
 
     Finished chunks are appended to an unfinished folder as they come; the same call, made again,
     resumes them (`fresh=True` starts anew). `targets` (a targets file, or None) are scored.
+    `tables`: "figures" (default) records, of the daily basin and republic tables, the columns the
+    figures, summary and manifest read (`sim.run.runner.FIGURE_COLUMNS`); "all" records every observable.
     Shared options: `options` (a `RunOptions`) or its fields as keywords (replicates and seed default
     to the scenario's; workers, cluster, out, draw_figures, quiet, command).
     """
@@ -90,13 +93,16 @@ def run_scenario(
     path_option("scenario", scenario)
     path_option("targets", targets, empty=True)
     switch("fresh", fresh)
+    choice("tables", tables, TABLES)
     from sim.analysis import vote_scale
     from sim.analysis.targets import load_targets, score, target_areas
     from sim.model.metrics import first_and_last
     from sim.model.scenario import check_against, load_scenario
     from sim.run.runner import ChunkError, Tables, chunk_size, draws_table, run_ensemble, world_for
 
-    command = command or called("run_scenario", scenario=str(scenario), replicates=replicates, seed=seed)
+    command = command or called(
+        "run_scenario", scenario=str(scenario), replicates=replicates, seed=seed, tables=None if tables == "figures" else tables
+    )
     sc = load_scenario(scenario)
     results.check_experiment(sc.name, sc.path)  # its folder must not be a command's
     tgts = load_targets(targets) if targets else []
@@ -110,6 +116,8 @@ def run_scenario(
     areas = target_areas(tgts, world)[0] if tgts else []
     if tgts:  # the places recorded depend on the targets file: a different file is a different run
         digest = hashlib.sha256((digest + hashlib.sha256(Path(targets).read_bytes()).hexdigest()).encode()).hexdigest()
+    if tables != "figures":  # so do the columns recorded
+        digest = hashlib.sha256(f"{digest} tables={tables}".encode()).hexdigest()
     folder = results.ResultsFolder(Path(out), sc.name, digest, command, resume=not fresh, repo=ROOT)
     plan = folder.plan({"replicates": reps, "seed": seed, "chunk": chunk_size(reps, workers)})
     names = ("basin", "republic", "town", "oblast", "areas")
@@ -140,6 +148,7 @@ def run_scenario(
             on_chunk=on_chunk,
             keep_going=True,
             areas=areas,
+            tables=tables,
         )
     elapsed = time.perf_counter() - t0
     draws = draws_table(sc, seeds)
@@ -182,6 +191,7 @@ def run_scenario(
                 "failed_replicates": sum(f.replicates for f in failed),
                 **parameters_entry(sc),
                 "tables": RUN_TABLES,
+                "tables_recorded": tables,
                 "targets_file": rel(targets) if targets else None,
             }
         )

@@ -20,7 +20,10 @@ from typing import Any
 from sim.inputs.errors import OptionError
 from sim.inputs.limits import LIMITS, MAX_REPLICATES, checked, flag
 
-__all__ = ["LIMITS", "MAX_REPLICATES", "RunOptions", "check_options", "checked"]
+__all__ = ["LIMITS", "MAX_REPLICATES", "TABLES", "RunOptions", "check_options", "checked"]
+
+TABLES = ("figures", "all")
+"""What a run records (`--tables`): the columns its figures, summary and manifest read (default), or every observable."""
 
 CLUSTER = re.compile(r"(?:(tcp|tls|ucx|ws|wss)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})")
 """A Dask scheduler's address: [tcp://]HOST:PORT (or tls, ucx, ws, wss; an IPv6 host in brackets)."""
@@ -159,5 +162,7 @@ def check_options(opts: Any) -> None:
         checked(name, getattr(opts, name, None))
     cluster_address(getattr(opts, "cluster", None))
     iso_date("fork_at", getattr(opts, "fork_at", None) or None)
+    if getattr(opts, "tables", None) is not None:
+        choice("tables", opts.tables, TABLES)
     if hasattr(opts, "out"):
         path_option("out", opts.out)

@@ -10,12 +10,13 @@ whole state, day by day, with every mechanism on and each off.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 import numpy as np
 import scipy.sparse as sp
 
+from sim.inputs import process
 from sim.inputs.network import REPUBLICS, World
 from sim.inputs.params import Params, stack_params
 from sim.inputs.posterior import draws_for
@@ -63,6 +64,8 @@ class Engine:
             whole run: the places a targets file names (`sim.analysis.targets.target_areas`), and only those.
         record: "all" (basin, republic, town and area series: what results need) or "areas" (the
             area series only: what a calibration particle needs; about half the cost of a day).
+        threads: threads the replicates of the compiled day and observation are split over (default
+            `sim.inputs.process.default_threads`: every core, unless this engine already runs beside others).
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class Engine:
         town_days: int = 62,
         areas: Sequence[Sequence[int]] = (),
         record: str = "all",
+        threads: int | None = None,
     ) -> None:
         self.world = world
         self.scenario = scenario
@@ -89,6 +93,7 @@ class Engine:
         if record not in ("all", "areas"):
             raise ValueError(f"record must be 'all' or 'areas', got {record!r}")
         self.record = record
+        self.threads = process.default_threads() if threads is None else threads
         self._compile_levers()
         r = len(self.seeds)
         self._draws: dict[str, tuple[int, np.ndarray]] = {}  # stream name -> (block, (R, BLOCK, size) draws)
@@ -166,9 +171,13 @@ class Engine:
             draws("stage", k),
             draws("ally", k),
         )
-        kernel.step(self.state, w, self._pm, self._mf, *args)
+        kernel.step(self.state, w, self._pm, self._mf, *args, threads=self.threads)
         if self.record == "all":
-            metrics.observe(self.state, w, self._bblock[d], self._rblock[d])  # compiled: the same sums in the same order as observe_basins
+            # compiled: the same sums in the same order as observe_basins
+            bo, ro = self._bblock[d], self._rblock[d]
+            process.by_rows(
+                self.threads, len(self.seeds), lambda rows: metrics.observe(kernel.rows_of(self.state, rows), w, bo[:, rows], ro[:, rows])
+            )
             if d in self.snap_days:
                 self.snap_out[self.snap_days.index(d)] = w.by_city(metrics.backing(self.state, w) * w.workforce)
             self.vote.observe(d, self.state.c_active, self.state.c_alleg)
@@ -187,10 +196,12 @@ class Engine:
                     self.area_out[k][d] = a / np.maximum(self._area_wf, 1e-300) if k == "allegiance" else a
         self.day += 1
 
-    def run(self, until: int | None = None) -> Engine:
-        """Run to the horizon (or up to, not including, day index `until`)."""
+    def run(self, until: int | None = None, stopped: Callable[[], bool] | None = None) -> Engine:
+        """Run to the horizon (or up to, not including, day index `until`); `stopped()` true ends it between two days (InterruptedError)."""
         stop = self.days if until is None else min(until, self.days)
         while self.day < stop:
+            if stopped is not None and stopped():
+                raise InterruptedError(f"stopped on day {self.day}")
             self.apply_events()
             self.advance()
         return self

@@ -23,6 +23,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from sim.inputs import process
 from sim.inputs.params import Mechanisms, Params
 from sim.model.state import CALL_BACK_DAYS, State
 
@@ -127,6 +128,7 @@ def step(
     u_comm,
     u_stage,
     u_ally,
+    threads: int = 1,
 ) -> None:
     """Advance every replicate of state `s` by one day, in place (the day's events already applied).
 
@@ -145,11 +147,22 @@ def step(
         u_comm: (R, K) draws of the committee stream (dissolution).
         u_stage: (R, K) draws of the stage stream (escalation).
         u_ally: (R, K) draws of the alliance stream.
+        threads: threads the replicates are split over (`by_rows`).
     """
-    _step(
-        s, world_arrays(world), pm, m, day, np.ascontiguousarray(repression, dtype=float), np.ascontiguousarray(cut, dtype=float),
-        float(news_level), np.ascontiguousarray(movement, dtype=float), u_on, u_ret, u_comm, u_stage, u_ally,
-    )  # fmt: skip
+    wa, rep, cut = world_arrays(world), np.ascontiguousarray(repression, dtype=float), np.ascontiguousarray(cut, dtype=float)
+    mov, news = np.ascontiguousarray(movement, dtype=float), float(news_level)
+
+    def part(rows: slice) -> None:
+        _step(
+            rows_of(s, rows), wa, pm[rows], m, day, rep, cut, news, mov, u_on[rows], u_ret[rows], u_comm[rows], u_stage[rows], u_ally[rows]
+        )
+
+    process.by_rows(threads, len(pm), part)
+
+
+def rows_of(s: State, rows: slice) -> State:
+    """The replicates `rows` of state `s` (views: the rules write through them)."""
+    return s if rows == slice(None) else State(*(a[rows] for a in s))
 
 
 def concede(
@@ -202,7 +215,7 @@ def concede(
             )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def _concede_one(s, w, p, m, r, due, day, relief, political, share, days, deadline, by_republic, town):  # pragma: no cover (compiled)
     """One concession to the basins `due` (B,) of replicate r, or to one town of them if `town` >= 0 (see `concede`)."""
     if not m.settlement:
@@ -249,7 +262,7 @@ def _concede_one(s, w, p, m, r, due, day, relief, political, share, days, deadli
             s.call_left[r, b] = 0.0  # a deal ends the calls in force there: its return order takes over
 
 
-@njit(cache=True, error_model="numpy")  # numpy's division semantics
+@njit(cache=True, error_model="numpy", nogil=True)  # numpy's division semantics; threads run it side by side
 def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, u_comm, u_stage, u_ally):  # pragma: no cover (compiled)
     nrep, n = s.striking.shape
     nk = s.c_active.shape[1]

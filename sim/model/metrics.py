@@ -469,7 +469,7 @@ def observe(s: State, world, bo: np.ndarray, ro: np.ndarray) -> None:
     _observe(s, world_arrays(world), bo, ro)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def _observe(s, w, bo, ro):  # pragma: no cover (compiled)
     nrep, n = s.striking.shape
     nk = s.c_active.shape[1]

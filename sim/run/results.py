@@ -156,10 +156,11 @@ def canonical(df: pd.DataFrame) -> pd.DataFrame:
     Parquet holds no timestamps in seconds: a `datetime64[s]` column (what pandas makes of dates) is
     read back as `datetime64[ms]`. A table assembled from resumed chunks (read back) and one computed
     in one go (in memory) must record the same type, or their files differ in bytes though not in values.
+    Names held as categoricals in memory (`sim.run.runner.named`) are written as the strings they stand for.
     """
     coarse = {
         c: "datetime64[ms]" for c, t in df.dtypes.items() if isinstance(t, np.dtype) and t.kind == "M" and np.datetime_data(t)[0] == "s"
-    }
+    } | {c: "str" for c, t in df.dtypes.items() if isinstance(t, pd.CategoricalDtype)}
     return df.astype(coarse) if coarse else df
 
 

@@ -1,8 +1,10 @@
-"""Runs: ensembles of replicates (batched, over local processes or Dask) and paired arms.
+"""Runs: ensembles of replicates (batched, over local threads, processes or Dask) and paired arms.
 
-Ensembles split replicates into chunks, each chunk advanced together by the batched engine, in a
-`concurrent.futures` process pool.
-Every replicate has its own seed and streams, so the tables do not depend on chunking or workers.
+Ensembles split replicates into chunks, each chunk advanced together by the batched engine. Ensembles
+and paired arms run their chunks on threads of this process (the compiled day releases the GIL, and
+nothing is pickled); other tasks on a `concurrent.futures` process pool; all of them on a Dask cluster
+if asked. Every replicate has its own seed and streams, so the tables do not depend on chunking,
+threads or workers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ from sim.inputs.network import REPUBLICS, World, load_world
 from sim.inputs.params import Params
 from sim.inputs.posterior import draws_for, posterior_for
 from sim.inputs.rng import replicate_seeds
-from sim.model.engine import Engine, simulate
+from sim.model.engine import Engine
 from sim.model.metrics import outcomes
 from sim.model.scenario import Scenario
 from sim.model.vote import VOTE_COLUMNS, oblast_groups
@@ -59,47 +61,74 @@ class Tables:
         return _concat(cls, parts)
 
 
-def tidy(engine: Engine, replicates: list[int], labels: tuple[str, ...] = ()) -> Tables:
-    """Turn an engine's recorded arrays into tidy tables (`labels`: the names of the engine's areas)."""
+FIGURE_COLUMNS = {
+    "basin": ("strikers", "mines_on_strike", "committees_material", "committees_political", "committees_sovereignty"),
+    "republic": ("strikers", "allegiance"),
+}
+"""The daily observables a run's figures, basin events and summary read (`sim.figures.plots`, `sim.model.metrics.first_and_last`):
+what an ensemble records by default (`tables="figures"`); `tables="all"` records every observable."""
+
+TABLE_SETS = ("figures", "all")
+"""What an ensemble records: the observables its figures read, or every one."""
+
+
+def named(names, times: int) -> pd.Categorical:
+    """`names` repeated `times` times, as a categorical (one small code per row; categories sorted, as a string column groups)."""
+    cats = sorted(set(names))
+    code = {n: i for i, n in enumerate(cats)}
+    return pd.Categorical.from_codes(np.tile(np.asarray([code[n] for n in names], dtype=np.int32), times), categories=cats)
+
+
+def tidy(engine: Engine, replicates: list[int], labels: tuple[str, ...] = (), tables: str = "all") -> Tables:
+    """Turn an engine's recorded arrays into tidy tables (`labels`: the names of the engine's areas).
+
+    `tables`: "all" (every observable) or "figures" (`FIGURE_COLUMNS` of the basin and republic
+    tables). Place names are categoricals, whatever the chunking, so every way of running gives the same bytes.
+    """
+    if tables not in TABLE_SETS:
+        raise ValueError(f"tables must be one of {TABLE_SETS}, got {tables!r}")
     sc, w = engine.scenario, engine.world
     dates = pd.date_range(sc.start, periods=engine.days, freq="D")
     r = len(replicates)
 
-    def frame(out: dict[str, np.ndarray], names: tuple[str, ...], col: str) -> pd.DataFrame:
+    def frame(out: dict[str, np.ndarray], names: tuple[str, ...], col: str, keep: tuple[str, ...] | None = None) -> pd.DataFrame:
         d, a = next(iter(out.values())).shape[0], len(names)
         idx = {
             "replicate": np.repeat(np.asarray(replicates), d * a),
             "date": np.tile(np.repeat(dates.values[:d], a), r),
-            col: np.tile(np.asarray(names, dtype=object), r * d),
+            col: named(names, r * d),
         }
-        cols = {k: v.transpose(1, 0, 2).reshape(-1) for k, v in out.items()}
+        cols = {k: v.transpose(1, 0, 2).reshape(-1) for k, v in out.items() if keep is None or k in keep}
         return pd.DataFrame({**idx, **cols})
 
-    basin = frame(engine.basin_out, w.basin_names, "basin")
-    rep_of_basin = {b: REPUBLICS[w.basin_republic[i]] for i, b in enumerate(w.basin_names)}
-    basin.insert(3, "republic", basin["basin"].map(rep_of_basin))
-    for c in (
-        "strikers",
-        "mines_on_strike",
-        "committees_city",
-        "committees_basin",
-        "committees_material",
-        "committees_political",
-        "committees_sovereignty",
-        "concessions",
-    ):
-        basin[c] = np.rint(basin[c]).astype(np.int64)
-    republic = frame(engine.rep_out, REPUBLICS, "republic")
-    republic["strikers"] = np.rint(republic["strikers"]).astype(np.int64)
+    def counts(df: pd.DataFrame, names: tuple[str, ...]) -> None:
+        for c in names:
+            if c in df:
+                df[c] = np.rint(df[c]).astype(np.int64)
+
+    keep = FIGURE_COLUMNS if tables == "figures" else {}
+    basin = frame(engine.basin_out, w.basin_names, "basin", keep.get("basin"))
+    rows = len(basin) // w.n_basins
+    basin.insert(3, "republic", named(tuple(REPUBLICS[i] for i in w.basin_republic), rows))
+    counts(
+        basin,
+        (
+            "strikers",
+            "mines_on_strike",
+            *(f"committees_{k}" for k in ("city", "basin", "material", "political", "sovereignty")),
+            "concessions",
+        ),
+    )
+    republic = frame(engine.rep_out, REPUBLICS, "republic", keep.get("republic"))
+    counts(republic, ("strikers",))
     town = frame(engine.town_out, w.city_names, "town")
-    town.insert(3, "basin", np.tile(np.asarray(w.basin_names, dtype=object)[w.city_basin], len(town) // w.n_cities))
-    town.insert(4, "oblast", np.tile(np.asarray(w.city_oblast, dtype=object), len(town) // w.n_cities))
-    for c in ("strikers", "mines_on_strike"):
-        town[c] = np.rint(town[c]).astype(np.int64)
+    rows = len(town) // w.n_cities
+    town.insert(3, "basin", named(tuple(np.asarray(w.basin_names, dtype=object)[w.city_basin]), rows))
+    town.insert(4, "oblast", named(tuple(w.city_oblast), rows))
+    counts(town, ("strikers", "mines_on_strike"))
     if engine.areas:
         areas = frame(engine.area_out, tuple(labels), "area")
-        for c in ("strikers", "mines_on_strike"):
-            areas[c] = np.rint(areas[c]).astype(np.int64)
+        counts(areas, ("strikers", "mines_on_strike"))
     else:
         areas = pd.DataFrame(columns=["replicate", "date", "area", "strikers", "mines_on_strike", "allegiance"])
     return Tables(basin=basin, republic=republic, town=town, oblast=allegiance_by_oblast(engine, replicates), areas=areas)
@@ -127,11 +156,16 @@ def allegiance_by_oblast(engine: Engine, replicates: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["replicate", "date", "republic", "oblast", "workforce", "allegiance", "adults", *VOTE_COLUMNS])
 
 
+STOPPING = threading.Event()
+"""Set when a run on threads is stopped (Ctrl-C, SIGTERM, a failing chunk): its engines end before their next day."""
+
+
 def _chunk(args: tuple) -> Tables:
-    scenario, seeds, first, params, areas = args
+    scenario, seeds, first, params, areas, threads, tables = args
     world = world_for(scenario.data)
-    engine = Engine(world, scenario, seeds, params, areas=[towns for _, towns in areas]).run()
-    return tidy(engine, list(range(first, first + len(seeds))), tuple(label for label, _ in areas))
+    engine = Engine(world, scenario, seeds, params, areas=[towns for _, towns in areas], threads=threads)
+    engine.run(stopped=STOPPING.is_set)
+    return tidy(engine, list(range(first, first + len(seeds))), tuple(label for label, _ in areas), tables)
 
 
 MP = multiprocessing.get_context("forkserver")
@@ -213,11 +247,14 @@ def execute(
     cluster: str | None = None,
     on_result: Callable[[int, object], None] | None = None,
     keep_going: bool = False,
+    threads: bool = False,
 ) -> list:
     """Run `fn` over `tasks` on an executor and return the results in task order.
 
     Executors follow `concurrent.futures`: this process (one worker), a local process pool (default,
-    all cores), or a Dask distributed cluster (`cluster`, e.g. "tcp://127.0.0.1:8786", through
+    all cores), threads of this process (`threads`: for tasks that spend their time in compiled code
+    that releases the GIL; nothing is pickled, and a script needs no `if __name__ == "__main__":`
+    guard), or a Dask distributed cluster (`cluster`, e.g. "tcp://127.0.0.1:8786", through
     `distributed.Client.get_executor`: the same code path). `on_result(i, result)` is called in this
     process as each task finishes (to write it, or to advance a progress bar). With `keep_going`, a
     task that raises gives its exception as its result instead of stopping the others.
@@ -242,11 +279,14 @@ def execute(
         for i, t in enumerate(tasks):
             done(i, functools.partial(fn, t))
         return out
+    client = None
     if cluster is not None:
         client = dask_client(cluster)
         ctx = client.get_executor()
+    elif threads:
+        STOPPING.clear()
+        ctx = ThreadPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(tasks)), thread_name_prefix="chunk")
     else:
-        client = None
         ctx = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(tasks)), mp_context=MP, initializer=_worker_init)
     try:
         with _signals_deferred() as stopped:
@@ -267,7 +307,13 @@ def execute(
             stopped()
     except BaseException:
         # stopped (Ctrl-C, SIGTERM, a failing task): end the pool now, never wait on it
-        _stop_pool(ctx) if client is None else client.close()
+        if client is not None:
+            client.close()
+        elif threads:  # threads cannot be killed: their engines stop before their next day
+            STOPPING.set()
+            ctx.shutdown(wait=True, cancel_futures=True)
+        else:
+            _stop_pool(ctx)
         raise
     ctx.shutdown(wait=True) if client is None else client.close()
     return out
@@ -365,6 +411,7 @@ def run_ensemble(
     on_chunk: Callable[[int, Tables | ChunkError], None] | None = None,
     keep_going: bool = False,
     areas: list | tuple = (),
+    tables: str = "all",
 ) -> tuple[Tables, list[int]]:
     """Run `replicates` replicates from root `seed`; returns the tables and the replicate seeds.
 
@@ -380,16 +427,20 @@ def run_ensemble(
         on_chunk: called as each chunk finishes, with its first replicate and its tables (or error).
         keep_going: record a failing chunk (`ChunkError`) and go on instead of stopping.
         areas: places (`sim.analysis.targets.Area`: label and towns) whose daily series go into `Tables.areas`.
+        tables: "all" (every observable) or "figures" (what a run's figures read: `FIGURE_COLUMNS`).
 
     Every replicate has its own seed and streams, so the tables do not depend on chunking, workers,
-    executor, or on which chunks were resumed.
+    executor, or on which chunks were resumed. Local chunks run on `workers` threads of this process;
+    fewer chunks than workers split their replicates over the spare threads instead.
     """
     seeds = replicate_seeds(seed, replicates)
     chunk = chunk or chunk_size(replicates, workers)
     done = done or {}
     firsts = [i for i in range(0, replicates, chunk) if i not in done]
     pairs = tuple((a.label, tuple(a.towns)) for a in areas)
-    tasks = [(scenario, seeds[i : i + chunk], i, params, pairs) for i in firsts]
+    cores = workers or os.cpu_count() or 1
+    split = max(1, cores // max(len(firsts), 1)) if cluster is None else 1
+    tasks = [(scenario, seeds[i : i + chunk], i, params, pairs, split, tables) for i in firsts]
     world_for(scenario.data)  # load (and check) the data once, here, before any process starts
     if scenario.posterior is not None:
         posterior_for(scenario.posterior)  # likewise the posterior
@@ -400,7 +451,7 @@ def run_ensemble(
         if on_chunk is not None:
             on_chunk(firsts[k], res)
 
-    results = execute(_chunk, tasks, workers, cluster, on_result, keep_going)
+    results = execute(_chunk, tasks, workers, cluster, on_result, keep_going, threads=True)
     parts = dict(done)
     for i, r in zip(firsts, results, strict=True):
         if not isinstance(r, Exception):
@@ -460,11 +511,11 @@ def _arms_chunk(args: tuple) -> ArmTables:
     parts = []
     if fork_day is None:
         for arm in arms:
-            parts.append(_arm_tables(simulate(world, arm, seeds), arm.name, seeds, first))
+            parts.append(_arm_tables(Engine(world, arm, seeds).run(stopped=STOPPING.is_set), arm.name, seeds, first))
     else:
-        shared = Engine(world, arms[0], seeds).run(until=fork_day)
+        shared = Engine(world, arms[0], seeds).run(until=fork_day, stopped=STOPPING.is_set)
         for arm in arms:
-            parts.append(_arm_tables(shared.fork(arm).run(), arm.name, seeds, first))
+            parts.append(_arm_tables(shared.fork(arm).run(stopped=STOPPING.is_set), arm.name, seeds, first))
     return ArmTables.concat(parts)
 
 
@@ -512,7 +563,7 @@ def run_arms(
     firsts = [i for i in range(0, replicates, chunk) if i not in done]
     tasks = [(arms, seeds[i : i + chunk], i, fork_day) for i in firsts]
     world_for(first.data)
-    parts = execute(_arms_chunk, tasks, workers, cluster, (lambda k, r: on_chunk(firsts[k], r)) if on_chunk else None)
+    parts = execute(_arms_chunk, tasks, workers, cluster, (lambda k, r: on_chunk(firsts[k], r)) if on_chunk else None, threads=True)
     every = dict(done) | dict(zip(firsts, parts, strict=True))
     return _sorted_arms(ArmTables.concat([every[i] for i in sorted(every)]), names), seeds
 

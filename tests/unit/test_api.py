@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -66,6 +68,8 @@ def test_compare_from_python_returns_the_paired_effects(copy, tmp_path):
 def test_library_options_are_checked_with_one_line_errors(copy, tmp_path):
     with pytest.raises(OptionError, match="at least two scenarios"):
         api.compare([copy / "small.toml"], out=tmp_path / "out")
+    with pytest.raises(OptionError, match=r"^--tables must be one of figures, all, got 'every'$"):
+        api.run_scenario(copy / "small.toml", tables="every", out=tmp_path / "out")
     with pytest.raises(OptionError, match=r"--date \(day\) must be an ISO date"):
         api.explain_town(copy / "small.toml", day="12 July", town="x", out=tmp_path / "out")
     assert not (tmp_path / "out").exists()  # nothing written
@@ -86,3 +90,25 @@ def test_the_readme_example_of_the_library_runs(tmp_path, capsys):
     exec(block.replace("from sim import api", ""), {"api": proxy})
     assert "scored targets inside the 90% band and informative" in capsys.readouterr().out
     assert {p.parent.name for p in tmp_path.glob("*/*_*") if p.is_dir()} == {"baseline", "compare", "validate"}
+
+
+@pytest.mark.slow
+def test_a_script_without_a_main_guard_runs_on_two_workers(copy, tmp_path):
+    """Issue 30: library calls saved as a plain script (no `if __name__ == "__main__":`) run on two workers.
+
+    Ensembles and paired arms run their chunks on threads of the script's process, so no worker process
+    re-imports the script (before: a `BusyError`, then `ValueError: No objects to concatenate`).
+    """
+    arm = copy / "arm.toml"
+    arm.write_text((copy / "small.toml").read_text().replace('name = "small"', 'name = "arm"') + "\n", encoding="utf-8")
+    small, out = str(copy / "small.toml"), str(tmp_path / "out")
+    script = tmp_path / "my_study.py"
+    script.write_text(
+        "from sim import api\n"
+        f"res = api.run_scenario({small!r}, replicates=6, seed=3, targets=None, workers=2, out={out!r}, draw_figures=False)\n"
+        f"arms = api.compare([{small!r}, {str(arm)!r}], replicates=6, seed=3, workers=2, out={out!r}, draw_figures=False)\n"
+        "print('done', res.replicates, arms.arms)\n",
+        encoding="utf-8",
+    )
+    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and r.stdout.split() == ["done", "6", "2"], r.stderr[-2000:]

@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 from sim.inputs.rng import replicate_seeds
-from sim.model.engine import simulate
-from sim.run.runner import run_arms, run_ensemble
+from sim.model.engine import Engine, simulate
+from sim.run.results import canonical
+from sim.run.runner import run_arms, run_ensemble, tidy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,6 +38,29 @@ def test_engine_batch_of_50_equals_single_runs_bitwise(small):
             assert batch.basin_out[name][:, r].tobytes() == one.basin_out[name][:, 0].tobytes(), name
         for name in batch.rep_out:
             assert batch.rep_out[name][:, r].tobytes() == one.rep_out[name][:, 0].tobytes(), name
+
+
+def test_engine_split_over_threads_equals_one_thread_bitwise(small):
+    sc, world = small
+    seeds = replicate_seeds(8, 5)
+    one = Engine(world, sc, seeds, threads=1).run()
+    two = Engine(world, sc, seeds, threads=2).run()  # 5 replicates on 2 threads: slices of 2 and 3
+    assert one._bblock.tobytes() == two._bblock.tobytes() and one._rblock.tobytes() == two._rblock.tobytes()
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(one.state, two.state, strict=True))
+    assert one._bblock[-1, 0].sum() > 0  # something struck
+
+
+def test_figure_tables_are_columns_of_the_full_tables(small):
+    sc, world = small
+    eng = simulate(world, sc, replicate_seeds(4, 3))
+    full, fig = tidy(eng, [0, 1, 2], (), "all"), tidy(eng, [0, 1, 2], (), "figures")
+    for name in ("basin", "republic"):
+        f, a = getattr(fig, name), getattr(full, name)
+        assert len(f.columns) < len(a.columns) and "strikers" in f.columns
+        assert _bytes(canonical(f)) == _bytes(canonical(a[list(f.columns)]))
+    assert _bytes(canonical(fig.town)) == _bytes(canonical(full.town))
+    assert isinstance(full.basin["basin"].dtype, pd.CategoricalDtype)  # names held as codes in memory,
+    assert canonical(full.basin)["basin"].dtype == "str"  # written as strings
 
 
 @pytest.mark.slow

@@ -73,7 +73,8 @@ def test_rerun_compares_every_file_both_ways_and_rtol_says_so(tmp_path, inside):
     (folder / "daily_town.parquet").unlink()  # a table missing from the folder is a difference
     r = run("rerun", str(folder), code=1)
     assert "daily_town.parquet: written by the rerun, missing from the folder" in r.stdout
-    run("run", str(inside / "small.toml"), "-n", "2", "-s", "5", "--out", str(tmp_path / "b"), "-q", "-j", "1", "--no-figures")
+    # every table (efficacy is no column the figures read): the rerun records the option and reruns it
+    run("run", str(inside / "small.toml"), "-n", "2", "-s", "5", "--out", str(tmp_path / "b"), "-q", "--no-figures", "--tables", "all")
     folder = only_folder(tmp_path / "b")
     t = pd.read_parquet(folder / "daily_basin.parquet")
     t["efficacy"] = t["efficacy"] * (1 + 1e-9)  # below any tolerance a historian would care about, but not the same bytes
