@@ -149,7 +149,7 @@ def rerun(
     options: RunOptions | None = None,
     **shared: Any,
 ) -> RerunResult:
-    """Run `folder`'s recorded command again (same seed and files, no figures) into a scratch folder and compare every result.
+    """Run `folder`'s recorded command again (same seed and files, no figures but a thesis's) into a scratch folder and compare every result.
 
     `parse` is the command line's parser (`run.parse`): it turns the recorded words into options with
     `command` and `func`. Tables are compared byte for byte (within `rtol` if given; wall-clock columns
@@ -186,7 +186,8 @@ def rerun(
     scratch = Path(tempfile.mkdtemp(prefix="rerun_"))
     diffs, same = [], []
     try:
-        original.out, original.quiet, original.no_figures = str(scratch), True, True
+        original.out, original.quiet = str(scratch), True
+        original.no_figures = original.no_figures or kind != "thesis"  # a thesis report lists the figures drawn: draw them too
         if original.command == "calibrate":
             original.install = False  # a rerun never replaces the committed posterior
             original.resume = False

@@ -325,3 +325,29 @@ def test_a_calibration_by_the_library_reruns_identical_from_another_folder(insid
     assert line.startswith(f"python run.py calibrate --priors {repository_path(inside / 'p.toml')} "), line
     out = rerun_from(tmp_path, res.folder)
     assert "posterior.parquet" in out and "populations.parquet" in out
+
+
+@pytest.mark.parametrize(
+    "kind, line, figures",
+    [
+        ("thesis", "python run.py thesis --sensitivity '' --flip-points 0 --replicates 2", True),
+        ("thesis", "python run.py thesis --sensitivity '' --flip-points 0 --replicates 2 --no-figures", False),
+        ("compare", f"python run.py compare {S} {A} --replicates 2", False),
+    ],
+)
+def test_a_thesis_rerun_draws_the_figures_its_report_lists(tmp_path, monkeypatch, kind, line, figures):
+    """A thesis report lists the figures drawn: a rerun without them wrote another report.md (DIFFERENT)."""
+    folder = tmp_path / "res" / kind / "20260101T000000Z_01234567"
+    folder.mkdir(parents=True)
+    provenance = {"root_seed": 1, "replicate_seeds": [1, 2], "data_files_sha256": {}, "posterior_sha256": None}
+    (folder / "manifest.json").write_text(json.dumps({"experiment": kind, "command": line} | provenance), encoding="utf-8")
+    got = {}
+
+    def replay(*args, options, **kwargs):
+        got["draw_figures"], got["command"] = options.draw_figures, options.command
+        raise RecordedError("replayed")
+
+    monkeypatch.setattr(api, kind, replay)
+    with pytest.raises(RecordedError):
+        api.rerun(folder, cli.parse, quiet=True)
+    assert got == {"draw_figures": figures, "command": line}  # and the line it records is the folder's, verbatim
