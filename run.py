@@ -353,9 +353,7 @@ def main(argv: list[str] | None = None, prog: str = "run.py") -> int:
     from sim.run.results import BusyError, Stopped
 
     words = sys.argv[1:] if argv is None else list(argv)
-    args = parse(words, prog)
-    # the command line the results record (the library is given it, never reads sys.argv)
-    args.command_line = " ".join(["python", "run.py", *words])
+    args = parse(words, prog)  # the line a folder records is the library's (sim/api/recorded.py): paths relative to the repository
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)  # end pools and keep finished chunks, as on Ctrl-C
     try:

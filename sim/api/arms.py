@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis.experiments import EFFECT
-from sim.api.common import PRIOR_STAGES, ROOT, Result, called, note, note_overrides, num, parameters_entry, progress, rel
+from sim.api.common import PRIOR_STAGES, ROOT, Result, note, note_overrides, num, parameters_entry, progress, rel
 from sim.api.options import RunOptions, checked, iso_date, path_option, switch
+from sim.api.recorded import command_line
 from sim.figures import figures
 from sim.inputs.errors import InputError, OptionError
 from sim.run import results
@@ -101,7 +102,6 @@ def compare(
     if not isinstance(scenarios, (list, tuple)) or len(scenarios) < 2:
         raise OptionError(f"compare needs at least two scenarios (the first is the reference) as a list, got {scenarios!r}")
     files = [str(path_option("scenarios", s)) for s in scenarios]
-    o = o.with_defaults(command=called("compare", scenarios=files, replicates=o.replicates))
     return _run_arms(files, "compare", o, fork_at=fork_at, fresh=fresh)
 
 
@@ -130,7 +130,6 @@ def thesis(
         for n, v in (("flip_points", flip_points), ("flip_replicates", flip_replicates), ("flip_confirm", flip_confirm))
     )
     path_option("sensitivity", sensitivity, empty=True)
-    o = o.with_defaults(command=called("thesis", replicates=o.replicates, flip_points=flip_points))
     files = [str(ROOT / "scenarios" / f) for f in THESIS_SUITE]
     return _run_arms(files, "thesis", o, fork_at=fork_at, fresh=fresh, flip=flip, sensitivity=sensitivity)
 
@@ -174,6 +173,10 @@ def _run_arms(
     # as `run_scenario`: finished chunks go to the unfinished folder as they come; the same call resumes them
     out = Path(out)
     sens = sensitivity_for_report(sensitivity, out) if thesis else None  # a bad folder stops here, before any simulation
+    if command is None:  # the thesis's line names the sensitivity folder it read ('' for none): a rerun reads the same, wherever its out
+        names = ("flip_points", "flip_replicates", "flip_confirm")
+        call = dict(zip(names, flip, strict=True), sensitivity=sens["path"] if sens else "") if thesis else {"scenarios": files}
+        command = command_line(experiment, o, **call, fork_at=fork_at)
     # the thesis also reads the priors (its flip search) and the sensitivity folder (its report): their content enters its key
     read = [*PRIOR_STAGES, *((sens["path"] / f for f in ("knockouts.parquet", "manifest.json")) if sens else ())] if thesis else []
     digest = results.key([a.digest() for a in arms], reps, seed, fork_at or "", budget, files=read)

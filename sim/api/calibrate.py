@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from sim.api.common import PRIORS, ROOT, Result, called, historical, md_table, note, rel, scores_text
+from sim.api.common import PRIORS, ROOT, Result, historical, md_table, note, rel, scores_text
 from sim.api.options import RunOptions, checked, choice, path_option, switch
+from sim.api.recorded import command_line
 from sim.figures import figures
 from sim.inputs.errors import OptionError
 from sim.run import results
@@ -87,7 +88,8 @@ def calibrate(
     from sim.model.scenario import check_against, load_scenario
     from sim.run.runner import executor_map, run_ensemble, world_for
 
-    command = command or called("calibrate", priors=str(priors), budget=budget, seed=seed)
+    call = dict(priors=priors, budget=budget, population=population, generations=generations, minutes=minutes, predictive=predictive, install=install)
+    command = command or command_line("calibrate", o, **call)
     setup = cal.load_priors(priors)
     targets = load_targets(setup.targets)
     plan = smc.Budget.named(budget)
@@ -130,8 +132,11 @@ def calibrate(
             history = smc.run_abc(
                 setup, sc, targets, plan, seed, folder.path / "abc.db", map_=map_, resume=resumed is not None, verbose=not quiet
             )
-    except BaseException:
+    except BaseException as exc:
         note(False, f"calibration stopped; its populations so far are kept in {rel(folder.path)} (rerun the same command with --resume)")
+        stop = interrupt_behind(exc)
+        if stop is not None and stop is not exc:  # the interrupt, not what pyabc raised while closing its database after it
+            raise stop from None
         raise
     abc_seconds = time.perf_counter() - t0
     try:
@@ -229,6 +234,21 @@ def populations_text(pops: pd.DataFrame) -> str:
         for r in population_records(pops)
     ]
     return "\n".join([head, *rows])
+
+
+def interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM (`KeyboardInterrupt`) that `exc` is, or was raised while handling (None if neither).
+
+    pyabc, stopped inside a database query, raises its own error (a SQLAlchemy `PendingRollbackError`)
+    while it closes the run, with the interrupt as its context.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__context__
+    return None
 
 
 def note_missing_given(setup, sc) -> None:

@@ -12,7 +12,6 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 """The repository: scenarios/, calibration/, the default results/ and the commit a manifest records."""
@@ -45,11 +44,6 @@ def rel(path: str | Path | None) -> str | None:
         return None
     p = Path(path).resolve()
     return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(path)
-
-
-def called(name: str, **options: Any) -> str:
-    """The command a manifest records for a call from Python (the command line passes its own)."""
-    return f"sim.api.{name}(" + ", ".join(f"{k}={v!r}" for k, v in options.items() if v is not None) + ")"
 
 
 def read_manifest(folder: Path) -> dict:

@@ -18,7 +18,6 @@ from sim.api.common import (
     ROOT,
     TARGETS,
     Result,
-    called,
     note,
     note_overrides,
     parameters_entry,
@@ -28,6 +27,7 @@ from sim.api.common import (
     verdict_words,
 )
 from sim.api.options import TABLES, RunOptions, choice, path_option, switch
+from sim.api.recorded import command_line
 from sim.figures import figures
 from sim.inputs.errors import OptionError
 from sim.run import results
@@ -89,7 +89,8 @@ def run_scenario(
     Shared options: `options` (a `RunOptions`) or its fields as keywords (replicates and seed default
     to the scenario's; workers, cluster, out, draw_figures, quiet, command).
     """
-    replicates, seed, workers, cluster, out, draw_figures, quiet, command = RunOptions.build(options, **shared).values()
+    o = RunOptions.build(options, **shared)
+    replicates, seed, workers, cluster, out, draw_figures, quiet, command = o.values()
     path_option("scenario", scenario)
     path_option("targets", targets, empty=True)
     switch("fresh", fresh)
@@ -100,9 +101,7 @@ def run_scenario(
     from sim.model.scenario import check_against, load_scenario
     from sim.run.runner import ChunkError, Tables, chunk_size, draws_table, run_ensemble, world_for
 
-    command = command or called(
-        "run_scenario", scenario=str(scenario), replicates=replicates, seed=seed, tables=None if tables == "figures" else tables
-    )
+    command = command or command_line("run_scenario", o, scenario=scenario, targets=targets, tables=None if tables == "figures" else tables)
     sc = load_scenario(scenario)
     results.check_experiment(sc.name, sc.path)  # its folder must not be a command's
     tgts = load_targets(targets) if targets else []
@@ -256,7 +255,7 @@ def validate(
     from sim.model.scenario import check_against, load_scenario
     from sim.run.runner import run_ensemble, world_for
 
-    command = command or called("validate", targets=str(targets), scenario=str(scenario), replicates=replicates, seed=seed)
+    command = command or command_line("validate", o, targets=targets, scenario=scenario, reference=reference)
     tgts = load_targets(targets)
     if not tgts:
         raise OptionError(f"{targets}: no target rows")

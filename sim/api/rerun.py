@@ -7,6 +7,7 @@ import io
 import json
 import shlex
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -97,6 +98,8 @@ def recorded_command(folder: Path, manifest: dict, parse: Callable[[list[str]], 
 
     Only simulation commands with their recorded options are rerun: a command that does not parse,
     asks for help, names `viz`, `--host` or a file outside the repository and the folder is refused.
+    A relative path in the line is the repository's (`sim.api.recorded`), whatever the working folder:
+    the options returned name the files absolutely.
     """
     where = str(folder / "manifest.json")
     recorded = manifest.get("command", "")
@@ -108,6 +111,8 @@ def recorded_command(folder: Path, manifest: dict, parse: Callable[[list[str]], 
         words = shlex.split(recorded) if isinstance(recorded, str) else []
     except ValueError:
         words = []
+    if isinstance(recorded, str) and recorded.startswith("sim.api."):
+        raise refuse("a call from Python recorded without its command line (by an earlier version): make the call again")
     if len(words) < 2 or words[0] != "python" or Path(words[1]).name != "run.py":
         raise refuse("not a 'python run.py ...' command")
     rest = words[2:]
@@ -127,12 +132,12 @@ def recorded_command(folder: Path, manifest: dict, parse: Callable[[list[str]], 
     inside = (ROOT.resolve(), folder.resolve())
     for opt in PATH_OPTIONS:
         value = getattr(original, opt, None)
-        for v in value if isinstance(value, list) else [value]:
-            if not v:
-                continue
-            p = Path(v) if Path(v).is_absolute() else (Path.cwd() / v)
-            if not any(p.resolve().is_relative_to(d) for d in inside):
+        paths = [str(ROOT / v) if v else v for v in (value if isinstance(value, list) else [value])]  # ROOT / an absolute path: itself
+        for v, p in zip(value if isinstance(value, list) else [value], paths, strict=True):
+            if p and not any(Path(p).resolve().is_relative_to(d) for d in inside):
                 raise refuse(f"--{opt} {v} lies outside the repository and the results folder")
+        if value is not None:
+            setattr(original, opt, paths if isinstance(value, list) else paths[0])
     return original, rest
 
 
@@ -144,7 +149,7 @@ def rerun(
     options: RunOptions | None = None,
     **shared: Any,
 ) -> RerunResult:
-    """Run `folder`'s recorded command again (same seed and files, no figures) into a scratch folder and compare every result.
+    """Run `folder`'s recorded command again (same seed and files, no figures but a thesis's) into a scratch folder and compare every result.
 
     `parse` is the command line's parser (`run.parse`): it turns the recorded words into options with
     `command` and `func`. Tables are compared byte for byte (within `rtol` if given; wall-clock columns
@@ -160,7 +165,7 @@ def rerun(
     folder = Path(folder)
     manifest = read_manifest(folder)  # a results folder is untrusted input: every file of it
     kind = figures.kind(manifest)
-    original, recorded = recorded_command(folder, manifest, parse)
+    original, _ = recorded_command(folder, manifest, parse)
     for key, typ in PROVENANCE.get(kind, {}).items():
         if key not in manifest or not isinstance(manifest[key], typ) or isinstance(manifest[key], bool):
             what = f"lacks '{key}'" if key not in manifest else f"holds a {type(manifest[key]).__name__} for '{key}'"
@@ -173,24 +178,26 @@ def rerun(
     now = results.git_commit(ROOT)
     if manifest.get("git_commit") != now:
         notes.append(f"recorded at commit {manifest.get('git_commit')}, now {now}")
-    versions = manifest.get("versions")
+    versions, installed = manifest.get("versions"), results.versions()  # once: reading every distribution's metadata takes a second
     for name, old in (versions if isinstance(versions, dict) else {}).items():
-        new = results.versions().get(name)
+        new = installed.get(name)
         if new != old:
             notes.append(f"{name} {old} then, {new} now")
     scratch = Path(tempfile.mkdtemp(prefix="rerun_"))
     diffs, same = [], []
     try:
-        original.out, original.quiet, original.no_figures = str(scratch), True, True
+        original.out, original.quiet = str(scratch), True
+        original.no_figures = original.no_figures or kind != "thesis"  # a thesis report lists the figures drawn: draw them too
         if original.command == "calibrate":
             original.install = False  # a rerun never replaces the committed posterior
             original.resume = False
         original.workers, original.cluster = workers, cluster  # how to run is this call's, never the folder's
         if not quiet:
             print(f"rerunning: {manifest['command']}  ({kind}; recorded seed {manifest.get('root_seed')})", flush=True)
-        original.command_line = " ".join(["python", "run.py", *recorded])  # the command line the results record is the original's
+        original.command_line = manifest["command"]  # the line the results record (a thesis report quotes it) is the original's
         t0 = time.perf_counter()
-        code = original.func(original)
+        with scratch_notes(scratch):
+            code = original.func(original)
         if code != 0:
             raise OptionError(f"the rerun exited with status {code}")
         (new,) = [p for p in scratch.glob("*/*") if p.is_dir() and not p.name.startswith(".")]
@@ -209,6 +216,53 @@ def rerun(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return RerunResult(folder, manifest["command"], same, diffs, notes, rtol, elapsed, quiet)
+
+
+NOTHING_KEPT = "the rerun worked in a scratch folder it removes: nothing is kept and nothing resumes (rerun the folder again)"
+
+
+class ScratchNotes(io.TextIOBase):
+    """Standard error while a rerun replays its command: a line that names the scratch folder is said once as what happens to it.
+
+    A replay that stops says where its finished chunks or populations are kept ("run the same command
+    with --resume"): in the scratch folder, which the rerun then removes.
+    """
+
+    def __init__(self, name: str, stream: Any) -> None:
+        self.name, self.stream, self.said, self.line = name, stream, False, ""
+
+    def writable(self) -> bool:  # noqa: D102 - io's
+        return True
+
+    def write(self, text: str) -> int:  # noqa: D102 - io's
+        *lines, self.line = (self.line + text).split("\n")
+        for line in lines:
+            if self.name not in line:
+                self.stream.write(line + "\n")
+            elif not self.said:
+                self.stream.write(f"note: stopped; {NOTHING_KEPT}\n")
+                self.said = True
+        return len(text)
+
+    def flush(self) -> None:  # noqa: D102 - io's
+        if self.line:
+            self.write("\n")
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def scratch_notes(scratch: Path):
+    """Around the replay: no line on standard error, nor an OS error's message, points into the scratch folder as if it were kept."""
+    stream = ScratchNotes(scratch.name, sys.stderr)
+    try:
+        with contextlib.redirect_stderr(stream):
+            yield
+    except OSError as exc:  # "...; finished chunks are kept in <scratch>: run the same command again to resume"
+        if exc.strerror and scratch.name in exc.strerror:
+            exc.strerror = "; ".join([*(p for p in exc.strerror.split("; ") if scratch.name not in p), NOTHING_KEPT])
+        raise
+    finally:
+        stream.flush()
 
 
 def compare_results(folder: Path, new: Path, rtol: float | None, same: list[str], diffs: list[str]) -> None:

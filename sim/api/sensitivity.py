@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 
 from sim.api.arms import THESIS_SUITE
-from sim.api.common import BASELINE, PRIOR_STAGES, ROOT, TARGETS, Result, called, note, progress, rel
+from sim.api.common import BASELINE, PRIOR_STAGES, ROOT, TARGETS, Result, note, progress, rel
 from sim.api.options import RunOptions, choice, path_option
+from sim.api.recorded import command_line
 from sim.figures import figures
 from sim.inputs.errors import OptionError
 from sim.run import results
@@ -80,7 +81,8 @@ def sensitivity(
     from sim.model.scenario import check_against, load_scenario
     from sim.run.runner import world_for
 
-    command = command or called("sensitivity", budget=budget, seed=seed)
+    call = dict(budget=budget, scenario=scenario, arm=arm, suite=suite, priors=priors, targets=targets)
+    command = command or command_line("sensitivity", o, **call)
     plan = sens.Budget.named(budget)
     base, arm_sc = load_scenario(scenario), load_scenario(arm)
     suite_sc = [load_scenario(f) for f in (suite or [ROOT / "scenarios" / f for f in THESIS_SUITE])]

@@ -15,8 +15,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sim.api.common import BASELINE, ROOT, Result, called, read_manifest, rel
+from sim.api.common import BASELINE, ROOT, Result, read_manifest, rel
 from sim.api.options import RunOptions, checked, iso_date, path_option, switch, text_option
+from sim.api.recorded import command_line
 from sim.figures import figures
 from sim.inputs.errors import InputError, OptionError
 from sim.run import results
@@ -63,7 +64,7 @@ def explain_town(
     when = date.fromisoformat(day)
     text_option("town", town)
     checked("replicate", replicate, optional=False)
-    command = command or called("explain_town", scenario=str(scenario), day=day, town=town, replicate=replicate)
+    command = command or command_line("explain_town", o, scenario=scenario, day=day, town=town, replicate=replicate)
     sc = load_scenario(scenario)
     ex = explain.explain(sc, when, town, replicate)
     digest = hashlib.sha256(json.dumps([sc.digest(), day, town, replicate]).encode()).hexdigest()[:8]
