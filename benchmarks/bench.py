@@ -18,6 +18,9 @@
    (compiling) and with it filled (warm).
 7. A profile of one engine run: the share of its time in the compiled day, the compiled
    observation, the random draws, the day's events and the rest (Python around the day).
+9. The thesis end to end (`python run.py thesis --replicates 200 --flip-points 128`, figures
+   included; goal: under 10 minutes) and the quick look (`thesis --quick`; goal: under a minute):
+   wall time, and the runs each part made (the arms, the flip search's screening and confirmation).
 
 The engine runs the compiled kernel (sim/model/kernel.py), the one fast path; the per-agent Mesa model
 (sim/model/model.py) is the specification it is checked against (tests/unit/test_reference.py).
@@ -291,6 +294,43 @@ def profile_run(sc, world) -> dict:
     return out
 
 
+def thesis_time(quick: bool) -> list[dict]:
+    """Measurement 9: wall seconds of the thesis at 200 replicates and 128 searched sets, and of `--quick`, with their runs.
+
+    Quick mode (a smoke test) runs one tiny thesis instead: 2 replicates, 2 searched sets, no figures.
+    """
+    from sim import api
+
+    calls = (
+        [
+            (
+                "thesis -n 2 --flip-points 2 --flip-replicates 1 --flip-confirm 2 --no-figures",
+                {"replicates": 2, "flip_points": 2, "flip_replicates": 1, "flip_confirm": 2, "draw_figures": False},
+            )
+        ]
+        if quick
+        else [("thesis --replicates 200 --flip-points 128", {"replicates": 200, "flip_points": 128}), ("thesis --quick", {"quick": True})]
+    )
+    out = []
+    for label, kw in calls:
+        with tempfile.TemporaryDirectory() as folder:
+            t = time.perf_counter()
+            res = api.thesis(**kw, sensitivity="", out=folder, quiet=True)
+            seconds = time.perf_counter() - t
+        f = res.flips if res.flips is not None and len(res.flips) else None
+        out.append(
+            {
+                "command": label,
+                "seconds": seconds,
+                "arms_seconds": res.seconds,
+                "runs_arms": res.arms * res.replicates,
+                "runs_screen": int(f["runs_screen"].iloc[0]) if f is not None else 0,
+                "runs_confirm": int(f["runs_confirm"].iloc[0]) if f is not None else 0,
+            }
+        )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="shorter runs (a smoke test of the benchmark, not a measurement)")
@@ -312,6 +352,7 @@ def main() -> None:
     m5 = calibration_throughput(load_scenario(ROOT / "scenarios" / "baseline.toml"), world, 1 if args.quick else 5)
     m6 = kernel_compile()
     m7 = profile_run(sc, world)
+    m9 = thesis_time(args.quick)
 
     med = sorted(m4)[len(m4) // 2]
     table = {
@@ -336,6 +377,7 @@ def main() -> None:
         "calibration": m5,
         "kernel_compile": m6,
         "profile": m7,
+        "thesis": m9,
     }
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
@@ -371,6 +413,11 @@ def main() -> None:
     print(f"7. where one engine run's time goes (cProfile, {m7['profiled_seconds']:.3f} s profiled):")
     for label, share in m7["phases"].items():
         print(f"{'   ' + label:58s} {share:14.0%}")
+    for k, r in enumerate(m9):
+        goal = "" if args.quick else ("< 600 s" if k == 0 else "< 60 s")
+        print(f"{('9. ' if k == 0 else '   ') + r['command'] + ' (s)':58s} {r['seconds']:14.1f} {'':>10s} {goal:>12s}")
+        runs = f"{r['runs_arms']:,} arms + {r['runs_screen']:,} screening + {r['runs_confirm']:,} confirmation"
+        print(f"      (runs: {runs}; the arms took {r['arms_seconds']:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.inputs.posterior import sign_share
 from sim.model.metrics import OUTCOMES
 
 BOOTSTRAP = 2000
@@ -334,7 +335,12 @@ def verdict(lo: float, hi: float, sign: int, rope: float = 0.0, construction: bo
 
 
 def judge(
-    outcomes: pd.DataFrame, reference: str, claims: tuple[Claim, ...] = CLAIMS, seed: int = 0, flips: pd.DataFrame | None = None
+    outcomes: pd.DataFrame,
+    reference: str,
+    claims: tuple[Claim, ...] = CLAIMS,
+    seed: int = 0,
+    flips: pd.DataFrame | None = None,
+    posterior_rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Every claim whose arm was run: its effect summary and verdict (from the numbers alone).
 
@@ -343,8 +349,10 @@ def judge(
         reference: the reference arm's name.
         claims: the claims.
         seed: seed of the bootstrap.
-        flips: the table of `sim.analysis.flips.search` (None: no search). A claim that the search could not
-            reverse (no confirmed flip) is judged as true by construction of the model and its priors.
+        flips: the table of `sim.analysis.flips.search` (None: no search): reported (`flip_evidence`), never changing a
+            label, which depends on the paired effects and the claim's own argument (`Claim.construction`) only.
+        posterior_rows: the posterior row of each replicate, in replicate order (None: the parameters were
+            not drawn from a posterior): gives `posterior_share_predicted` (`sim.inputs.posterior.sign_share`).
     """
     flip = {} if flips is None or not len(flips) else {r["claim"]: r for _, r in flips.iterrows()}
     arms = set(outcomes["arm"])
@@ -360,12 +368,8 @@ def judge(
             values = ref[c.outcome].to_numpy(float) - g[c.outcome].to_numpy(float)
         s = summarise(values, seed)
         f = flip.get(c.key)
-        construction = c.construction
-        if construction is None and f is not None and f["share_points_opposite"] == 0:
-            construction = (
-                f"no parameter set of the search gives the opposite sign ({int(f['points'])} sets inside the priors, "
-                f"{f['share_points_predicted']:.0%} of them with the predicted sign, the rest none)"
-            )
+        construction = c.construction  # the model's structure only: the search never turns a verdict into another label
+        post = np.nan if posterior_rows is None else sign_share(values, posterior_rows, c.sign)
         at = []
         for label, name in c.dates:
             if name not in ref.columns:
@@ -383,6 +387,7 @@ def judge(
                 "reads": c.reads,
                 **s,
                 "share_predicted": s["share_positive"] if c.sign > 0 else s["share_negative"],
+                "posterior_share_predicted": post,
                 "rope": c.rope,
                 "rope_reason": c.rope_reason,
                 "can_flip": construction is None,
@@ -398,7 +403,8 @@ def judge(
 
 def _flip_evidence(f, c: Claim) -> str:
     """One sentence: what the search of the priors found for a claim."""
-    head = f"{f['share_points_predicted']:.0%} of {int(f['points'])} parameter sets inside the priors give the predicted sign"
+    runs = f", {int(f['runs_screen']) + int(f['runs_confirm']):,} runs" if "runs_screen" in f else ""
+    head = f"{f['share_points_predicted']:.0%} of {int(f['points'])} parameter sets inside the priors (calibrated ones from the posterior{runs}) give the predicted sign"
     if f["flip_shown"]:
         return (
             f"{head}; the sign flips at {f['point']}: effect {_fmt(f['confirm_mean'])} "
@@ -411,6 +417,10 @@ def _flip_evidence(f, c: Claim) -> str:
         f"{int(f['candidates'])} run again on fresh paired replicates ({f['point']}) gave {_fmt(f['confirm_mean'])} "
         f"[{_fmt(f['confirm_lo'])} to {_fmt(f['confirm_hi'])}]; the sign may flip, but the search did not show it"
     )
+
+
+def _pct(v: float) -> str:
+    return "-" if v != v else f"{v:.0%}"
 
 
 def _fmt(v: float) -> str:
@@ -458,18 +468,19 @@ def report(
         f"numbers alone: **supported** if the {pct}% interval of the mean effect lies beyond the threshold on the predicted side, "
         "**contradicted** if it lies beyond it on the other side, **negligible** if it lies inside plus or minus the threshold, "
         "**undetermined** otherwise; a claim whose sign the model's structure fixes is reported as **true by construction**, "
-        "never as supported (the argument is given), and so is a claim whose sign no parameter set inside the priors reverses: "
-        "the command searches the priors (a Latin hypercube over the calibrated parameters, the assumed ones and, over wide "
-        "ranges, the mechanisms linking concessions, refusal and repression to separatism with their counter-mechanisms), "
-        "runs the most opposite parameter set again on fresh paired replicates, and reports the flip only if it holds there. "
+        "never as supported (the argument is given). Two readings say how far a verdict rests on the parameters, and neither changes "
+        "its label: the posterior probability of the predicted sign (the share of the posterior draws, one per replicate, whose paired "
+        "effect has the claimed sign: the parameters the 1989-1990 data constrain), and a search of those they do not constrain (a Latin "
+        "hypercube over the assumed ones and, over wide ranges, the mechanisms linking concessions, refusal and repression to separatism "
+        "with their counter-mechanisms), which runs the most opposite sets again on fresh paired replicates and shows a flip only if it holds. "
         "A verdict is about this model, with its "
         "assumptions (see the parameter table and `docs/model.md`): it says whether the model's mechanisms, calibrated on July "
         "1989, produce the claimed effect, not whether history did.",
         "",
         "## Verdicts",
         "",
-        f"| claim | arm | outcome | median effect [{(100 - pct) // 2}%-{100 - (100 - pct) // 2}% of pairs] | mean [{pct}% interval] | threshold | pairs with the predicted sign | can the sign flip? | verdict |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| claim | arm | outcome | median effect [{(100 - pct) // 2}%-{100 - (100 - pct) // 2}% of pairs] | mean [{pct}% interval] | threshold | pairs with the predicted sign | posterior probability of the predicted sign | can the sign flip? | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for _, r in verdicts.iterrows():
         ev = r.get("flip_evidence") or ""
@@ -477,11 +488,13 @@ def report(
             flip = "no: by construction"
         elif "sign flips at" in ev:
             flip = "yes: shown (below)"
+        elif "none gives the opposite sign" in ev:
+            flip = "not found: no searched set gives the opposite sign"
         else:
             flip = "maybe: opposite signs in the search, none confirmed" if ev else "not searched"
         lines.append(
             f"| {r['text']} | `{r['arm']}` | {r['outcome']} | {_fmt(r['median'])} [{_fmt(r['p05'])} to {_fmt(r['p95'])}] | "
-            f"{_fmt(r['mean'])} [{_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}] | {_fmt(r.get('rope', 0.0))} | {r['share_predicted']:.0%} | {flip} | **{r['verdict']}** |"
+            f"{_fmt(r['mean'])} [{_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}] | {_fmt(r.get('rope', 0.0))} | {r['share_predicted']:.0%} | {_pct(r.get('posterior_share_predicted', np.nan))} | {flip} | **{r['verdict']}** |"
         )
     dated = verdicts[verdicts.get("verdict_by_date", pd.Series("", index=verdicts.index)).astype(bool)] if len(verdicts) else verdicts
     if len(dated):

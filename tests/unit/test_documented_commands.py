@@ -74,6 +74,8 @@ def test_benchmark_quick_mode_runs_and_writes_json(tmp_path):
     phases = table["profile"]["phases"]
     assert abs(sum(phases.values()) - 1) < 1e-9 and phases["compiled day (sim/model/kernel.py step)"] > 0.1  # the profile adds up
     assert "7. where one engine run's time goes" in r.stdout
+    (thesis,) = table["thesis"]  # measurement 9, in quick mode a tiny thesis: 12 arms x 2 replicates and a search of 2 sets
+    assert thesis["runs_arms"] == 24 and thesis["runs_screen"] == 2 * 11 * 1 and thesis["seconds"] > 0 and "9. thesis" in r.stdout
 
 
 @pytest.mark.slow
