@@ -404,7 +404,7 @@ def judge(
 def _flip_evidence(f, c: Claim) -> str:
     """One sentence: what the search of the priors found for a claim."""
     runs = f", {int(f['runs_screen']) + int(f['runs_confirm']):,} runs" if "runs_screen" in f else ""
-    head = f"{f['share_points_predicted']:.0%} of {int(f['points'])} parameter sets inside the priors (calibrated ones from the posterior{runs}) give the predicted sign"
+    head = f"{f['share_points_predicted']:.0%} of {int(f['points'])} parameter sets inside the priors (calibrated ones from the posterior{runs}) give the predicted sign{f.get('counters', '')}"
     if f["flip_shown"]:
         return (
             f"{head}; the sign flips at {f['point']}: effect {_fmt(f['confirm_mean'])} "

@@ -153,6 +153,26 @@ def _run(
     return got, sum(len(t[2]) for t in tasks) * len(seeds)
 
 
+COUNTERS = ("court", "tau_refuse")
+"""The counter-mechanisms no source sizes and the baseline switches off (`WIDE`): the search says how the sign depends on them."""
+
+
+def counters_split(free: list[Factor], unit: np.ndarray, eff: np.ndarray) -> str:
+    """The share of searched sets with the predicted sign where the counter-mechanisms are all weak, and where all strong.
+
+    `eff`: each set's effect in predicted-sign units. Weak: every one of `COUNTERS` in the lower half of its range;
+    strong: every one in the upper half. A clause for the report ("" if the search did not vary them).
+    """
+    at = [i for i, f in enumerate(free) if f.name in COUNTERS]
+    if not at:
+        return ""
+    parts = []
+    for half, inside in (("lower", (unit[:, at] < 0.5).all(axis=1)), ("upper", (unit[:, at] >= 0.5).all(axis=1))):
+        n = int(inside.sum())
+        parts.append(f"{np.mean(eff[inside] > 0):.0%} of the {n} with them all in the {half} half" if n else f"none in the {half} half")
+    return f"; counter-mechanisms ({', '.join(free[i].name for i in at)}) weak or strong: {parts[0]}, {parts[1]}"
+
+
 def draw_points(
     reference: Scenario, fs: list[Factor], points: int, seed: int
 ) -> tuple[list[Factor], np.ndarray, list[dict[str, float]], list[int]]:
@@ -250,6 +270,7 @@ def search(
                 "share_points_opposite": float(np.mean(eff < 0)),
                 "search_min_effect": float(c.sign * eff.min()),
                 "candidates": len(order),
+                "counters": counters_split(free, unit, eff),
             }
         )
     # confirmation, a round per candidate rank: each claim not yet shown runs its next most opposite point again on fresh

@@ -119,3 +119,17 @@ def test_a_search_point_leaves_the_arms_lever_alone(long_small):  # noqa: F811
     fs = [Factor("glasnost", "test", 0.5, 1.0, "linear", "test"), Factor("w_news", "test", 0.001, 0.05, "linear", "test")]
     found = flips.search(base, {"weak": weak}, (claim,), fs, points=4, replicates=2, confirm=2, seed=2, workers=1)
     assert found["share_points_predicted"].iloc[0] + found["share_points_opposite"].iloc[0] > 0  # the arms differ at every point
+
+
+def test_the_search_says_how_the_sign_depends_on_the_counter_mechanisms():
+    fs = [
+        Factor("court", "t", 0, 1, "linear", "t"),
+        Factor("x", "t", 0, 1, "linear", "t"),
+        Factor("tau_refuse", "t", 0, 0.3, "linear", "t"),
+    ]
+    unit = np.array([[0.1, 0.9, 0.2], [0.4, 0.1, 0.3], [0.8, 0.5, 0.9], [0.7, 0.5, 0.6], [0.6, 0.5, 0.6], [0.2, 0.5, 0.7]])
+    eff = np.array([1.0, 2.0, -1.0, -0.5, 0.3, -2.0])  # weak (rows 0, 1): both predicted; strong (rows 2-4): one of three
+    said = flips.counters_split(fs, unit, eff)
+    assert "(court, tau_refuse)" in said and "100% of the 2 with them all in the lower half" in said
+    assert "33% of the 3 with them all in the upper half" in said
+    assert flips.counters_split(fs[1:2], unit[:, 1:2], eff) == ""  # the search did not vary them
