@@ -227,9 +227,7 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                 default=None,
                 help="sensitivity results folder to read back into the report (default: the newest under --out/sensitivity; '' for none)",
             )
-            e.add_argument(
-                "--quick", action="store_true", help="a first look in under a minute: -n 20 --flip-points 8 --flip-confirm 8 unless given"
-            )
+            e.add_argument("--quick", action="store_true", help="a first look: -n 20 --flip-points 8 --flip-replicates 1 --flip-confirm 8")
             for opt, what in (
                 ("--flip-points", "parameter sets inside the priors searched for one that reverses each claim (default 32; 0: no search)"),
                 ("--flip-replicates", "paired replicates that screen each searched parameter set (default 2)"),

@@ -33,7 +33,7 @@ THESIS_SUITE = (
     "strike_law_enforced.toml",
 )
 """The thesis suite: the baseline (reference) and the counterfactual arms, in scenarios/."""
-QUICK = {"replicates": 20, "flip_points": 8, "flip_replicates": 2, "flip_confirm": 8}
+QUICK = {"replicates": 20, "flip_points": 8, "flip_replicates": 1, "flip_confirm": 8}
 """`thesis(quick=True)` (`--quick`): a historian's first look, under a minute on two cores; options given explicitly win."""
 DEFAULTS = {"replicates": 200, "flip_points": 32, "flip_replicates": 2, "flip_confirm": None}
 """`thesis`'s defaults; `flip_confirm` None: scaled to the replicates asked (`sim.analysis.flips.confirm_for`: 8 to 32)."""

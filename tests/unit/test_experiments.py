@@ -210,8 +210,8 @@ def test_quick_parses_into_the_preset_and_given_options_win():
         o, flip = thesis_options(a.quick, a.flip_points, a.flip_replicates, a.flip_confirm, None, {"replicates": a.replicates})
         return o.replicates, *flip
 
-    assert resolved("--quick") == (20, 8, 2, 8)
-    assert resolved("--quick", "-n", "40", "--flip-points", "16") == (40, 16, 2, 8)
+    assert resolved("--quick") == (20, 8, 1, 8)
+    assert resolved("--quick", "-n", "40", "--flip-points", "16", "--flip-replicates", "2") == (40, 16, 2, 8)
     assert resolved() == (200, 32, 2, 32)
     assert resolved("-n", "40") == (40, 32, 2, 10)
     assert resolved("-n", "40", "--flip-confirm", "3", "--flip-points", "0") == (40, 0, 2, 3)
