@@ -352,7 +352,7 @@ def judge(
         flips: the table of `sim.analysis.flips.search` (None: no search): reported (`flip_evidence`), never changing a
             label, which depends on the paired effects and the claim's own argument (`Claim.construction`) only.
         posterior_rows: the posterior row of each replicate, in replicate order (None: the parameters were
-            not drawn from a posterior): gives `posterior_share_predicted` (`sim.inputs.posterior.sign_share`).
+            not drawn from a posterior): gives `posterior_probability` (`sim.inputs.posterior.sign_share`).
     """
     flip = {} if flips is None or not len(flips) else {r["claim"]: r for _, r in flips.iterrows()}
     arms = set(outcomes["arm"])
@@ -387,7 +387,7 @@ def judge(
                 "reads": c.reads,
                 **s,
                 "share_predicted": s["share_positive"] if c.sign > 0 else s["share_negative"],
-                "posterior_share_predicted": post,
+                "posterior_probability": post,
                 "rope": c.rope,
                 "rope_reason": c.rope_reason,
                 "can_flip": construction is None,
@@ -494,7 +494,7 @@ def report(
             flip = "maybe: opposite signs in the search, none confirmed" if ev else "not searched"
         lines.append(
             f"| {r['text']} | `{r['arm']}` | {r['outcome']} | {_fmt(r['median'])} [{_fmt(r['p05'])} to {_fmt(r['p95'])}] | "
-            f"{_fmt(r['mean'])} [{_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}] | {_fmt(r.get('rope', 0.0))} | {r['share_predicted']:.0%} | {_pct(r.get('posterior_share_predicted', np.nan))} | {flip} | **{r['verdict']}** |"
+            f"{_fmt(r['mean'])} [{_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}] | {_fmt(r.get('rope', 0.0))} | {r['share_predicted']:.0%} | {_pct(r.get('posterior_probability', np.nan))} | {flip} | **{r['verdict']}** |"
         )
     dated = verdicts[verdicts.get("verdict_by_date", pd.Series("", index=verdicts.index)).astype(bool)] if len(verdicts) else verdicts
     if len(dated):

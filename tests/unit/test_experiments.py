@@ -192,8 +192,8 @@ def test_the_posterior_probability_of_the_predicted_sign_on_a_constructed_exampl
     )
     claim = experiments.Claim("c", "A claim.", "x", "july_peak_strikers", -1, "reads", rope=1.0)
     v = experiments.judge(out, "base", (claim,), posterior_rows=rows).iloc[0]
-    assert v["posterior_share_predicted"] == pytest.approx(3 / 8) and v["share_predicted"] == pytest.approx(3 / 8)
-    assert np.isnan(experiments.judge(out, "base", (claim,)).iloc[0]["posterior_share_predicted"])  # no posterior: none
+    assert v["posterior_probability"] == pytest.approx(3 / 8) and v["share_predicted"] == pytest.approx(3 / 8)
+    assert np.isnan(experiments.judge(out, "base", (claim,)).iloc[0]["posterior_probability"])  # no posterior: none
     text = experiments.report(
         experiments.judge(out, "base", (claim,), posterior_rows=rows), experiments.paired_effects(out, "base"), [], META, []
     )
