@@ -36,7 +36,7 @@ CALLS = {
     "calibrate": ("calibrate", [], ["priors", "budget", "population", "generations", "minutes", "predictive", "resume", "install"]),
     "validate": ("validate", ["targets"], ["scenario", "reference"]),
     "compare": ("compare", ["scenarios"], ["fork_at", "fresh"]),
-    "thesis": ("thesis", [], ["fork_at", "fresh", "sensitivity", "flip_points", "flip_replicates", "flip_confirm"]),
+    "thesis": ("thesis", [], ["quick", "fork_at", "fresh", "sensitivity", "flip_points", "flip_replicates", "flip_confirm"]),
     "sensitivity": ("sensitivity", [], ["budget", "scenario", "arm", "suite", "priors", "targets"]),
     "explain": ("explain_town", ["scenario"], ["date:day", "town", "replicate"]),
 }
@@ -210,7 +210,8 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
         e = sub.add_parser(name, help=helptext, description=desc)
         if name == "compare":
             e.add_argument("scenarios", nargs="+", help="scenario files; the first is the reference arm")
-        e.add_argument("--replicates", "-n", type=int, default=200 if name == "thesis" else 50, help="paired replicates per arm")
+        n_help = "paired replicates per arm" + (", 20 with --quick (default: 200)" if name == "thesis" else "")
+        e.add_argument("--replicates", "-n", type=int, default=None if name == "thesis" else 50, help=n_help)
         e.add_argument("--seed", "-s", type=int, default=None, help="root seed (default: the reference scenario's)")
         e.add_argument(
             "--fork-at",
@@ -224,19 +225,13 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                 default=None,
                 help="sensitivity results folder to read back into the report (default: the newest under --out/sensitivity; '' for none)",
             )
-            e.add_argument(
-                "--flip-points",
-                type=int,
-                default=32,
-                help="parameter sets inside the priors searched for one that reverses each claim (default 32; 0: no search)",
-            )
-            e.add_argument("--flip-replicates", type=int, default=4, help="paired replicates per searched parameter set (default 4)")
-            e.add_argument(
-                "--flip-confirm",
-                type=int,
-                default=32,
-                help="fresh paired replicates that confirm the most opposite parameter set of each claim (default 32)",
-            )
+            e.add_argument("--quick", action="store_true", help="a first look: -n 20 --flip-points 8 --flip-replicates 1 --flip-confirm 8")
+            for opt, what in (
+                ("--flip-points", "parameter sets inside the priors searched for one that reverses each claim (default 32; 0: no search)"),
+                ("--flip-replicates", "paired replicates that screen each searched parameter set (default 2)"),
+                ("--flip-confirm", "fresh paired replicates confirming a claim's most opposite sets (default: a quarter of -n, 8 to 32)"),
+            ):
+                e.add_argument(opt, type=int, default=None, help=what)
         _common(e)
     f = sub.add_parser(
         "plot",

@@ -25,6 +25,9 @@
    population (goal: at least 100 of 200 in under 45 minutes), with acceptance and ESS by
    population. `--calibration small` runs the small budget instead, `skip` leaves it out; `--quick`
    runs 16 particles for 2 populations (a smoke test).
+9. The thesis end to end (`python run.py thesis --replicates 200 --flip-points 128`, figures
+   included; goal: under 10 minutes) and the quick look (`thesis --quick`; goal: under a minute):
+   wall time, and the runs each part made (the arms, the flip search's screening and confirmation).
 
 The engine runs the compiled kernel (sim/model/kernel.py), the one fast path; the per-agent Mesa model
 (sim/model/model.py) is the specification it is checked against (tests/unit/test_reference.py).
@@ -320,6 +323,43 @@ def profile_run(sc, world) -> dict:
     return out
 
 
+def thesis_time(quick: bool) -> list[dict]:
+    """Measurement 9: wall seconds of the thesis at 200 replicates and 128 searched sets, and of `--quick`, with their runs.
+
+    Quick mode (a smoke test) runs one tiny thesis instead: 2 replicates, 2 searched sets, no figures.
+    """
+    from sim import api
+
+    calls = (
+        [
+            (
+                "thesis -n 2 --flip-points 2 --flip-replicates 1 --flip-confirm 2 --no-figures",
+                {"replicates": 2, "flip_points": 2, "flip_replicates": 1, "flip_confirm": 2, "draw_figures": False},
+            )
+        ]
+        if quick
+        else [("thesis --replicates 200 --flip-points 128", {"replicates": 200, "flip_points": 128}), ("thesis --quick", {"quick": True})]
+    )
+    out = []
+    for label, kw in calls:
+        with tempfile.TemporaryDirectory() as folder:
+            t = time.perf_counter()
+            res = api.thesis(**kw, sensitivity="", out=folder, quiet=True)
+            seconds = time.perf_counter() - t
+        f = res.flips if res.flips is not None and len(res.flips) else None
+        out.append(
+            {
+                "command": label,
+                "seconds": seconds,
+                "arms_seconds": res.seconds,
+                "runs_arms": res.arms * res.replicates,
+                "runs_screen": int(f["runs_screen"].iloc[0]) if f is not None else 0,
+                "runs_confirm": int(f["runs_confirm"].iloc[0]) if f is not None else 0,
+            }
+        )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="shorter runs (a smoke test of the benchmark, not a measurement)")
@@ -349,6 +389,7 @@ def main() -> None:
     m6 = kernel_compile()
     m7 = profile_run(sc, world)
     m8 = None if args.calibration == "skip" else calibration_stage2(args.calibration, args.quick)
+    m9 = thesis_time(args.quick)
 
     med, med_all = sorted(m4)[len(m4) // 2], sorted(m4_all)[len(m4_all) // 2]
     ns_day = m1["batch"] / (world.n * sc.days) * 1e9
@@ -378,6 +419,7 @@ def main() -> None:
         "kernel_compile": m6,
         "profile": m7,
         "calibration_stage2": m8,
+        "thesis": m9,
     }
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
@@ -427,6 +469,11 @@ def main() -> None:
         for r in m8["populations"]:
             label = f"   population {r['population']}: acceptance, ESS"
             print(f"{label:58s} {r['acceptance']:14.3f} {r['ess']:10.1f} {'':>12s}")
+    for k, r in enumerate(m9):
+        goal = "" if args.quick else ("< 600 s" if k == 0 else "< 60 s")
+        print(f"{('9. ' if k == 0 else '   ') + r['command'] + ' (s)':58s} {r['seconds']:14.1f} {'':>10s} {goal:>12s}")
+        runs = f"{r['runs_arms']:,} arms + {r['runs_screen']:,} screening + {r['runs_confirm']:,} confirmation"
+        print(f"      (runs: {runs}; the arms took {r['arms_seconds']:.0f} s)")
 
 
 if __name__ == "__main__":

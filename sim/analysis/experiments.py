@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.inputs.posterior import sign_share
 from sim.model.metrics import OUTCOMES, VOTE_DATES, VOTE_REPUBLICS
 
 BOOTSTRAP = 2000
@@ -355,7 +356,12 @@ def verdict(lo: float, hi: float, sign: int, rope: float = 0.0, construction: bo
 
 
 def judge(
-    outcomes: pd.DataFrame, reference: str, claims: tuple[Claim, ...] = CLAIMS, seed: int = 0, flips: pd.DataFrame | None = None
+    outcomes: pd.DataFrame,
+    reference: str,
+    claims: tuple[Claim, ...] = CLAIMS,
+    seed: int = 0,
+    flips: pd.DataFrame | None = None,
+    posterior_rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Every claim whose arm was run: its effect summary and verdict (from the numbers alone).
 
@@ -364,8 +370,10 @@ def judge(
         reference: the reference arm's name.
         claims: the claims.
         seed: seed of the bootstrap.
-        flips: the table of `sim.analysis.flips.search` (None: no search). A claim that the search could not
-            reverse (no confirmed flip) is judged as true by construction of the model and its priors.
+        flips: the table of `sim.analysis.flips.search` (None: no search): reported (`flip_evidence`), never changing a
+            label, which depends on the paired effects and the claim's own argument (`Claim.construction`) only.
+        posterior_rows: the posterior row of each replicate, in replicate order (None: the parameters were
+            not drawn from a posterior): gives `posterior_probability` (`sim.inputs.posterior.sign_share`).
     """
     flip = {} if flips is None or not len(flips) else {r["claim"]: r for _, r in flips.iterrows()}
     arms = set(outcomes["arm"])
@@ -381,12 +389,8 @@ def judge(
             values = ref[c.outcome].to_numpy(float) - g[c.outcome].to_numpy(float)
         s = summarise(values, seed)
         f = flip.get(c.key)
-        construction = c.construction
-        if construction is None and f is not None and f["share_points_opposite"] == 0:
-            construction = (
-                f"no parameter set of the search gives the opposite sign ({int(f['points'])} sets inside the priors, "
-                f"{f['share_points_predicted']:.0%} of them with the predicted sign, the rest none)"
-            )
+        construction = c.construction  # the model's structure only: the search never turns a verdict into another label
+        post = np.nan if posterior_rows is None else sign_share(values, posterior_rows, c.sign)
         at = []
         for label, name in c.dates:
             if name not in ref.columns:
@@ -404,6 +408,7 @@ def judge(
                 "reads": c.reads,
                 **s,
                 "share_predicted": s["share_positive"] if c.sign > 0 else s["share_negative"],
+                "posterior_probability": post,
                 "rope": c.rope,
                 "rope_reason": c.rope_reason,
                 "can_flip": construction is None,
@@ -419,7 +424,8 @@ def judge(
 
 def _flip_evidence(f, c: Claim) -> str:
     """One sentence: what the search of the priors found for a claim."""
-    head = f"{f['share_points_predicted']:.0%} of {int(f['points'])} parameter sets inside the priors give the predicted sign"
+    runs = f", {int(f['runs_screen']) + int(f['runs_confirm']):,} runs" if "runs_screen" in f else ""
+    head = f"{f['share_points_predicted']:.0%} of {int(f['points'])} parameter sets inside the priors (calibrated ones from the posterior{runs}) give the predicted sign{f.get('counters', '')}"
     if f["flip_shown"]:
         return (
             f"{head}; the sign flips at {f['point']}: effect {_fmt(f['confirm_mean'])} "
@@ -432,6 +438,10 @@ def _flip_evidence(f, c: Claim) -> str:
         f"{int(f['candidates'])} run again on fresh paired replicates ({f['point']}) gave {_fmt(f['confirm_mean'])} "
         f"[{_fmt(f['confirm_lo'])} to {_fmt(f['confirm_hi'])}]; the sign may flip, but the search did not show it"
     )
+
+
+def _pct(v: float) -> str:
+    return "-" if v != v else f"{v:.0%}"
 
 
 def _fmt(v: float) -> str:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import numpy as np
 import pandas as pd
 
-from sim.analysis.experiments import CLAIMS, EFFECT, LEVEL, Claim, _fmt, verdict
+from sim.analysis.experiments import CLAIMS, EFFECT, LEVEL, Claim, _fmt, _pct, verdict
 from sim.inputs.params import Params
 from sim.model.metrics import OUTCOMES
 
@@ -231,18 +232,19 @@ def report(
         f"numbers alone: **supported** if the {pct}% interval of the mean effect lies beyond the threshold on the predicted side, "
         "**contradicted** if it lies beyond it on the other side, **negligible** if it lies inside plus or minus the threshold, "
         "**undetermined** otherwise; a claim whose sign the model's structure fixes is reported as **true by construction**, "
-        "never as supported (the argument is given), and so is a claim whose sign no parameter set inside the priors reverses: "
-        "the command searches the priors (a Latin hypercube over the calibrated parameters, the assumed ones and, over wide "
-        "ranges, the mechanisms linking concessions, refusal and repression to separatism with their counter-mechanisms), "
-        "runs the most opposite parameter set again on fresh paired replicates, and reports the flip only if it holds there. "
+        "never as supported (the argument is given). Two readings say how far a verdict rests on the parameters, and neither changes "
+        "its label: the posterior probability of the predicted sign (the share of the posterior draws, one per replicate, whose paired "
+        "effect has the claimed sign: the parameters the 1989-1990 data constrain), and a search of those they do not constrain (a Latin "
+        "hypercube over the assumed ones and, over wide ranges, the mechanisms linking concessions, refusal and repression to separatism "
+        "with their counter-mechanisms), which runs the most opposite sets again on fresh paired replicates and shows a flip only if it holds. "
         "A verdict is about this model, with its "
         "assumptions (see the parameter table and `docs/model.md`): it says whether the model's mechanisms, calibrated on July "
         "1989, produce the claimed effect, not whether history did.",
         "",
         "## Verdicts",
         "",
-        f"| claim | arm | outcome | median effect of the lever [{lo_q}%-{hi_q}% of pairs] | mean [{pct}% interval] | threshold | pairs with the predicted sign | can the sign flip? | verdict |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| claim | arm | outcome | median effect of the lever [{lo_q}%-{hi_q}% of pairs] | mean [{pct}% interval] | threshold | pairs with the predicted sign | posterior probability of the predicted sign | can the sign flip? | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for _, r in verdicts.iterrows():
         ev = r.get("flip_evidence") or ""
@@ -250,11 +252,13 @@ def report(
             flip = "no: by construction"
         elif "sign flips at" in ev:
             flip = "yes: shown (below)"
+        elif "none gives the opposite sign" in ev:
+            flip = "not found: no searched set gives the opposite sign"
         else:
             flip = "maybe: opposite signs in the search, none confirmed" if ev else "not searched"
         lines.append(
             f"| {r['text']} | `{r['arm']}` | {r['outcome']} | {_fmt(r['median'])} [{_fmt(r['p05'])} to {_fmt(r['p95'])}] | "
-            f"{_fmt(r['mean'])} [{_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}] | {_fmt(r.get('rope', 0.0))} | {r['share_predicted']:.0%} | {flip} | **{r['verdict']}** |"
+            f"{_fmt(r['mean'])} [{_fmt(r['mean_lo'])} to {_fmt(r['mean_hi'])}] | {_fmt(r.get('rope', 0.0))} | {r['share_predicted']:.0%} | {_pct(r.get('posterior_probability', np.nan))} | {flip} | **{r['verdict']}** |"
         )
     dated = verdicts[verdicts.get("verdict_by_date", pd.Series("", index=verdicts.index)).astype(bool)] if len(verdicts) else verdicts
     if len(dated):

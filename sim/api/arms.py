@@ -35,6 +35,10 @@ THESIS_SUITE = (
     "strike_law_enforced.toml",
 )
 """The thesis suite: the baseline (reference) and the counterfactual arms, in scenarios/."""
+QUICK = {"replicates": 20, "flip_points": 8, "flip_replicates": 1, "flip_confirm": 8}
+"""`thesis(quick=True)` (`--quick`): a historian's first look, under a minute on two cores; options given explicitly win."""
+DEFAULTS = {"replicates": 200, "flip_points": 32, "flip_replicates": 2, "flip_confirm": None}
+"""`thesis`'s defaults; `flip_confirm` None: scaled to the replicates asked (`sim.analysis.flips.confirm_for`: 8 to 32)."""
 KEY_OUTCOMES = ("july_peak_strikers", "striker_days_1990_91", "separatism_Ukraine_1991", "separatism_RSFSR_1991")
 """The outcomes `compare` prints (all are in its effects table)."""
 
@@ -107,10 +111,11 @@ def compare(
 
 def thesis(
     *,
+    quick: bool = False,
     sensitivity: str | Path | None = None,
-    flip_points: int = 32,
-    flip_replicates: int = 4,
-    flip_confirm: int = 32,
+    flip_points: int | None = None,
+    flip_replicates: int | None = None,
+    flip_confirm: int | None = None,
     fork_at: str | date | None = None,
     fresh: bool = False,
     options: RunOptions | None = None,
@@ -118,20 +123,30 @@ def thesis(
 ) -> ArmsResult:
     """The thesis suite as paired arms, each claim's verdict, the search of the priors for a reversal, and report.md.
 
+    `quick`: the preset `QUICK` (20 replicates, 8 parameter sets searched) for the options not given.
     `sensitivity`: a sensitivity results folder read back into the report (None: the newest under `out`; "": none).
-    `flip_points` parameter sets (0: no search), each with `flip_replicates` paired replicates, the most
-    opposite confirmed with `flip_confirm` (limits: `sim.inputs.limits.LIMITS`). `fork_at`, `fresh`: as `compare`.
+    `flip_points` parameter sets (0: no search; default 32), each screened with `flip_replicates` paired
+    replicates (default 2), the most opposite confirmed with `flip_confirm` (default: a quarter of the
+    replicates, 8 to 32; limits: `sim.inputs.limits.LIMITS`). `fork_at`, `fresh`: as `compare`.
     Shared options: `options` (a `RunOptions`) or its fields as keywords (replicates: default 200; seed:
     the baseline's; workers, cluster, out, draw_figures, quiet, command).
     """
-    o = RunOptions.build(options, **shared).with_defaults(replicates=200)
-    flip = tuple(
-        checked(n, v, optional=False)
-        for n, v in (("flip_points", flip_points), ("flip_replicates", flip_replicates), ("flip_confirm", flip_confirm))
-    )
+    o, flip = thesis_options(quick, flip_points, flip_replicates, flip_confirm, options, shared)
     path_option("sensitivity", sensitivity, empty=True)
     files = [str(ROOT / "scenarios" / f) for f in THESIS_SUITE]
     return _run_arms(files, "thesis", o, fork_at=fork_at, fresh=fresh, flip=flip, sensitivity=sensitivity)
+
+
+def thesis_options(quick, flip_points, flip_replicates, flip_confirm, options, shared) -> tuple[RunOptions, tuple[int, int, int]]:
+    """The thesis's shared options and (flip_points, flip_replicates, flip_confirm): given, else the preset's, else the defaults."""
+    from sim.analysis.flips import confirm_for
+
+    preset = QUICK if switch("quick", quick) else DEFAULTS
+    o = RunOptions.build(options, **shared).with_defaults(replicates=preset["replicates"])
+    given = {"flip_points": flip_points, "flip_replicates": flip_replicates, "flip_confirm": flip_confirm}
+    values = {n: checked(n, v) if v is not None else preset[n] for n, v in given.items()}
+    values["flip_confirm"] = values["flip_confirm"] or confirm_for(o.replicates)
+    return o, tuple(checked(n, v, optional=False) for n, v in values.items())
 
 
 def _run_arms(
@@ -146,6 +161,7 @@ def _run_arms(
 ) -> ArmsResult:
     """Run paired arms, compute effects (and, for the thesis, verdicts and the flip search), write the folder and report."""
     from sim.analysis import experiments, report
+    from sim.inputs.posterior import posterior_for
     from sim.model.scenario import check_against, load_scenario
     from sim.run.runner import ArmTables, arm_chunk_size, run_arms, world_for
 
@@ -199,7 +215,8 @@ def _run_arms(
     ref = arms[0].name
     effects = experiments.paired_effects(tables.outcomes, ref, seed=seed)
     flips = flip_search(arms, seed, *flip, workers=workers, cluster=cluster, quiet=quiet) if thesis else None
-    verdicts = experiments.judge(tables.outcomes, ref, seed=seed, flips=flips) if thesis else None
+    rows = posterior_for(arms[0].posterior).index_for(seeds) if thesis and arms[0].posterior else None  # each replicate's draw
+    verdicts = experiments.judge(tables.outcomes, ref, seed=seed, flips=flips, posterior_rows=rows) if thesis else None
     arm_rows = [{"name": a.name, "file": rel(a.path), "claim": a.claim, "description": a.description} for a in arms]
     with folder.assembling():
         out_tables = {"outcomes": tables.outcomes, "effects": effects, "series": tables.series}
@@ -295,9 +312,13 @@ def flip_search(arms: list, seed: int, points: int, replicates: int, confirm: in
         return None
     priors = [p for f in PRIOR_STAGES for p in load_priors(f).priors]
     fs = flips.flip_factors(arms[0], priors)
-    todo = [c for c in experiments.CLAIMS if c.arm in {a.name for a in arms[1:]}]
-    note(quiet, f"flip search: {points} parameter sets x {len({c.arm for c in todo}) + 1} arms x {replicates} replicates")
-    bar = progress(points, "points", quiet)
+    todo = [c for c in experiments.CLAIMS if c.arm in {a.name for a in arms[1:]} and c.construction is None]
+    searched = len({c.arm for c in todo}) + 1
+    note(
+        quiet,
+        f"flip search: {points} parameter sets x {searched} arms x {replicates} replicates, then {confirm} fresh replicates per candidate to confirm",
+    )
+    bar = progress(points * searched * replicates, "runs", quiet)
     t0 = time.perf_counter()
     found = flips.search(
         arms[0],
@@ -313,5 +334,9 @@ def flip_search(arms: list, seed: int, points: int, replicates: int, confirm: in
         on_done=bar.update,
     )
     bar.close()
-    note(quiet, f"flip search: {points} parameter sets x {len(fs)} factors in {time.perf_counter() - t0:.0f} s")
+    runs = f"{int(found['runs_screen'].iloc[0]):,} + {int(found['runs_confirm'].iloc[0]):,} runs" if len(found) else "no runs"
+    note(
+        quiet,
+        f"flip search: {points} parameter sets x {len(fs)} factors, {runs} (screening + confirmation) in {time.perf_counter() - t0:.0f} s",
+    )
     return found

@@ -88,7 +88,15 @@ def calibrate(
     from sim.model.scenario import check_against, load_scenario
     from sim.run.runner import executor_map, run_ensemble, world_for
 
-    call = dict(priors=priors, budget=budget, population=population, generations=generations, minutes=minutes, predictive=predictive, install=install)
+    call = dict(
+        priors=priors,
+        budget=budget,
+        population=population,
+        generations=generations,
+        minutes=minutes,
+        predictive=predictive,
+        install=install,
+    )
     command = command or command_line("calibrate", o, **call)
     setup = cal.load_priors(priors)
     targets = load_targets(setup.targets)

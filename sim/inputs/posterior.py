@@ -126,6 +126,27 @@ def load_posterior(path: str | Path) -> Posterior:
     )
 
 
+def sign_share(values: np.ndarray, rows: np.ndarray, sign: int) -> float:
+    """The posterior probability of the predicted sign: the share of posterior draws whose paired effect has it.
+
+    Every replicate of a thesis draws one row of the posterior (by weight, `sim.inputs.posterior`), so the
+    draws' shares estimate the posterior mass. The pairs that drew the same row are averaged first (the
+    row's effect with chance averaged out as far as its pairs allow); each row then counts with its share
+    of the draws. An effect of exactly 0 counts for neither sign.
+
+    Args:
+        values: paired effects (reference minus arm), one per replicate.
+        rows: the posterior row each replicate drew (`Posterior.index_for` of the replicate seeds).
+        sign: the predicted sign (+1 or -1).
+    """
+    v, r = np.asarray(values, dtype=float), np.asarray(rows)
+    if v.shape != r.shape or not len(v):
+        raise ValueError(f"{len(r)} posterior rows for {len(v)} paired effects")
+    _, inv, counts = np.unique(r, return_inverse=True, return_counts=True)
+    means = np.bincount(inv, weights=v) / counts
+    return float(counts[sign * means > 0].sum() / len(v))
+
+
 def draws_for(scenario: Any, seeds: list[int]) -> tuple[list[Params] | None, np.ndarray | None]:
     """Each replicate's parameters under a scenario: posterior draws by seed, or (None, None) for its own.
 

@@ -79,6 +79,8 @@ def test_benchmark_quick_mode_runs_and_writes_json(tmp_path):
     assert 0 < m8["final_ess"] <= 16 and m8["abc_seconds"] > 0 and m8["seconds"] >= m8["abc_seconds"]
     assert all(0 < p["acceptance"] <= 1 for p in m8["populations"])
     assert "8. stage-2 calibration" in r.stdout and "effective sample size of the last population" in r.stdout
+    (thesis,) = table["thesis"]  # measurement 9, in quick mode a tiny thesis: 12 arms x 2 replicates and a search of 2 sets
+    assert thesis["runs_arms"] == 24 and thesis["runs_screen"] == 2 * 11 * 1 and thesis["seconds"] > 0 and "9. thesis" in r.stdout
 
 
 @pytest.mark.slow

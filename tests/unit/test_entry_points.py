@@ -301,7 +301,8 @@ OWN = {
     "thesis": {
         "flip_points": ["0", -1, 100_000_000, 1.0],
         "flip_replicates": [0, 2_000_000, "4"],
-        "flip_confirm": [0, 2_000_000, None],
+        "flip_confirm": [0, 2_000_000, "8"],
+        "quick": ["yes", 1, None],
         "sensitivity": [5, True],
         "fork_at": ["1989/08/01"],
     },

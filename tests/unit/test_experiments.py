@@ -171,6 +171,52 @@ def test_a_claim_that_cannot_flip_is_reported_as_true_by_construction():
     assert "True by construction**: the arm only removes strikes" in text and "threshold 1" in text
 
 
+def test_the_posterior_probability_of_the_predicted_sign_on_a_constructed_example():
+    """Pairs that drew the same posterior row are averaged first; each row counts with its share of the draws."""
+    from sim.inputs.posterior import sign_share
+
+    effects = np.array([1.0, -3.0, 2.0, 2.0, -1.0, 0.5, 4.0, -4.0])
+    rows = np.array([7, 7, 3, 3, 5, 9, 2, 2])  # row 7: mean -1 (2 draws), 3: +2 (2), 5: -1 (1), 9: +0.5 (1), 2: 0 (2)
+    assert sign_share(effects, rows, +1) == pytest.approx(3 / 8)  # rows 3 and 9: 3 of the 8 draws
+    assert sign_share(effects, rows, -1) == pytest.approx(3 / 8)  # rows 7 and 5; row 2's mean effect of 0 counts for neither
+    assert sign_share(effects, np.arange(8), +1) == pytest.approx(np.mean(effects > 0))  # one draw per row: the share of pairs
+    with pytest.raises(ValueError):
+        sign_share(effects, rows[:5], +1)
+    out = pd.DataFrame(
+        {
+            "arm": ["base"] * 8 + ["x"] * 8,
+            "replicate": list(range(8)) * 2,
+            "seed": list(range(8)) * 2,
+            "july_peak_strikers": np.concatenate([10.0 + effects, np.full(8, 10.0)]),
+        }
+    )
+    claim = experiments.Claim("c", "A claim.", "x", "july_peak_strikers", -1, "reads", rope=1.0)
+    v = experiments.judge(out, "base", (claim,), posterior_rows=rows).iloc[0]
+    assert v["posterior_probability"] == pytest.approx(3 / 8) and v["share_predicted"] == pytest.approx(3 / 8)
+    assert np.isnan(experiments.judge(out, "base", (claim,)).iloc[0]["posterior_probability"])  # no posterior: none
+    text = report.report(
+        experiments.judge(out, "base", (claim,), posterior_rows=rows), experiments.paired_effects(out, "base"), [], META, []
+    )
+    assert "posterior probability of the predicted sign" in text and "| 38% |" in text
+
+
+def test_quick_parses_into_the_preset_and_given_options_win():
+    """`thesis --quick`: 20 replicates, 8 parameter sets; anything given explicitly wins; the confirmation scales with -n."""
+    import run as cli
+    from sim.api.arms import thesis_options
+
+    def resolved(*words):
+        a = cli.parse(["thesis", *words])
+        o, flip = thesis_options(a.quick, a.flip_points, a.flip_replicates, a.flip_confirm, None, {"replicates": a.replicates})
+        return o.replicates, *flip
+
+    assert resolved("--quick") == (20, 8, 1, 8)
+    assert resolved("--quick", "-n", "40", "--flip-points", "16", "--flip-replicates", "2") == (40, 16, 2, 8)
+    assert resolved() == (200, 32, 2, 32)
+    assert resolved("-n", "40") == (40, 32, 2, 10)
+    assert resolved("-n", "40", "--flip-confirm", "3", "--flip-points", "0") == (40, 0, 2, 3)
+
+
 @pytest.mark.slow
 def test_report_can_contradict_the_thesis(long_small):
     """When concessions raise trust more than efficacy, the separatism effect of concessions changes sign and so does the verdict."""

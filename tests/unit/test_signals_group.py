@@ -80,7 +80,7 @@ def test_compare_signalled_as_a_group_is_one_line_and_resumes(small_dir, tmp_pat
 
 
 def test_thesis_signalled_as_a_group_in_its_flip_search_keeps_its_chunks(tmp_path):
-    # 41 points of 1 replicate: two tasks of the flip search (40 a task), so it runs in a pool. That the same
+    # 41 points of 1 replicate: a task of the flip search per arm, so it runs in a pool. That the same
     # command then resumes (reusing the chunks, byte for byte) is test_resume_bytes.py's thesis test.
     out = tmp_path / "res"
     args = ["thesis", "-n", "2", "-s", "4", "-j", "2", "--out", str(out), "--no-figures", "-q", "--sensitivity", ""]
