@@ -260,6 +260,7 @@ def execute(
     task that raises gives its exception as its result instead of stopping the others.
     """
     out: list = [None] * len(tasks)
+    STOPPING.clear()  # a run stopped earlier in this process (its threads all ended) does not stop this one
     if not tasks:  # every chunk already finished (a resumed run): no executor to start
         return out
 
@@ -284,7 +285,6 @@ def execute(
         client = dask_client(cluster)
         ctx = client.get_executor()
     elif threads:
-        STOPPING.clear()
         ctx = ThreadPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(tasks)), thread_name_prefix="chunk")
     else:
         ctx = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(tasks)), mp_context=MP, initializer=_worker_init)
@@ -312,6 +312,7 @@ def execute(
         elif threads:  # threads cannot be killed: their engines stop before their next day
             STOPPING.set()
             ctx.shutdown(wait=True, cancel_futures=True)
+            STOPPING.clear()  # every thread has ended
         else:
             _stop_pool(ctx)
         raise
