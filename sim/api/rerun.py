@@ -22,6 +22,7 @@ from sim.api.options import RunOptions, check_options, checked, path_option
 from sim.figures import figures
 from sim.inputs.errors import InputError, OptionError
 from sim.run import results
+from sim.run.results import Stopped
 
 RERUN_SKIP = {"manifest.json"}
 """Files compared otherwise: the manifest key by key (timings, executor and the like may differ)."""
@@ -257,6 +258,11 @@ def scratch_notes(scratch: Path):
     try:
         with contextlib.redirect_stderr(stream):
             yield
+    except Stopped as exc:  # "interrupted: finished chunks are kept in <scratch>; ..."
+        if scratch.name not in exc.message:
+            raise
+        what = "terminated" if exc.code == 143 else "interrupted"
+        raise Stopped(f"{what}: no result written ({NOTHING_KEPT})", exc.code) from None
     except OSError as exc:  # "...; finished chunks are kept in <scratch>: run the same command again to resume"
         if exc.strerror and scratch.name in exc.strerror:
             exc.strerror = "; ".join([*(p for p in exc.strerror.split("; ") if scratch.name not in p), NOTHING_KEPT])

@@ -391,6 +391,8 @@ class Stopped(KeyboardInterrupt):
         The finished chunks of an unfinished result of this process are kept wherever the command
         stopped (while simulating, between two phases, while assembling the folder), and the line says where.
         """
+        if isinstance(exc, Stopped) and exc.message != cls().message:
+            return exc  # already says what its folder kept (that folder is closed since)
         code = getattr(exc, "code", 130)
         what = "terminated" if code == 143 else "interrupted"
         kept = [f for f in _OPEN if f.has_chunks()]
@@ -447,8 +449,7 @@ class ResultsFolder:
         _OPEN.append(self)
 
     def _closed(self) -> None:
-        if self in _OPEN:
-            _OPEN.remove(self)
+        _OPEN[:] = [f for f in _OPEN if f is not self]
 
     def plan(self, plan: dict[str, Any]) -> dict[str, Any]:
         """How the run is cut into chunks (read back when resuming, if sound: else its chunks are run again)."""
@@ -503,11 +504,14 @@ class ResultsFolder:
             kept = self.has_chunks()
             if not kept:
                 self.discard()
-            if isinstance(exc, KeyboardInterrupt):
-                raise Stopped.of(exc) from None
-            if kept:
-                self._say_kept(exc)
-            raise
+            try:
+                if isinstance(exc, KeyboardInterrupt):
+                    raise Stopped.of(exc) from None
+                if kept:
+                    self._say_kept(exc)
+                raise
+            finally:
+                self._closed()  # said: a later command of this process does not name this folder
         if on_stop:
             on_stop()
 
@@ -518,14 +522,13 @@ class ResultsFolder:
             with assembling(self.path):
                 yield self
         except KeyboardInterrupt as exc:
-            if not self.has_chunks():
-                self._closed()
-            raise Stopped.of(exc) from None
+            stopped = Stopped.of(exc)  # names the folder if its chunks are kept
+            self._closed()
+            raise stopped from None
         except BaseException as exc:
-            if not self.has_chunks():
-                self._closed()
-            elif isinstance(exc, OSError):
+            if self.has_chunks() and isinstance(exc, OSError):
                 self._say_kept(exc)
+            self._closed()  # said: a later command of this process does not name this folder
             raise
 
     def _say_kept(self, exc: BaseException) -> None:

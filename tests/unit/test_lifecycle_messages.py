@@ -161,3 +161,40 @@ def test_the_atomic_writer_names_the_file_of_an_os_error_without_one(tmp_path):
         results._atomic(tmp_path / "table.parquet", fail)
     assert info.value.filename == str(tmp_path / "table.parquet") and info.value.strerror == os.strerror(errno.ENOSPC)
     assert not list(tmp_path.iterdir())
+
+
+FIRST_FAILURES = {  # how an earlier command of the same process stopped with its finished chunks kept
+    "disk full while writing the tables": ("write_tables", OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "daily_basin.parquet"), 1),
+    "an error while writing the tables": ("write_tables", RuntimeError("simulated failure"), RuntimeError),
+    "Ctrl-C while writing the tables": ("write_tables", KeyboardInterrupt(), 130),
+}
+
+
+@pytest.mark.parametrize("case", FIRST_FAILURES)
+def test_a_later_command_of_the_same_process_names_only_its_own_folder(short, tmp_path, monkeypatch, capsys, case):
+    """A command that stopped with chunks kept is closed: a later command's interrupt does not name its folder (the API, a long session)."""
+    from sim.run import results
+
+    name, exc, outcome = FIRST_FAILURES[case]
+    first, later = tmp_path / "first", tmp_path / "later"
+
+    def fail(*args, **kwargs):
+        raise exc
+
+    with monkeypatch.context() as m:
+        m.setattr(results, name, fail)
+        if isinstance(outcome, int):
+            assert cli.main(run_args(short, first)) == outcome
+        else:
+            with pytest.raises(outcome):
+                cli.main(run_args(short, first))
+    assert list(first.rglob("done_*")), "the first command kept its chunks"
+    capsys.readouterr()
+
+    def interrupt(self, first_replicate, tables):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(results.ResultsFolder, "add_chunk", interrupt)
+    assert cli.main(run_args(short, later)) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "interrupted: no result written" and str(first) not in err, err
