@@ -128,9 +128,29 @@ def _probability(row, sens: dict | None, date_outcome: str, claim: Claim) -> str
     return ""
 
 
+def _dated_items(c: Claim, row, effects: pd.DataFrame, sens: dict | None, whom: str) -> list[str]:
+    """One line per date a claim reads: its verdict and effect in percentage points of `whom`, in words."""
+    pct, at, items = int(LEVEL * 100), _date_verdicts(row), []
+    for label, outcome in c.dates or (("", c.outcome),):
+        e = effects[(effects["arm"] == c.arm) & (effects["outcome"] == outcome)]
+        if not len(e):
+            continue
+        e = e.iloc[0]
+        v = at.get(label) or verdict(e["mean_lo"], e["mean_hi"], c.sign, c.rope, not row.get("can_flip", True))
+        more = "more" if e["mean"] > 0 else "fewer" if e["mean"] < 0 else "no more and no fewer"
+        agree = e["share_positive"] if c.sign > 0 else e["share_negative"]
+        items.append(
+            f"- {DATE_WORDS.get(label, label or 'At the end')}: **{v}**. With the concessions {_points(e['mean'])} percentage "
+            f"points {more} {whom} backed the republic (effect of the lever {_signed_points(e['mean'])} "
+            f"points, {pct}% interval {_signed_points(e['mean_lo'])} to {_signed_points(e['mean_hi'])}; the least that "
+            f"matters: {_points(c.rope)}); {agree:.0%} of the {int(e['pairs'])} paired runs agree"
+            f"{_probability(row, sens, outcome, c)}."
+        )
+    return items
+
+
 def answer(verdicts: pd.DataFrame, effects: pd.DataFrame, meta: dict, sens: dict | None = None) -> list[str]:
     """The answer, between its markers: one paragraph per republic, the verdict at each date in plain words."""
-    pct = int(LEVEL * 100)
     reps = int(meta.get("replicates") or 0)
     lines = [
         ANSWER_START,
@@ -152,25 +172,18 @@ def answer(verdicts: pd.DataFrame, effects: pd.DataFrame, meta: dict, sens: dict
         if c is None or row is None:
             continue
         said = True
-        at = _date_verdicts(row)
-        items = []
-        for label, outcome in c.dates or (("", c.outcome),):
-            e = effects[(effects["arm"] == c.arm) & (effects["outcome"] == outcome)]
-            if not len(e):
-                continue
-            e = e.iloc[0]
-            v = at.get(label) or verdict(e["mean_lo"], e["mean_hi"], c.sign, c.rope, not row.get("can_flip", True))
-            more = "more" if e["mean"] > 0 else "fewer" if e["mean"] < 0 else "no more and no fewer"
-            agree = e["share_positive"] if c.sign > 0 else e["share_negative"]
-            items.append(
-                f"- {DATE_WORDS.get(label, label or 'At the end')}: **{v}**. With the concessions {_points(e['mean'])} percentage "
-                f"points {more} of the mining workforce backed the republic (effect of the lever {_signed_points(e['mean'])} "
-                f"points, {pct}% interval {_signed_points(e['mean_lo'])} to {_signed_points(e['mean_hi'])}; the least that "
-                f"matters: {_points(c.rope)}); {agree:.0%} of the {int(e['pairs'])} paired runs agree"
-                f"{_probability(row, sens, outcome, c)}."
-            )
+        items = _dated_items(c, row, effects, sens, "of the mining workforce")
         lines += [f"**{republic}**, the share of its mining workforce whose committee backs the republic against the Union:", ""]
         lines += [*items, "", _rests_on(row, sens), ""]
+        vote_c, vote_row = _claim(f"{key}_vote"), rows.get(f"{key}_vote")
+        if vote_c is not None and vote_row is not None:
+            lines += [
+                f"On the scale of a vote, the share of the adults of the {republic}'s mining oblasts (those with a sourced 1989 "
+                "population) who would back their republic against the Union, the miners' households among them (`sim/model/vote.py`):",
+                "",
+                *_dated_items(vote_c, vote_row, effects, sens, "of the adults"),
+                "",
+            ]
     if not said:
         lines += ["The thesis claims per republic were not among the claims run: see the verdicts below.", ""]
     lines.append(ANSWER_END)

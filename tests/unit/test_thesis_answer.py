@@ -111,3 +111,26 @@ def test_the_readme_holds_the_answer_in_the_same_words(tmp_path):
     assert new.endswith("\n\nrest\n")
     with pytest.raises(InputError, match="not a thesis report"):
         api.write_thesis_answer(readme.with_name("none.md"), readme)
+
+
+def test_the_answer_gives_the_vote_scale_reading_per_republic_and_date():
+    """Issue 29: the separatism claims read on the scale of a vote too, in percentage points of the republic's adults."""
+    vote = [o for c in experiments.CLAIMS if c.key in {f"{k}_vote" for k in report.REPUBLICS} for _, o in c.dates]
+    assert len(vote) == 6  # two republics x three dates
+    out = outcomes(200)
+    rng = np.random.default_rng(4)
+    base = {o: rng.uniform(0.2, 0.3, 200) for o in vote}
+    for o, v in base.items():
+        out[o] = np.concatenate([v, v - (0.03 if "Ukraine" in o else 0.001)])
+    verdicts = experiments.judge(out, "baseline")
+    meta = {"command": "python run.py thesis", "git_commit": "abc", "replicates": 200, "seed": 1, "parameters": "posterior"}
+    text = report.report(verdicts, experiments.paired_effects(out, "baseline"), [], meta, [])
+    head = text.split("## How the answer was reached")[0]
+    ukraine = head.split("**Ukrainian SSR**")[1].split("**RSFSR**")[0]
+    rsfsr = head.split("**RSFSR**")[1]
+    for part in (ukraine, rsfsr):
+        scale = part.split("On the scale of a vote")[1]
+        for date in ("17 March 1991", "24 August 1991", "1 December 1991"):
+            assert f"- {date}" in scale
+    assert "3.0 percentage points more of the adults backed the republic" in ukraine.split("On the scale of a vote")[1]
+    assert "of the adults" not in ukraine.split("On the scale of a vote")[0]  # the committee reading keeps its own words
