@@ -167,7 +167,9 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
         description="ABC-SMC over the priors of a priors file (default: the 1989-1990 stage, calibration/priors_1989_1990.toml) on its targets file. Writes results/calibration/<UTC time>_<hash>/ (posterior.parquet, populations, posterior predictive check, figures, pyabc's abc.db). --install also copies the posterior to calibration/fitted/ with a generated README. A stopped run continues with the same command and --resume.",
     )
     c.add_argument(
-        "--priors", default=str(PRIORS), help="priors file (default: calibration/priors_1989_1990.toml; stage 1: calibration/priors.toml)"
+        "--priors",
+        default=str(PRIORS),
+        help="priors file (default: stage 2, calibration/priors_1989_1990.toml; stage 1: calibration/priors.toml)",
     )
     c.add_argument("--budget", default="small", help="small (CI, a few minutes) or full (the committed posterior); default small")
     c.add_argument("--population", type=int, default=None, help="particles per population (default: the budget's)")

@@ -262,7 +262,9 @@ def scratch_notes(scratch: Path):
         if scratch.name not in exc.message:
             raise
         what = "terminated" if exc.code == 143 else "interrupted"
-        raise Stopped(f"{what}: no result written ({NOTHING_KEPT})", exc.code) from None
+        stopped = Stopped(f"{what}: no result written ({NOTHING_KEPT})", exc.code)
+        stopped.said = True  # what it says stands (`Stopped.of`)
+        raise stopped from None
     except OSError as exc:  # "...; finished chunks are kept in <scratch>: run the same command again to resume"
         if exc.strerror and scratch.name in exc.strerror:
             exc.strerror = "; ".join([*(p for p in exc.strerror.split("; ") if scratch.name not in p), NOTHING_KEPT])

@@ -386,19 +386,15 @@ class Stopped(KeyboardInterrupt):
 
     @classmethod
     def of(cls, exc: BaseException) -> Stopped:
-        """The one line for an interrupt (`exc`: Ctrl-C or SIGTERM, at any point of a command) saying what it kept.
-
-        The finished chunks of an unfinished result of this process are kept wherever the command
-        stopped (while simulating, between two phases, while assembling the folder), and the line says where.
-        """
-        if isinstance(exc, Stopped) and exc.message != cls().message:
+        """The one line for an interrupt (Ctrl-C or SIGTERM, anywhere in a command): where its finished chunks are kept, if any."""
+        if getattr(exc, "said", False):
             return exc  # already says what its folder kept (that folder is closed since)
         code = getattr(exc, "code", 130)
         what = "terminated" if code == 143 else "interrupted"
-        kept = [f for f in _OPEN if f.has_chunks()]
-        if kept:
-            return cls(f"{what}: finished chunks are kept in {shown(kept[-1].path)}; run the same command again to resume", code)
-        return cls(f"{what}: no result written", code)
+        kept = [f"finished chunks are kept in {shown(f.path)}; run the same command again to resume" for f in _OPEN if f.has_chunks()]
+        out = cls(f"{what}: {kept[-1] if kept else 'no result written'}", code)
+        out.said = True
+        return out
 
 
 def shown(path: Path) -> str:

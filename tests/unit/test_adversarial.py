@@ -199,7 +199,8 @@ def test_a_damaged_chunk_is_one_line_naming_it_and_is_run_again(copy, tmp_path):
 @pytest.mark.slow
 def test_two_identical_commands_at_once_one_refuses_with_one_line(copy, tmp_path):
     out = tmp_path / "res"
-    args = ["run", str(copy / "small.toml"), "-n", "400", "-s", "5", "--out", str(out), "-j", "1", "--no-figures", "-q"]
+    # long enough that the first is still running when the second starts (the engine runs 400 small-world replicates in seconds)
+    args = ["run", str(copy / "small.toml"), "-n", "20000", "-s", "5", "--out", str(out), "-j", "1", "--no-figures", "-q"]
     p = _start(args, out)
     _wait_for_chunk(out)
     err = one_line(cli(*args, code=1))

@@ -43,8 +43,8 @@ def test_a_resumed_run_says_how_much_it_resumed(small_dir, tmp_path, monkeypatch
 def test_compare_prints_effects_with_units_the_interval_named_and_no_scientific_notation(tmp_path, small_dir):
     shutil.copytree(small_dir, tmp_path, dirs_exist_ok=True)  # a scenario names files beside it or in the repository only
     sc = tmp_path / "small.toml"
-    arm = tmp_path / "no_news.toml"
-    arm.write_text(f'base = "{sc.as_posix()}"\nname = "no_news"\n[mechanisms]\nnews = false\n')
+    arm = tmp_path / "no_contagion.toml"
+    arm.write_text(f'base = "{sc.as_posix()}"\nname = "no_contagion"\n[mechanisms]\ncontagion = false\n')  # an effect to state
     r = subprocess.run(
         [
             sys.executable,
@@ -66,8 +66,10 @@ def test_compare_prints_effects_with_units_the_interval_named_and_no_scientific_
         timeout=600,
     )
     assert r.returncode == 0, r.stderr
-    lines = [x for x in r.stdout.splitlines() if " than in " in x]  # the arm against the reference, in words
-    assert lines and all("90% bootstrap interval" in x and "minus" not in x.split("(")[0] for x in lines)
+    lines = [x for x in r.stdout.splitlines() if "(effect of the lever = " in x]  # what the lever did, in words, then the sum
+    assert lines and all(
+        "90% bootstrap interval" in x and "minus" not in x.split("(")[0] and " the lever " in x.split("(")[0] for x in lines
+    )
     assert "persons" in r.stdout and "e+0" not in r.stdout and "e-0" not in r.stdout
 
 
