@@ -67,7 +67,8 @@ def test_resume_key_changes_with_the_content_of_a_data_file(copy):
 @pytest.mark.slow
 def test_a_killed_run_resumed_after_a_data_edit_starts_anew(copy, tmp_path):
     out = tmp_path / "res"
-    args = ["run", str(copy / "small.toml"), "-n", "400", "-s", "3", "--out", str(out), "-j", "1", "--no-figures", "-q"]
+    # long enough that the signal finds it running (the engine runs 400 small-world replicates in about a second)
+    args = ["run", str(copy / "small.toml"), "-n", "5000", "-s", "3", "--out", str(out), "-j", "1", "--no-figures", "-q"]
     p = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     chunks = out / "small"
     deadline = time.time() + 300
@@ -125,8 +126,8 @@ def _wait_for_chunk(out: Path, timeout=300):
 @pytest.mark.parametrize("sig, code, word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
 def test_signal_to_a_pool_run_ends_every_process_prints_one_line_and_resumes(copy, tmp_path, sig, code, word):
     out = tmp_path / "res"
-    args = ["run", str(copy / "small.toml"), "-n", "600", "-s", "8", "--out", str(out), "-j", "2", "--no-figures", "-q"]
-    p = _start(args, out)
+    args = ["run", str(copy / "small.toml"), "-n", "3000", "-s", "8", "--out", str(out), "-j", "2", "--no-figures", "-q"]
+    p = _start(args, out)  # long enough that the signal finds it running
     _wait_for_chunk(out)
     os.kill(p.pid, sig)
     _, err = p.communicate(timeout=60)
