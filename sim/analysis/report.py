@@ -39,6 +39,8 @@ DATE_WORDS = {
     "1 Dec 1991": "1 December 1991 (the Ukrainian referendum)",
 }
 """The dates the separatism claims are read at, in words."""
+DATE_WORDS_BY_REPUBLIC = {"RSFSR": {"1 Dec 1991": "1 December 1991 (the day of Ukraine's referendum; the RSFSR held none)"}}
+"""Where a date's words differ by republic: the RSFSR voted on 17 March 1991 but not on 1 December."""
 PROBABILITY_COLUMNS = ("probability_predicted", "p_predicted", "posterior_probability")
 """A verdicts column holding the probability of the claimed sign, if the run computed one (read where present)."""
 
@@ -128,9 +130,10 @@ def _probability(row, sens: dict | None, date_outcome: str, claim: Claim) -> str
     return ""
 
 
-def _dated_items(c: Claim, row, effects: pd.DataFrame, sens: dict | None, whom: str) -> list[str]:
+def _dated_items(c: Claim, row, effects: pd.DataFrame, sens: dict | None, whom: str, republic: str = "") -> list[str]:
     """One line per date a claim reads: its verdict and effect in percentage points of `whom`, in words."""
     pct, at, items = int(LEVEL * 100), _date_verdicts(row), []
+    words = DATE_WORDS | DATE_WORDS_BY_REPUBLIC.get(republic, {})
     for label, outcome in c.dates or (("", c.outcome),):
         e = effects[(effects["arm"] == c.arm) & (effects["outcome"] == outcome)]
         if not len(e):
@@ -140,7 +143,7 @@ def _dated_items(c: Claim, row, effects: pd.DataFrame, sens: dict | None, whom: 
         more = "more" if e["mean"] > 0 else "fewer" if e["mean"] < 0 else "no more and no fewer"
         agree = e["share_positive"] if c.sign > 0 else e["share_negative"]
         items.append(
-            f"- {DATE_WORDS.get(label, label or 'At the end')}: **{v}**. With the concessions {_points(e['mean'])} percentage "
+            f"- {words.get(label, label or 'At the end')}: **{v}**. With the concessions {_points(e['mean'])} percentage "
             f"points {more} {whom} backed the republic (effect of the lever {_signed_points(e['mean'])} "
             f"points, {pct}% interval {_signed_points(e['mean_lo'])} to {_signed_points(e['mean_hi'])}; the least that "
             f"matters: {_points(c.rope)}); {agree:.0%} of the {int(e['pairs'])} paired runs agree"
@@ -155,8 +158,9 @@ def answer(verdicts: pd.DataFrame, effects: pd.DataFrame, meta: dict, sens: dict
     lines = [
         ANSWER_START,
         f"*From `{meta['command']}` (commit `{meta['git_commit']}`), {reps} paired runs per arm. The claim: the centre's "
-        "concessions fuelled separatism, read as the share of each republic's mining workforce whose strike committee backs "
-        "the republic against the Union, with the historical concessions against the same runs without any.*",
+        "concessions fuelled separatism, read on the scale of a vote (the share of the adults of each republic's mining oblasts "
+        "who would back their republic against the Union) and among the miners (the share of the mining workforce whose strike "
+        "committee backs the republic, the model's mechanism), with the historical concessions against the same runs without any.*",
         "",
     ]
     if reps < FEW_REPLICATES:
@@ -169,21 +173,23 @@ def answer(verdicts: pd.DataFrame, effects: pd.DataFrame, meta: dict, sens: dict
     said = False
     for key, republic in REPUBLICS.items():
         c, row = _claim(key), rows.get(key)
-        if c is None or row is None:
+        vote_c, vote_row = _claim(f"{key}_vote"), rows.get(f"{key}_vote")
+        if (c is None or row is None) and (vote_c is None or vote_row is None):
             continue
         said = True
-        items = _dated_items(c, row, effects, sens, "of the mining workforce")
-        lines += [f"**{republic}**, the share of its mining workforce whose committee backs the republic against the Union:", ""]
-        lines += [*items, "", _rests_on(row, sens), ""]
-        vote_c, vote_row = _claim(f"{key}_vote"), rows.get(f"{key}_vote")
+        lines += [f"**{republic}**", ""]
         if vote_c is not None and vote_row is not None:
             lines += [
                 f"On the scale of a vote, the share of the adults of the {republic}'s mining oblasts (those with a sourced 1989 "
-                "population) who would back their republic against the Union, the miners' households among them (`sim/model/vote.py`):",
+                "population) who would back their republic against the Union, the miners' households among them (`sim/model/vote.py`; "
+                "what the separatism claims read):",
                 "",
-                *_dated_items(vote_c, vote_row, effects, sens, "of the adults"),
+                *_dated_items(vote_c, vote_row, effects, sens, "of the adults", republic),
                 "",
             ]
+        if c is not None and row is not None:
+            lines += ["Among the miners, the share of the mining workforce whose committee backs the republic against the Union:", ""]
+            lines += [*_dated_items(c, row, effects, sens, "of the mining workforce", republic), "", _rests_on(row, sens), ""]
     if not said:
         lines += ["The thesis claims per republic were not among the claims run: see the verdicts below.", ""]
     lines.append(ANSWER_END)

@@ -134,3 +134,7 @@ def test_the_answer_gives_the_vote_scale_reading_per_republic_and_date():
             assert f"- {date}" in scale
     assert "3.0 percentage points more of the adults backed the republic" in ukraine.split("On the scale of a vote")[1]
     assert "of the adults" not in ukraine.split("On the scale of a vote")[0]  # the committee reading keeps its own words
+    # the vote scale is what the claims read, so it comes first; the RSFSR held no referendum on 1 December 1991
+    assert ukraine.index("On the scale of a vote") < ukraine.index("Among the miners")
+    assert "the Ukrainian referendum" in ukraine and "the Ukrainian referendum" not in rsfsr
+    assert "1 December 1991 (the day of Ukraine's referendum; the RSFSR held none)" in rsfsr
