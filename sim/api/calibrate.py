@@ -103,6 +103,7 @@ def calibrate(
     plan = smc.Budget.named(budget)
     if population is not None:
         plan.population = population
+        plan.most = max(plan.most, 3 * population) if plan.target_ess else 0
     if generations is not None:
         plan.generations = generations
     if minutes is not None:

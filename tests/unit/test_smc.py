@@ -165,6 +165,17 @@ def test_a_bad_budget_option_is_one_line(tmp_path, key, value):
 def test_the_full_budget_is_the_benchmarked_one():
     """Measurement 8 of benchmarks/bench.py times the stage-2 calibration at the full budget: 200 particles, a 40-minute ABC cap."""
     plan = smc.Budget.named("full")
-    assert (plan.population, plan.replicates, plan.max_minutes) == (200, 4, 40)
+    assert (plan.population, plan.replicates, plan.max_minutes, plan.target_ess, plan.most) == (200, 4, 40, 125, 600)
     with pytest.raises(Exception, match="--budget"):
         smc.Budget.named("huge")
+
+
+def test_the_population_grows_with_the_spread_of_the_weights():
+    """Issue 28: stage 2 ended with 87 effective particles of 200; the next population is sized from the last one's ESS."""
+    strategy = smc.ESSPopulationSize(200, target=125, most=600)
+    g = smc.GaussianProposal()
+    x = pd.DataFrame(np.random.default_rng(1).normal(size=(200, 2)), columns=["a", "b"])
+    for w, size in ((np.ones(200), 200), (np.r_[np.ones(100), np.full(100, 0.0)], 250), (np.r_[1.0, np.full(199, 1e-9)], 600)):
+        g.fit(x, w)
+        strategy.update([g], np.ones(1), t=1)
+        assert strategy(1) == size  # ESS 200 -> the floor, 100 -> 200 * 125 / 100, about 1 -> the cap
