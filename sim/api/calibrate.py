@@ -278,6 +278,13 @@ def note_missing_given(setup, sc) -> None:
         )
 
 
+def _sizes(budget: dict) -> str:
+    """The population size as the budget set it: fixed, or from the last population's effective sample size."""
+    if budget.get("target_ess"):
+        return f"{budget['population']} to {budget['most']} particles, sized to aim at {budget['target_ess']:g} effective ones"
+    return str(budget["population"])
+
+
 def fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:
     """calibration/fitted/README.md: how the committed posterior was made (generated, so it cannot drift)."""
     from sim.analysis.targets import headline
@@ -307,7 +314,7 @@ def fitted_readme(manifest: dict, pops, summ, scores, folder: str) -> str:
         f"- Command: `{manifest['command']}` (commit `{manifest['git_commit']}`)",
         f"- Priors: `{manifest['priors_file']}`; targets: `{manifest['targets_file']}`; scenario `{manifest['scenario_file']}` cut to "
         f"{manifest['calibration_window'][0]} to {manifest['calibration_window'][1]}",
-        f"- Root seed {manifest['root_seed']}; population {manifest['budget']['population']}; "
+        f"- Root seed {manifest['root_seed']}; population {_sizes(manifest['budget'])}; "
         f"{len(pops)} populations; {manifest['simulations']:,} simulations; {manifest['abc_seconds']:.0f} s of ABC on this machine's cores",
         f"- Results folder (not committed): `{folder}`",
         "",
