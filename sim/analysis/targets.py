@@ -19,6 +19,7 @@ import pandas as pd
 
 from sim.inputs.datafiles import REPUBLICS, read_csv
 from sim.inputs.errors import InputError
+from sim.model import stance
 from sim.model.metrics import wave_bounds
 from sim.model.scenario import HORIZON
 from sim.model.vote import VOTE_MEASURES, town_republics
@@ -124,7 +125,7 @@ def load_targets(path: str | Path) -> list[Target]:
             for col in ("value", "low", "high"):
                 if not math.isnan(getattr(t, col)) and not 0 <= getattr(t, col) <= 1:
                     raise InputError(
-                        f"{col} of an allegiance target is a share in [0, 1], got {getattr(t, col):g}", file=name, line=line, key=col
+                        f"{col} of a {t.measure} target is a share in [0, 1], got {getattr(t, col):g}", file=name, line=line, key=col
                     )
         if kind == "interval" and t.low > t.high:
             raise InputError(f"low {t.low:g} is above high {t.high:g}", file=name, line=line, key="low")
@@ -132,13 +133,15 @@ def load_targets(path: str | Path) -> list[Target]:
     return out
 
 
-LEVELS = ("mines_on_strike", "strikers", "allegiance")
-"""Measures read on the target's date: enterprises on strike, strikers (persons), and allegiance (the
-share, 0 to 1, of the area's workforce whose town or basin committee backs its republic against the Union)."""
+LEVELS = ("mines_on_strike", "strikers", "allegiance", *stance.STANCE_MEASURES)
+"""Measures read on the target's date: enterprises on strike, strikers (persons), allegiance (the
+share, 0 to 1, of the area's workforce whose town or basin committee backs its republic against the
+Union), and the area's stance (`sim.model.stance`: shares at the political stage or beyond and at the
+sovereignty stage, active town and basin committees)."""
 EVENTS = ("first_strike", "last_day")
 """Measures that are dates: the first day on strike, and the first day back to none, in the target's window."""
 MEASURES = LEVELS + EVENTS + tuple(VOTE_MEASURES)  # the vote-scale ones are scored by sim.analysis.vote_scale
-SHARES = ("allegiance", *VOTE_MEASURES)
+SHARES = ("allegiance", *stance.STANCE_SHARES, *VOTE_MEASURES)
 WINDOW_DAYS = 30
 """Default window of an event target: a `first_strike` or `last_day` target dated D is scored against the
 first such event on or after D - WINDOW_DAYS (a `window_days` column overrides it per row)."""
@@ -387,9 +390,11 @@ def overlaps(t: Target, lo: float, hi: float) -> bool:
 
 
 def capacity(t: Target, area: Area, world) -> float:
-    """Largest value the measure can take in the area: its enterprises, its workforce, a share of 1, or the window in days."""
+    """Largest value the measure can take in the area: its enterprises, its workforce, a share of 1, its committees, or the window in days."""
     if t.measure in EVENTS:
         return float(WINDOW_DAYS if math.isnan(t.window_days) else t.window_days) * 2
+    if t.measure in stance.STANCE_MEASURES:
+        return stance.capacity(t.measure, np.asarray(area.towns), world)
     if t.measure in SHARES:
         return 1.0
     towns = np.asarray(area.towns)
@@ -424,11 +429,12 @@ def uninformative(t: Target, q05: float, q95: float, never: float, cap: float) -
     else:
         low = bounds(t)[0] if t.kind == "interval" else t.value
         if q05 <= 0 < low:
-            return "the band reaches 0 (no strike) though every figure of the row is above 0"
+            return f"the band reaches 0 ({stance.nothing(t.measure)}) though every figure of the row is above 0"
     if q95 - q05 > UNINFORMATIVE_SHARE * cap:
         if t.measure in EVENTS:
             return f"the band spans {q95 - q05:,.0f} days, more than {UNINFORMATIVE_SHARE:.0%} of twice the {cap / 2:,.0f}-day window"
         of = {"mines_on_strike": f"the area's {cap:,.0f} enterprises", "strikers": f"the area's workforce of {cap:,.0f}"}
+        of |= {k: f"the area's {cap:,.0f} possible committees" for k in stance.STANCE_COUNTS}
         return f"the band spans {(q95 - q05) / cap:.0%} of {of.get(t.measure, 'the range 0 to 1')}"
     return ""
 

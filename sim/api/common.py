@@ -121,9 +121,16 @@ def num(x: float) -> str:
     return f"{x:+.3g}" if abs(x) >= 0.001 or x == 0 else f"{x:+.6f}"
 
 
+def is_share(measure: str) -> bool:
+    """Whether a target measure is a share (0 to 1), printed with two decimals."""
+    from sim.analysis.targets import SHARES
+
+    return measure in SHARES
+
+
 def historical(r) -> str:
     """The historical figure of a score row: a value, a range, a value with its range ("12,000 (10,000-14,000)"), or an open range ("at least 1")."""
-    fmt = (lambda v: f"{v:.2f}") if r["measure"] == "allegiance" else (lambda v: f"{v:,.0f}")
+    fmt = (lambda v: f"{v:.2f}") if is_share(r["measure"]) else (lambda v: f"{v:,.0f}")
     if r["kind"] != "interval":
         return fmt(r["value"])
     if math.isnan(r["high"]):
@@ -165,7 +172,7 @@ def scores_text(scores) -> str:
     lines = [f"{'target (date, basin, place, measure)':76s} {'historical':>24s} {'model median [5% to 95%]':>30s}  in 90% band"]
     for _, r in scores.iterrows():
         where = f"{r['date']} {r['basin']}{', ' + r['place'] if r['place'] else ''} {r['measure']}"
-        fmt = (lambda v: f"{v:.2f}") if r["measure"] == "allegiance" else counted
+        fmt = (lambda v: f"{v:.2f}") if is_share(r["measure"]) else counted
         hist = "on the day" if r["measure"] in ("first_strike", "last_day") else historical(r)
         if not r["scored"]:
             lines.append(f"{where:76s} {hist:>24s}   not scored: {r['reason']}")

@@ -225,9 +225,9 @@ class Params:
         "trust",
         0,
         0.5,
-        f"{A}: off (0) in the baseline, which keeps the calibrated fit; the counter-mechanism of the concessions' effects "
-        "(radicalisation by refusal: a strike the centre leaves unanswered turns the workforce against it); no source sizes "
-        "it, so `thesis` searches its whole range (0 to 0.5) for a sign flip",
+        f"{CAL2}. The counter-mechanism of the concessions' effects (radicalisation by refusal: a strike the centre leaves "
+        "unanswered turns the workforce against it); sized by the 1989-1990 stance rows (demand stage of the Pechora, Kuzbass, "
+        "Donbas and USSR workforce, issue 29); no source read says whether a refused strike radicalised",
         "trust in the centre lost by an enterprise whose strike ends without a deal",
     )
     tau_rep: float = p(0.02, "1/day", "trust", 0, 0.5, A, "daily trust loss under full repression")
@@ -361,9 +361,9 @@ class Params:
         "escalation",
         0,
         1,
-        f"{A}: off (0) in the baseline, which keeps the calibrated fit; the counter-mechanism of `bind` (the republics "
-        "courting the refused: a strike the centre leaves unanswered drives its committees to the republic's leaders); no "
-        "source sizes it, so `thesis` searches its whole range (0 to 1) for a sign flip",
+        f"{CAL2}. The counter-mechanism of `bind` (the republics courting the refused: a strike the centre leaves unanswered "
+        "drives its committees to the republic's leaders); sized by the 1989-1990 allegiance rows (the Ukrainian SSR at the end "
+        "of 1989, the Kuzbass in October 1990, issue 29); no 1990 source read on the Ukrainian committees' stance",
         "share of the way a strike that ends without a deal moves its committees' allegiance towards the republic "
         "(per unit of the area's workforce that returned without a deal that day)",
     )

@@ -21,15 +21,17 @@ from sim.inputs.network import REPUBLICS, World
 from sim.inputs.params import Params, stack_params
 from sim.inputs.posterior import draws_for
 from sim.inputs.rng import BLOCK, Streams
-from sim.model import kernel, metrics, vote
+from sim.model import kernel, metrics, stance, vote
 from sim.model.interventions import apply_events, compile_timeline
 from sim.model.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES
 from sim.model.scenario import Scenario
 from sim.model.state import init_state
 
-AREA_OBSERVABLES = ("strikers", "mines_on_strike", "allegiance")
-"""Daily series recorded for requested areas: strikers, enterprises on strike, and the share of the
-area's workforce whose town or basin committee backs its republic against the Union."""
+AREA_OBSERVABLES = ("strikers", "mines_on_strike", "allegiance", *stance.STANCE_MEASURES)
+"""Daily series recorded for requested areas: strikers, enterprises on strike, the share of the
+area's workforce whose town or basin committee backs its republic against the Union, and the
+area's stance (`sim.model.stance`: shares at the political stage or beyond and at the sovereignty
+stage, active town and basin committees)."""
 
 
 def batch_params(scenario: Scenario, seeds: list[int], params: Params | Sequence[Params] | None = None) -> Params:
@@ -114,6 +116,7 @@ class Engine:
         cols = np.asarray([i for a in self.areas for i in a], dtype=np.intp)
         self._area_mat = sp.csr_matrix((np.ones(cols.size), (rows, cols)), shape=(len(self.areas), world.n_cities))
         self._area_wf = np.asarray(self._area_mat @ world.by_city(world.workforce[None, :])[0]).ravel()
+        self._area_basins = stance.area_basins(self._area_mat, world)
         self.area_out = {k: np.zeros((self.days, r, len(self.areas))) for k in AREA_OBSERVABLES} if self.areas else {}
         # the vote-scale allegiance by oblast and republic (an observation: sim.model.vote)
         self.vote = vote.VoteTracker(world, scenario.start, self.days, self.params, r) if record == "all" else None
@@ -194,6 +197,8 @@ class Engine:
                 for k, v in towns.items():
                     a = np.asarray(self._area_mat @ v.T).T
                     self.area_out[k][d] = a / np.maximum(self._area_wf, 1e-300) if k == "allegiance" else a
+                for k, v in stance.observe(self.state, w, self._area_mat, self._area_basins, self._area_wf).items():
+                    self.area_out[k][d] = v
         self.day += 1
 
     def run(self, until: int | None = None, stopped: Callable[[], bool] | None = None) -> Engine:

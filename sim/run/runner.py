@@ -30,7 +30,7 @@ from sim.inputs.network import REPUBLICS, World, load_world
 from sim.inputs.params import Params
 from sim.inputs.posterior import draws_for, posterior_for
 from sim.inputs.rng import replicate_seeds
-from sim.model.engine import Engine
+from sim.model.engine import AREA_OBSERVABLES, Engine
 from sim.model.metrics import outcomes
 from sim.model.scenario import Scenario
 from sim.model.vote import VOTE_COLUMNS, oblast_groups
@@ -128,9 +128,9 @@ def tidy(engine: Engine, replicates: list[int], labels: tuple[str, ...] = (), ta
     counts(town, ("strikers", "mines_on_strike"))
     if engine.areas:
         areas = frame(engine.area_out, tuple(labels), "area")
-        counts(areas, ("strikers", "mines_on_strike"))
+        counts(areas, ("strikers", "mines_on_strike", "committees_city", "committees_basin"))
     else:
-        areas = pd.DataFrame(columns=["replicate", "date", "area", "strikers", "mines_on_strike", "allegiance"])
+        areas = pd.DataFrame(columns=["replicate", "date", "area", *AREA_OBSERVABLES])
     return Tables(basin=basin, republic=republic, town=town, oblast=allegiance_by_oblast(engine, replicates), areas=areas)
 
 
