@@ -330,7 +330,7 @@ class Budget:
         if name == "small":
             return Budget(population=40, generations=3, replicates=4)
         if name == "full":
-            return Budget(population=200, generations=10, replicates=4, max_minutes=40, target_ess=125, most=600)
+            return Budget(population=200, generations=10, replicates=4, max_minutes=40, target_ess=150, most=800)
         raise InputError(f"--budget must be small or full, got {name!r}", key="budget")
 
 

@@ -165,7 +165,7 @@ def test_a_bad_budget_option_is_one_line(tmp_path, key, value):
 def test_the_full_budget_is_the_benchmarked_one():
     """Measurement 8 of benchmarks/bench.py times the stage-2 calibration at the full budget: 200 particles, a 40-minute ABC cap."""
     plan = smc.Budget.named("full")
-    assert (plan.population, plan.replicates, plan.max_minutes, plan.target_ess, plan.most) == (200, 4, 40, 125, 600)
+    assert (plan.population, plan.replicates, plan.max_minutes, plan.target_ess, plan.most) == (200, 4, 40, 150, 800)
     with pytest.raises(Exception, match="--budget"):
         smc.Budget.named("huge")
 
