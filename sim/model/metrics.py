@@ -232,6 +232,15 @@ WAVE_THRESHOLD = 20_000
 named in the essay involved tens of thousands or more)."""
 
 
+def _over_days(x: np.ndarray) -> np.ndarray:
+    """(days, ...) -> (...): the sum over days, one day after another, whatever the number of replicates.
+
+    (numpy sums a single replicate's contiguous column pairwise, and several replicates day after day:
+    a replicate run alone would differ in the last bits from the same replicate run in a batch.)
+    """
+    return np.cumsum(x, axis=0)[-1] if len(x) else x.sum(axis=0)
+
+
 def _union(run: Run, name: str) -> np.ndarray:
     return run.basin[name].sum(axis=2)  # (days, R)
 
@@ -253,7 +262,8 @@ def _demand_gap(run: Run) -> np.ndarray:
     w = run.window("1990-01-01", "1990-12-31")
     k, d = run.basin_names.index("Kuzbass"), run.basin_names.index("Donbas")
     pol = run.basin["share_political"] + run.basin["share_sovereignty"]
-    return pol[w][:, :, d].mean(axis=0) - pol[w][:, :, k].mean(axis=0)
+    days = int(w.sum())
+    return _over_days(pol[w][:, :, d]) / days - _over_days(pol[w][:, :, k]) / days  # the mean over days
 
 
 def _allegiance(republic: str, when: str) -> Callable[[Run], np.ndarray]:
@@ -311,7 +321,7 @@ OUTCOMES: dict[str, Outcome] = {
             "striker_days_1990_91",
             "union-wide striker-days, 1990-1991 (the later strike waves), in millions",
             "million person-days",
-            lambda r: _union(r, "strikers")[r.window("1990-01-01", "1991-12-31")].sum(axis=0) / 1e6,
+            lambda r: _over_days(_union(r, "strikers")[r.window("1990-01-01", "1991-12-31")]) / 1e6,
             until="1991-12-31",
         ),
         Outcome(
