@@ -309,23 +309,23 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
         for k in range(nk):
             t_truce[k] = (day >= s.c_deal_day[r, k]) and (day < s.c_deal_day[r, k] + p.deal_truce)
             t_order[k] = t_truce[k] and (day >= s.c_deal_day[r, k] + p.order_lag)
+        # one pass: strikers for the news, striking enterprises by town and basin, the strike indicator
+        # (each sum in ascending enterprise order, as separate passes would)
         tot = 0.0
-        for i in range(n):
-            tot += (1.0 if s.striking[r, i] else 0.0) * s.out_share[r, i] * w.wf[i]
-        news = p.glasnost * news_level * min(1.0, tot / p.news_scale)
         for k in range(nk):
             busy[k] = 0.0
         for i in range(n):
-            busy[w.city[i]] += 1.0 if s.striking[r, i] else 0.0
-        for i in range(n):
-            busy[w.nc + w.basin[i]] += 1.0 if s.striking[r, i] else 0.0
+            x = 1.0 if s.striking[r, i] else 0.0
+            tot += x * s.out_share[r, i] * w.wf[i]
+            busy[w.city[i]] += x
+            busy[w.nc + w.basin[i]] += x
+            xs[i] = x
+        news = p.glasnost * news_level * min(1.0, tot / p.news_scale)
         out_r = False
         for b in range(nb):
             out_r = out_r or busy[w.nc + b] > 0
         # tie shares: one pass over the stacked CSR rows (town, basin, delegate), summed in row order;
         # a row whose ties all lie in a town (or basin, or replicate) with no striker is a sum of zeros: 0.0
-        for i in range(n):
-            xs[i] = 1.0 if s.striking[r, i] else 0.0
         for lvl in range(3):
             for i in range(n):
                 acc = 0.0

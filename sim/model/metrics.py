@@ -232,6 +232,15 @@ WAVE_THRESHOLD = 20_000
 named in the essay involved tens of thousands or more)."""
 
 
+def _over_days(x: np.ndarray) -> np.ndarray:
+    """(days, ...) -> (...): the sum over days, one day after another, whatever the number of replicates.
+
+    (numpy sums a single replicate's contiguous column pairwise, and several replicates day after day:
+    a replicate run alone would differ in the last bits from the same replicate run in a batch.)
+    """
+    return np.cumsum(x, axis=0)[-1] if len(x) else x.sum(axis=0)
+
+
 def _union(run: Run, name: str) -> np.ndarray:
     return run.basin[name].sum(axis=2)  # (days, R)
 
@@ -253,7 +262,8 @@ def _demand_gap(run: Run) -> np.ndarray:
     w = run.window("1990-01-01", "1990-12-31")
     k, d = run.basin_names.index("Kuzbass"), run.basin_names.index("Donbas")
     pol = run.basin["share_political"] + run.basin["share_sovereignty"]
-    return pol[w][:, :, d].mean(axis=0) - pol[w][:, :, k].mean(axis=0)
+    days = int(w.sum())
+    return _over_days(pol[w][:, :, d]) / days - _over_days(pol[w][:, :, k]) / days  # the mean over days
 
 
 def _allegiance(republic: str, when: str) -> Callable[[Run], np.ndarray]:
@@ -311,7 +321,7 @@ OUTCOMES: dict[str, Outcome] = {
             "striker_days_1990_91",
             "union-wide striker-days, 1990-1991 (the later strike waves), in millions",
             "million person-days",
-            lambda r: _union(r, "strikers")[r.window("1990-01-01", "1991-12-31")].sum(axis=0) / 1e6,
+            lambda r: _over_days(_union(r, "strikers")[r.window("1990-01-01", "1991-12-31")]) / 1e6,
             until="1991-12-31",
         ),
         Outcome(
@@ -487,8 +497,17 @@ def _observe(s, w, bo, ro):  # pragma: no cover (compiled)
         for k in range(nk):
             sov[k] = s.c_active[r, k] and s.c_stage[r, k] == 2
             back[k] = s.c_active[r, k] and s.c_alleg[r, k] >= 0.5
+        # a basin's sums run in registers over a run of its enterprises, taken up from and put back into
+        # mb at the run's ends: the same additions in the same order, whatever the enterprises' order
+        cur = -1
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = 0.0
         for i in range(n):
             b = w.basin[i]
+            if b != cur:
+                if cur >= 0:
+                    _put(mb, cur, a0, a1, a2, a3, a4, a5, a6)
+                cur = b
+                a0, a1, a2, a3, a4, a5, a6 = mb[0, b], mb[1, b], mb[2, b], mb[3, b], mb[4, b], mb[5, b], mb[6, b]
             p = w.republic[i]
             wi = w.wf[i]
             st = s.stage[r, i]
@@ -496,19 +515,21 @@ def _observe(s, w, bo, ro):  # pragma: no cover (compiled)
             s0 = wi if st == 0 else 0.0
             s1 = wi if st == 1 else 0.0
             s2 = wi if st == 2 else 0.0
-            mb[0, b] += out
-            mb[1, b] += 1.0 if s.striking[r, i] else 0.0
-            mb[2, b] += s0
-            mb[3, b] += s1
-            mb[4, b] += s2
-            mb[5, b] += s.eff[r, i] * wi
-            mb[6, b] += s.trust[r, i] * wi
+            a0 += out
+            a1 += 1.0 if s.striking[r, i] else 0.0
+            a2 += s0
+            a3 += s1
+            a4 += s2
+            a5 += s.eff[r, i] * wi
+            a6 += s.trust[r, i] * wi
             rp[0, p] += out
             rp[1, p] += wi if (sov[w.city[i]] or sov[w.nc + b]) else 0.0
             rp[2, p] += s0
             rp[3, p] += s1
             rp[4, p] += s2
             rp[5, p] += wi if (back[w.city[i]] or back[w.nc + b]) else 0.0
+        if cur >= 0:
+            _put(mb, cur, a0, a1, a2, a3, a4, a5, a6)
         for k in range(nk):
             if s.c_active[r, k]:
                 b = w.k_basin[k]
@@ -535,3 +556,15 @@ def _observe(s, w, bo, ro):  # pragma: no cover (compiled)
             ro[3, r, p] = rp[3, p] / w.wf_by_republic[p] if ok else 0.0
             ro[4, r, p] = rp[4, p] / w.wf_by_republic[p] if ok else 0.0
             ro[5, r, p] = rp[5, p] / w.wf_by_republic[p] if ok else 0.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _put(mb, b, a0, a1, a2, a3, a4, a5, a6):  # pragma: no cover (compiled)
+    """Store a basin's seven running sums back into mb."""
+    mb[0, b] = a0
+    mb[1, b] = a1
+    mb[2, b] = a2
+    mb[3, b] = a3
+    mb[4, b] = a4
+    mb[5, b] = a5
+    mb[6, b] = a6

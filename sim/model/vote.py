@@ -31,6 +31,7 @@ from datetime import date
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 
 from sim.inputs.network import REPUBLICS, World
 from sim.inputs.oblasts import SHOCK_KINDS, VoteInputs
@@ -124,10 +125,29 @@ class VoteTracker:
         self.hs = self.population(0)[:, self.town_key]  # stance of each town's miners' households
         self.ever = np.zeros((r, self.nc), dtype=bool)  # the town's committee has existed
         self.M = np.zeros((days, r, n_o))
-        self.rep_vote = np.full((days, r, len(REPUBLICS)), np.nan)
+        self._rep_vote = np.full((days, r, len(REPUBLICS)), np.nan)
+        self._observed = self._totalled = 0  # days observed; days whose republic totals are computed
+
+    @property
+    def rep_vote(self) -> np.ndarray:
+        """(days, R, P): the republic totals of the measure by day (NaN: a day not observed, or a republic with no covered oblast)."""
+        self._total()
+        return self._rep_vote
+
+    def _total(self) -> None:
+        """The republic totals of the days observed since the last call, under the current parameters, all days at once."""
+        lo, hi = self._totalled, self._observed
+        if hi <= lo:
+            return
+        pop = np.stack([self.population(d) for d in range(lo, hi)])  # (D, R, O); cached between two shocks
+        v = pop + self.weight()[None] * (self.M[lo:hi] - pop)
+        self._rep_vote[lo:hi] = self.republic_total(v.reshape(-1, v.shape[-1])).reshape(hi - lo, self.r, -1)
+        self._totalled = hi
 
     def set_params(self, params) -> None:
         """Take the (new) parameters of the batch (a fork into another arm)."""
+        if hasattr(self, "_rep_vote"):
+            self._total()  # the days before the fork are totalled under the parameters they ran with
         self.p0 = baseline(params, self.keys, self.inputs, self.r)
         self.spill, self.drift = _col(params, "vote_spill", self.r), _col(params, "vote_drift", self.r)
         self.sizes = {k: _col(params, f"vote_shock_{k}", self.r) for k in SHOCK_KINDS}
@@ -144,16 +164,16 @@ class VoteTracker:
         return self._pop[1]
 
     def observe(self, d: int, active: np.ndarray, alleg: np.ndarray) -> None:
-        """Record day d from the committees' state after its step (`c_active`, `c_alleg`; town committees first)."""
+        """Record day d from the committees' state after its step (`c_active`, `c_alleg`; town committees first).
+
+        Compiled (`_observe`): the same operations as the array form, each oblast summed from 0 in ascending
+        town order (as the sparse product), so the values are the same bit for bit; the republic totals
+        are taken later, over many days at once (`rep_vote`).
+        """
         pop = self.population(d)
-        pt = pop[:, self.town_key]
-        act = active[:, : self.nc]
-        self.ever |= act
-        drifted = self.hs + self.drift[:, None] * (pt - self.hs)
-        self.hs = np.where(act, alleg[:, : self.nc], np.where(self.ever, drifted, pt))
-        total = np.asarray(self._mat @ self.hs.T).T  # each oblast summed in ascending town order, whatever R is
-        self.M[d] = np.where(self.workforce > 0, total / np.maximum(self.workforce, 1e-300), pop)
-        self.rep_vote[d] = self.republic_total(pop + self.weight() * (self.M[d] - pop))
+        m = self._mat
+        _observe(active, alleg, pop, self.town_key, self.drift, m.indptr, m.indices, m.data, self.workforce, self.hs, self.ever, self.M[d])
+        self._observed = d + 1
 
     def weight(self) -> np.ndarray:
         """w_o = min(1, vote_spill * m_o), (R, O): the miners' households' weight in the oblast's vote (NaN where m_o is not sourced)."""
@@ -179,3 +199,29 @@ class VoteTracker:
         out = np.einsum("ro,op->rp", np.where(self._counted, values, 0.0), self._weights)  # no BLAS: each row summed alone, in order
         out[:, ~self._has] = np.nan
         return out
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _observe(active, alleg, pop, town_key, drift, ptr, idx, val, workforce, hs, ever, out):  # pragma: no cover (compiled)
+    """One day of `VoteTracker.observe` for every replicate: the households' stance `hs`, `ever`, and M_o into `out` (R, O)."""
+    nrep, nc = hs.shape
+    no = out.shape[1]
+    for r in range(nrep):
+        for c in range(nc):
+            pt = pop[r, town_key[c]]
+            if active[r, c]:
+                ever[r, c] = True
+                hs[r, c] = alleg[r, c]
+            elif ever[r, c]:
+                h = hs[r, c]
+                hs[r, c] = h + drift[r] * (pt - h)
+            else:
+                hs[r, c] = pt
+        for o in range(no):
+            if workforce[o] > 0:
+                t = 0.0
+                for j in range(ptr[o], ptr[o + 1]):
+                    t += val[j] * hs[r, idx[j]]
+                out[r, o] = t / max(workforce[o], 1e-300)
+            else:
+                out[r, o] = pop[r, o]

@@ -40,6 +40,24 @@ def test_engine_batch_of_50_equals_single_runs_bitwise(small):
             assert batch.rep_out[name][:, r].tobytes() == one.rep_out[name][:, 0].tobytes(), name
 
 
+def test_outcomes_and_vote_scale_of_a_batch_equal_single_runs_bitwise():
+    """The baseline to its end (the 1990-91 outcomes, the vote-scale series): a batch of 3 and each replicate alone."""
+    from sim.inputs.network import load_world
+    from sim.model.metrics import outcomes
+    from sim.model.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    world = load_world(sc.data)
+    seeds = replicate_seeds(5, 3)
+    batch = simulate(world, sc, seeds)
+    out = outcomes(batch.outcome_run())
+    for r, seed in enumerate(seeds):
+        one = simulate(world, sc, [seed])
+        assert one.vote.rep_vote[:, 0].tobytes() == batch.vote.rep_vote[:, r].tobytes()
+        for name, v in outcomes(one.outcome_run()).items():
+            assert v.tobytes() == out[name][r : r + 1].tobytes(), name
+
+
 def test_engine_split_over_threads_equals_one_thread_bitwise(small):
     sc, world = small
     seeds = replicate_seeds(8, 5)

@@ -213,3 +213,28 @@ def test_run_py_prints_the_table_and_chunking_does_not_change_it(voting, tmp_pat
         assert "vote-scale allegiance" in r.stdout and "Ukrainian SSR: Donbas oblast" in r.stdout
         outs.append(next((tmp_path / workers).glob("small/*/vote_scale.parquet")).read_bytes())
     assert outs[0] == outs[1]
+
+
+def test_the_compiled_observation_equals_the_array_form_bit_for_bit(ran):
+    """`VoteTracker.observe` (compiled) against the array form it replaced, on random committees, over days and a fork."""
+    sc, world, _, _ = ran
+    rng = np.random.default_rng(3)
+    r, k, days = 4, world.n_cities + world.n_basins, 120
+    tr = VoteTracker(world, sc.start, days, sc.params.replace(vote_drift=0.05), r)
+    hs, ever = tr.population(0)[:, tr.town_key].copy(), np.zeros((r, world.n_cities), dtype=bool)
+    rep = np.full((days, r, len(REPUBLICS)), np.nan)
+    for d in range(days):
+        active, alleg = rng.random((r, k)) < 0.3, rng.random((r, k))
+        tr.observe(d, active, alleg)
+        pop = tr.population(d)
+        act, pt = active[:, : world.n_cities], pop[:, tr.town_key]
+        ever |= act
+        hs = np.where(act, alleg[:, : world.n_cities], np.where(ever, hs + tr.drift[:, None] * (pt - hs), pt))
+        total = np.asarray(tr._mat @ hs.T).T
+        m = np.where(tr.workforce > 0, total / np.maximum(tr.workforce, 1e-300), pop)
+        assert np.array_equal(tr.M[d], m) and np.array_equal(tr.hs, hs)
+        rep[d] = tr.republic_total(pop + tr.weight() * (m - pop))
+        if d == 60:
+            assert np.array_equal(tr.rep_vote[:61], rep[:61], equal_nan=True)
+            tr.set_params(sc.params.replace(vote_spill=2.0))  # days before a fork keep the parameters they ran with
+    assert np.array_equal(tr.rep_vote, rep, equal_nan=True)
