@@ -154,7 +154,8 @@ def _run(
 
 
 COUNTERS = ("court", "tau_refuse")
-"""The counter-mechanisms no source sizes and the baseline switches off (`WIDE`): the search says how the sign depends on them."""
+"""The counter-mechanisms of refusal (`WIDE`): calibrated in stage 2 since issue 29, so drawn from the posterior where it holds
+them (`draw_points`), searched over `WIDE` otherwise; the search says how the sign depends on them."""
 
 
 def counters_split(free: list[Factor], unit: np.ndarray, eff: np.ndarray) -> str:

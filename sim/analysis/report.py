@@ -100,7 +100,10 @@ def _rests_on(row, sens: dict | None) -> str:
             else "no single mechanism (none switched off changes the verdict)"
         )
     else:
-        mech = "the model's mechanisms as calibrated on 1989-1990 and on hand-set assumptions (no sensitivity run was read)"
+        mech = (
+            "the model's mechanisms as calibrated on 1989-1990 (the counter-mechanisms of refusal on weak evidence of the "
+            "committees' stance) and on hand-set assumptions (no sensitivity run was read)"
+        )
     ev = str(row.get("flip_evidence") or "")
     if not row.get("can_flip", True) and row.get("construction"):
         over = "nothing inside the priors overturns it: " + gloss_point(str(row["construction"]))
