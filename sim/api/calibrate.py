@@ -101,9 +101,11 @@ def calibrate(
     setup = cal.load_priors(priors)
     targets = load_targets(setup.targets)
     plan = smc.Budget.named(budget)
-    if population is not None:
+    if population is not None:  # the ESS aim and the cap scale with the population asked for
+        if plan.target_ess:
+            scale = population / plan.population
+            plan.target_ess, plan.most = plan.target_ess * scale, max(population, round(plan.most * scale))
         plan.population = population
-        plan.most = max(plan.most, 3 * population) if plan.target_ess else 0
     if generations is not None:
         plan.generations = generations
     if minutes is not None:

@@ -75,7 +75,8 @@ def test_benchmark_quick_mode_runs_and_writes_json(tmp_path):
     assert abs(sum(phases.values()) - 1) < 1e-9 and phases["compiled day (sim/model/kernel.py step)"] > 0.1  # the profile adds up
     assert "7. where one engine run's time goes" in r.stdout
     m8 = table["calibration_stage2"]  # measurement 8: the stage-2 calibration (quick: 16 particles, 2 populations)
-    assert m8["population"] == 16 and [p["population"] for p in m8["populations"]] == [0, 1]
+    # 16 particles asked for: the full budget's ESS aim and cap scale with it (12 effective, 16 to 64 particles)
+    assert 16 <= m8["population"] <= 64 and [p["population"] for p in m8["populations"]] == [0, 1]
     assert 0 < m8["final_ess"] <= 16 and m8["abc_seconds"] > 0 and m8["seconds"] >= m8["abc_seconds"]
     assert all(0 < p["acceptance"] <= 1 for p in m8["populations"])
     assert "8. stage-2 calibration" in r.stdout and "effective sample size of the last population" in r.stdout
