@@ -15,6 +15,15 @@ from sim.inputs.process import threads_and_backend  # noqa: E402
 # processes inherit it) and a backend that needs no screen
 threads_and_backend()
 
+import signal  # noqa: E402
+
+# A shell without job control starts a background command (`.ci/run ... &`, nohup) with SIGINT ignored,
+# and an ignored signal stays ignored across exec: every process the tests start would then ignore the
+# Ctrl-C they send it, and Python would install no KeyboardInterrupt handler. Catching SIGINT here resets
+# it to the default in every child (a caught signal is reset at exec), as in a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 import pytest  # noqa: E402
 
 from sim.inputs.datafiles import load_inputs  # noqa: E402
