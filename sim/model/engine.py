@@ -32,6 +32,8 @@ AREA_OBSERVABLES = ("strikers", "mines_on_strike", "allegiance", *stance.STANCE_
 area's workforce whose town or basin committee backs its republic against the Union, and the
 area's stance (`sim.model.stance`: shares at the political stage or beyond and at the sovereignty
 stage, active town and basin committees)."""
+AREA_SHARES = ("allegiance", *stance.STANCE_SHARES)
+"""The area series that are shares of the area's workforce (the others are counts)."""
 
 
 def batch_params(scenario: Scenario, seeds: list[int], params: Params | Sequence[Params] | None = None) -> Params:
@@ -194,11 +196,11 @@ class Engine:
                     self.town_out[k][d] = v
             if self.areas:
                 towns["allegiance"] = w.by_city(metrics.backing(self.state, w) * w.workforce)
+                towns |= stance.by_town(self.state, w)
                 for k, v in towns.items():
                     a = np.asarray(self._area_mat @ v.T).T
-                    self.area_out[k][d] = a / np.maximum(self._area_wf, 1e-300) if k == "allegiance" else a
-                for k, v in stance.observe(self.state, w, self._area_mat, self._area_basins, self._area_wf).items():
-                    self.area_out[k][d] = v
+                    self.area_out[k][d] = a / np.maximum(self._area_wf, 1e-300) if k in AREA_SHARES else a
+                self.area_out["committees_basin"][d] = stance.basin_committees(self.state, w, self._area_basins)
         self.day += 1
 
     def run(self, until: int | None = None, stopped: Callable[[], bool] | None = None) -> Engine:

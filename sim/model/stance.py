@@ -38,7 +38,11 @@ def area_basins(area_mat: sp.csr_matrix, world: World) -> sp.csr_matrix:
 
 
 def by_town(state: State, world: World) -> dict[str, np.ndarray]:
-    """(R, C) town sums behind each measure: workforce at a stage (shares), active town committees (counts)."""
+    """(R, C) town sums behind every stance measure but `committees_basin` (that one: `basin_committees`).
+
+    Workforce at a stage (summed over an area and divided by its workforce: the shares) and active town
+    committees (summed: the counts).
+    """
     wf = world.workforce
     return {
         "share_political_or_beyond": world.by_city((state.stage >= 1) * wf),
@@ -47,15 +51,9 @@ def by_town(state: State, world: World) -> dict[str, np.ndarray]:
     }
 
 
-def observe(state: State, world: World, area_mat: sp.csr_matrix, basins_mat: sp.csr_matrix, area_wf: np.ndarray) -> dict[str, np.ndarray]:
-    """(R, A) value of each stance measure in each area: shares of the area's workforce, committee counts."""
-    out = {}
-    for k, v in by_town(state, world).items():
-        a = np.asarray(area_mat @ v.T).T
-        out[k] = a / np.maximum(area_wf, 1e-300) if k in STANCE_SHARES else a
-    basin_active = state.c_active[:, world.n_cities :].astype(float)
-    out["committees_basin"] = np.asarray(basins_mat @ basin_active.T).T
-    return out
+def basin_committees(state: State, world: World, basins_mat: sp.csr_matrix) -> np.ndarray:
+    """(R, A) active basin committees of the basins each area's towns lie in (`area_basins`)."""
+    return np.asarray(basins_mat @ state.c_active[:, world.n_cities :].astype(float).T).T
 
 
 def capacity(measure: str, towns: np.ndarray, world: World) -> float:
