@@ -18,7 +18,8 @@
 6. The compiled kernel (sim/model/kernel.py): a fresh process running 5 days with an empty on-disk cache
    (compiling) and with it filled (warm).
 7. A profile of one engine run: the share of its time in the compiled day, the compiled
-   observation, the random draws, the day's events and the rest (Python around the day).
+   observation, the random draws, the day's events and the rest (Python around the day); and
+   (7b) the compiled day by step, in ns per enterprise-day, on one thread.
 8. The stage-2 calibration (1989-1990, `python run.py calibrate --budget full`: 200 particles, a
    40-minute ABC cap) on all cores: wall time of the ABC and of the whole command (posterior
    predictive check included, figures not), and the effective sample size (ESS) of the last
@@ -293,7 +294,7 @@ def kernel_compile() -> dict:
 
 PHASES = (
     ("compiled day (sim/model/kernel.py step)", ("kernel.py", "step")),
-    ("compiled observation (sim/model/metrics.py observe)", ("metrics.py", "observe")),
+    ("compiled observation (sim/model/observation.py observe)", ("observation.py", "observe")),
     ("random draws (sim/inputs/rng.py) and their stacking", ("engine.py", "draws")),
     ("events of the day", ("engine.py", "apply_events")),
 )
@@ -321,6 +322,89 @@ def profile_run(sc, world) -> dict:
         out["phases"][label] = cum / run_cum if run_cum else float("nan")
     out["phases"]["the rest (Python around the day: engine bookkeeping, town series)"] = 1 - sum(out["phases"].values())
     return out
+
+
+STEPS = (
+    ("set-up: deals, truces and return orders", "        p = pm[r]\n"),
+    ("(1) strikers by town and basin", "        # (1) strikers"),
+    ("(2) ties on strike", "        # (2) basin and delegate ties"),
+    ("committees' calls, pulls and town rates", "        for k in range(nk):\n            kb = w.k_basin[k]\n            callout"),
+    ("(3) decisions and updates (with trust and efficacy sums)", "        # (3) each enterprise decides"),
+    ("committees: formation, escalation, allegiance", "        # committees\n"),
+    ("calls run out, promises carried out", "        # the workforce takes up"),
+    ("(4) demands, grievances, trust", "        # (4) each enterprise: demands"),
+    ("the reactive centre", "        # the reactive centre concedes"),
+)
+"""Measurement 7b's steps of the compiled day: label, the line of sim/model/kernel.py `_step` where the step begins
+(it ends where the next begins; the last at the end of the replicate's day)."""
+
+
+def kernel_steps(sc, world, batch: int) -> dict:
+    """Measurement 7b: ns per enterprise-day of each step of the compiled day, a batch on one thread.
+
+    A copy of sim/model/kernel.py with a cycle counter read where each step begins (`STEPS`) runs the
+    batch; each step's share of the counted cycles times the day's measured ns per enterprise-day is its ns.
+    """
+    import importlib.util
+
+    from sim.model import kernel
+    from sim.model.engine import Engine
+
+    src = (ROOT / "sim" / "model" / "kernel.py").read_text(encoding="utf-8")
+    counter = (
+        "from llvmlite import ir as _ir\n"
+        "from numba.core import cgutils as _cg, types as _ty\n"
+        "from numba.extending import intrinsic as _intrinsic\n\n\n"
+        "@_intrinsic\n"
+        "def _cycles(typingctx):\n"
+        "    def codegen(context, builder, signature, args):\n"
+        "        fn = _cg.get_or_insert_function(builder.module, _ir.FunctionType(_ir.IntType(64), []), 'llvm.readcyclecounter')\n"
+        "        return builder.call(fn, [])\n\n"
+        "    return _ty.uint64(), codegen\n\n\n"
+        "COUNTS = np.zeros(16, dtype=np.uint64)\n\n\n"
+    )
+    start = src.index("def _step(")
+    head, body = src[:start], src[start:]
+    head = head.replace("cache=True", "cache=False").replace("\nPARAMS = ", "\n" + counter + "PARAMS = ", 1)
+    body = body.replace("cache=True", "cache=False")
+    body = body.replace("def _step(s, w, pm, m, day,", "def _step(s, w, pm, m, day, COUNTS,", 1)
+    for j, (_, line) in enumerate(STEPS):
+        if body.count(line) != 1:
+            raise SystemExit(f"measurement 7b: sim/model/kernel.py _step no longer has the line {line.strip()!r}: update STEPS")
+        indent = line[: len(line) - len(line.lstrip())]
+        tick = f"{indent}_t = _cycles()\n" + ("" if j == 0 else f"{indent}COUNTS[{j - 1}] += _t - _t0\n") + f"{indent}_t0 = _t\n"
+        body = body.replace(line, tick + line if j else line + tick, 1)
+    last = body.rstrip("\n").rsplit("\n", 1)[1]
+    indent = "        "
+    body = body.rstrip("\n") + f"\n{indent}COUNTS[{len(STEPS) - 1}] += _cycles() - _t0\n"
+    assert last.startswith(indent)  # the last line of _step is in the replicate loop
+    head = head.replace("rows_of(s, rows), wa, pm[rows], m, day,", "rows_of(s, rows), wa, pm[rows], m, day, COUNTS,", 1)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "kernel_steps.py"
+        path.write_text(head + body, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("kernel_steps", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    seconds = [0.0]
+
+    def step(*args, **kw):
+        t = time.perf_counter()
+        mod.step(*args, **kw)
+        seconds[0] += time.perf_counter() - t
+
+    plain = kernel.step
+    kernel.step = step
+    try:
+        seeds = replicate_seeds(sc.seed, batch)
+        Engine(world, sc.with_changes(end=sc.start + timedelta(days=9)), seeds[:2], threads=1).run()  # compiled
+        mod.COUNTS[:] = 0
+        seconds[0] = 0.0
+        Engine(world, sc, seeds, threads=1).run()
+    finally:
+        kernel.step = plain
+    ns_day = seconds[0] / (batch * world.n * sc.days) * 1e9
+    share = mod.COUNTS[: len(STEPS)] / mod.COUNTS[: len(STEPS)].sum()
+    return {"ns_per_enterprise_day": ns_day, "steps": {label: float(f * ns_day) for (label, _), f in zip(STEPS, share, strict=True)}}
 
 
 def thesis_time(quick: bool) -> list[dict]:
@@ -388,6 +472,7 @@ def main() -> None:
     m5 = calibration_throughput(load_scenario(ROOT / "scenarios" / "baseline.toml"), world, 1 if args.quick else 5)
     m6 = kernel_compile()
     m7 = profile_run(sc, world)
+    m7b = kernel_steps(sc, world, batch)
     m8 = None if args.calibration == "skip" else calibration_stage2(args.calibration, args.quick)
     m9 = thesis_time(args.quick)
 
@@ -418,6 +503,7 @@ def main() -> None:
         "calibration": m5,
         "kernel_compile": m6,
         "profile": m7,
+        "kernel_steps": m7b,
         "calibration_stage2": m8,
         "thesis": m9,
     }
@@ -458,6 +544,11 @@ def main() -> None:
     print(f"7. where one engine run's time goes (cProfile, {m7['profiled_seconds']:.3f} s profiled):")
     for label, share in m7["phases"].items():
         print(f"{'   ' + label:58s} {share:14.0%}")
+    print(
+        f"7b. the compiled day by step, a batch of {batch} on one thread (ns per enterprise-day; {m7b['ns_per_enterprise_day']:.1f} in all):"
+    )
+    for label, ns in m7b["steps"].items():
+        print(f"{'   ' + label:58s} {ns:14.1f}")
     if m8 is not None:
         n = m8["population"]
         label = f"8. stage-2 calibration, {m8['budget']} budget{' (quick)' if args.quick else ''}: ABC wall time (s)"

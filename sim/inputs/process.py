@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -55,6 +55,9 @@ def by_rows(threads: int, r: int, part: Callable[[slice], None]) -> None:
         _POOL.append(ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="kernel"))
     edges = [r * j // t for j in range(t + 1)]
     futures = [_POOL[0].submit(part, slice(edges[j], edges[j + 1])) for j in range(1, t)]
-    part(slice(edges[0], edges[1]))
+    try:
+        part(slice(edges[0], edges[1]))
+    finally:
+        wait(futures)  # (a part that failed here leaves none still writing)
     for f in futures:
         f.result()

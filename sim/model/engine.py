@@ -21,7 +21,7 @@ from sim.inputs.network import REPUBLICS, World
 from sim.inputs.params import Params, stack_params
 from sim.inputs.posterior import draws_for
 from sim.inputs.rng import BLOCK, Streams
-from sim.model import kernel, metrics, stance, vote
+from sim.model import kernel, metrics, observation, stance, vote
 from sim.model.interventions import apply_events, compile_timeline
 from sim.model.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES
 from sim.model.scenario import Scenario
@@ -33,6 +33,8 @@ area's workforce whose town or basin committee backs its republic against the Un
 area's stance (`sim.model.stance`: shares at the political stage or beyond and at the sovereignty
 stage, active town and basin committees)."""
 AREA_SHARES = ("allegiance", *stance.STANCE_SHARES)
+RECORDS = ("all", "figures", "areas")
+"""What an engine records (see `Engine`)."""
 """The area series that are shares of the area's workforce (the others are counts)."""
 
 
@@ -66,10 +68,12 @@ class Engine:
         town_days: days over which every town's series is recorded (the July-August 1989 window).
         areas: sets of towns (indices) whose daily series (`AREA_OBSERVABLES`) are recorded over the
             whole run: the places a targets file names (`sim.analysis.targets.target_areas`), and only those.
-        record: "all" (basin, republic, town and area series: what results need) or "areas" (the
-            area series only: what a calibration particle needs; about half the cost of a day).
-        threads: threads the replicates of the compiled day and observation are split over (default
-            `sim.inputs.process.default_threads`: every core, unless this engine already runs beside others).
+        record: "all" (basin, republic, town and area series: what results need), "figures" (the same, but of
+            the basin and republic series only `sim.model.observation.FIGURE_OBSERVABLES`; the others are NaN:
+            what an ensemble's figures and summary read) or "areas" (the area series only: what a
+            calibration particle needs; about half the cost of a day).
+        threads: threads the replicates are split over (default `sim.inputs.process.default_threads`: every
+            core, unless this engine already runs beside others); see `run`.
     """
 
     def __init__(
@@ -94,17 +98,25 @@ class Engine:
         u_init = np.stack([st.gen["init"].random((world.n, 5)) for st in self.streams])
         self.state = init_state(world, self.params, u_init)
         self.day = 0
-        if record not in ("all", "areas"):
-            raise ValueError(f"record must be 'all' or 'areas', got {record!r}")
+        if record not in RECORDS:
+            raise ValueError(f"record must be one of {RECORDS}, got {record!r}")
         self.record = record
         self.threads = process.default_threads() if threads is None else threads
         self._compile_levers()
         r = len(self.seeds)
-        self._draws: dict[str, tuple[int, np.ndarray]] = {}  # stream name -> (block, (R, BLOCK, size) draws)
+        k = world.n_cities + world.n_basins
+        sizes = {"onset": world.n, "ret": world.n, "committee": k, "stage": k, "ally": k}
+        self._draws = {name: np.empty((r, BLOCK, size)) for name, size in sizes.items()}  # stream -> (R, BLOCK, size)
+        self._block_of = np.full(r, -1)  # the block of days `_draws` holds, by replicate
         self._bind_observables(
             np.zeros((self.days, len(BASIN_OBSERVABLES), r, world.n_basins)),
             np.zeros((self.days, len(REPUBLIC_OBSERVABLES), r, len(REPUBLICS))),
         )
+        if record == "figures":  # the series not recorded read as NaN, not as zeros
+            for table, out in (("basin", self.basin_out), ("republic", self.rep_out)):
+                for k, v in out.items():
+                    if k not in observation.FIGURE_OBSERVABLES[table]:
+                        v[:] = np.nan
         # by town, only over the first `town_days` days (the calibration window: July-August 1989)
         self.town_days = min(town_days, self.days)
         self.town_out = {k: np.zeros((self.town_days, r, world.n_cities)) for k in ("strikers", "mines_on_strike")}
@@ -121,7 +133,7 @@ class Engine:
         self._area_basins = stance.area_basins(self._area_mat, world)
         self.area_out = {k: np.zeros((self.days, r, len(self.areas))) for k in AREA_OBSERVABLES} if self.areas else {}
         # the vote-scale allegiance by oblast and republic (an observation: sim.model.vote)
-        self.vote = vote.VoteTracker(world, scenario.start, self.days, self.params, r) if record == "all" else None
+        self.vote = vote.VoteTracker(world, scenario.start, self.days, self.params, r) if record != "areas" else None
 
     def _bind_observables(self, basin_block: np.ndarray, rep_block: np.ndarray) -> None:
         """Hold the daily observables in two blocks; `basin_out` and `rep_out` are views of them by name.
@@ -137,6 +149,18 @@ class Engine:
         self._pm = kernel.param_records(self.params, len(self.seeds))
         self._mf = kernel.switches(self.mech)
 
+    def _fill(self, block: int, rows: slice) -> None:
+        """Draw block `block` of every decision stream into `_draws` for the replicates `rows` that do not hold it yet.
+
+        Each replicate's streams are its own generators (numpy releases the GIL while one fills an array),
+        so the numbers are the same whichever thread draws them.
+        """
+        for r in range(len(self.streams))[rows]:
+            if self._block_of[r] != block:
+                for name, arr in self._draws.items():
+                    self.streams[r].fill(name, block, arr[r])
+                self._block_of[r] = block
+
     @property
     def date(self) -> date:
         """Calendar date of the next day to simulate."""
@@ -150,67 +174,68 @@ class Engine:
 
     def advance(self) -> None:
         """Simulate the current day and record its observables."""
-        d, w, tl = self.day, self.world, self.timeline
-        n, k = w.n, w.n_cities + w.n_basins
-
-        def draws(name: str, size: int) -> np.ndarray:
-            # (R, size) draws of today: a view of the (R, BLOCK, size) block every replicate's stream fills in place
-            block, at = divmod(d, BLOCK)
-            held = self._draws.get(name)
-            if held is None or held[0] != block:
-                arr = held[1] if held is not None else np.empty((len(self.streams), BLOCK, size))
-                for r, st in enumerate(self.streams):
-                    st.fill(name, block, arr[r])
-                held = self._draws[name] = (block, arr)
-            return held[1][:, at]
-
-        args = (
-            d,
-            tl.repression[d],
-            tl.cut[d],
-            float(tl.news[d]),
-            tl.movement[d],
-            draws("onset", n),
-            draws("ret", n),
-            draws("committee", k),
-            draws("stage", k),
-            draws("ally", k),
-        )
-        kernel.step(self.state, w, self._pm, self._mf, *args, threads=self.threads)
-        if self.record == "all":
-            # compiled: the same sums in the same order as observe_basins
-            bo, ro = self._bblock[d], self._rblock[d]
-            process.by_rows(
-                self.threads, len(self.seeds), lambda rows: metrics.observe(kernel.rows_of(self.state, rows), w, bo[:, rows], ro[:, rows])
-            )
-            if d in self.snap_days:
-                self.snap_out[self.snap_days.index(d)] = w.by_city(metrics.backing(self.state, w) * w.workforce)
-            self.vote.observe(d, self.state.c_active, self.state.c_alleg)
-        if (d < self.town_days and self.record == "all") or self.areas:
-            towns = {
-                "strikers": w.by_city(self.state.striking * self.state.out_share * w.workforce),
-                "mines_on_strike": w.by_city(self.state.striking),
-            }
-            if d < self.town_days and self.record == "all":
-                for k, v in towns.items():
-                    self.town_out[k][d] = v
-            if self.areas:
-                towns["allegiance"] = w.by_city(metrics.backing(self.state, w) * w.workforce)
-                towns |= stance.by_town(self.state, w)
-                for k, v in towns.items():
-                    a = np.asarray(self._area_mat @ v.T).T
-                    self.area_out[k][d] = a / np.maximum(self._area_wf, 1e-300) if k in AREA_SHARES else a
-                self.area_out["committees_basin"][d] = stance.basin_committees(self.state, w, self._area_basins)
+        d = self.day
+        process.by_rows(self.threads, len(self.seeds), lambda rows: self._day(d, rows))
         self.day += 1
 
+    def _day(self, d: int, rows: slice) -> None:
+        """Simulate day `d` of the replicates `rows` and record their observables (the day's events already applied).
+
+        Each replicate is computed alone: its draws, its step and its observation read and write only its
+        own rows, so parts of a batch can go through their days side by side on threads.
+        """
+        w, tl = self.world, self.timeline
+        block, at = divmod(d, BLOCK)
+        self._fill(block, rows)
+        s = kernel.rows_of(self.state, rows)
+        u = {name: arr[rows, at] for name, arr in self._draws.items()}  # (R, size) draws of today
+        kernel.step(
+            s, w, self._pm[rows], self._mf, d, tl.repression[d], tl.cut[d], float(tl.news[d]), tl.movement[d],
+            u["onset"], u["ret"], u["committee"], u["stage"], u["ally"],
+        )  # fmt: skip
+        series = self.record != "areas"
+        if series:
+            # compiled: the same sums in the same order as observe_basins
+            observation.observe(s, w, self._bblock[d][:, rows], self._rblock[d][:, rows], self.record == "all")
+            if d in self.snap_days:
+                self.snap_out[self.snap_days.index(d), rows] = w.by_city(metrics.backing(s, w) * w.workforce)
+            self.vote.observe(d, s.c_active, s.c_alleg, rows)
+        if (d < self.town_days and series) or self.areas:
+            towns = {"strikers": w.by_city(s.striking * s.out_share * w.workforce), "mines_on_strike": w.by_city(s.striking)}
+            if d < self.town_days and series:
+                for k, v in towns.items():
+                    self.town_out[k][d, rows] = v
+            if self.areas:
+                towns["allegiance"] = w.by_city(metrics.backing(s, w) * w.workforce)
+                towns |= stance.by_town(s, w)
+                for k, v in towns.items():
+                    a = np.asarray(self._area_mat @ v.T).T
+                    self.area_out[k][d, rows] = a / np.maximum(self._area_wf, 1e-300) if k in AREA_SHARES else a
+                self.area_out["committees_basin"][d, rows] = stance.basin_committees(s, w, self._area_basins)
+
     def run(self, until: int | None = None, stopped: Callable[[], bool] | None = None) -> Engine:
-        """Run to the horizon (or up to, not including, day index `until`); `stopped()` true ends it between two days (InterruptedError)."""
+        """Run to the horizon (or up to, not including, day index `until`); `stopped()` true ends it between two days (InterruptedError).
+
+        The replicates are split over the engine's threads, and each thread takes its replicates from
+        one day with events to the next without waiting for the others (events act on the whole batch,
+        so the threads meet there).
+        """
         stop = self.days if until is None else min(until, self.days)
+        marks = sorted(d for d in self.timeline.events if self.day < d < stop)
         while self.day < stop:
             if stopped is not None and stopped():
                 raise InterruptedError(f"stopped on day {self.day}")
             self.apply_events()
-            self.advance()
+            a, b = self.day, next((d for d in marks if d > self.day), stop)
+
+            def part(rows: slice, a: int = a, b: int = b) -> None:
+                for d in range(a, b):
+                    if d > a and stopped is not None and stopped():
+                        raise InterruptedError(f"stopped on day {d}")
+                    self._day(d, rows)
+
+            process.by_rows(self.threads, len(self.seeds), part)
+            self.day = b
         return self
 
     def fork(self, scenario: Scenario) -> Engine:

@@ -25,6 +25,7 @@ from numba import njit
 
 from sim.inputs import process
 from sim.inputs.params import Mechanisms, Params
+from sim.model.arrays import world_arrays
 from sim.model.state import CALL_BACK_DAYS, State
 
 PARAMS = tuple(f.name for f in dataclasses.fields(Params))
@@ -33,14 +34,6 @@ PARAM_DTYPE = np.dtype([(name, np.float64) for name in PARAMS])
 
 Switches = namedtuple("Switches", [f.name for f in dataclasses.fields(Mechanisms)])
 """The mechanism switches, by name, as the compiled code reads them."""
-
-WorldArrays = namedtuple(
-    "WorldArrays",
-    "basin city republic wf pat alone a_ptr a_idx a_val city_basin k_basin n_by_area towns_per_basin n_by_basin wf_by_area "
-    "wf_by_basin wf_by_republic basin_ethnic basin_republic nc local",
-)
-"""The static arrays of a world that the compiled code reads."""
-
 
 _LAST: list = []
 """The last parameter set turned into records and its records (a run's levers ask for the same set again and again)."""
@@ -61,56 +54,6 @@ def param_records(p: Params, r: int) -> np.ndarray:
 def switches(m: Mechanisms) -> Switches:
     """The mechanism switches of `m`, as the compiled code reads them."""
     return Switches(**{k: bool(v) for k, v in dataclasses.asdict(m).items()})
-
-
-def world_arrays(world) -> WorldArrays:
-    """The static arrays of the world that the compiled code reads (computed once per world and cached on it)."""
-    cached = getattr(world, "_kernel_arrays", None)
-    if cached is None:
-        a = world.a_levels
-
-        def arr(x, dtype):
-            return np.ascontiguousarray(x, dtype=dtype)
-
-        cached = WorldArrays(
-            basin=arr(world.basin, np.int64),
-            city=arr(world.city, np.int64),
-            republic=arr(world.republic, np.int64),
-            wf=arr(world.workforce, float),
-            pat=arr(world.paternalism, float),
-            alone=arr(world.alone, np.bool_),
-            a_ptr=arr(a.indptr, np.int64),
-            a_idx=arr(a.indices, np.int64),
-            a_val=arr(a.data, float),
-            city_basin=arr(world.city_basin, np.int64),
-            k_basin=arr(world.k_basin, np.int64),
-            n_by_area=arr(world.n_by_area, float),
-            towns_per_basin=arr(world.towns_per_basin, float),
-            n_by_basin=arr(world.n_by_basin, float),
-            wf_by_area=arr(world.workforce_by_area, float),
-            wf_by_basin=arr(world.workforce_by_basin, float),
-            wf_by_republic=arr(world.workforce_by_republic, float),
-            basin_ethnic=arr(world.basin_ethnic, float),
-            basin_republic=arr(world.basin_republic, np.int64),
-            nc=int(world.n_cities),
-            local=_ties_are_local(world),
-        )
-        object.__setattr__(world, "_kernel_arrays", cached)
-    return cached
-
-
-def _ties_are_local(world) -> bool:
-    """True when every town tie stays in its town and every basin tie in its basin.
-
-    Then a town (basin) with no striker contributes a share of exactly 0 to its enterprises' town (basin)
-    ties, and the kernel need not sum them.
-    """
-    city, basin = np.asarray(world.city), np.asarray(world.basin)
-    for a, area in ((world.a_city, city), (world.a_basin, basin)):
-        rows = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
-        if not np.array_equal(area[rows], area[a.indices]):
-            return False
-    return True
 
 
 def step(
@@ -264,33 +207,40 @@ def _concede_one(s, w, p, m, r, due, day, relief, political, share, days, deadli
 
 @njit(cache=True, error_model="numpy", nogil=True)  # numpy's division semantics; threads run it side by side
 def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, u_comm, u_stage, u_ally):  # pragma: no cover (compiled)
+    # A replicate's day in five passes over its enterprises: (1) who is on strike; (2) the ties on strike
+    # of each enterprise (from the strikers' ties only); (3) each enterprise's decision and its update, in
+    # one pass, which also sums trust, efficacy and refusals by town and basin; then the committees;
+    # (4) demands taken up, grievances, trust. Every sum runs in ascending enterprise order, as the
+    # per-agent model's, so each value is the same float.
     nrep, n = s.striking.shape
     nk = s.c_active.shape[1]
     nb = s.promised.shape[1]
+    nc = w.nc
     rep_max = repression[0]
     for b in range(nb):
         rep_max = max(rep_max, repression[b])
-    any_strike = False
-    for r in range(nrep):
-        for i in range(n):
-            if s.striking[r, i]:
-                any_strike = True
     truce = np.empty(nb, dtype=np.bool_)
     ordered = np.empty(nb, dtype=np.bool_)
     t_truce = np.empty(nk, dtype=np.bool_)  # a town's own deal (its committee's c_deal_day): truce and return order
     t_order = np.empty(nk, dtype=np.bool_)
     pending = np.empty(nb)
-    shares = np.zeros((3, n))
-    xs = np.zeros(n)
-    busy = np.zeros(nk)
+    xs = np.zeros(n, dtype=np.int64)  # on strike at the start of the day (1) or not (0)
+    on = np.empty(n, dtype=np.int64)  # the enterprises on strike, ascending
+    tie_b = np.zeros(n, dtype=np.int64)  # basin ties on strike, by enterprise
+    tie_d = np.zeros(n, dtype=np.int64)  # delegate ties on strike
+    busy = np.zeros(nk, dtype=np.int64)  # enterprises on strike by town and basin, at the start of the day
+    counts = np.zeros(nk, dtype=np.int64)  # the same after the day's decisions
     callout = np.empty(nk, dtype=np.bool_)
     calling = np.empty(nk, dtype=np.bool_)
     est = np.empty(nk, dtype=np.bool_)
     pull = np.empty(nb)
-    p_on = np.empty(n)
-    p_ret = np.empty(n)
-    failed = np.empty(n, dtype=np.bool_)
-    counts = np.zeros(nk)
+    told_t = np.empty(nk, dtype=np.bool_)
+    push_t = np.empty(nk)
+    call_t = np.empty(nk)
+    chan_t = np.empty(nk)
+    lam_q = np.empty(nk)
+    bound_q = np.empty(nk)
+    ks_t = np.empty(nk, dtype=np.int64)
     form = np.empty(nk, dtype=np.bool_)
     new = np.empty(nk, dtype=np.bool_)
     forb = np.zeros(nb)
@@ -300,6 +250,7 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
     broken = np.empty(nb)
     gain = np.empty(nb)
     due = np.empty(nb, dtype=np.bool_)
+    moves = np.empty(nb, dtype=np.bool_)
     for r in range(nrep):
         p = pm[r]
         for b in range(nb):
@@ -309,37 +260,31 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
         for k in range(nk):
             t_truce[k] = (day >= s.c_deal_day[r, k]) and (day < s.c_deal_day[r, k] + p.deal_truce)
             t_order[k] = t_truce[k] and (day >= s.c_deal_day[r, k] + p.order_lag)
-        # one pass: strikers for the news, striking enterprises by town and basin, the strike indicator
-        # (each sum in ascending enterprise order, as separate passes would)
+        # (1) strikers for the news (an enterprise at work adds 0.0 and is skipped), striking enterprises
+        # by town and basin (integer counts, exact), the list of strikers
         tot = 0.0
-        for k in range(nk):
-            busy[k] = 0.0
+        busy[:] = 0
+        n_on = 0
         for i in range(n):
-            x = 1.0 if s.striking[r, i] else 0.0
-            tot += x * s.out_share[r, i] * w.wf[i]
-            busy[w.city[i]] += x
-            busy[w.nc + w.basin[i]] += x
-            xs[i] = x
+            if s.striking[r, i]:
+                tot += s.out_share[r, i] * w.wf[i]
+                busy[w.city[i]] += 1
+                busy[nc + w.basin[i]] += 1
+                xs[i] = 1
+                on[n_on] = i
+                n_on += 1
+            else:
+                xs[i] = 0
         news = p.glasnost * news_level * min(1.0, tot / p.news_scale)
-        out_r = False
-        for b in range(nb):
-            out_r = out_r or busy[w.nc + b] > 0
-        # tie shares: one pass over the stacked CSR rows (town, basin, delegate), summed in row order;
-        # a row whose ties all lie in a town (or basin, or replicate) with no striker is a sum of zeros: 0.0
-        for lvl in range(3):
-            for i in range(n):
-                acc = 0.0
-                if lvl == 0:
-                    live = busy[w.city[i]] > 0 or not w.local
-                elif lvl == 1:
-                    live = busy[w.nc + w.basin[i]] > 0 or not w.local
-                else:
-                    live = out_r
-                if any_strike and live:
-                    row = lvl * n + i
-                    for q in range(w.a_ptr[row], w.a_ptr[row + 1]):
-                        acc += w.a_val[q] * xs[w.a_idx[q]]
-                shares[lvl, i] = acc
+        # (2) basin and delegate ties on strike: each striker adds one to its ties' rows (a count: any order);
+        # a tie share is then its row's table at that count (`_tie_tables`)
+        tie_b[:] = 0
+        tie_d[:] = 0
+        for j in on[:n_on]:
+            for q in range(w.a_ptr[n + j], w.a_ptr[n + j + 1]):
+                tie_b[w.a_idx[q]] += 1
+            for q in range(w.a_ptr[2 * n + j], w.a_ptr[2 * n + j + 1]):
+                tie_d[w.a_idx[q]] += 1
         for k in range(nk):
             kb = w.k_basin[k]
             callout[k] = s.c_active[r, k] and busy[k] > 0 and not (truce[kb] or t_truce[k]) and s.c_age[r, k] < p.push_days
@@ -347,125 +292,184 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
             est[k] = s.c_active[r, k] and s.c_age[r, k] >= p.push_days
         for b in range(nb):
             pull[b] = p.k_call * math.exp(-s.call_age[r, b] / p.call_span)
+        # what an enterprise's town and basin committees and deals make of its day, by town (an
+        # enterprise's basin is its town's): each term as the enterprise's formula groups it
+        for c in range(nc):
+            cb = w.city_basin[c]
+            told_t[c] = ordered[cb] or t_order[c]  # a return order of the basin's deal or the town's own
+            push_t[c] = p.k_city * (1.0 if callout[c] else 0.0) + p.k_basin * (1.0 if callout[nc + cb] else 0.0)
+            call_t[c] = pull[cb] * (1.0 if (calling[c] or calling[nc + cb]) else 0.0)
+            chan_t[c] = (1 - p.channel) if (est[c] or est[nc + cb]) else 1.0
         total_w = p.w_wage + p.w_ecology + p.w_privilege
-        for i in range(n):
-            b = w.basin[i]
-            ci = w.city[i]
-            bi = w.nc + b
-            told = ordered[b] or t_order[ci]  # a return order of its basin's deal or its town's own
-            # only the decision an enterprise can take today is computed: onset if at work, return if out
-            # (the other probability is never read; skipping it changes no value)
-            if not s.striking[r, i]:
-                expo = (
-                    p.w_city * (1 - cut[0]) * shares[0, i]
-                    + p.w_basin * (1 - cut[1]) * shares[1, i]
-                    + p.w_delegate * (1 - cut[2]) * shares[2, i]
-                )
-                push = p.k_city * (1.0 if callout[ci] else 0.0) + p.k_basin * (1.0 if callout[bi] else 0.0)
-                call = pull[b] * (1.0 if (calling[ci] or calling[bi]) else 0.0) * (1 - s.cost[r, i])
-                lam = 0.0
-                if m.onset:
-                    lam = lam + p.spark
-                if m.contagion:
-                    lam = lam + expo
-                if m.news:
-                    lam = lam + p.w_news * news
-                if m.committees:
-                    lam = lam + push
-                    lam = lam * ((1 - p.channel) if (est[ci] or est[bi]) else 1.0)
-                if m.fatigue and not (s.days_off[r, i] >= p.refractory):
-                    lam = 0.0
-                if m.committees:
-                    lam = lam + call
-                p_ret[i] = 0.0
-                if (m.settlement and told and s.trust[r, i] >= p.trust_hold) or u_on[r, i] >= lam * (1 + 1e-12) + 1e-15:
-                    # held back by a return order; or a draw above 1 - exp(-readiness * lam) <= lam, which no
-                    # readiness in (0, 1) can reach: the decision (no strike) is known without the exponentials
-                    p_on[i] = 0.0
-                    continue
-                g = (
-                    s.griev[r, i, 0] * (p.w_wage / total_w)
-                    + s.griev[r, i, 1] * (p.w_ecology / total_w)
-                    + s.griev[r, i, 2] * (p.w_privilege / total_w)
-                )
-                g_eff = g - s.implemented[r, b] - p.expect * s.trust[r, i] * pending[b]
-                fear = s.strength[r] * p.fear0 + repression[b]
-                z = (
-                    p.b_griev * (g_eff - p.g_ref)
-                    - p.b_pat * w.pat[i]
-                    - p.b_rep * fear
-                    + p.b_eff * (s.eff[r, i] - p.eff0)
-                    - p.b_trust * (s.trust[r, i] - p.trust0)
-                )
-                if m.fatigue:
-                    z = z - p.b_cost * s.cost[r, i]
-                ready = 1.0 / (1.0 + math.exp(-z))
-                p_on[i] = 1.0 - math.exp(-ready * lam)
-                continue
-            p_on[i] = 0.0
-            lr = 0.0
-            if m.settlement:
-                working = 1.0 - shares[0, i]
-                if w.alone[i]:
-                    working = 1.0
-                obey = 1.0 if s.trust[r, i] >= p.trust_hold else 0.0
-                lr = lr + (1.0 if told else 0.0) * (p.r_obey * obey + p.r_peer * (working * working))
-            if m.fatigue:
-                auth_city = s.c_auth[r, ci] * (1.0 if s.c_active[r, ci] else 0.0)
-                over = max(s.days_on[r, i] - p.fat_grace, 0.0)
-                lr = lr + p.fat_rate * over * (1 - p.fund_auth * auth_city) + p.r_cost * (s.cost[r, i] * s.cost[r, i])
+        # the day's constants of the replicate, in locals (each product as the formula groups it)
+        x_city = p.w_city * (1 - cut[0])
+        x_basin = p.w_basin * (1 - cut[1])
+        x_deleg = p.w_delegate * (1 - cut[2])
+        w_news = p.w_news * news
+        for c in range(nc):  # an enterprise's onset rate with no tie on strike and no call, by town (see below)
+            lq = 0.0
+            if m.onset:
+                lq = lq + p.spark
+            if m.contagion:
+                lq = lq + (x_city * 0.0 + x_basin * 0.0 + x_deleg * 0.0)
+            if m.news:
+                lq = lq + w_news
             if m.committees:
-                lr = lr + p.r_call_end * (1.0 if s.call_ended[r, b] > 0 else 0.0)
-            # 1 - exp(-lr) <= lr: a draw above it cannot end the strike (the decision is known without the exponential)
-            p_ret[i] = 0.0 if u_ret[r, i] >= lr * (1 + 1e-12) + 1e-15 else 1.0 - math.exp(-lr)
+                lq = lq + push_t[c]
+                lq = lq * chan_t[c]
+            lam_q[c] = lq
+            # the bound on an at-work enterprise's draws of a quiet town (no striker, no call), -1 for any other
+            bound_q[c] = lq * (1 + 1e-12) + 1e-15 if busy[c] == 0 and call_t[c] == 0.0 else -1.0
+        f_wage, f_eco, f_priv = p.w_wage / total_w, p.w_ecology / total_w, p.w_privilege / total_w
+        strength_fear = s.strength[r] * p.fear0
+        cost_keep = 1 - p.cost_recover
+        sums = m.committees and m.escalation
+        for k in range(nk):
+            counts[k] = busy[k]
+            tk[k] = 0.0
+            ek[k] = 0.0
+            fk[k] = 0.0
+        cur_c, cur_b = -1, -1
+        tc = ec = tb = eb = 0.0
+        # (3) each enterprise decides and is updated. Only the decision it can take today is computed:
+        # onset if at work, return if out (the other probability is never read; skipping it changes no value)
         for i in range(n):
+            ci = w.city[i]
             b = w.basin[i]
+            told = told_t[ci]
             was = s.striking[r, i]
-            start = (not was) and u_on[r, i] < p_on[i]
-            stop = was and u_ret[r, i] < p_ret[i]
-            failed[i] = stop and not (ordered[b] or t_order[w.city[i]])
+            start = False
+            stop = False
+            if not was:
+                # a draw above 1 - exp(-readiness * lam) <= lam, which no readiness in (0, 1) can reach: the
+                # decision (no strike) is known without the exponentials, whether or not a return order holds it
+                if bound_q[ci] >= 0.0 and tie_b[i] == 0 and tie_d[i] == 0:
+                    # no tie on strike and no call: its town's rate (every share 0.0, the call term +0.0)
+                    lam = lam_q[ci]
+                    bound = bound_q[ci]
+                    if m.fatigue and not (s.days_off[r, i] >= p.refractory):
+                        lam = 0.0
+                        bound = 1e-15  # 0.0 * (1 + 1e-12) + 1e-15
+                else:
+                    lam = 0.0
+                    if m.onset:
+                        lam = lam + p.spark
+                    if m.contagion:
+                        share_c = w.t_tab[w.t_ptr[i] + busy[ci]]  # town ties: every other enterprise of the town
+                        share_b = w.t_tab[w.t_ptr[n + i] + tie_b[i]]
+                        share_d = w.t_tab[w.t_ptr[2 * n + i] + tie_d[i]]
+                        lam = lam + (x_city * share_c + x_basin * share_b + x_deleg * share_d)
+                    if m.news:
+                        lam = lam + w_news
+                    if m.committees:
+                        lam = lam + push_t[ci]
+                        lam = lam * chan_t[ci]
+                    if m.fatigue and not (s.days_off[r, i] >= p.refractory):
+                        lam = 0.0
+                    if m.committees:
+                        lam = lam + call_t[ci] * (1 - s.cost[r, i])
+                    bound = lam * (1 + 1e-12) + 1e-15
+                if u_on[r, i] < bound and not (m.settlement and told and s.trust[r, i] >= p.trust_hold):  # (held back by a return order)
+                    g = s.griev[r, i, 0] * f_wage + s.griev[r, i, 1] * f_eco + s.griev[r, i, 2] * f_priv
+                    g_eff = g - s.implemented[r, b] - p.expect * s.trust[r, i] * pending[b]
+                    fear = strength_fear + repression[b]
+                    z = (
+                        p.b_griev * (g_eff - p.g_ref)
+                        - p.b_pat * w.pat[i]
+                        - p.b_rep * fear
+                        + p.b_eff * (s.eff[r, i] - p.eff0)
+                        - p.b_trust * (s.trust[r, i] - p.trust0)
+                    )
+                    if m.fatigue:
+                        z = z - p.b_cost * s.cost[r, i]
+                    ready = 1.0 / (1.0 + math.exp(-z))
+                    start = u_on[r, i] < 1.0 - math.exp(-ready * lam)
+            else:
+                lr = 0.0
+                if m.settlement:
+                    working = 1.0 - w.t_tab[w.t_ptr[i] + busy[ci] - 1]  # its town ties' share: the other strikers of its town
+                    if w.alone[i]:
+                        working = 1.0
+                    obey = 1.0 if s.trust[r, i] >= p.trust_hold else 0.0
+                    lr = lr + (1.0 if told else 0.0) * (p.r_obey * obey + p.r_peer * (working * working))
+                if m.fatigue:
+                    auth_city = s.c_auth[r, ci] * (1.0 if s.c_active[r, ci] else 0.0)
+                    over = max(s.days_on[r, i] - p.fat_grace, 0.0)
+                    lr = lr + p.fat_rate * over * (1 - p.fund_auth * auth_city) + p.r_cost * (s.cost[r, i] * s.cost[r, i])
+                if m.committees:
+                    lr = lr + p.r_call_end * (1.0 if s.call_ended[r, b] > 0 else 0.0)
+                # 1 - exp(-lr) <= lr: a draw above it cannot end the strike (known without the exponential)
+                stop = u_ret[r, i] < lr * (1 + 1e-12) + 1e-15 and u_ret[r, i] < 1.0 - math.exp(-lr)
+            # the update
+            failed = stop and not told
             now = (was or start) and not stop
-            s.striking[r, i] = now
+            if now != was:
+                s.striking[r, i] = now
+                d = 1 if now else -1
+                counts[ci] += d
+                counts[nc + b] += d
             if start:
                 s.ever[r, i] = True
             s.days_on[r, i] = s.days_on[r, i] + 1 if now else 0.0
-            s.days_off[r, i] = 0.0 if failed[i] else s.days_off[r, i] + 1
+            s.days_off[r, i] = 0.0 if failed else s.days_off[r, i] + 1
             if m.fatigue:
-                s.cost[r, i] = s.cost[r, i] + p.cost_rate * (1 - s.cost[r, i]) if now else s.cost[r, i] * (1 - p.cost_recover)
+                s.cost[r, i] = s.cost[r, i] + p.cost_rate * (1 - s.cost[r, i]) if now else s.cost[r, i] * cost_keep
             if m.efficacy:
-                e = max(s.eff[r, i] - p.eta_fail, 0.0) if failed[i] else s.eff[r, i]
+                e = max(s.eff[r, i] - p.eta_fail, 0.0) if failed else s.eff[r, i]
                 s.eff[r, i] = e + p.eff_decay * (p.eff0 - e)
-            if m.trust and failed[i]:
+            if m.trust and failed:
                 s.trust[r, i] = min(max(s.trust[r, i] - p.tau_refuse, 0.0), 1.0)
+            if sums:
+                # trust, efficacy and refused workforce by town and basin, for the committees: carried in
+                # registers over a run of one town (basin) and put back at its ends
+                if ci != cur_c:
+                    if cur_c >= 0:
+                        tk[cur_c], ek[cur_c] = tc, ec
+                    cur_c = ci
+                    tc, ec = tk[ci], ek[ci]
+                if nc + b != cur_b:
+                    if cur_b >= 0:
+                        tk[cur_b], ek[cur_b] = tb, eb
+                    cur_b = nc + b
+                    tb, eb = tk[cur_b], ek[cur_b]
+                wi = w.wf[i]
+                tw = s.trust[r, i] * wi
+                ew = s.eff[r, i] * wi
+                tc += tw
+                ec += ew
+                tb += tw
+                eb += ew
+                if failed:
+                    fk[ci] += wi
+                    fk[nc + b] += wi
+        if cur_c >= 0:
+            tk[cur_c], ek[cur_c] = tc, ec
+            tk[cur_b], ek[cur_b] = tb, eb
         # committees
-        for k in range(nk):
-            counts[k] = 0.0
-        for i in range(n):
-            counts[w.city[i]] += 1.0 if s.striking[r, i] else 0.0
-        for i in range(n):
-            counts[w.nc + w.basin[i]] += 1.0 if s.striking[r, i] else 0.0
+        any_c = False
         if m.committees:
             for b in range(nb):
                 forb[b] = 0.0
-            for c in range(w.nc):
+            for c in range(nc):
                 cshare = counts[c] / max(w.n_by_area[c], 1e-12)
                 form[c] = (cshare >= p.form_share) or (counts[c] >= p.form_count)
                 forb[w.city_basin[c]] += 1.0 if (s.c_active[r, c] or form[c]) else 0.0
             for b in range(nb):
-                form[w.nc + b] = forb[b] / w.towns_per_basin[b] >= p.form_towns
+                form[nc + b] = forb[b] / w.towns_per_basin[b] >= p.form_towns
             for k in range(nk):
                 idle = s.c_active[r, k] and counts[k] == 0
                 if m.persistence:
+                    # (1 - exp(-haz) <= haz: a draw above haz keeps the committee without the exponential)
                     haz = p.dissolve * (1 - s.c_auth[r, k]) * (1 - p.persist_won * (1.0 if s.c_won[r, k] else 0.0))
-                    gone = idle and u_comm[r, k] < 1 - math.exp(-haz)
+                    gone = idle and u_comm[r, k] < haz * (1 + 1e-12) + 1e-15 and u_comm[r, k] < 1 - math.exp(-haz)
                 else:
                     gone = idle
                 new[k] = form[k] and not s.c_active[r, k]
-                act = (s.c_active[r, k] and not gone) or new[k]
-                s.c_active[r, k] = act
-                s.c_won[r, k] = s.c_won[r, k] and act
-                s.c_allied[r, k] = s.c_allied[r, k] and act
-                if not act:
+                a = (s.c_active[r, k] and not gone) or new[k]
+                s.c_active[r, k] = a
+                s.c_won[r, k] = s.c_won[r, k] and a
+                s.c_allied[r, k] = s.c_allied[r, k] and a
+                if not a:
                     s.c_stage[r, k] = 0
                     s.c_auth[r, k] = 0.0
                     s.c_alleg[r, k] = 0.0
@@ -474,71 +478,66 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
                     s.c_age[r, k] = s.c_age[r, k] + 1
                 if new[k] and s.call_left[r, w.k_basin[k]] > 0:
                     s.c_age[r, k] = max(s.c_age[r, k], p.push_days)
-                if m.persistence and act and s.c_won[r, k]:
+                if m.persistence and a and s.c_won[r, k]:
                     s.c_auth[r, k] = s.c_auth[r, k] + p.auth_gain * (1 - s.c_auth[r, k])
-            any_c = False
-            for k in range(nk):
-                any_c = any_c or s.c_active[r, k]
+                any_c = any_c or a
             if m.escalation and any_c:  # (a replicate without active committees is left unchanged by it)
-                for k in range(nk):
-                    tk[k] = 0.0
-                    ek[k] = 0.0
-                    fk[k] = 0.0
-                for i in range(n):
-                    tk[w.city[i]] += s.trust[r, i] * w.wf[i]
-                    ek[w.city[i]] += s.eff[r, i] * w.wf[i]
-                    fk[w.city[i]] += (1.0 if failed[i] else 0.0) * w.wf[i]
-                for i in range(n):
-                    tk[w.nc + w.basin[i]] += s.trust[r, i] * w.wf[i]
-                    ek[w.nc + w.basin[i]] += s.eff[r, i] * w.wf[i]
-                    fk[w.nc + w.basin[i]] += (1.0 if failed[i] else 0.0) * w.wf[i]
-                for k in range(nk):  # the republics court the refused
-                    if s.c_active[r, k]:
-                        s.c_alleg[r, k] = s.c_alleg[r, k] + p.court * (fk[k] / max(w.wf_by_area[k], 1e-12)) * (1 - s.c_alleg[r, k])
                 for b in range(nb):
                     broken[b] = max(s.promised[r, b] - s.implemented[r, b], 0.0) if day > s.deadline[r, b] else 0.0
                 for k in range(nk):
+                    if not s.c_active[r, k]:
+                        continue  # an inactive committee neither turns, moves nor allies
+                    wfk = max(w.wf_by_area[k], 1e-12)
+                    # the republics court the refused
+                    s.c_alleg[r, k] = s.c_alleg[r, k] + p.court * (fk[k] / wfk) * (1 - s.c_alleg[r, k])
                     kb = w.k_basin[k]
-                    t_k = tk[k] / max(w.wf_by_area[k], 1e-12)
-                    e_k = ek[k] / max(w.wf_by_area[k], 1e-12)
+                    t_k = tk[k] / wfk
+                    e_k = ek[k] / wfk
                     move = movement[w.basin_republic[kb]]
                     eth = w.basin_ethnic[kb]
-                    lam_up = p.esc0 * math.exp(
-                        p.g_distrust * (1 - t_k)
-                        + p.g_eff * e_k
-                        + p.g_broken * broken[kb]
-                        + p.g_auth * s.c_auth[r, k]
-                        + p.g_move * (1.0 if s.c_allied[r, k] else 0.0) * move
-                        + p.g_ethnic * eth * (1.0 if s.c_stage[r, k] == 1 else 0.0)
-                    )
+                    # each exponential only where the draw could fall on either side: 1 - exp(-x) <= x, and
+                    # exp(-x) >= 1 - x (with a margin above the rounding of either side)
+                    up = False
+                    if s.c_stage[r, k] < 2:
+                        lam_up = p.esc0 * math.exp(
+                            p.g_distrust * (1 - t_k)
+                            + p.g_eff * e_k
+                            + p.g_broken * broken[kb]
+                            + p.g_auth * s.c_auth[r, k]
+                            + p.g_move * (1.0 if s.c_allied[r, k] else 0.0) * move
+                            + p.g_ethnic * eth * (1.0 if s.c_stage[r, k] == 1 else 0.0)
+                        )
+                        up = u_stage[r, k] < lam_up * (1 + 1e-12) + 1e-15 and u_stage[r, k] < 1 - math.exp(-lam_up)
                     lam_dn = p.de_esc * t_k
-                    a = s.c_active[r, k]
-                    up = a and s.c_stage[r, k] < 2 and u_stage[r, k] < 1 - math.exp(-lam_up)
-                    dn = a and s.c_stage[r, k] > 0 and (not up) and u_stage[r, k] > math.exp(-lam_dn)
+                    dn = s.c_stage[r, k] > 0 and (not up) and u_stage[r, k] > (1 - lam_dn) - 1e-15 and u_stage[r, k] > math.exp(-lam_dn)
                     s.c_stage[r, k] = s.c_stage[r, k] + (1 if up else 0) - (1 if dn else 0)
-                    ally = a and (not s.c_allied[r, k]) and s.c_stage[r, k] >= 1 and u_ally[r, k] < 1 - math.exp(-p.ally_rate * move)
+                    rate = p.ally_rate * move
+                    ally = (
+                        (not s.c_allied[r, k])
+                        and s.c_stage[r, k] >= 1
+                        and u_ally[r, k] < rate * (1 + 1e-12) + 1e-15
+                        and u_ally[r, k] < 1 - math.exp(-rate)
+                    )
                     if ally:
                         s.c_allied[r, k] = True
-                    if a and s.c_allied[r, k]:
+                    if s.c_allied[r, k]:
                         s.c_alleg[r, k] = s.c_alleg[r, k] + p.a_move * move * (1 - s.c_alleg[r, k])
-            for i in range(n if any_c else 0):  # (no active committee: no workforce takes up demands)
-                ci = w.city[i]
-                bi = w.nc + w.basin[i]
-                ks = max(s.c_stage[r, ci] if s.c_active[r, ci] else -1, s.c_stage[r, bi] if s.c_active[r, bi] else -1)
-                if ks >= 0 and ks > s.stage[r, i]:
-                    s.stage[r, i] = ks
+        # the workforce takes up its committees' demands: the higher stage of its active town and basin committees
+        top = 0
+        for c in range(nc if any_c else 0):  # (no active committee: no workforce takes up demands)
+            bk = nc + w.city_basin[c]
+            ks_t[c] = max(s.c_stage[r, c] if s.c_active[r, c] else -1, s.c_stage[r, bk] if s.c_active[r, bk] else -1)
+            top = max(top, ks_t[c])
         # calls run out
         for b in range(nb):
-            share_b = counts[w.nc + b] / w.n_by_basin[b]
+            share_b = counts[nc + b] / w.n_by_basin[b]
             cl = s.call_left[r, b]
             if math.isinf(cl) and s.call_age[r, b] >= 7 and share_b < p.call_floor:
                 cl = 0.0
             s.call_ended[r, b] = CALL_BACK_DAYS if (cl > 0 and cl <= 1) else max(s.call_ended[r, b] - 1, 0.0)
             s.call_age[r, b] = s.call_age[r, b] + 1 if cl > 0 else 0.0
             s.call_left[r, b] = max(cl - 1, 0.0)
-        # slow dynamics: prices, promises, repression
-        for i in range(n):
-            s.griev[r, i, 0] = min(s.griev[r, i, 0] + p.wage_drift / 365.0, 1.0)
+        # slow dynamics: prices, promises, repression (the basins first)
         if m.settlement:
             for b in range(nb):
                 gain[b] = max(s.impl_cap[r, b] - s.implemented[r, b], 0.0) * s.impl_rate[r, b]
@@ -547,18 +546,32 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
                 for b in range(nb):
                     unk = max(s.promised[r, b] - s.implemented[r, b], 0.0) if day > s.deadline[r, b] else 0.0
                     broken[b] = p.tau_kept * gain[b] - p.tau_broken * unk
-                for i in range(n):
-                    s.trust[r, i] = min(max(s.trust[r, i] + broken[w.basin[i]], 0.0), 1.0)
+        # (4) each enterprise: demands taken up (a stage of 0 raises no one's), grievances, trust (its updates
+        # in the order of the rules)
+        drift = p.wage_drift / 365.0
+        kept = m.settlement and m.trust
+        for b in range(nb):
+            moves[b] = (kept and broken[b] != 0.0) or p.tau_rep * repression[b] != 0.0
+        for i in range(n):
+            if top > 0:
+                ks = ks_t[w.city[i]]
+                if ks > s.stage[r, i]:
+                    s.stage[r, i] = ks
+            s.griev[r, i, 0] = min(s.griev[r, i, 0] + drift, 1.0)
+            b = w.basin[i]
+            if m.trust and moves[b]:  # (a trust in [0, 1] that gains and loses 0.0 is left as it is)
+                t = s.trust[r, i]
+                if kept:
+                    t = min(max(t + broken[b], 0.0), 1.0)
+                s.trust[r, i] = min(max(t - p.tau_rep * repression[b], 0.0), 1.0)
         if m.trust:
-            for i in range(n):
-                s.trust[r, i] = min(max(s.trust[r, i] - p.tau_rep * repression[w.basin[i]], 0.0), 1.0)
             s.strength[r] = min(max(s.strength[r] + p.strength_rep * rep_max, 0.0), 1.0)
         # the reactive centre concedes to a long, large strike outside any truce (deals are made only
         # here, so the truce computed at the start of the day still holds)
         if m.settlement and m.reactive_centre:
             anydue = False
             for b in range(nb):
-                share_b = counts[w.nc + b] / w.n_by_basin[b]
+                share_b = counts[nc + b] / w.n_by_basin[b]
                 s.run_days[r, b] = s.run_days[r, b] + 1 if share_b >= p.react_share else 0.0
                 due[b] = s.run_days[r, b] >= p.react_days and not truce[b]
                 anydue = anydue or due[b]

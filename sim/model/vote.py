@@ -156,24 +156,30 @@ class VoteTracker:
     def population(self, d: int) -> np.ndarray:
         """P_o on day index d, (R, O): the baseline plus every shock of the oblast's republic dated on or before it."""
         n = sum(day <= d for day, _, _ in self.shocks)  # the shocks are in date order
-        if self._pop is None or self._pop[0] != n:
+        held = self._pop  # (read once: threads at different days may replace it meanwhile)
+        if held is None or held[0] != n:
             s = np.zeros_like(self.p0)
             for _, rep, kind in self.shocks[:n]:
                 s += self.sizes[kind][:, None] * (self.republic == rep)[None, :]
-            self._pop = (n, np.clip(self.p0 + s, 0.0, 1.0))
-        return self._pop[1]
+            held = self._pop = (n, np.clip(self.p0 + s, 0.0, 1.0))
+        return held[1]
 
-    def observe(self, d: int, active: np.ndarray, alleg: np.ndarray) -> None:
-        """Record day d from the committees' state after its step (`c_active`, `c_alleg`; town committees first).
+    def observe(self, d: int, active: np.ndarray, alleg: np.ndarray, rows: slice = slice(None)) -> None:
+        """Record day d of the replicates `rows` from their committees' state after its step (their `c_active`, `c_alleg`).
+
+        Town committees come first in those arrays.
 
         Compiled (`_observe`): the same operations as the array form, each oblast summed from 0 in ascending
         town order (as the sparse product), so the values are the same bit for bit; the republic totals
         are taken later, over many days at once (`rep_vote`).
         """
-        pop = self.population(d)
+        pop = self.population(d)[rows]
         m = self._mat
-        _observe(active, alleg, pop, self.town_key, self.drift, m.indptr, m.indices, m.data, self.workforce, self.hs, self.ever, self.M[d])
-        self._observed = d + 1
+        _observe(
+            active, alleg, pop, self.town_key, self.drift[rows], m.indptr, m.indices, m.data, self.workforce,
+            self.hs[rows], self.ever[rows], self.M[d][rows],
+        )  # fmt: skip
+        self._observed = max(self._observed, d + 1)
 
     def weight(self) -> np.ndarray:
         """w_o = min(1, vote_spill * m_o), (R, O): the miners' households' weight in the oblast's vote (NaN where m_o is not sourced)."""

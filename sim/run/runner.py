@@ -144,16 +144,30 @@ def allegiance_by_oblast(engine: Engine, replicates: list[int]) -> pd.DataFrame:
     keys, town_key = oblast_groups(w)
     wf_town = w.by_city(w.workforce[None, :])[0]
     groups = [np.flatnonzero(town_key == j) for j in range(len(keys))]  # (republic, oblast) -> town indices, in a fixed order
-    rows = []
+    total = np.array([float(wf_town[idx].sum()) for idx in groups])
+    r, o = len(replicates), len(keys)
+    cols: dict[str, list] = {c: [] for c in ("date", "allegiance", *VOTE_COLUMNS)}
     for j, d in enumerate(engine.snap_days):
-        day = pd.Timestamp(engine.scenario.start) + pd.Timedelta(days=d)
+        cols["date"].append(np.full(r * o, pd.Timestamp(engine.scenario.start) + pd.Timedelta(days=d), dtype=object))
+        # each oblast's towns summed per replicate as one row each (the same sum as the oblast's towns alone)
+        backed = np.stack([engine.snap_out[j][:, idx].sum(axis=1) for idx in groups], axis=1)  # (R, O)
+        cols["allegiance"].append(np.where(total > 0, backed / np.where(total > 0, total, 1.0), 0.0).reshape(-1))
         parts = tr.parts(d)
-        for r, rep in enumerate(replicates):
-            for o, ((republic, oblast), idx) in enumerate(zip(keys, groups, strict=True)):
-                total = float(wf_town[idx].sum())
-                share = float(engine.snap_out[j, r, idx].sum()) / total if total > 0 else 0.0
-                rows.append((rep, day, republic, oblast, total, share, tr.adults[o], *(float(parts[c][r, o]) for c in VOTE_COLUMNS)))
-    return pd.DataFrame(rows, columns=["replicate", "date", "republic", "oblast", "workforce", "allegiance", "adults", *VOTE_COLUMNS])
+        for c in VOTE_COLUMNS:
+            cols[c].append(np.asarray(parts[c], dtype=float).reshape(-1))
+    snaps = len(engine.snap_days)  # (at least the last day)
+    return pd.DataFrame(
+        {
+            "replicate": np.tile(np.repeat(np.asarray(replicates), o), snaps),
+            "date": pd.to_datetime(np.concatenate(cols["date"])),
+            "republic": np.tile(np.array([k[0] for k in keys], dtype=object), r * snaps),
+            "oblast": np.tile(np.array([k[1] for k in keys], dtype=object), r * snaps),
+            "workforce": np.tile(total, r * snaps),
+            "allegiance": np.concatenate(cols["allegiance"]),
+            "adults": np.tile(tr.adults, r * snaps),
+            **{c: np.concatenate(cols[c]) for c in VOTE_COLUMNS},
+        }
+    )
 
 
 STOPPING = threading.Event()
@@ -163,7 +177,7 @@ STOPPING = threading.Event()
 def _chunk(args: tuple) -> Tables:
     scenario, seeds, first, params, areas, threads, tables = args
     world = world_for(scenario.data)
-    engine = Engine(world, scenario, seeds, params, areas=[towns for _, towns in areas], threads=threads)
+    engine = Engine(world, scenario, seeds, params, areas=[towns for _, towns in areas], threads=threads, record=tables)
     engine.run(stopped=STOPPING.is_set)
     return tidy(engine, list(range(first, first + len(seeds))), tuple(label for label, _ in areas), tables)
 

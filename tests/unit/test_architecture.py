@@ -8,7 +8,20 @@ LAYERS = ("inputs", "model", "run", "analysis", "figures", "api")
 """The layer folders, top (imported by all) to bottom (imports all)."""
 ORDER = {
     "inputs": ("errors", "limits", "process", "params", "rng", "datafiles", "oblasts", "network", "posterior"),
-    "model": ("state", "kernel", "metrics", "interventions", "scenario", "agents", "model", "vote", "stance", "engine"),
+    "model": (
+        "state",
+        "arrays",
+        "kernel",
+        "metrics",
+        "observation",
+        "interventions",
+        "scenario",
+        "agents",
+        "model",
+        "vote",
+        "stance",
+        "engine",
+    ),
     "run": ("runner", "results"),
     "analysis": ("targets", "vote_scale", "calibration", "smc", "experiments", "explain", "sensitivity", "flips", "report"),
     "figures": ("plots", "plots_network", "plots_arms", "plots_analysis", "plots_app", "figures", "viz"),

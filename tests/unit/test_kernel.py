@@ -13,7 +13,7 @@ import pytest
 from sim.inputs.errors import InputError
 from sim.inputs.params import Mechanisms, Params
 from sim.inputs.rng import replicate_seeds
-from sim.model import kernel, metrics
+from sim.model import kernel, observation
 from sim.model.engine import Engine
 from sim.model.scenario import load_scenario
 from sim.run.runner import world_for
@@ -71,16 +71,16 @@ def test_fused_observation_equals_the_numpy_observables_bit_for_bit():
     from sim.inputs.network import REPUBLICS
     from sim.model.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES, observe_basins, observe_republics
 
-    assert len(BASIN_OBSERVABLES) == metrics.N_BASIN_OBS and len(REPUBLIC_OBSERVABLES) == metrics.N_REPUBLIC_OBS
+    assert len(BASIN_OBSERVABLES) == observation.N_BASIN_OBS and len(REPUBLIC_OBSERVABLES) == observation.N_REPUBLIC_OBS
     sc = load_scenario(ROOT / "scenarios" / "no_concessions.toml").with_changes(params={"court": 0.9, "bind": 0.9})
     w = world_for(sc.data)
     eng = Engine(w, sc, replicate_seeds(3, 5))
-    bo = np.zeros((metrics.N_BASIN_OBS, 5, w.n_basins))
-    ro = np.zeros((metrics.N_REPUBLIC_OBS, 5, len(REPUBLICS)))
+    bo = np.zeros((observation.N_BASIN_OBS, 5, w.n_basins))
+    ro = np.zeros((observation.N_REPUBLIC_OBS, 5, len(REPUBLICS)))
     seen = {"strikers": 0.0, "committees_political": 0.0, "allegiance": 0.0, "separatism_index": 0.0}
     for stop in (12, 40, 200, 500, eng.days):
         eng.run(until=stop)
-        metrics.observe(eng.state, w, bo, ro)
+        observation.observe(eng.state, w, bo, ro)
         for j, (name, v) in enumerate(observe_basins(eng.state, w).items()):
             assert np.array_equal(bo[j], v), (stop, name)
             seen[name] = max(seen.get(name, 0.0), float(v.max()))
