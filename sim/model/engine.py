@@ -189,14 +189,14 @@ class Engine:
         self._fill(block, rows)
         s = kernel.rows_of(self.state, rows)
         u = {name: arr[rows, at] for name, arr in self._draws.items()}  # (R, size) draws of today
+        series = self.record != "areas"
         kernel.step(
             s, w, self._pm[rows], self._mf, d, tl.repression[d], tl.cut[d], float(tl.news[d]), tl.movement[d],
             u["onset"], u["ret"], u["committee"], u["stage"], u["ally"],
+            # the observables, compiled: the same sums in the same order as observe_basins
+            observe=(self._bblock[d][:, rows], self._rblock[d][:, rows], self.record == "all") if series else None,
         )  # fmt: skip
-        series = self.record != "areas"
         if series:
-            # compiled: the same sums in the same order as observe_basins
-            observation.observe(s, w, self._bblock[d][:, rows], self._rblock[d][:, rows], self.record == "all")
             if d in self.snap_days:
                 self.snap_out[self.snap_days.index(d), rows] = w.by_city(metrics.backing(s, w) * w.workforce)
             self.vote.observe(d, s.c_active, s.c_alleg, rows)

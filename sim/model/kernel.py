@@ -25,8 +25,12 @@ from numba import njit
 
 from sim.inputs import process
 from sim.inputs.params import Mechanisms, Params
+from sim.model import observation
 from sim.model.arrays import world_arrays
 from sim.model.state import CALL_BACK_DAYS, State
+
+_NO_BLOCK = np.zeros((1, 0, 0))
+"""The observables' blocks of a day not observed (never written)."""
 
 PARAMS = tuple(f.name for f in dataclasses.fields(Params))
 """Every parameter, in the field order of the per-replicate records."""
@@ -72,6 +76,7 @@ def step(
     u_stage,
     u_ally,
     threads: int = 1,
+    observe: tuple[np.ndarray, np.ndarray, bool] | None = None,
 ) -> None:
     """Advance every replicate of state `s` by one day, in place (the day's events already applied).
 
@@ -91,14 +96,18 @@ def step(
         u_stage: (R, K) draws of the stage stream (escalation).
         u_ally: (R, K) draws of the alliance stream.
         threads: threads the replicates are split over (`by_rows`).
+        observe: (bo, ro, full): the day's observables of each replicate go into bo (15, R, B) and ro (6, R, P) as
+            its day ends (`sim.model.observation.observe_one`, while its state is in the core's cache); None: not observed.
     """
+    bo, ro, full = observe if observe is not None else (_NO_BLOCK, _NO_BLOCK, False)
     wa, rep, cut = world_arrays(world), np.ascontiguousarray(repression, dtype=float), np.ascontiguousarray(cut, dtype=float)
     mov, news = np.ascontiguousarray(movement, dtype=float), float(news_level)
 
     def part(rows: slice) -> None:
         _step(
-            rows_of(s, rows), wa, pm[rows], m, day, rep, cut, news, mov, u_on[rows], u_ret[rows], u_comm[rows], u_stage[rows], u_ally[rows]
-        )
+            rows_of(s, rows), wa, pm[rows], m, day, rep, cut, news, mov, u_on[rows], u_ret[rows], u_comm[rows], u_stage[rows], u_ally[rows],
+            observe is not None, bo[:, rows], ro[:, rows], full,
+        )  # fmt: skip
 
     process.by_rows(threads, len(pm), part)
 
@@ -206,7 +215,9 @@ def _concede_one(s, w, p, m, r, due, day, relief, political, share, days, deadli
 
 
 @njit(cache=True, error_model="numpy", nogil=True)  # numpy's division semantics; threads run it side by side
-def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, u_comm, u_stage, u_ally):  # pragma: no cover (compiled)
+def _step(
+    s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, u_comm, u_stage, u_ally, obs, bo, ro, full
+):  # pragma: no cover (compiled)
     # A replicate's day in five passes over its enterprises: (1) who is on strike; (2) the ties on strike
     # of each enterprise (from the strikers' ties only); (3) each enterprise's decision and its update, in
     # one pass, which also sums trust, efficacy and refusals by town and basin; then the committees;
@@ -580,3 +591,5 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, 
                 for b in range(nb):
                     if due[b]:
                         s.run_days[r, b] = 0.0
+        if obs:  # the replicate's observables of the day, while its state is in the core's cache
+            observation.observe_one(s, w, r, bo, ro, full)

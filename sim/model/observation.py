@@ -39,7 +39,14 @@ def observe(s: State, world, bo: np.ndarray, ro: np.ndarray, full: bool = True) 
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def _observe(s, w, bo, ro, full):  # pragma: no cover (compiled)
-    nrep, n = s.striking.shape
+    for r in range(s.striking.shape[0]):
+        observe_one(s, w, r, bo, ro, full)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def observe_one(s, w, r, bo, ro, full):  # pragma: no cover (compiled)
+    """Replicate r's observables of the day into bo[:, r] and ro[:, r] (the compiled day calls it as it ends the replicate's day)."""
+    n = s.striking.shape[1]
     nk = s.c_active.shape[1]
     nb = w.wf_by_basin.shape[0]
     npr = w.wf_by_republic.shape[0]
@@ -48,83 +55,79 @@ def _observe(s, w, bo, ro, full):  # pragma: no cover (compiled)
     rp = np.zeros((6, npr))
     sov = np.empty(nk, dtype=np.bool_)
     back = np.empty(nk, dtype=np.bool_)
-    for r in range(nrep):
-        mb[:] = 0.0
-        cb[:] = 0.0
-        rp[:] = 0.0
-        for k in range(nk):
-            sov[k] = s.c_active[r, k] and s.c_stage[r, k] == 2
-            back[k] = s.c_active[r, k] and s.c_alleg[r, k] >= 0.5
-        # a basin's (republic's) sums run in registers over a run of its enterprises, taken up from and put
-        # back into mb (rp) at the run's ends: the same additions in the same order, whatever the enterprises' order
-        cur, cur_p = -1, -1
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = 0.0
-        q0 = q1 = q2 = q3 = q4 = q5 = 0.0
-        for i in range(n):
-            b = w.basin[i]
-            if b != cur:
-                if cur >= 0:
-                    _put(mb, cur, (a0, a1, a2, a3, a4, a5, a6))
-                cur = b
-                a0, a1, a2, a3, a4, a5, a6 = mb[0, b], mb[1, b], mb[2, b], mb[3, b], mb[4, b], mb[5, b], mb[6, b]
-            p = w.republic[i]
-            if p != cur_p:
-                if cur_p >= 0:
-                    _put(rp, cur_p, (q0, q1, q2, q3, q4, q5))
-                cur_p = p
-                q0, q1, q2, q3, q4, q5 = rp[0, p], rp[1, p], rp[2, p], rp[3, p], rp[4, p], rp[5, p]
-            wi = w.wf[i]
-            on = s.striking[r, i]
-            out = (s.out_share[r, i] if on else 0.0) * wi
-            a0 += out
-            a1 += 1.0 if on else 0.0
-            q0 += out
-            q5 += wi if (back[w.city[i]] or back[w.nc + b]) else 0.0
-            if full:
-                st = s.stage[r, i]
-                s0 = wi if st == 0 else 0.0
-                s1 = wi if st == 1 else 0.0
-                s2 = wi if st == 2 else 0.0
-                a2 += s0
-                a3 += s1
-                a4 += s2
-                a5 += s.eff[r, i] * wi
-                a6 += s.trust[r, i] * wi
-                q1 += wi if (sov[w.city[i]] or sov[w.nc + b]) else 0.0
-                q2 += s0
-                q3 += s1
-                q4 += s2
-        if cur >= 0:
-            _put(mb, cur, (a0, a1, a2, a3, a4, a5, a6))
-            _put(rp, cur_p, (q0, q1, q2, q3, q4, q5))
-        for k in range(nk):
-            if s.c_active[r, k]:
-                b = w.k_basin[k]
-                cb[0 if k < w.nc else 1, b] += 1.0
-                cb[2 + s.c_stage[r, k], b] += 1.0
-        for b in range(nb):
-            bo[0, r, b] = mb[0, b]
-            bo[1, r, b] = mb[1, b]
-            for j in range(5):
-                bo[2 + j, r, b] = cb[j, b]
-            if full:
-                bo[7, r, b] = mb[2, b] / w.wf_by_basin[b]
-                bo[8, r, b] = mb[3, b] / w.wf_by_basin[b]
-                bo[9, r, b] = mb[4, b] / w.wf_by_basin[b]
-                bo[10, r, b] = mb[5, b] / w.wf_by_basin[b]
-                bo[11, r, b] = mb[6, b] / w.wf_by_basin[b]
-            bo[12, r, b] = s.promised[r, b]
-            bo[13, r, b] = s.implemented[r, b]
-            bo[14, r, b] = s.concessions[r, b]
-        for p in range(npr):
-            ok = w.wf_by_republic[p] > 0
-            ro[1, r, p] = rp[0, p]
-            if full:
-                ro[0, r, p] = rp[1, p] / w.wf_by_republic[p] if ok else 0.0
-                ro[2, r, p] = rp[2, p] / w.wf_by_republic[p] if ok else 0.0
-                ro[3, r, p] = rp[3, p] / w.wf_by_republic[p] if ok else 0.0
-                ro[4, r, p] = rp[4, p] / w.wf_by_republic[p] if ok else 0.0
-            ro[5, r, p] = rp[5, p] / w.wf_by_republic[p] if ok else 0.0
+    for k in range(nk):
+        sov[k] = s.c_active[r, k] and s.c_stage[r, k] == 2
+        back[k] = s.c_active[r, k] and s.c_alleg[r, k] >= 0.5
+    # a basin's (republic's) sums run in registers over a run of its enterprises, taken up from and put
+    # back into mb (rp) at the run's ends: the same additions in the same order, whatever the enterprises' order
+    cur, cur_p = -1, -1
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = 0.0
+    q0 = q1 = q2 = q3 = q4 = q5 = 0.0
+    for i in range(n):
+        b = w.basin[i]
+        if b != cur:
+            if cur >= 0:
+                _put(mb, cur, (a0, a1, a2, a3, a4, a5, a6))
+            cur = b
+            a0, a1, a2, a3, a4, a5, a6 = mb[0, b], mb[1, b], mb[2, b], mb[3, b], mb[4, b], mb[5, b], mb[6, b]
+        p = w.republic[i]
+        if p != cur_p:
+            if cur_p >= 0:
+                _put(rp, cur_p, (q0, q1, q2, q3, q4, q5))
+            cur_p = p
+            q0, q1, q2, q3, q4, q5 = rp[0, p], rp[1, p], rp[2, p], rp[3, p], rp[4, p], rp[5, p]
+        wi = w.wf[i]
+        on = s.striking[r, i]
+        out = (s.out_share[r, i] if on else 0.0) * wi
+        a0 += out
+        a1 += 1.0 if on else 0.0
+        q0 += out
+        q5 += wi if (back[w.city[i]] or back[w.nc + b]) else 0.0
+        if full:
+            st = s.stage[r, i]
+            s0 = wi if st == 0 else 0.0
+            s1 = wi if st == 1 else 0.0
+            s2 = wi if st == 2 else 0.0
+            a2 += s0
+            a3 += s1
+            a4 += s2
+            a5 += s.eff[r, i] * wi
+            a6 += s.trust[r, i] * wi
+            q1 += wi if (sov[w.city[i]] or sov[w.nc + b]) else 0.0
+            q2 += s0
+            q3 += s1
+            q4 += s2
+    if cur >= 0:
+        _put(mb, cur, (a0, a1, a2, a3, a4, a5, a6))
+        _put(rp, cur_p, (q0, q1, q2, q3, q4, q5))
+    for k in range(nk):
+        if s.c_active[r, k]:
+            b = w.k_basin[k]
+            cb[0 if k < w.nc else 1, b] += 1.0
+            cb[2 + s.c_stage[r, k], b] += 1.0
+    for b in range(nb):
+        bo[0, r, b] = mb[0, b]
+        bo[1, r, b] = mb[1, b]
+        for j in range(5):
+            bo[2 + j, r, b] = cb[j, b]
+        if full:
+            bo[7, r, b] = mb[2, b] / w.wf_by_basin[b]
+            bo[8, r, b] = mb[3, b] / w.wf_by_basin[b]
+            bo[9, r, b] = mb[4, b] / w.wf_by_basin[b]
+            bo[10, r, b] = mb[5, b] / w.wf_by_basin[b]
+            bo[11, r, b] = mb[6, b] / w.wf_by_basin[b]
+        bo[12, r, b] = s.promised[r, b]
+        bo[13, r, b] = s.implemented[r, b]
+        bo[14, r, b] = s.concessions[r, b]
+    for p in range(npr):
+        ok = w.wf_by_republic[p] > 0
+        ro[1, r, p] = rp[0, p]
+        if full:
+            ro[0, r, p] = rp[1, p] / w.wf_by_republic[p] if ok else 0.0
+            ro[2, r, p] = rp[2, p] / w.wf_by_republic[p] if ok else 0.0
+            ro[3, r, p] = rp[3, p] / w.wf_by_republic[p] if ok else 0.0
+            ro[4, r, p] = rp[4, p] / w.wf_by_republic[p] if ok else 0.0
+        ro[5, r, p] = rp[5, p] / w.wf_by_republic[p] if ok else 0.0
 
 
 @njit(cache=True, nogil=True, inline="always")

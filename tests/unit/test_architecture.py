@@ -11,9 +11,9 @@ ORDER = {
     "model": (
         "state",
         "arrays",
+        "observation",
         "kernel",
         "metrics",
-        "observation",
         "interventions",
         "scenario",
         "agents",
