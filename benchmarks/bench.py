@@ -231,7 +231,8 @@ def calibration_throughput(sc, world, particles: int, reps: int = 4) -> dict:
     for record in ("areas", "all"):
         t = time.perf_counter()
         for k in range(particles):
-            Engine(world, window, replicate_seeds(window.seed + k, reps), areas=areas, record=record).run()
+            # one thread, as a calibration's worker process runs its particles (`default_threads` there is 1)
+            Engine(world, window, replicate_seeds(window.seed + k, reps), areas=areas, record=record, threads=1).run()
         out[record] = time.perf_counter() - t
     return {
         "particles": particles,

@@ -86,13 +86,18 @@ def test_a_world_whose_ties_the_tables_cannot_stand_for_is_refused_in_one_line(b
     assert len(seen) == 8
 
 
-def test_engine_results_do_not_depend_on_threads_between_event_days(baseline):
+def test_engine_results_do_not_depend_on_threads_between_event_days(baseline, monkeypatch):
     """1, 2 and 3 threads (each running its replicates from one day with events to the next): every array the same bytes."""
+    import sim.model.engine as engine
+
+    monkeypatch.setattr(engine, "ROWS_PER_THREAD", 1)  # a batch this small is split only when told to
     sc, world = baseline
     sc = sc.with_changes(end=sc.start + (sc.end - sc.start) / 3)  # the events of 1989-1990
     seeds = replicate_seeds(11, 7)
     towns = [list(range(0, 12)), [3, 40, 77]]
-    runs = [Engine(world, sc, seeds, areas=towns, threads=t).run() for t in (1, 2, 3)]
+    runs = [Engine(world, sc, seeds, areas=towns, threads=t) for t in (1, 2, 3)]
+    assert [e._split() for e in runs] == [1, 2, 3]
+    runs = [e.run() for e in runs]
     assert len(runs[0].timeline.events) > 5
     for eng in runs[1:]:
         for x, y in zip(runs[0].state, eng.state, strict=True):
@@ -107,7 +112,19 @@ def test_engine_results_do_not_depend_on_threads_between_event_days(baseline):
     assert runs[0]._bblock[:, 0].max() > 0  # something struck
 
 
-def test_a_run_forked_mid_way_equals_one_run_through(baseline):
+def test_a_small_batch_stays_on_one_thread_and_a_large_one_is_split(small):
+    sc, world = small
+    from sim.model.engine import ROWS_PER_THREAD
+
+    assert Engine(world, sc, replicate_seeds(1, ROWS_PER_THREAD * 2 - 1), threads=2)._split() == 1
+    assert Engine(world, sc, replicate_seeds(1, ROWS_PER_THREAD * 2), threads=2)._split() == 2
+    assert Engine(world, sc, replicate_seeds(1, ROWS_PER_THREAD * 8), threads=3)._split() == 3
+
+
+def test_a_run_forked_mid_way_equals_one_run_through(baseline, monkeypatch):
+    import sim.model.engine as engine
+
+    monkeypatch.setattr(engine, "ROWS_PER_THREAD", 1)
     sc, world = baseline
     sc = sc.with_changes(end=sc.start + (sc.end - sc.start) / 4)
     seeds = replicate_seeds(12, 4)

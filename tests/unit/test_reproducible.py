@@ -58,11 +58,16 @@ def test_outcomes_and_vote_scale_of_a_batch_equal_single_runs_bitwise():
             assert v.tobytes() == out[name][r : r + 1].tobytes(), name
 
 
-def test_engine_split_over_threads_equals_one_thread_bitwise(small):
+def test_engine_split_over_threads_equals_one_thread_bitwise(small, monkeypatch):
+    import sim.model.engine as engine
+
+    monkeypatch.setattr(engine, "ROWS_PER_THREAD", 1)  # a batch this small is split only when told to
     sc, world = small
     seeds = replicate_seeds(8, 5)
     one = Engine(world, sc, seeds, threads=1).run()
-    two = Engine(world, sc, seeds, threads=2).run()  # 5 replicates on 2 threads: slices of 2 and 3
+    two = Engine(world, sc, seeds, threads=2)  # 5 replicates on 2 threads: slices of 2 and 3
+    assert two._split() == 2
+    two.run()
     assert one._bblock.tobytes() == two._bblock.tobytes() and one._rblock.tobytes() == two._rblock.tobytes()
     assert all(a.tobytes() == b.tobytes() for a, b in zip(one.state, two.state, strict=True))
     assert one._bblock[-1, 0].sum() > 0  # something struck
