@@ -262,6 +262,7 @@ def _step(
     gain = np.empty(nb)
     due = np.empty(nb, dtype=np.bool_)
     moves = np.empty(nb, dtype=np.bool_)
+    work = observation.scratch(s, w)
     for r in range(nrep):
         p = pm[r]
         for b in range(nb):
@@ -592,4 +593,4 @@ def _step(
                     if due[b]:
                         s.run_days[r, b] = 0.0
         if obs:  # the replicate's observables of the day, while its state is in the core's cache
-            observation.observe_one(s, w, r, bo, ro, full)
+            observation.observe_one(s, w, r, bo, ro, full, work)

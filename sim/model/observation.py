@@ -39,22 +39,29 @@ def observe(s: State, world, bo: np.ndarray, ro: np.ndarray, full: bool = True) 
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def _observe(s, w, bo, ro, full):  # pragma: no cover (compiled)
+    work = scratch(s, w)
     for r in range(s.striking.shape[0]):
-        observe_one(s, w, r, bo, ro, full)
+        observe_one(s, w, r, bo, ro, full, work)
+
+
+@njit(cache=True, nogil=True)
+def scratch(s, w):  # pragma: no cover (compiled)
+    """The observation's work arrays (basin, committee and republic sums, two flags by committee), made once for many calls."""
+    nk, nb, npr = s.c_active.shape[1], w.wf_by_basin.shape[0], w.wf_by_republic.shape[0]
+    return np.zeros((7, nb)), np.zeros((5, nb)), np.zeros((6, npr)), np.empty(nk, dtype=np.bool_), np.empty(nk, dtype=np.bool_)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def observe_one(s, w, r, bo, ro, full):  # pragma: no cover (compiled)
+def observe_one(s, w, r, bo, ro, full, work):  # pragma: no cover (compiled)
     """Replicate r's observables of the day into bo[:, r] and ro[:, r] (the compiled day calls it as it ends the replicate's day)."""
     n = s.striking.shape[1]
     nk = s.c_active.shape[1]
     nb = w.wf_by_basin.shape[0]
     npr = w.wf_by_republic.shape[0]
-    mb = np.zeros((7, nb))
-    cb = np.zeros((5, nb))
-    rp = np.zeros((6, npr))
-    sov = np.empty(nk, dtype=np.bool_)
-    back = np.empty(nk, dtype=np.bool_)
+    mb, cb, rp, sov, back = work
+    mb[:] = 0.0
+    cb[:] = 0.0
+    rp[:] = 0.0
     for k in range(nk):
         sov[k] = s.c_active[r, k] and s.c_stage[r, k] == 2
         back[k] = s.c_active[r, k] and s.c_alleg[r, k] >= 0.5
