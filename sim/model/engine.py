@@ -33,11 +33,11 @@ area's workforce whose town or basin committee backs its republic against the Un
 area's stance (`sim.model.stance`: shares at the political stage or beyond and at the sovereignty
 stage, active town and basin committees)."""
 AREA_SHARES = ("allegiance", *stance.STANCE_SHARES)
+"""The area series that are shares of the area's workforce (the others are counts)."""
 ROWS_PER_THREAD = 16
 """The fewest replicates a thread of an engine takes (see `Engine._split`)."""
 RECORDS = ("all", "figures", "areas")
 """What an engine records (see `Engine`)."""
-"""The area series that are shares of the area's workforce (the others are counts)."""
 
 
 def batch_params(scenario: Scenario, seeds: list[int], params: Params | Sequence[Params] | None = None) -> Params:

@@ -214,6 +214,34 @@ def _concede_one(s, w, p, m, r, due, day, relief, political, share, days, deadli
             s.call_left[r, b] = 0.0  # a deal ends the calls in force there: its return order takes over
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _hit(u, x):  # pragma: no cover (compiled)
+    """Whether draw u falls below 1 - exp(-x), the exponential computed only where it can matter (scalars only: inlined, free)."""
+    # 1 - exp(-x) <= x: a draw above x (with a margin above the rounding of either side) misses it whatever exp gives
+    return u < x * (1 + 1e-12) + 1e-15 and u < 1 - math.exp(-x)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _onset_rate(m, spark, expo, w_news, push, chan, rested, call):  # pragma: no cover (compiled)
+    """An enterprise's onset rate from its terms, in the order of the rules (a switch of `m` off leaves its term out)."""
+    # spark, ties' exposure, news, committees' push (times the channel); 0 while it recovers from a failed strike; the call
+    lam = 0.0
+    if m.onset:
+        lam = lam + spark
+    if m.contagion:
+        lam = lam + expo
+    if m.news:
+        lam = lam + w_news
+    if m.committees:
+        lam = lam + push
+        lam = lam * chan
+    if m.fatigue and not rested:
+        lam = 0.0
+    if m.committees:
+        lam = lam + call
+    return lam
+
+
 @njit(cache=True, error_model="numpy", nogil=True)  # numpy's division semantics; threads run it side by side
 def _step(
     s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, u_comm, u_stage, u_ally, obs, bo, ro, full
@@ -319,16 +347,7 @@ def _step(
         x_deleg = p.w_delegate * (1 - cut[2])
         w_news = p.w_news * news
         for c in range(nc):  # an enterprise's onset rate with no tie on strike and no call, by town (see below)
-            lq = 0.0
-            if m.onset:
-                lq = lq + p.spark
-            if m.contagion:
-                lq = lq + (x_city * 0.0 + x_basin * 0.0 + x_deleg * 0.0)
-            if m.news:
-                lq = lq + w_news
-            if m.committees:
-                lq = lq + push_t[c]
-                lq = lq * chan_t[c]
+            lq = _onset_rate(m, p.spark, x_city * 0.0 + x_basin * 0.0 + x_deleg * 0.0, w_news, push_t[c], chan_t[c], True, 0.0)
             lam_q[c] = lq
             # the bound on an at-work enterprise's draws of a quiet town (no striker, no call), -1 for any other
             bound_q[c] = lq * (1 + 1e-12) + 1e-15 if busy[c] == 0 and call_t[c] == 0.0 else -1.0
@@ -363,23 +382,12 @@ def _step(
                         lam = 0.0
                         bound = 1e-15  # 0.0 * (1 + 1e-12) + 1e-15
                 else:
-                    lam = 0.0
-                    if m.onset:
-                        lam = lam + p.spark
-                    if m.contagion:
-                        share_c = w.t_tab[w.t_ptr[i] + busy[ci]]  # town ties: every other enterprise of the town
-                        share_b = w.t_tab[w.t_ptr[n + i] + tie_b[i]]
-                        share_d = w.t_tab[w.t_ptr[2 * n + i] + tie_d[i]]
-                        lam = lam + (x_city * share_c + x_basin * share_b + x_deleg * share_d)
-                    if m.news:
-                        lam = lam + w_news
-                    if m.committees:
-                        lam = lam + push_t[ci]
-                        lam = lam * chan_t[ci]
-                    if m.fatigue and not (s.days_off[r, i] >= p.refractory):
-                        lam = 0.0
-                    if m.committees:
-                        lam = lam + call_t[ci] * (1 - s.cost[r, i])
+                    share_c = w.t_tab[w.t_ptr[i] + busy[ci]]  # town ties: every other enterprise of the town
+                    share_b = w.t_tab[w.t_ptr[n + i] + tie_b[i]]
+                    share_d = w.t_tab[w.t_ptr[2 * n + i] + tie_d[i]]
+                    expo = x_city * share_c + x_basin * share_b + x_deleg * share_d
+                    rested = s.days_off[r, i] >= p.refractory
+                    lam = _onset_rate(m, p.spark, expo, w_news, push_t[ci], chan_t[ci], rested, call_t[ci] * (1 - s.cost[r, i]))
                     bound = lam * (1 + 1e-12) + 1e-15
                 if u_on[r, i] < bound and not (m.settlement and told and s.trust[r, i] >= p.trust_hold):  # (held back by a return order)
                     g = s.griev[r, i, 0] * f_wage + s.griev[r, i, 1] * f_eco + s.griev[r, i, 2] * f_priv
@@ -411,7 +419,7 @@ def _step(
                 if m.committees:
                     lr = lr + p.r_call_end * (1.0 if s.call_ended[r, b] > 0 else 0.0)
                 # 1 - exp(-lr) <= lr: a draw above it cannot end the strike (known without the exponential)
-                stop = u_ret[r, i] < lr * (1 + 1e-12) + 1e-15 and u_ret[r, i] < 1.0 - math.exp(-lr)
+                stop = _hit(u_ret[r, i], lr)
             # the update
             failed = stop and not told
             now = (was or start) and not stop
@@ -473,7 +481,7 @@ def _step(
                 if m.persistence:
                     # (1 - exp(-haz) <= haz: a draw above haz keeps the committee without the exponential)
                     haz = p.dissolve * (1 - s.c_auth[r, k]) * (1 - p.persist_won * (1.0 if s.c_won[r, k] else 0.0))
-                    gone = idle and u_comm[r, k] < haz * (1 + 1e-12) + 1e-15 and u_comm[r, k] < 1 - math.exp(-haz)
+                    gone = idle and _hit(u_comm[r, k], haz)
                 else:
                     gone = idle
                 new[k] = form[k] and not s.c_active[r, k]
@@ -519,17 +527,11 @@ def _step(
                             + p.g_move * (1.0 if s.c_allied[r, k] else 0.0) * move
                             + p.g_ethnic * eth * (1.0 if s.c_stage[r, k] == 1 else 0.0)
                         )
-                        up = u_stage[r, k] < lam_up * (1 + 1e-12) + 1e-15 and u_stage[r, k] < 1 - math.exp(-lam_up)
+                        up = _hit(u_stage[r, k], lam_up)
                     lam_dn = p.de_esc * t_k
                     dn = s.c_stage[r, k] > 0 and (not up) and u_stage[r, k] > (1 - lam_dn) - 1e-15 and u_stage[r, k] > math.exp(-lam_dn)
                     s.c_stage[r, k] = s.c_stage[r, k] + (1 if up else 0) - (1 if dn else 0)
-                    rate = p.ally_rate * move
-                    ally = (
-                        (not s.c_allied[r, k])
-                        and s.c_stage[r, k] >= 1
-                        and u_ally[r, k] < rate * (1 + 1e-12) + 1e-15
-                        and u_ally[r, k] < 1 - math.exp(-rate)
-                    )
+                    ally = (not s.c_allied[r, k]) and s.c_stage[r, k] >= 1 and _hit(u_ally[r, k], p.ally_rate * move)
                     if ally:
                         s.c_allied[r, k] = True
                     if s.c_allied[r, k]:
