@@ -18,7 +18,7 @@
 6. The compiled kernel (sim/model/kernel.py): a fresh process running 5 days with an empty on-disk cache
    (compiling) and with it filled (warm).
 7. A profile of one engine run: the share of its time in the compiled day, the compiled
-   observation, the random draws, the day's events and the rest (Python around the day); and
+   observation with the random draws, the day's events and the rest (Python around the day); and
    (7b) the compiled day by step, in ns per enterprise-day, on one thread.
 8. The stage-2 calibration (1989-1990, `python run.py calibrate --budget full`: 200 particles, a
    40-minute ABC cap) on all cores: wall time of the ABC and of the whole command (posterior
@@ -43,6 +43,7 @@ import csv
 import dataclasses
 import gc
 import json
+import re
 import sys
 import tempfile
 import time
@@ -303,8 +304,7 @@ def kernel_compile() -> dict:
 
 
 PHASES = (
-    ("compiled day and its observation (sim/model/kernel.py step)", ("kernel.py", "step")),
-    ("random draws (sim/inputs/rng.py, a block of days at a time)", ("engine.py", "_fill")),
+    ("compiled day: its draws, rules and observation (sim/model/kernel.py step)", ("kernel.py", "step")),
     ("vote-scale tracker (sim/model/vote.py observe)", ("vote.py", "observe")),
     ("events of the day", ("engine.py", "apply_events")),
 )
@@ -337,9 +337,12 @@ def profile_run(sc, world) -> dict:
 STEPS = (
     ("set-up: deals, truces and return orders", "        p = pm[r]\n"),
     ("(1) strikers by town and basin", "        # (1) strikers"),
+    ("today's draws (sim/model/draws.py)", "        # today's draws"),
     ("(2) ties on strike", "        # (2) basin and delegate ties"),
     ("committees' calls, pulls and town rates", "        for k in range(nk):\n            kb = w.k_basin[k]\n            callout"),
-    ("(3) decisions and updates (with trust and efficacy sums)", "        # (3) each enterprise decides"),
+    ("(3) decisions", "        # (3) each enterprise decides"),
+    ("(3) updates", "        # then every enterprise is updated"),
+    ("(3) trust, efficacy and refusals by town and basin", "        # trust, efficacy and refused workforce by town"),
     ("committees: formation, escalation, allegiance", "        # committees\n"),
     ("calls run out, promises carried out", "        # the workforce takes up"),
     ("(4) demands, grievances, trust", "        # (4) each enterprise: demands"),
@@ -375,7 +378,8 @@ def kernel_steps(sc, world, batch: int) -> dict:
         "COUNTS = np.zeros(16, dtype=np.uint64)\n\n\n"
     )
     start = src.index("def _step(")
-    head, body = src[:start], src[start:]
+    end = start + re.search(r"\n(?=\S)", src[start + 1 :]).start() + 1  # _step ends at the next line at column 0
+    head, body, tail = src[:start], src[start:end], src[end:]
     head = head.replace("cache=True", "cache=False").replace("\nPARAMS = ", "\n" + counter + "PARAMS = ", 1)
     body = body.replace("cache=True", "cache=False")
     at = body.index("day,") + len("day,")  # the counters go in after the day, the fifth parameter
@@ -393,7 +397,7 @@ def kernel_steps(sc, world, batch: int) -> dict:
     head = head.replace("rows_of(s, rows), wa, pm[rows], m, day,", "rows_of(s, rows), wa, pm[rows], m, day, COUNTS,", 1)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "kernel_steps.py"
-        path.write_text(head + body, encoding="utf-8")
+        path.write_text(head + body + tail, encoding="utf-8")
         spec = importlib.util.spec_from_file_location("kernel_steps", path)
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)

@@ -2,8 +2,9 @@
 
 Each decision process draws a full vector for every mine (or committee) every day from its own
 stream, whatever the state, so a lever that changes one decision does not reshuffle the draws of
-another (common random numbers across the arms of a counterfactual). Draws are taken in blocks of
-days; a block of `k` days is the same numbers as `k` single-day draws, so blocking changes nothing.
+another (common random numbers across the arms of a counterfactual). The per-agent model takes its
+draws in blocks of days (a block of `k` days is the same numbers as `k` single-day draws); the compiled
+day steps the same generators' states itself and draws the same numbers (`sim.model.draws`).
 """
 
 from __future__ import annotations
@@ -45,17 +46,6 @@ class Streams:
         self.gen = {name: np.random.Generator(np.random.PCG64(c)) for name, c in zip(STREAMS, children, strict=True)}
         self._block: dict[str, np.ndarray] = {}
         self._start: dict[str, int] = {}
-
-    def fill(self, name: str, block: int, out: np.ndarray) -> None:
-        """Write block `block` of stream `name` (days `block * BLOCK` on, shape (BLOCK, size)) into `out`, in place.
-
-        The same numbers as `daily` gives for those days; blocks are asked in order from 0, and a stream
-        is read either by `fill` or by `daily`, not both.
-        """
-        if self._start.get(name, -1) != block - 1:
-            raise ValueError(f"stream {name}: block {block} asked out of order")
-        self.gen[name].random(out=out)
-        self._start[name] = block
 
     def daily(self, name: str, day: int, size: int) -> np.ndarray:
         """Uniform draws in [0, 1) of stream `name` for day `day`; days are asked in order from 0."""

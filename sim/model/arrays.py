@@ -16,9 +16,9 @@ from numba import njit
 WorldArrays = namedtuple(
     "WorldArrays",
     "basin city republic wf pat alone a_ptr a_idx city_basin k_basin n_by_area towns_per_basin n_by_basin wf_by_area "
-    "wf_by_basin wf_by_republic basin_ethnic basin_republic nc t_ptr t_tab",
+    "wf_by_basin wf_by_republic basin_ethnic basin_republic nc t_ptr t_tab whole city_republic",
 )
-"""The static arrays of a world that the compiled code reads."""
+"""The static arrays of a world that the compiled code reads (`whole`: see `_whole`)."""
 
 
 def world_arrays(world) -> WorldArrays:
@@ -50,10 +50,26 @@ def world_arrays(world) -> WorldArrays:
             basin_ethnic=arr(world.basin_ethnic, float),
             basin_republic=arr(world.basin_republic, np.int64),
             nc=int(world.n_cities),
+            **_whole(world),
             **_tie_tables(world),
         )
         object.__setattr__(world, "_kernel_arrays", cached)
     return cached
+
+
+def _whole(world) -> dict:
+    """`whole`: whether a sum of enterprises' workforce is the same float in any order, and a town's enterprises are of one republic.
+
+    Whole numbers of workers, with a total below 2^53: every partial sum is a whole number a double holds
+    exactly, so a republic's workforce can be added town by town (`sim.model.observation`) and give the
+    enterprise-by-enterprise sum of the specification. Otherwise the observation adds enterprise by enterprise.
+    `city_republic`: each town's republic (that of its last enterprise; -1 for a town without one).
+    """
+    wf, city, republic = np.asarray(world.workforce, float), np.asarray(world.city, np.int64), np.asarray(world.republic, np.int64)
+    city_republic = np.full(world.n_cities, -1, dtype=np.int64)
+    city_republic[city] = republic
+    exact = bool(np.all(wf >= 0) and np.all(wf == np.floor(wf)) and wf.sum() < 2.0**53)
+    return {"whole": exact and np.array_equal(city_republic[city], republic), "city_republic": city_republic}
 
 
 def _tie_tables(world) -> dict:

@@ -20,8 +20,8 @@ from sim.inputs import process
 from sim.inputs.network import REPUBLICS, World
 from sim.inputs.params import Params, stack_params
 from sim.inputs.posterior import draws_for
-from sim.inputs.rng import BLOCK, Streams
-from sim.model import kernel, metrics, observation, stance, vote
+from sim.inputs.rng import Streams
+from sim.model import draws, kernel, metrics, observation, stance, vote
 from sim.model.interventions import apply_events, compile_timeline
 from sim.model.metrics import BASIN_OBSERVABLES, REPUBLIC_OBSERVABLES
 from sim.model.scenario import Scenario
@@ -107,10 +107,9 @@ class Engine:
         self.threads = process.default_threads() if threads is None else threads
         self._compile_levers()
         r = len(self.seeds)
-        k = world.n_cities + world.n_basins
-        sizes = {"onset": world.n, "ret": world.n, "committee": k, "stage": k, "ally": k}
-        self._draws = {name: np.empty((r, BLOCK, size)) for name, size in sizes.items()}  # stream -> (R, BLOCK, size)
-        self._block_of = np.full(r, -1)  # the block of days `_draws` holds, by replicate
+        # the decision streams' states, stepped by the compiled day itself (the same numbers as the generators')
+        self._rs = draws.states(self.streams)
+        self._jt = draws.jumps(max(world.n, world.n_cities + world.n_basins))
         self._bind_observables(
             np.zeros((self.days, len(BASIN_OBSERVABLES), r, world.n_basins)),
             np.zeros((self.days, len(REPUBLIC_OBSERVABLES), r, len(REPUBLICS))),
@@ -152,18 +151,6 @@ class Engine:
         self._pm = kernel.param_records(self.params, len(self.seeds))
         self._mf = kernel.switches(self.mech)
 
-    def _fill(self, block: int, rows: slice) -> None:
-        """Draw block `block` of every decision stream into `_draws` for the replicates `rows` that do not hold it yet.
-
-        Each replicate's streams are its own generators (numpy releases the GIL while one fills an array),
-        so the numbers are the same whichever thread draws them.
-        """
-        for r in range(len(self.streams))[rows]:
-            if self._block_of[r] != block:
-                for name, arr in self._draws.items():
-                    self.streams[r].fill(name, block, arr[r])
-                self._block_of[r] = block
-
     @property
     def date(self) -> date:
         """Calendar date of the next day to simulate."""
@@ -188,14 +175,11 @@ class Engine:
         own rows, so parts of a batch can go through their days side by side on threads.
         """
         w, tl = self.world, self.timeline
-        block, at = divmod(d, BLOCK)
-        self._fill(block, rows)
         s = kernel.rows_of(self.state, rows)
-        u = {name: arr[rows, at] for name, arr in self._draws.items()}  # (R, size) draws of today
         series = self.record != "areas"
         kernel.step(
             s, w, self._pm[rows], self._mf, d, tl.repression[d], tl.cut[d], float(tl.news[d]), tl.movement[d],
-            u["onset"], u["ret"], u["committee"], u["stage"], u["ally"],
+            self._rs[rows], self._jt,
             # the observables, compiled: the same sums in the same order as observe_basins
             observe=(self._bblock[d][:, rows], self._rblock[d][:, rows], self.record == "all") if series else None,
         )  # fmt: skip

@@ -25,7 +25,7 @@ from numba import njit
 
 from sim.inputs import process
 from sim.inputs.params import Mechanisms, Params
-from sim.model import observation
+from sim.model import cache, draws, observation
 from sim.model.arrays import world_arrays
 from sim.model.state import CALL_BACK_DAYS, State
 
@@ -70,11 +70,8 @@ def step(
     cut,
     news_level: float,
     movement,
-    u_on,
-    u_ret,
-    u_comm,
-    u_stage,
-    u_ally,
+    rs: np.ndarray,
+    jt: np.ndarray,
     threads: int = 1,
     observe: tuple[np.ndarray, np.ndarray, bool] | None = None,
 ) -> None:
@@ -90,11 +87,10 @@ def step(
         cut: (3,) share cut from each tie level today.
         news_level: multiplier of national coverage today (glasnost lever).
         movement: (republics,) national movement strength today.
-        u_on: (R, n) draws of the onset stream.
-        u_ret: (R, n) draws of the return stream.
-        u_comm: (R, K) draws of the committee stream (dissolution).
-        u_stage: (R, K) draws of the stage stream (escalation).
-        u_ally: (R, K) draws of the alliance stream.
+        rs: (R, 5, 4) the states of each replicate's decision streams (`sim.model.draws.states`), at today's
+            first number; each moves past today's numbers (onset and return: n each; committee, stage and
+            alliance: K each).
+        jt: the generator's jumps (`sim.model.draws.jumps`, for at least n numbers).
         threads: threads the replicates are split over (`by_rows`).
         observe: (bo, ro, full): the day's observables of each replicate go into bo (15, R, B) and ro (6, R, P) as
             its day ends (`sim.model.observation.observe_one`, while its state is in the core's cache); None: not observed.
@@ -105,7 +101,7 @@ def step(
 
     def part(rows: slice) -> None:
         _step(
-            rows_of(s, rows), wa, pm[rows], m, day, rep, cut, news, mov, u_on[rows], u_ret[rows], u_comm[rows], u_stage[rows], u_ally[rows],
+            rows_of(s, rows), wa, pm[rows], m, day, rep, cut, news, mov, rs[rows], jt,
             observe is not None, bo[:, rows], ro[:, rows], full,
         )  # fmt: skip
 
@@ -243,9 +239,7 @@ def _onset_rate(m, spark, expo, w_news, push, chan, rested, call):  # pragma: no
 
 
 @njit(cache=True, error_model="numpy", nogil=True)  # numpy's division semantics; threads run it side by side
-def _step(
-    s, w, pm, m, day, repression, cut, news_level, movement, u_on, u_ret, u_comm, u_stage, u_ally, obs, bo, ro, full
-):  # pragma: no cover (compiled)
+def _step(s, w, pm, m, day, repression, cut, news_level, movement, rs, jt, obs, bo, ro, full):  # pragma: no cover (compiled)
     # A replicate's day in five passes over its enterprises: (1) who is on strike; (2) the ties on strike
     # of each enterprise (from the strikers' ties only); (3) each enterprise's decision and its update, in
     # one pass, which also sums trust, efficacy and refusals by town and basin; then the committees;
@@ -258,46 +252,26 @@ def _step(
     rep_max = repression[0]
     for b in range(nb):
         rep_max = max(rep_max, repression[b])
-    truce = np.empty(nb, dtype=np.bool_)
-    ordered = np.empty(nb, dtype=np.bool_)
-    t_truce = np.empty(nk, dtype=np.bool_)  # a town's own deal (its committee's c_deal_day): truce and return order
-    t_order = np.empty(nk, dtype=np.bool_)
-    pending = np.empty(nb)
-    xs = np.zeros(n, dtype=np.int64)  # on strike at the start of the day (1) or not (0)
-    on = np.empty(n, dtype=np.int64)  # the enterprises on strike, ascending
-    tie_b = np.zeros(n, dtype=np.int64)  # basin ties on strike, by enterprise
-    tie_d = np.zeros(n, dtype=np.int64)  # delegate ties on strike
-    busy = np.zeros(nk, dtype=np.int64)  # enterprises on strike by town and basin, at the start of the day
-    counts = np.zeros(nk, dtype=np.int64)  # the same after the day's decisions
-    callout = np.empty(nk, dtype=np.bool_)
-    calling = np.empty(nk, dtype=np.bool_)
-    est = np.empty(nk, dtype=np.bool_)
-    pull = np.empty(nb)
-    told_t = np.empty(nk, dtype=np.bool_)
-    push_t = np.empty(nk)
-    call_t = np.empty(nk)
-    chan_t = np.empty(nk)
-    lam_q = np.empty(nk)
-    bound_q = np.empty(nk)
-    ks_t = np.empty(nk, dtype=np.int64)
-    form = np.empty(nk, dtype=np.bool_)
-    new = np.empty(nk, dtype=np.bool_)
-    forb = np.zeros(nb)
-    tk = np.zeros(nk)
-    ek = np.zeros(nk)
-    fk = np.zeros(nk)
-    broken = np.empty(nb)
-    gain = np.empty(nb)
-    due = np.empty(nb, dtype=np.bool_)
-    moves = np.empty(nb, dtype=np.bool_)
+    # scratch, by basin (nb), by town and basin committee (nk, towns first) and by enterprise (n), zeroed once
+    fb, fk_, xb, xk = np.zeros((4, nb), np.bool_), np.zeros((8, nk), np.bool_), np.zeros((5, nb)), np.zeros((8, nk))
+    truce, ordered, due, moves = fb[0], fb[1], fb[2], fb[3]
+    t_truce, t_order, callout, calling, est, told_t, form, new = fk_[0], fk_[1], fk_[2], fk_[3], fk_[4], fk_[5], fk_[6], fk_[7]
+    pending, pull, forb, broken, gain = xb[0], xb[1], xb[2], xb[3], xb[4]
+    push_t, call_t, chan_t, lam_q, bound_q, tk, ek, fk = xk[0], xk[1], xk[2], xk[3], xk[4], xk[5], xk[6], xk[7]
+    ik, ie, fl = np.zeros((3, nk), np.int64), np.zeros((5, n), np.int64), np.zeros(n, np.bool_)  # fl: failed today
+    # busy: enterprises on strike by town and basin at the start of the day, counts: after the decisions;
+    # xs: on strike at the start of the day (1) or not; on: the strikers, ascending; tie_b, tie_d: basin and delegate ties on
+    # strike; fails: the enterprises that failed today, ascending
+    busy, counts, ks_t, xs, on, tie_b, tie_d, fails = ik[0], ik[1], ik[2], ie[0], ie[1], ie[2], ie[3], ie[4]
     work = observation.scratch(s, w)
+    u_on, u_ret, u_comm, u_stage, u_ally = np.empty(n), np.empty(n), np.empty(nk), np.empty(nk), np.empty(nk)  # today's draws
     for r in range(nrep):
         p = pm[r]
         for b in range(nb):
             truce[b] = (day >= s.deal_day[r, b]) and (day < s.deal_day[r, b] + p.deal_truce)
             ordered[b] = truce[b] and (day >= s.deal_day[r, b] + p.order_lag)
             pending[b] = max(s.promised[r, b] - s.implemented[r, b], 0.0)
-        for k in range(nk):
+        for k in range(nk):  # a town's own deal (its committee's c_deal_day): truce and return order
             t_truce[k] = (day >= s.c_deal_day[r, k]) and (day < s.c_deal_day[r, k] + p.deal_truce)
             t_order[k] = t_truce[k] and (day >= s.c_deal_day[r, k] + p.order_lag)
         # (1) strikers for the news (an enterprise at work adds 0.0 and is skipped), striking enterprises
@@ -316,6 +290,13 @@ def _step(
             else:
                 xs[i] = 0
         news = p.glasnost * news_level * min(1.0, tot / p.news_scale)
+        # today's draws (`sim.model.draws`, numpy's numbers): onset of every enterprise (only those at work read
+        # theirs), return of the strikers (the others' numbers jumped over), the three committee streams
+        draws.fill(rs[r, 0], u_on, jt)
+        draws.fill_at(rs[r, 1], on[:n_on], u_ret, n, jt)
+        draws.fill(rs[r, 2], u_comm, jt)
+        draws.fill(rs[r, 3], u_stage, jt)
+        draws.fill(rs[r, 4], u_ally, jt)
         # (2) basin and delegate ties on strike: each striker adds one to its ties' rows (a count: any order);
         # a tie share is then its row's table at that count (`_tie_tables`)
         tie_b[:] = 0
@@ -354,6 +335,8 @@ def _step(
         f_wage, f_eco, f_priv = p.w_wage / total_w, p.w_ecology / total_w, p.w_privilege / total_w
         strength_fear = s.strength[r] * p.fear0
         cost_keep = 1 - p.cost_recover
+        drift = p.wage_drift / 365.0
+        cost_rate, eta_fail, eff_decay, eff0 = p.cost_rate, p.eta_fail, p.eff_decay, p.eff0
         sums = m.committees and m.escalation
         for k in range(nk):
             counts[k] = busy[k]
@@ -362,8 +345,9 @@ def _step(
             fk[k] = 0.0
         cur_c, cur_b = -1, -1
         tc = ec = tb = eb = 0.0
-        # (3) each enterprise decides and is updated. Only the decision it can take today is computed:
-        # onset if at work, return if out (the other probability is never read; skipping it changes no value)
+        # (3) each enterprise decides. Only the decision it can take today is computed: onset if at work,
+        # return if out (the other probability is never read; skipping it changes no value)
+        n_fail = 0
         for i in range(n):
             ci = w.city[i]
             b = w.basin[i]
@@ -389,7 +373,7 @@ def _step(
                     rested = s.days_off[r, i] >= p.refractory
                     lam = _onset_rate(m, p.spark, expo, w_news, push_t[ci], chan_t[ci], rested, call_t[ci] * (1 - s.cost[r, i]))
                     bound = lam * (1 + 1e-12) + 1e-15
-                if u_on[r, i] < bound and not (m.settlement and told and s.trust[r, i] >= p.trust_hold):  # (held back by a return order)
+                if u_on[i] < bound and not (m.settlement and told and s.trust[r, i] >= p.trust_hold):  # (held back by a return order)
                     g = s.griev[r, i, 0] * f_wage + s.griev[r, i, 1] * f_eco + s.griev[r, i, 2] * f_priv
                     g_eff = g - s.implemented[r, b] - p.expect * s.trust[r, i] * pending[b]
                     fear = strength_fear + repression[b]
@@ -403,7 +387,7 @@ def _step(
                     if m.fatigue:
                         z = z - p.b_cost * s.cost[r, i]
                     ready = 1.0 / (1.0 + math.exp(-z))
-                    start = u_on[r, i] < 1.0 - math.exp(-ready * lam)
+                    start = u_on[i] < 1.0 - math.exp(-ready * lam)
             else:
                 lr = 0.0
                 if m.settlement:
@@ -419,8 +403,8 @@ def _step(
                 if m.committees:
                     lr = lr + p.r_call_end * (1.0 if s.call_ended[r, b] > 0 else 0.0)
                 # 1 - exp(-lr) <= lr: a draw above it cannot end the strike (known without the exponential)
-                stop = _hit(u_ret[r, i], lr)
-            # the update
+                stop = _hit(u_ret[i], lr)
+            # the decision taken: who is on strike, who struck for the first time, who failed (returned unordered)
             failed = stop and not told
             now = (was or start) and not stop
             if now != was:
@@ -430,41 +414,57 @@ def _step(
                 counts[nc + b] += d
             if start:
                 s.ever[r, i] = True
-            s.days_on[r, i] = s.days_on[r, i] + 1 if now else 0.0
-            s.days_off[r, i] = 0.0 if failed else s.days_off[r, i] + 1
-            if m.fatigue:
-                s.cost[r, i] = s.cost[r, i] + p.cost_rate * (1 - s.cost[r, i]) if now else s.cost[r, i] * cost_keep
-            if m.efficacy:
-                e = max(s.eff[r, i] - p.eta_fail, 0.0) if failed else s.eff[r, i]
-                s.eff[r, i] = e + p.eff_decay * (p.eff0 - e)
-            if m.trust and failed:
+            if failed:
+                fails[n_fail] = i
+                n_fail += 1
+                fl[i] = True
+        # then every enterprise is updated, each variable from its own value and the day's decision (no rule
+        # reads another enterprise's), in passes without branches that the core runs several enterprises at a time
+        for i in range(n):
+            s.days_on[r, i] = s.days_on[r, i] + 1 if s.striking[r, i] else 0.0
+            s.days_off[r, i] = 0.0 if fl[i] else s.days_off[r, i] + 1
+        for i in range(n):
+            s.griev[r, i, 0] = min(s.griev[r, i, 0] + drift, 1.0)  # step (4)'s drift, here: nothing reads it in between
+        if m.fatigue:
+            for i in range(n):
+                c = s.cost[r, i]
+                s.cost[r, i] = c + cost_rate * (1 - c) if s.striking[r, i] else c * cost_keep
+        if m.efficacy:
+            for i in range(n):
+                e = max(s.eff[r, i] - eta_fail, 0.0) if fl[i] else s.eff[r, i]
+                s.eff[r, i] = e + eff_decay * (eff0 - e)
+        for i in fails[:n_fail]:
+            if m.trust:
                 s.trust[r, i] = min(max(s.trust[r, i] - p.tau_refuse, 0.0), 1.0)
-            if sums:
-                # trust, efficacy and refused workforce by town and basin, for the committees: carried in
-                # registers over a run of one town (basin) and put back at its ends
-                if ci != cur_c:
-                    if cur_c >= 0:
-                        tk[cur_c], ek[cur_c] = tc, ec
-                    cur_c = ci
-                    tc, ec = tk[ci], ek[ci]
-                if nc + b != cur_b:
-                    if cur_b >= 0:
-                        tk[cur_b], ek[cur_b] = tb, eb
-                    cur_b = nc + b
-                    tb, eb = tk[cur_b], ek[cur_b]
-                wi = w.wf[i]
-                tw = s.trust[r, i] * wi
-                ew = s.eff[r, i] * wi
-                tc += tw
-                ec += ew
-                tb += tw
-                eb += ew
-                if failed:
-                    fk[ci] += wi
-                    fk[nc + b] += wi
+            fl[i] = False
+        # trust, efficacy and refused workforce by town and basin, for the committees (in ascending order; a
+        # town's or basin's sums carried in registers over a run of its enterprises and put back at its ends)
+        for i in range(n if sums else 0):
+            ci = w.city[i]
+            b = w.basin[i]
+            if ci != cur_c:
+                if cur_c >= 0:
+                    tk[cur_c], ek[cur_c] = tc, ec
+                cur_c = ci
+                tc, ec = tk[ci], ek[ci]
+            if nc + b != cur_b:
+                if cur_b >= 0:
+                    tk[cur_b], ek[cur_b] = tb, eb
+                cur_b = nc + b
+                tb, eb = tk[cur_b], ek[cur_b]
+            wi = w.wf[i]
+            tw = s.trust[r, i] * wi
+            ew = s.eff[r, i] * wi
+            tc += tw
+            ec += ew
+            tb += tw
+            eb += ew
         if cur_c >= 0:
             tk[cur_c], ek[cur_c] = tc, ec
             tk[cur_b], ek[cur_b] = tb, eb
+        for i in fails[: n_fail if sums else 0]:
+            fk[w.city[i]] += w.wf[i]
+            fk[nc + w.basin[i]] += w.wf[i]
         # committees
         any_c = False
         if m.committees:
@@ -481,7 +481,7 @@ def _step(
                 if m.persistence:
                     # (1 - exp(-haz) <= haz: a draw above haz keeps the committee without the exponential)
                     haz = p.dissolve * (1 - s.c_auth[r, k]) * (1 - p.persist_won * (1.0 if s.c_won[r, k] else 0.0))
-                    gone = idle and _hit(u_comm[r, k], haz)
+                    gone = idle and _hit(u_comm[k], haz)
                 else:
                     gone = idle
                 new[k] = form[k] and not s.c_active[r, k]
@@ -527,11 +527,11 @@ def _step(
                             + p.g_move * (1.0 if s.c_allied[r, k] else 0.0) * move
                             + p.g_ethnic * eth * (1.0 if s.c_stage[r, k] == 1 else 0.0)
                         )
-                        up = _hit(u_stage[r, k], lam_up)
+                        up = _hit(u_stage[k], lam_up)
                     lam_dn = p.de_esc * t_k
-                    dn = s.c_stage[r, k] > 0 and (not up) and u_stage[r, k] > (1 - lam_dn) - 1e-15 and u_stage[r, k] > math.exp(-lam_dn)
+                    dn = s.c_stage[r, k] > 0 and (not up) and u_stage[k] > (1 - lam_dn) - 1e-15 and u_stage[k] > math.exp(-lam_dn)
                     s.c_stage[r, k] = s.c_stage[r, k] + (1 if up else 0) - (1 if dn else 0)
-                    ally = (not s.c_allied[r, k]) and s.c_stage[r, k] >= 1 and _hit(u_ally[r, k], p.ally_rate * move)
+                    ally = (not s.c_allied[r, k]) and s.c_stage[r, k] >= 1 and _hit(u_ally[k], p.ally_rate * move)
                     if ally:
                         s.c_allied[r, k] = True
                     if s.c_allied[r, k]:
@@ -560,24 +560,22 @@ def _step(
                 for b in range(nb):
                     unk = max(s.promised[r, b] - s.implemented[r, b], 0.0) if day > s.deadline[r, b] else 0.0
                     broken[b] = p.tau_kept * gain[b] - p.tau_broken * unk
-        # (4) each enterprise: demands taken up (a stage of 0 raises no one's), grievances, trust (its updates
-        # in the order of the rules)
-        drift = p.wage_drift / 365.0
+        # (4) each enterprise: demands taken up (a stage of 0 raises no one's), trust (its updates in the order
+        # of the rules; the grievances' drift was added in (3)); only if a stage or a trust can move
         kept = m.settlement and m.trust
+        trusts = False
         for b in range(nb):
             moves[b] = (kept and broken[b] != 0.0) or p.tau_rep * repression[b] != 0.0
-        for i in range(n):
-            if top > 0:
-                ks = ks_t[w.city[i]]
-                if ks > s.stage[r, i]:
-                    s.stage[r, i] = ks
-            s.griev[r, i, 0] = min(s.griev[r, i, 0] + drift, 1.0)
+            trusts = trusts or (m.trust and moves[b])
+        for i in range(n if top > 0 else 0):  # (each a pass without branches, as the updates of (3))
+            s.stage[r, i] = max(s.stage[r, i], ks_t[w.city[i]])
+        tau_rep = p.tau_rep
+        for i in range(n if trusts else 0):
             b = w.basin[i]
-            if m.trust and moves[b]:  # (a trust in [0, 1] that gains and loses 0.0 is left as it is)
-                t = s.trust[r, i]
-                if kept:
-                    t = min(max(t + broken[b], 0.0), 1.0)
-                s.trust[r, i] = min(max(t - p.tau_rep * repression[b], 0.0), 1.0)
+            t = s.trust[r, i]
+            v = min(max(t + broken[b], 0.0), 1.0) if kept else t
+            v = min(max(v - tau_rep * repression[b], 0.0), 1.0)
+            s.trust[r, i] = v if moves[b] else t  # (a trust in [0, 1] that gains and loses 0.0 is left as it is)
         if m.trust:
             s.strength[r] = min(max(s.strength[r] + p.strength_rep * rep_max, 0.0), 1.0)
         # the reactive centre concedes to a long, large strike outside any truce (deals are made only
@@ -596,3 +594,6 @@ def _step(
                         s.run_days[r, b] = 0.0
         if obs:  # the replicate's observables of the day, while its state is in the core's cache
             observation.observe_one(s, w, r, bo, ro, full, work)
+
+
+cache.drop_stale(_step)  # (this module's cached code, if a module it calls changed since it was cached)

@@ -65,12 +65,14 @@ def observe_one(s, w, r, bo, ro, full, work):  # pragma: no cover (compiled)
     for k in range(nk):
         sov[k] = s.c_active[r, k] and s.c_stage[r, k] == 2
         back[k] = s.c_active[r, k] and s.c_alleg[r, k] >= 0.5
+    if not full and w.whole:  # the figures' sums only: the strikers' (the others add 0.0), the backed workforce by town
+        _strikers_and_backing(s, w, r, mb, rp, back)
     # a basin's (republic's) sums run in registers over a run of its enterprises, taken up from and put
     # back into mb (rp) at the run's ends: the same additions in the same order, whatever the enterprises' order
     cur, cur_p = -1, -1
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = 0.0
     q0 = q1 = q2 = q3 = q4 = q5 = 0.0
-    for i in range(n):
+    for i in range(0 if not full and w.whole else n):
         b = w.basin[i]
         if b != cur:
             if cur >= 0:
@@ -135,6 +137,25 @@ def observe_one(s, w, r, bo, ro, full, work):  # pragma: no cover (compiled)
             ro[3, r, p] = rp[3, p] / w.wf_by_republic[p] if ok else 0.0
             ro[4, r, p] = rp[4, p] / w.wf_by_republic[p] if ok else 0.0
         ro[5, r, p] = rp[5, p] / w.wf_by_republic[p] if ok else 0.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _strikers_and_backing(s, w, r, mb, rp, back):  # pragma: no cover (compiled)
+    """Strikers and enterprises on strike by basin, strikers and backed workforce by republic, into mb and rp (zeroed).
+
+    The same floats as the enterprise-by-enterprise sums: an enterprise at work adds 0.0 to them (left
+    out), the strikers are added in ascending order; the backed workforce is added town by town, which
+    gives the same float only for a world whose workforce sums are exact in any order (`WorldArrays.whole`).
+    """
+    for i in range(s.striking.shape[1]):
+        if s.striking[r, i]:
+            out = s.out_share[r, i] * w.wf[i]
+            mb[0, w.basin[i]] += out
+            mb[1, w.basin[i]] += 1.0
+            rp[0, w.republic[i]] += out
+    for c in range(w.nc):
+        if (back[c] or back[w.nc + w.city_basin[c]]) and w.city_republic[c] >= 0:
+            rp[5, w.city_republic[c]] += w.wf_by_area[c]
 
 
 @njit(cache=True, nogil=True, inline="always")
