@@ -240,10 +240,10 @@ def _onset_rate(m, spark, expo, w_news, push, chan, rested, call):  # pragma: no
 
 @njit(cache=True, error_model="numpy", nogil=True)  # numpy's division semantics; threads run it side by side
 def _step(s, w, pm, m, day, repression, cut, news_level, movement, rs, jt, obs, bo, ro, full):  # pragma: no cover (compiled)
-    # A replicate's day in five passes over its enterprises: (1) who is on strike; (2) the ties on strike
-    # of each enterprise (from the strikers' ties only); (3) each enterprise's decision and its update, in
-    # one pass, which also sums trust, efficacy and refusals by town and basin; then the committees;
-    # (4) demands taken up, grievances, trust. Every sum runs in ascending enterprise order, as the
+    # A replicate's day in passes over its enterprises: (1) who is on strike, and today's draws; (2) the ties
+    # on strike of each enterprise (from the strikers' ties only); (3) each enterprise's decision, then the
+    # updates (passes without branches), then trust, efficacy and refusals summed by town and basin; the
+    # committees; (4) demands taken up, trust. Every sum runs in ascending enterprise order, as the
     # per-agent model's, so each value is the same float.
     nrep, n = s.striking.shape
     nk = s.c_active.shape[1]

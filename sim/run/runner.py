@@ -37,18 +37,11 @@ from sim.model.vote import VOTE_COLUMNS, oblast_groups
 
 
 def _concat(cls: type, parts: list) -> object:
-    """A table set of `cls` with each field's frames of `parts` concatenated in order.
-
-    The fields are concatenated side by side on threads, the largest first (numpy copies without the
-    interpreter's lock; each field's frame is the same whichever thread makes it).
-    """
-    names = sorted((f.name for f in dataclasses.fields(cls)), key=lambda n: -sum(len(getattr(p, n)) for p in parts))
-
-    def field(name: str) -> pd.DataFrame:
-        return pd.concat([getattr(p, name) for p in parts], ignore_index=True)
-
-    with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1), thread_name_prefix="concat") as pool:
-        return cls(**dict(zip(names, pool.map(field, names), strict=True)))
+    """A table set of `cls` with each field's frames of `parts` concatenated in order; the fields side by side on threads."""
+    names = sorted((f.name for f in dataclasses.fields(cls)), key=lambda n: -sum(len(getattr(p, n)) for p in parts))  # largest first
+    with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1), thread_name_prefix="concat") as pool:  # (no GIL held)
+        frames = pool.map(lambda n: pd.concat([getattr(p, n) for p in parts], ignore_index=True), names)
+        return cls(**dict(zip(names, frames, strict=True)))
 
 
 @dataclass
@@ -120,15 +113,8 @@ def tidy(engine: Engine, replicates: list[int], labels: tuple[str, ...] = (), ta
     basin = frame(engine.basin_out, w.basin_names, "basin", keep.get("basin"))
     rows = len(basin) // w.n_basins
     basin.insert(3, "republic", named(tuple(REPUBLICS[i] for i in w.basin_republic), rows))
-    counts(
-        basin,
-        (
-            "strikers",
-            "mines_on_strike",
-            *(f"committees_{k}" for k in ("city", "basin", "material", "political", "sovereignty")),
-            "concessions",
-        ),
-    )
+    committees = tuple(f"committees_{k}" for k in ("city", "basin", "material", "political", "sovereignty"))
+    counts(basin, ("strikers", "mines_on_strike", *committees, "concessions"))
     republic = frame(engine.rep_out, REPUBLICS, "republic", keep.get("republic"))
     counts(republic, ("strikers",))
     town = frame(engine.town_out, w.city_names, "town")
