@@ -378,7 +378,8 @@ def kernel_steps(sc, world, batch: int) -> dict:
         "COUNTS = np.zeros(16, dtype=np.uint64)\n\n\n"
     )
     start = src.index("def _step(")
-    end = start + re.search(r"\n(?=\S)", src[start + 1 :]).start() + 1  # _step ends at the next line at column 0
+    nxt = re.search(r"\n(?=\S)", src[start + 1 :])  # _step ends at the next line at column 0 (or at the end)
+    end = len(src) if nxt is None else start + nxt.start() + 1
     head, body, tail = src[:start], src[start:end], src[end:]
     head = head.replace("cache=True", "cache=False").replace("\nPARAMS = ", "\n" + counter + "PARAMS = ", 1)
     body = body.replace("cache=True", "cache=False")

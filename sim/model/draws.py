@@ -2,13 +2,12 @@
 
 Each decision stream of a replicate (`sim.inputs.rng.STREAMS`) is a numpy `Generator` on a PCG64 bit
 generator, and its draws of day d are the numbers d * size to (d + 1) * size - 1 of `Generator.random()`
-(size: enterprises or committees). The compiled day (`sim.model.kernel`) does not read them from arrays
-filled beforehand: it holds each stream's 128-bit state (`states`) and steps it itself, with numpy's
-arithmetic (PCG64's 128-bit linear congruential step, its XSL-RR output, the 53 high bits as a double), so
-every number is the one numpy's generator gives (tests/unit/test_draws.py). A number no decision reads that day
-(the return draw of an enterprise at work, the onset draw of one on strike, the committee draws of an
-inactive committee) is jumped over: k steps of the generator are one multiplication and one addition
-(`JUMP`), so the stream ends every day where numpy's would, and the draws that are read are the same.
+(size: enterprises or committees). The compiled day (`sim.model.kernel`) holds each stream's 128-bit state
+(`states`) and draws each day's numbers itself (`fill`), with numpy's arithmetic (PCG64's 128-bit linear
+congruential step, its XSL-RR output, the 53 high bits as a double), so every number is the one numpy's
+generator gives (tests/unit/test_draws.py). The return stream is drawn only for the strikers (`fill_at`):
+the numbers of enterprises at work, which no decision reads, are jumped over (k steps of the generator are
+one multiplication and one addition, `jumps`), so the stream still ends every day where numpy's would.
 """
 
 from __future__ import annotations

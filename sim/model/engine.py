@@ -97,8 +97,8 @@ class Engine:
         self.days = scenario.days
         self.timeline = compile_timeline(list(scenario.events), scenario.start, self.days, world)
         self.seeds = list(seeds)
-        self.streams = [Streams(s) for s in self.seeds]
-        u_init = np.stack([st.gen["init"].random((world.n, 5)) for st in self.streams])
+        streams = [Streams(s) for s in self.seeds]
+        u_init = np.stack([st.gen["init"].random((world.n, 5)) for st in streams])
         self.state = init_state(world, self.params, u_init)
         self.day = 0
         if record not in RECORDS:
@@ -108,7 +108,7 @@ class Engine:
         self._compile_levers()
         r = len(self.seeds)
         # the decision streams' states, stepped by the compiled day itself (the same numbers as the generators')
-        self._rs = draws.states(self.streams)
+        self._rs = draws.states(streams)
         self._jt = draws.jumps(max(world.n, world.n_cities + world.n_basins))
         self._bind_observables(
             np.zeros((self.days, len(BASIN_OBSERVABLES), r, world.n_basins)),

@@ -258,11 +258,11 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, rs, jt, obs, 
     t_truce, t_order, callout, calling, est, told_t, form, new = fk_[0], fk_[1], fk_[2], fk_[3], fk_[4], fk_[5], fk_[6], fk_[7]
     pending, pull, forb, broken, gain = xb[0], xb[1], xb[2], xb[3], xb[4]
     push_t, call_t, chan_t, lam_q, bound_q, tk, ek, fk = xk[0], xk[1], xk[2], xk[3], xk[4], xk[5], xk[6], xk[7]
-    ik, ie, fl = np.zeros((3, nk), np.int64), np.zeros((5, n), np.int64), np.zeros(n, np.bool_)  # fl: failed today
+    ik, ie, fl = np.zeros((3, nk), np.int64), np.zeros((4, n), np.int64), np.zeros(n, np.bool_)  # fl: failed today
     # busy: enterprises on strike by town and basin at the start of the day, counts: after the decisions;
-    # xs: on strike at the start of the day (1) or not; on: the strikers, ascending; tie_b, tie_d: basin and delegate ties on
-    # strike; fails: the enterprises that failed today, ascending
-    busy, counts, ks_t, xs, on, tie_b, tie_d, fails = ik[0], ik[1], ik[2], ie[0], ie[1], ie[2], ie[3], ie[4]
+    # on: the strikers at the start of the day, ascending; tie_b, tie_d: basin and delegate ties on strike; fails: the
+    # enterprises that failed today, ascending
+    busy, counts, ks_t, on, tie_b, tie_d, fails = ik[0], ik[1], ik[2], ie[0], ie[1], ie[2], ie[3]
     work = observation.scratch(s, w)
     u_on, u_ret, u_comm, u_stage, u_ally = np.empty(n), np.empty(n), np.empty(nk), np.empty(nk), np.empty(nk)  # today's draws
     for r in range(nrep):
@@ -284,11 +284,8 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, rs, jt, obs, 
                 tot += s.out_share[r, i] * w.wf[i]
                 busy[w.city[i]] += 1
                 busy[nc + w.basin[i]] += 1
-                xs[i] = 1
                 on[n_on] = i
                 n_on += 1
-            else:
-                xs[i] = 0
         news = p.glasnost * news_level * min(1.0, tot / p.news_scale)
         # today's draws (`sim.model.draws`, numpy's numbers): onset of every enterprise (only those at work read
         # theirs), return of the strikers (the others' numbers jumped over), the three committee streams
@@ -343,8 +340,6 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, rs, jt, obs, 
             tk[k] = 0.0
             ek[k] = 0.0
             fk[k] = 0.0
-        cur_c, cur_b = -1, -1
-        tc = ec = tb = eb = 0.0
         # (3) each enterprise decides. Only the decision it can take today is computed: onset if at work,
         # return if out (the other probability is never read; skipping it changes no value)
         n_fail = 0
@@ -439,6 +434,8 @@ def _step(s, w, pm, m, day, repression, cut, news_level, movement, rs, jt, obs, 
             fl[i] = False
         # trust, efficacy and refused workforce by town and basin, for the committees (in ascending order; a
         # town's or basin's sums carried in registers over a run of its enterprises and put back at its ends)
+        cur_c, cur_b = -1, -1
+        tc = ec = tb = eb = 0.0
         for i in range(n if sums else 0):
             ci = w.city[i]
             b = w.basin[i]

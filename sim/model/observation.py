@@ -65,14 +65,15 @@ def observe_one(s, w, r, bo, ro, full, work):  # pragma: no cover (compiled)
     for k in range(nk):
         sov[k] = s.c_active[r, k] and s.c_stage[r, k] == 2
         back[k] = s.c_active[r, k] and s.c_alleg[r, k] >= 0.5
-    if not full and w.whole:  # the figures' sums only: the strikers' (the others add 0.0), the backed workforce by town
+    towns = not full and w.whole
+    if towns:  # the figures' sums only: the strikers' (the others add 0.0), the backed workforce by town
         _strikers_and_backing(s, w, r, mb, rp, back)
     # a basin's (republic's) sums run in registers over a run of its enterprises, taken up from and put
     # back into mb (rp) at the run's ends: the same additions in the same order, whatever the enterprises' order
     cur, cur_p = -1, -1
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = 0.0
     q0 = q1 = q2 = q3 = q4 = q5 = 0.0
-    for i in range(0 if not full and w.whole else n):
+    for i in range(0 if towns else n):
         b = w.basin[i]
         if b != cur:
             if cur >= 0:
